@@ -1,0 +1,1 @@
+//! `new-arch` and `arch-status`: scaffold and measure Dovetail architecture ports.

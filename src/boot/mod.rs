@@ -1,0 +1,1 @@
+//! QEMU profiles, initramfs and console capture.

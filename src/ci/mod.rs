@@ -1,0 +1,1 @@
+//! `ci`: the gate for a kernel fork and its pipeline emitters.

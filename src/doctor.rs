@@ -1,0 +1,187 @@
+//! `doctor`: which host tools are present, their versions, and what each missing one blocks.
+
+use std::process::Command;
+
+use serde::Serialize;
+
+/// One host tool the project drives.
+#[derive(Debug, Clone, Copy)]
+pub struct Tool {
+    pub name: &'static str,
+    /// Program and arguments that print a version.
+    pub probe: &'static [&'static str],
+    /// What cannot work without it.
+    pub blocks: &'static str,
+    /// The Debian package that provides it.
+    pub package: &'static str,
+}
+
+pub const TOOLS: &[Tool] = &[
+    Tool {
+        name: "git",
+        probe: &["git", "--version"],
+        blocks: "everything (queues, rebase, kernel cache)",
+        package: "git",
+    },
+    Tool {
+        name: "tar",
+        probe: &["tar", "--version"],
+        blocks: "importing Debian kernel sources",
+        package: "tar",
+    },
+    Tool {
+        name: "xz",
+        probe: &["xz", "--version"],
+        blocks: "importing Debian kernel sources",
+        package: "xz-utils",
+    },
+    Tool {
+        name: "make",
+        probe: &["make", "--version"],
+        blocks: "build",
+        package: "make",
+    },
+    Tool {
+        name: "gcc",
+        probe: &["gcc", "--version"],
+        blocks: "build --arch x86_64",
+        package: "gcc",
+    },
+    Tool {
+        name: "aarch64-linux-gnu-gcc",
+        probe: &["aarch64-linux-gnu-gcc", "--version"],
+        blocks: "build --arch arm64",
+        package: "gcc-aarch64-linux-gnu",
+    },
+    Tool {
+        name: "arm-linux-gnueabi-gcc",
+        probe: &["arm-linux-gnueabi-gcc", "--version"],
+        blocks: "build --arch arm",
+        package: "gcc-arm-linux-gnueabi",
+    },
+    Tool {
+        name: "riscv64-linux-gnu-gcc",
+        probe: &["riscv64-linux-gnu-gcc", "--version"],
+        blocks: "build --arch riscv64",
+        package: "gcc-riscv64-linux-gnu",
+    },
+    Tool {
+        name: "flex",
+        probe: &["flex", "--version"],
+        blocks: "build (Kconfig, dtc)",
+        package: "flex",
+    },
+    Tool {
+        name: "bison",
+        probe: &["bison", "--version"],
+        blocks: "build (Kconfig, dtc)",
+        package: "bison",
+    },
+    Tool {
+        name: "bc",
+        probe: &["bc", "--version"],
+        blocks: "build (timeconst.h)",
+        package: "bc",
+    },
+    Tool {
+        name: "libelf",
+        probe: &["pkg-config", "--modversion", "libelf"],
+        blocks: "build with objtool (x86_64)",
+        package: "libelf-dev",
+    },
+    Tool {
+        name: "openssl",
+        probe: &["openssl", "version"],
+        blocks: "build with module signing",
+        package: "libssl-dev",
+    },
+    Tool {
+        name: "cpio",
+        probe: &["cpio", "--version"],
+        blocks: "nothing (the initramfs is written by the tool); handy to inspect one",
+        package: "cpio",
+    },
+    Tool {
+        name: "busybox",
+        probe: &["busybox"],
+        blocks: "boot/test (initramfs userland)",
+        package: "busybox-static",
+    },
+    Tool {
+        name: "qemu-system-x86_64",
+        probe: &["qemu-system-x86_64", "--version"],
+        blocks: "boot/test --arch x86_64",
+        package: "qemu-system-x86",
+    },
+    Tool {
+        name: "qemu-system-aarch64",
+        probe: &["qemu-system-aarch64", "--version"],
+        blocks: "boot/test --arch arm64",
+        package: "qemu-system-arm",
+    },
+    Tool {
+        name: "qemu-system-arm",
+        probe: &["qemu-system-arm", "--version"],
+        blocks: "boot/test --arch arm",
+        package: "qemu-system-arm",
+    },
+    Tool {
+        name: "qemu-system-riscv64",
+        probe: &["qemu-system-riscv64", "--version"],
+        blocks: "boot/test --arch riscv64",
+        package: "qemu-system-misc",
+    },
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolStatus {
+    pub name: &'static str,
+    pub version: Option<String>,
+    pub blocks: &'static str,
+    pub package: &'static str,
+}
+
+impl ToolStatus {
+    pub fn present(&self) -> bool {
+        self.version.is_some()
+    }
+}
+
+/// Probes one tool: its first non-empty output line, or None when it cannot be started.
+pub fn probe(tool: &Tool) -> ToolStatus {
+    let (program, args) = tool.probe.split_first().expect("probe has a program");
+    let version = Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|out| {
+            // busybox prints its banner and exits 0 or 1; anything that ran counts as present,
+            // except pkg-config failing to find the library.
+            if *program == "pkg-config" && !out.status.success() {
+                return None;
+            }
+            let text = if out.stdout.is_empty() {
+                out.stderr
+            } else {
+                out.stdout
+            };
+            let text = String::from_utf8_lossy(&text);
+            Some(
+                text.lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("present")
+                    .trim()
+                    .to_string(),
+            )
+        });
+    ToolStatus {
+        name: tool.name,
+        version,
+        blocks: tool.blocks,
+        package: tool.package,
+    }
+}
+
+pub fn probe_all() -> Vec<ToolStatus> {
+    TOOLS.iter().map(probe).collect()
+}

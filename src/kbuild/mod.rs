@@ -1,0 +1,1 @@
+//! Kernel configuration, fragments, make and toolchains.

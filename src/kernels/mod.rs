@@ -1,0 +1,262 @@
+//! The real kernel trees that the demo and the tests work on: Debian's `linux-source-6.1` and
+//! `linux-source-6.12` tarballs, extracted once and imported into one cached git repository
+//! (outside any clone, under `~/.cache/dovetail-port`), recreated whenever it is missing.
+//!
+//! The two releases are imported as unrelated root commits, tagged `v6.1`/`v6.12` and with their
+//! full version (`v6.1.192`...). Commits are made with fixed identities and dates, so the same
+//! tarball always gives the same commit id. Blob ids depend only on content, so they equal the
+//! ids in upstream's history for every file Debian did not patch.
+
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use crate::process;
+
+/// The kernel series the project works with, oldest first.
+pub const SERIES: &[&str] = &["6.1", "6.12"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    #[error(
+        "Debian kernel source {tarball} is missing: install it with `apt-get install linux-source-{series}` (or run ./scripts/setup)"
+    )]
+    MissingTarball { series: String, tarball: PathBuf },
+    #[error("kernel cache at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("kernel cache: {0}")]
+    Process(#[from] process::ProcessError),
+    #[error("cannot read the kernel version from {0}")]
+    NoVersion(PathBuf),
+}
+
+type Result<T> = std::result::Result<T, KernelError>;
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KernelError + '_ {
+    move |source| KernelError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The cache folder: `$DOVETAIL_PORT_CACHE`, else `$XDG_CACHE_HOME/dovetail-port`, else
+/// `~/.cache/dovetail-port`.
+pub fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DOVETAIL_PORT_CACHE") {
+        return dir.into();
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("dovetail-port");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+    PathBuf::from(home).join(".cache/dovetail-port")
+}
+
+/// The imported kernels, ready to use.
+#[derive(Debug, Clone)]
+pub struct KernelCache {
+    root: PathBuf,
+}
+
+impl KernelCache {
+    pub fn new(root: PathBuf) -> Self {
+        KernelCache { root }
+    }
+
+    pub fn default_location() -> Self {
+        KernelCache::new(cache_root())
+    }
+
+    /// The bare git repository holding both releases.
+    pub fn repo_path(&self) -> PathBuf {
+        self.root.join("kernels.git")
+    }
+
+    /// The extracted (read-only by convention) source tree of one series, e.g. `6.1`.
+    pub fn source_tree(&self, series: &str) -> PathBuf {
+        self.root.join("src").join(format!("linux-source-{series}"))
+    }
+
+    /// Tag naming a series in the repository (`v6.1`).
+    pub fn tag(series: &str) -> String {
+        format!("v{series}")
+    }
+
+    /// Makes sure every series is extracted and imported; cheap when it already is. Safe to
+    /// call from concurrent processes (a file lock serialises the import).
+    pub fn ensure(&self) -> Result<&Self> {
+        fs::create_dir_all(&self.root).map_err(io_err(&self.root))?;
+        let lock_path = self.root.join(".lock");
+        let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
+        lock.lock().map_err(io_err(&lock_path))?;
+        for series in SERIES {
+            self.ensure_extracted(series)?;
+        }
+        self.ensure_repo()?;
+        for series in SERIES {
+            self.ensure_imported(series)?;
+        }
+        Ok(self)
+    }
+
+    fn tarball(series: &str) -> PathBuf {
+        PathBuf::from(format!("/usr/src/linux-source-{series}.tar.xz"))
+    }
+
+    fn ensure_extracted(&self, series: &str) -> Result<()> {
+        let tree = self.source_tree(series);
+        let marker = self
+            .root
+            .join("src")
+            .join(format!("linux-source-{series}.ready"));
+        if marker.exists() && tree.join("Makefile").exists() {
+            return Ok(());
+        }
+        let tarball = Self::tarball(series);
+        if !tarball.exists() {
+            return Err(KernelError::MissingTarball {
+                series: series.to_string(),
+                tarball,
+            });
+        }
+        let src = self.root.join("src");
+        let staging = src.join(format!(".extract-{series}"));
+        let _ = fs::remove_dir_all(&staging);
+        let _ = fs::remove_dir_all(&tree);
+        fs::create_dir_all(&staging).map_err(io_err(&staging))?;
+        eprintln!("dovetail-port: extracting {} ...", tarball.display());
+        process::run(
+            "tar",
+            [
+                OsStr::new("-xf"),
+                tarball.as_os_str(),
+                OsStr::new("-C"),
+                staging.as_os_str(),
+            ],
+            None,
+        )?;
+        let extracted = staging.join(format!("linux-source-{series}"));
+        fs::rename(&extracted, &tree).map_err(io_err(&tree))?;
+        let _ = fs::remove_dir_all(&staging);
+        File::create(&marker).map_err(io_err(&marker))?;
+        Ok(())
+    }
+
+    fn ensure_repo(&self) -> Result<()> {
+        let repo = self.repo_path();
+        if repo.join("HEAD").exists() {
+            return Ok(());
+        }
+        let staging = self.root.join(".kernels.git.new");
+        let _ = fs::remove_dir_all(&staging);
+        process::run(
+            "git",
+            [
+                OsStr::new("init"),
+                OsStr::new("-q"),
+                OsStr::new("--bare"),
+                staging.as_os_str(),
+            ],
+            None,
+        )?;
+        fs::rename(&staging, &repo).map_err(io_err(&repo))?;
+        Ok(())
+    }
+
+    fn ensure_imported(&self, series: &str) -> Result<()> {
+        let repo = self.repo_path();
+        let tag = Self::tag(series);
+        if repo.join("refs/tags").join(&tag).exists() {
+            return Ok(());
+        }
+        let tree = self.source_tree(series);
+        let version = kernel_version(&tree)?;
+        eprintln!(
+            "dovetail-port: importing linux {version} into {} ...",
+            repo.display()
+        );
+        let index = repo.join(format!("index-{series}"));
+        let _ = fs::remove_file(&index);
+        let git_dir = format!("--git-dir={}", repo.display());
+        let work_tree = format!("--work-tree={}", tree.display());
+        let env: [(&str, &OsStr); 6] = [
+            ("GIT_INDEX_FILE", index.as_os_str()),
+            ("GIT_AUTHOR_NAME", OsStr::new("Debian linux-source")),
+            (
+                "GIT_AUTHOR_EMAIL",
+                OsStr::new("linux-source@debian.invalid"),
+            ),
+            ("GIT_COMMITTER_NAME", OsStr::new("dovetail-port")),
+            ("GIT_COMMITTER_EMAIL", OsStr::new("dovetail-port@invalid")),
+            ("GIT_AUTHOR_DATE", OsStr::new("1700000000 +0000")),
+        ];
+        let mut env = env.to_vec();
+        env.push(("GIT_COMMITTER_DATE", OsStr::new("1700000000 +0000")));
+        process::run_with_env(
+            "git",
+            [&git_dir, &work_tree, "add", "-A", "-f", "."],
+            Some(&tree),
+            &env,
+        )?;
+        let tree_id = process::run_with_env("git", [&git_dir, "write-tree"], None, &env)?;
+        let tree_id = String::from_utf8_lossy(&tree_id.stdout).trim().to_string();
+        let message = format!("Linux {version} (Debian linux-source-{series})");
+        let commit = process::run_with_env(
+            "git",
+            [&git_dir, "commit-tree", &tree_id, "-m", &message],
+            None,
+            &env,
+        )?;
+        let commit = String::from_utf8_lossy(&commit.stdout).trim().to_string();
+        let _ = fs::remove_file(&index);
+        let full = format!("refs/tags/v{version}");
+        process::run("git", [&git_dir, "update-ref", &full, &commit], None)?;
+        // The short tag is written last: its presence means the import is complete.
+        let short = format!("refs/tags/{tag}");
+        process::run("git", [&git_dir, "update-ref", &short, &commit], None)?;
+        Ok(())
+    }
+}
+
+/// Reads `VERSION.PATCHLEVEL.SUBLEVEL` from a kernel tree's top Makefile.
+pub fn kernel_version(tree: &Path) -> Result<String> {
+    let makefile = tree.join("Makefile");
+    let text = fs::read_to_string(&makefile).map_err(io_err(&makefile))?;
+    let field = |name: &str| {
+        text.lines().find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == name).then(|| value.trim().to_string())
+        })
+    };
+    match (field("VERSION"), field("PATCHLEVEL"), field("SUBLEVEL")) {
+        (Some(v), Some(p), Some(s)) if !v.is_empty() && !p.is_empty() => {
+            if s.is_empty() || s == "0" {
+                Ok(format!("{v}.{p}"))
+            } else {
+                Ok(format!("{v}.{p}.{s}"))
+            }
+        }
+        _ => Err(KernelError::NoVersion(makefile)),
+    }
+}
+
+/// A throw-away repository sharing the cache's objects (alternates), for tests and the demo
+/// to create branches in without touching the cache's refs.
+pub fn shared_clone(cache: &KernelCache, dest: &Path) -> Result<()> {
+    process::run(
+        "git",
+        [
+            OsStr::new("clone"),
+            OsStr::new("-q"),
+            OsStr::new("--shared"),
+            OsStr::new("--bare"),
+            cache.repo_path().as_os_str(),
+            dest.as_os_str(),
+        ],
+        None,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! The oob-safety lint: parse, index, call graph, rules, findings.

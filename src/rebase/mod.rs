@@ -1,0 +1,1 @@
+//! The replay engine: in-memory forward port of a queue with a verdict per patch.

@@ -1,0 +1,1 @@
+//! Test result parsers (KTAP, TAP, evl test) and crash detection.
