@@ -1,14 +1,286 @@
 //! `queue`.
 
-use clap::Subcommand;
+use std::path::PathBuf;
 
-/// Inspect, import and export the patch queue.
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use git2::Repository;
+
+use dovetail_port::queue::export::{self, ExportFormat};
+use dovetail_port::queue::topics::Topics;
+use dovetail_port::queue::{apply, patchfile, range, Author};
+
+/// Inspect, import and export the patch queue, classified into topics (irq_pipeline,
+/// dovetail, per-arch, evl, drivers, other) by the rules in patchsets/dovetail.toml.
 #[derive(Subcommand, Debug)]
 pub enum QueueCommand {
-    /// List the queue's commits with their topics.
-    List,
+    /// List the queue's patches, oldest first, with their topics.
+    List(ListArgs),
+    /// Show one patch of the queue: topic, files, message.
+    Show(ShowArgs),
+    /// Turn patch files (format-patch mbox, quilt series, squashed patch) into commits on a
+    /// new branch, without touching your worktree or index.
+    Import(ImportArgs),
+    /// Write the queue BASE..HEAD out as a format-patch series, a quilt series or one squashed
+    /// patch.
+    Export(ExportArgs),
 }
 
-pub fn run(_cmd: QueueCommand) -> anyhow::Result<u8> {
-    anyhow::bail!("queue is not built yet (issue #2)")
+#[derive(Args, Debug)]
+pub struct Source {
+    /// The queue as a commit range.
+    #[arg(long, value_name = "BASE..HEAD", conflicts_with = "series")]
+    pub queue: Option<String>,
+    /// The queue as patch files (quilt dir, format-patch dir, or one file).
+    #[arg(long, value_name = "DIR|FILE")]
+    pub series: Option<PathBuf>,
+    /// The repository.
+    #[arg(long, short = 'C', value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+    /// Topic rules (default: patchsets/dovetail.toml).
+    #[arg(long, value_name = "FILE")]
+    pub topics: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Position in the queue (1-based) or a commit id prefix.
+    pub which: String,
+    #[command(flatten)]
+    pub source: Source,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Patch files: quilt directory, format-patch directory or one file.
+    pub series: PathBuf,
+    /// Where to apply them (tag, branch or commit).
+    #[arg(long, value_name = "REV")]
+    pub onto: String,
+    /// Branch to create with the result.
+    #[arg(long, value_name = "NAME")]
+    pub branch: String,
+    /// Overwrite the branch if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// The repository.
+    #[arg(long, short = 'C', value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The queue as a commit range.
+    #[arg(long, value_name = "BASE..HEAD")]
+    pub queue: String,
+    /// Output directory (mbox, quilt) or file (squashed).
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Mbox)]
+    pub format: Format,
+    /// The repository.
+    #[arg(long, short = 'C', value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// One mail per patch, like git format-patch, plus a series file.
+    Mbox,
+    /// A quilt patches directory with a series file.
+    Quilt,
+    /// One patch with the whole queue squashed (like ipipe-core-*.patch).
+    Squashed,
+}
+
+fn open(path: &std::path::Path) -> anyhow::Result<Repository> {
+    Repository::discover(path).with_context(|| format!("not a git repository: {}", path.display()))
+}
+
+fn topics(source: &Source) -> anyhow::Result<Topics> {
+    Ok(match &source.topics {
+        Some(p) => Topics::load(p)?,
+        None => Topics::builtin()?,
+    })
+}
+
+#[derive(serde::Serialize)]
+struct Row {
+    index: usize,
+    id: String,
+    subject: String,
+    topic: String,
+    files: Vec<String>,
+}
+
+fn rows(source: &Source) -> anyhow::Result<Vec<Row>> {
+    let topics = topics(source)?;
+    match (&source.queue, &source.series) {
+        (Some(spec), None) => {
+            let repo = open(&source.repo)?;
+            Ok(range::list(&repo, spec, &topics)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| Row {
+                    index: i + 1,
+                    id: c.id.to_string(),
+                    subject: c.subject,
+                    topic: c.topic,
+                    files: c.paths,
+                })
+                .collect())
+        }
+        (None, Some(dir)) => Ok(patchfile::read_queue(dir)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let files: Vec<String> = String::from_utf8_lossy(&p.diff)
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("diff --git a/"))
+                    .filter_map(|l| l.split_once(" b/").map(|(a, _)| a.to_string()))
+                    .collect();
+                Row {
+                    index: i + 1,
+                    id: format!("{}:{}", p.path.display(), p.line),
+                    topic: topics.classify(&p.subject, &files),
+                    subject: p.subject,
+                    files,
+                }
+            })
+            .collect()),
+        _ => anyhow::bail!("say what the queue is: --queue BASE..HEAD or --series DIR"),
+    }
+}
+
+pub fn run(cmd: QueueCommand) -> anyhow::Result<u8> {
+    match cmd {
+        QueueCommand::List(args) => {
+            let rows = rows(&args.source)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for r in &rows {
+                    let id: String =
+                        r.id.rsplit('/')
+                            .next()
+                            .unwrap_or(&r.id)
+                            .chars()
+                            .take(12)
+                            .collect();
+                    println!(
+                        "{:>3}  {:<12} {:<13} {}  ({} file(s))",
+                        r.index,
+                        r.topic,
+                        id,
+                        r.subject,
+                        r.files.len()
+                    );
+                }
+                let mut per_topic = std::collections::BTreeMap::new();
+                for r in &rows {
+                    *per_topic.entry(r.topic.as_str()).or_insert(0) += 1;
+                }
+                let parts: Vec<String> =
+                    per_topic.iter().map(|(t, n)| format!("{t}: {n}")).collect();
+                println!("{} patches ({})", rows.len(), parts.join(", "));
+            }
+            Ok(super::EXIT_OK)
+        }
+        QueueCommand::Show(args) => {
+            let rows = rows(&args.source)?;
+            let row = match args.which.parse::<usize>() {
+                Ok(n) if n >= 1 && n <= rows.len() && args.which.len() < 5 => &rows[n - 1],
+                _ => rows
+                    .iter()
+                    .find(|r| r.id.starts_with(&args.which))
+                    .with_context(|| format!("no patch `{}` in the queue: give its position (1..{}) or a commit id prefix", args.which, rows.len()))?,
+            };
+            println!(
+                "patch {} of {}\nid:      {}\ntopic:   {}\nsubject: {}\nfiles:",
+                row.index,
+                rows.len(),
+                row.id,
+                row.topic,
+                row.subject
+            );
+            for f in &row.files {
+                println!("  {f}");
+            }
+            Ok(super::EXIT_OK)
+        }
+        QueueCommand::Import(args) => {
+            let repo = open(&args.repo)?;
+            let base = range::resolve(&repo, &args.onto)?;
+            if !args.force
+                && repo
+                    .find_branch(&args.branch, git2::BranchType::Local)
+                    .is_ok()
+            {
+                anyhow::bail!(
+                    "branch `{}` already exists: choose another with --branch, or pass --force",
+                    args.branch
+                );
+            }
+            let patches = patchfile::read_queue(&args.series)?;
+            let fallback =
+                Author::from_signature(&repo.signature().or_else(|_| {
+                    git2::Signature::now("dovetail-port", "dovetail-port@localhost")
+                })?);
+            let ids = apply::apply_series(&repo, base, &patches, &fallback)?;
+            let tip = *ids.last().unwrap_or(&base);
+            repo.reference(
+                &format!("refs/heads/{}", args.branch),
+                tip,
+                args.force,
+                "dovetail-port queue import",
+            )?;
+            println!(
+                "imported {} patches onto {} as branch {} ({})",
+                ids.len(),
+                args.onto,
+                args.branch,
+                range::short(tip)
+            );
+            Ok(super::EXIT_OK)
+        }
+        QueueCommand::Export(args) => {
+            let repo = open(&args.repo)?;
+            let r = range::parse_range(&repo, &args.queue)?;
+            let ids = range::commits(&repo, r)?;
+            match args.format {
+                Format::Mbox | Format::Quilt => {
+                    let format = if matches!(args.format, Format::Mbox) {
+                        ExportFormat::Mbox
+                    } else {
+                        ExportFormat::Quilt
+                    };
+                    let files = export::export(&repo, &ids, &args.out, format)?;
+                    println!(
+                        "wrote {} patches and a series file to {}",
+                        files.len(),
+                        args.out.display()
+                    );
+                }
+                Format::Squashed => {
+                    export::squashed(&repo, r.base, r.head, &args.out)?;
+                    println!(
+                        "wrote the {} commits of {} as one patch to {}",
+                        ids.len(),
+                        args.queue,
+                        args.out.display()
+                    );
+                }
+            }
+            Ok(super::EXIT_OK)
+        }
+    }
 }

@@ -1,14 +1,203 @@
 //! `rebase`.
 
-use clap::Args;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use dovetail_port::rebase::engine::{self, QueueSpec, StartOptions, Step};
+use dovetail_port::rebase::report::Report;
+use dovetail_port::rebase::session::Session;
 
 /// Forward-port the patch queue onto a new kernel base, in memory.
+///
+/// Every commit of the queue is replayed onto TARGET by a three-way merge of only the paths it
+/// touches, in the object database: no worktree, no index, and none of your branches move. The
+/// run always goes to the end and gives each patch a verdict: clean, merged, relocated,
+/// already-upstream, empty or conflict. Files the target moved are followed by content.
+///
+/// Conflicts are queued in a session under .git/dovetail-port/. `--continue` checks the next
+/// one out in a dedicated worktree (.git/dovetail-port/worktree) with diff3 markers; edit the
+/// files there and run `--continue` again to take your resolution. `--skip` drops the patch,
+/// `--abort` forgets the session, `--status` shows the table. When no conflict is left, the
+/// result is written to a new branch (default `<queue-branch>-on-<target>`). A killed run
+/// resumes with `--continue`.
+///
+/// Exit status: 0 when every patch is ported, 1 when conflicts remain, 2 on errors.
 #[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct RebaseArgs {
-    /// The new base: a tag, branch or commit.
+    /// The new base: a tag, branch or commit (v6.12, v6.12.117, a sha).
+    #[arg(required_unless_present_any = ["cont", "skip", "abort", "status"])]
     pub target: Option<String>,
+
+    /// The queue as a commit range BASE..HEAD (first-parent, oldest first).
+    #[arg(long, value_name = "BASE..HEAD", conflicts_with = "series")]
+    pub queue: Option<String>,
+
+    /// The queue as patch files: a quilt directory (with `series`), a directory of
+    /// format-patch files, or one mbox/squashed patch file. Pre-images are found from the
+    /// patches' `index` lines.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub series: Option<PathBuf>,
+
+    /// Name of the result branch (default: <queue-branch>-on-<target>).
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+
+    /// Overwrite the result branch if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The repository (default: the one containing the current directory).
+    #[arg(long, short = 'C', value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+
+    /// Topic rules (default: patchsets/dovetail.toml).
+    #[arg(long, value_name = "FILE")]
+    pub topics: Option<PathBuf>,
+
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub report: ReportFormat,
+
+    /// Also write the report to this file (format from --report).
+    #[arg(long, value_name = "FILE")]
+    pub report_file: Option<PathBuf>,
+
+    /// Take the resolution from the worktree (or resume a killed run) and go on.
+    #[arg(long = "continue", id = "cont", conflicts_with_all = ["skip", "abort", "status"])]
+    pub cont: bool,
+
+    /// Drop the current conflicting patch and go on.
+    #[arg(long, conflicts_with_all = ["abort", "status"])]
+    pub skip: bool,
+
+    /// Forget the session and remove its worktree; nothing else changes.
+    #[arg(long, conflicts_with = "status")]
+    pub abort: bool,
+
+    /// Show the session's table.
+    #[arg(long)]
+    pub status: bool,
 }
 
-pub fn run(_args: RebaseArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("rebase is not built yet (issue #2)")
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    Md,
+}
+
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} replaying {pos}/{len} patches {per_sec} {wide_bar}",
+        )
+        .expect("valid template"),
+    );
+    bar
+}
+
+fn render(session: &Session, args: &RebaseArgs) -> anyhow::Result<()> {
+    let report = Report::new(session);
+    let text = match args.report {
+        ReportFormat::Human => report.human(),
+        ReportFormat::Json => report.json() + "\n",
+        ReportFormat::Md => report.markdown(),
+    };
+    print!("{text}");
+    if let Some(path) = &args.report_file {
+        std::fs::write(path, &text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn exit_code(session: &Session) -> u8 {
+    if session.finished {
+        super::EXIT_OK
+    } else {
+        super::EXIT_ATTENTION
+    }
+}
+
+pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
+    if args.abort {
+        let session = engine::abort(&args.repo)?;
+        println!(
+            "rebase onto {} aborted: session and worktree removed; no branch was changed",
+            session.target
+        );
+        return Ok(super::EXIT_OK);
+    }
+    if args.status {
+        let session = engine::status(&args.repo)?;
+        render(&session, &args)?;
+        if let (Some(active), ReportFormat::Human) = (&session.active, args.report) {
+            println!(
+                "\nin the worktree {}: patch #{} ({} file(s) to resolve)",
+                Session::worktree(engine::open_repo(&args.repo)?.path()).display(),
+                active.index + 1,
+                active.conflicted.len()
+            );
+        }
+        return Ok(exit_code(&session));
+    }
+    if args.cont || args.skip {
+        let bar = progress_bar();
+        let (session, step) = if args.cont {
+            engine::resume(&args.repo, &mut |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            })?
+        } else {
+            engine::skip(&args.repo)?
+        };
+        bar.finish_and_clear();
+        match step {
+            Step::Finished => {
+                render(&session, &args)?;
+            }
+            Step::Waiting { worktree, index } => {
+                let p = &session.patches[index];
+                println!(
+                    "patch #{} `{}` conflicts on top of {}:",
+                    index + 1,
+                    p.subject,
+                    session.target
+                );
+                for path in session.active.iter().flat_map(|a| &a.conflicted) {
+                    println!("  {}", worktree.join(path).display());
+                }
+                println!(
+                    "resolve the diff3 markers in {}, then run `dovetail-port rebase --continue` \
+                     (or --skip to drop this patch, --abort to stop)",
+                    worktree.display()
+                );
+            }
+        }
+        return Ok(exit_code(&session));
+    }
+    let queue = match (&args.queue, &args.series) {
+        (Some(range), None) => QueueSpec::Range(range.clone()),
+        (None, Some(dir)) => QueueSpec::Series(dir.clone()),
+        _ => anyhow::bail!("say what the queue is: --queue BASE..HEAD or --series DIR"),
+    };
+    let opts = StartOptions {
+        repo: args.repo.clone(),
+        target: args.target.clone().expect("clap requires a target"),
+        queue,
+        branch: args.branch.clone(),
+        force: args.force,
+        topics: args.topics.clone(),
+    };
+    let bar = progress_bar();
+    let session = engine::start(&opts, &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    render(&session, &args)?;
+    Ok(exit_code(&session))
 }

@@ -1,1 +1,109 @@
-//! The replay engine: in-memory forward port of a queue with a verdict per patch.
+//! The replay engine: forward-ports a queue onto a new base in memory and ends with a verdict
+//! for every patch. Conflicts are data queued in a resumable session, resolved git-style with
+//! `--continue`/`--skip`/`--abort` in a dedicated worktree; the user's branches, worktree and
+//! index never move, and the result branch is written only when the session completes.
+
+pub mod change;
+pub mod engine;
+pub mod follow;
+pub mod interdiff;
+pub mod merge;
+pub mod report;
+pub mod session;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RebaseError {
+    #[error("{0}")]
+    Git(#[from] git2::Error),
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "not a git repository: {path} ({source}); run in a kernel repository or pass --repo DIR"
+    )]
+    NotARepo { path: PathBuf, source: git2::Error },
+    #[error("target `{target}` not found in {repo}: fetch it or name a tag, branch or commit that exists")]
+    UnknownTarget { target: String, repo: PathBuf },
+    #[error(
+        "{patch}: `{subject}` needs blob {blob} of {path}, which is not in the repository: import the tree the series was made on first"
+    )]
+    MissingPreimage {
+        patch: PathBuf,
+        subject: String,
+        path: String,
+        blob: String,
+    },
+    #[error("{patch}: `{subject}` does not apply to the pre-image its index lines name: {source}")]
+    PatchDoesNotApplyToPreimage {
+        patch: PathBuf,
+        subject: String,
+        source: git2::Error,
+    },
+    #[error(
+        "a rebase session is already in progress in {path} ({pending} conflict(s) pending): use --status, --continue, --skip or --abort"
+    )]
+    SessionInProgress { path: PathBuf, pending: usize },
+    #[error("no rebase session in progress in {0}: start one with `dovetail-port rebase TARGET --queue BASE..HEAD`")]
+    NoSession(PathBuf),
+    #[error("session file {path} is unreadable ({message}): remove it with `dovetail-port rebase --abort`")]
+    BadSession { path: PathBuf, message: String },
+    #[error("branch `{0}` already exists: choose another with --branch NAME, or pass --force to overwrite it")]
+    BranchExists(String),
+    #[error("unresolved conflict markers remain:\n{0}\nedit the files, then run `dovetail-port rebase --continue` again")]
+    MarkersRemain(String),
+    #[error("{0}")]
+    Process(#[from] crate::process::ProcessError),
+}
+
+pub type Result<T> = std::result::Result<T, RebaseError>;
+
+/// The outcome of one patch. Every patch of the queue ends with exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every path it touches was unchanged in the target: applied as is.
+    Clean,
+    /// The target changed some of its files; the three-way merge had no conflict.
+    Merged,
+    /// Applied after re-anchoring hunks whose context moved.
+    Relocated,
+    /// The target already contains its change.
+    AlreadyUpstream,
+    /// The patch changes nothing.
+    Empty,
+    /// Needs a human: see the conflicting files and hunks.
+    Conflict,
+    /// Was a conflict; the user resolved it with --continue.
+    Resolved,
+    /// Was a conflict; the user dropped it with --skip.
+    Skipped,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Clean => "clean",
+            Verdict::Merged => "merged",
+            Verdict::Relocated => "relocated",
+            Verdict::AlreadyUpstream => "already-upstream",
+            Verdict::Empty => "empty",
+            Verdict::Conflict => "conflict",
+            Verdict::Resolved => "resolved",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

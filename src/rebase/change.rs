@@ -1,0 +1,129 @@
+//! What a patch changes, path by path: the pre-image it expects (base) and the post-image it
+//! wants (theirs). From a commit, base is its parent; from a patch file, base is the "fake
+//! ancestor" rebuilt from the blob ids on its `index` lines.
+
+use git2::{Oid, Repository, Tree};
+
+use super::{RebaseError, Result};
+use crate::queue::patchfile::PatchFile;
+
+/// A blob in a tree: id and file mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub id: Oid,
+    pub mode: i32,
+}
+
+impl Entry {
+    pub fn at(tree: &Tree<'_>, path: &str) -> Option<Entry> {
+        let e = tree.get_path(std::path::Path::new(path)).ok()?;
+        // Only blobs (and symlinks) take part: a directory at the path is not a file.
+        if e.kind() != Some(git2::ObjectType::Blob) {
+            return None;
+        }
+        Some(Entry {
+            id: e.id(),
+            mode: e.filemode(),
+        })
+    }
+}
+
+/// One path of a patch.
+#[derive(Debug, Clone)]
+pub struct PathChange {
+    /// Where the file was before the patch (None: the patch adds it).
+    pub old_path: Option<String>,
+    /// Where the file is after the patch (None: the patch deletes it).
+    pub new_path: Option<String>,
+    pub base: Option<Entry>,
+    pub theirs: Option<Entry>,
+}
+
+impl PathChange {
+    /// The name to show for this path.
+    pub fn display(&self) -> &str {
+        self.new_path
+            .as_deref()
+            .or(self.old_path.as_deref())
+            .unwrap_or("?")
+    }
+}
+
+/// The path changes of a commit relative to its first parent, with renames inside the commit
+/// detected (as `git show -M` would).
+pub fn from_commit(repo: &Repository, id: Oid) -> Result<Vec<PathChange>> {
+    let commit = repo.find_commit(id)?;
+    let tree = commit.tree()?;
+    let parent_tree = match commit.parent(0) {
+        Ok(p) => Some(p.tree()?),
+        Err(_) => None,
+    };
+    let mut diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)?;
+    let mut find = git2::DiffFindOptions::new();
+    find.renames(true);
+    diff.find_similar(Some(&mut find))?;
+    Ok(deltas_to_changes(&diff))
+}
+
+fn deltas_to_changes(diff: &git2::Diff<'_>) -> Vec<PathChange> {
+    let mut out = Vec::new();
+    for delta in diff.deltas() {
+        let entry = |f: git2::DiffFile<'_>| {
+            (!f.id().is_zero()).then(|| Entry {
+                id: f.id(),
+                mode: u32::from(f.mode()) as i32,
+            })
+        };
+        let path = |f: git2::DiffFile<'_>| f.path().map(|p| p.to_string_lossy().into_owned());
+        let (base, theirs) = (entry(delta.old_file()), entry(delta.new_file()));
+        out.push(PathChange {
+            old_path: base.and(path(delta.old_file())),
+            new_path: theirs.and(path(delta.new_file())),
+            base,
+            theirs,
+        });
+    }
+    out
+}
+
+/// The path changes of a patch file, against the fake ancestor made of the blobs named on its
+/// `index` lines. Those blobs must be in the repository: they are whenever the tree the series
+/// was made on was imported (blob ids depend only on content).
+pub fn from_patch_file(repo: &Repository, patch: &PatchFile) -> Result<Vec<PathChange>> {
+    if patch.diff.is_empty() {
+        return Ok(Vec::new());
+    }
+    let odb = repo.odb()?;
+    let mut builder = git2::build::TreeUpdateBuilder::new();
+    for (path, abbrev) in patch.index_lines() {
+        if abbrev.bytes().all(|b| b == b'0') {
+            continue; // a new file: no pre-image
+        }
+        let full = Oid::from_str(&format!("{abbrev:0<40}"))
+            .ok()
+            .and_then(|prefix| odb.exists_prefix(prefix, abbrev.len()).ok())
+            .ok_or_else(|| RebaseError::MissingPreimage {
+                patch: patch.path.clone(),
+                subject: patch.subject.clone(),
+                path: path.clone(),
+                blob: abbrev.clone(),
+            })?;
+        builder.upsert(path.as_str(), full, git2::FileMode::Blob);
+    }
+    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+    let ancestor = repo.find_tree(builder.create_updated(repo, &empty)?)?;
+    let diff = git2::Diff::from_buffer(&patch.diff)?;
+    let mut index = repo
+        .apply_to_tree(&ancestor, &diff, None)
+        .map_err(|source| RebaseError::PatchDoesNotApplyToPreimage {
+            patch: patch.path.clone(),
+            subject: patch.subject.clone(),
+            source,
+        })?;
+    let theirs = repo.find_tree(index.write_tree_to(repo)?)?;
+    let mut diff = repo.diff_tree_to_tree(Some(&ancestor), Some(&theirs), None)?;
+    let mut find = git2::DiffFindOptions::new();
+    find.renames(true);
+    diff.find_similar(Some(&mut find))?;
+    Ok(deltas_to_changes(&diff))
+}

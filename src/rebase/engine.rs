@@ -1,0 +1,717 @@
+//! The run: first pass over the whole queue, then conflicts one by one on --continue/--skip.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use git2::{Oid, Repository};
+
+use super::change::{self, PathChange};
+use super::follow::Follower;
+use super::interdiff;
+use super::merge::{self, Labels, PathStatus, Replayed, Update};
+use super::session::{Active, ConflictHunk, PatchState, QueueSource, Session, FORMAT_VERSION};
+use super::{RebaseError, Result, Verdict};
+use crate::queue::patchfile::{self, PatchFile};
+use crate::queue::range;
+use crate::queue::topics::Topics;
+use crate::queue::Author;
+
+/// What the queue is.
+#[derive(Debug, Clone)]
+pub enum QueueSpec {
+    /// `BASE..HEAD` in the repository.
+    Range(String),
+    /// Patch files: a quilt/format-patch directory or one file.
+    Series(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    pub repo: PathBuf,
+    pub target: String,
+    pub queue: QueueSpec,
+    /// Result branch; default `<queue branch>-on-<target>`.
+    pub branch: Option<String>,
+    pub force: bool,
+    pub topics: Option<PathBuf>,
+}
+
+/// Called after each patch of the first pass: (done, total).
+pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
+
+/// What `--continue`/`--skip` left for the caller to tell the user.
+#[derive(Debug)]
+pub enum Step {
+    /// Every patch has its final verdict and the branch is written.
+    Finished,
+    /// A conflict waits in the worktree.
+    Waiting { worktree: PathBuf, index: usize },
+}
+
+pub fn open_repo(path: &Path) -> Result<Repository> {
+    Repository::discover(path).map_err(|source| RebaseError::NotARepo {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The queue's patches, loaded once per invocation.
+enum Loaded {
+    Commits(Vec<Oid>),
+    Files(Vec<PatchFile>),
+}
+
+impl Loaded {
+    fn from_source(source: &QueueSource) -> Result<Loaded> {
+        Ok(match source {
+            QueueSource::Range { commits, .. } => Loaded::Commits(
+                commits
+                    .iter()
+                    .map(|c| Oid::from_str(c))
+                    .collect::<std::result::Result<_, _>>()?,
+            ),
+            QueueSource::Series { path } => Loaded::Files(patchfile::read_queue(path)?),
+        })
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Loaded::Commits(c) => c.len(),
+            Loaded::Files(f) => f.len(),
+        }
+    }
+
+    fn changes(&self, repo: &Repository, i: usize) -> Result<Vec<PathChange>> {
+        match self {
+            Loaded::Commits(c) => change::from_commit(repo, c[i]),
+            Loaded::Files(f) => change::from_patch_file(repo, &f[i]),
+        }
+    }
+
+    fn base_tree<'r>(&self, repo: &'r Repository, i: usize) -> Result<Option<git2::Tree<'r>>> {
+        match self {
+            Loaded::Commits(c) => Ok(repo
+                .find_commit(c[i])?
+                .parent(0)
+                .ok()
+                .map(|p| p.tree())
+                .transpose()?),
+            Loaded::Files(_) => Ok(None),
+        }
+    }
+
+    /// (message, author, committer-less) for making the new commit.
+    fn message_and_author(&self, repo: &Repository, i: usize) -> Result<(String, Author)> {
+        match self {
+            Loaded::Commits(c) => {
+                let commit = repo.find_commit(c[i])?;
+                let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+                let author = Author::from_signature(&commit.author());
+                Ok((message, author))
+            }
+            Loaded::Files(f) => {
+                let p = &f[i];
+                let author = match &p.author {
+                    Some(a) => a.clone(),
+                    None => Author::from_signature(&committer(repo)?),
+                };
+                Ok((p.message.clone(), author))
+            }
+        }
+    }
+
+    fn original_diff(&self, repo: &Repository, i: usize, paths: &[String]) -> Result<String> {
+        match self {
+            Loaded::Commits(c) => {
+                let commit = repo.find_commit(c[i])?;
+                let parent = commit.parent(0).ok().map(|p| p.tree()).transpose()?;
+                interdiff::diff_text(repo, parent.as_ref(), &commit.tree()?, paths)
+            }
+            Loaded::Files(f) => Ok(String::from_utf8_lossy(&f[i].diff).into_owned()),
+        }
+    }
+}
+
+fn committer(repo: &Repository) -> Result<git2::Signature<'static>> {
+    Ok(repo
+        .signature()
+        .or_else(|_| git2::Signature::now("dovetail-port", "dovetail-port@localhost"))?
+        .to_owned())
+}
+
+/// Starts a session: checks the inputs, replays the whole queue, and finishes when nothing
+/// conflicted. Nothing of the user's is touched.
+pub fn start(opts: &StartOptions, progress: Progress<'_>) -> Result<Session> {
+    let repo = open_repo(&opts.repo)?;
+    let git_dir = repo.path().to_path_buf();
+    if let Some(existing) = Session::load(&git_dir)? {
+        if existing.in_progress() {
+            return Err(RebaseError::SessionInProgress {
+                path: Session::file(&git_dir),
+                pending: existing.pending(),
+            });
+        }
+    }
+    let target_id =
+        range::resolve(&repo, &opts.target).map_err(|_| RebaseError::UnknownTarget {
+            target: opts.target.clone(),
+            repo: repo.path().to_path_buf(),
+        })?;
+    let topics = match &opts.topics {
+        Some(p) => Topics::load(p)?,
+        None => Topics::builtin()?,
+    };
+    let (source, patches, queue_name) = match &opts.queue {
+        QueueSpec::Range(spec) => {
+            let r = range::parse_range(&repo, spec)?;
+            let ids = range::commits(&repo, r)?;
+            let mut states = Vec::new();
+            for id in &ids {
+                let c = range::describe(&repo, *id, &topics)?;
+                states.push(new_state(id.to_string(), c.subject, c.topic));
+            }
+            let head = spec.split_once("..").map(|(_, h)| h).unwrap_or(spec);
+            let name = repo
+                .find_branch(head, git2::BranchType::Local)
+                .ok()
+                .map(|_| head.to_string())
+                .unwrap_or_else(|| "queue".to_string());
+            let source = QueueSource::Range {
+                spec: spec.clone(),
+                base: r.base.to_string(),
+                commits: ids.iter().map(|i| i.to_string()).collect(),
+            };
+            (source, states, name)
+        }
+        QueueSpec::Series(path) => {
+            let files = patchfile::read_queue(path)?;
+            let mut states = Vec::new();
+            for f in &files {
+                let paths = touched_in_diff(&f.diff);
+                let topic = topics.classify(&f.subject, &paths);
+                let key = format!("{}:{}", f.path.display(), f.line);
+                states.push(new_state(key, f.subject.clone(), topic));
+            }
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "queue".into());
+            let source = QueueSource::Series {
+                path: std::fs::canonicalize(path).unwrap_or(path.clone()),
+            };
+            (source, states, name)
+        }
+    };
+    let branch = opts
+        .branch
+        .clone()
+        .unwrap_or_else(|| format!("{queue_name}-on-{}", sanitize(&opts.target)));
+    git2::Branch::name_is_valid(&branch)?;
+    if !opts.force && repo.find_branch(&branch, git2::BranchType::Local).is_ok() {
+        return Err(RebaseError::BranchExists(branch));
+    }
+    let mut session = Session {
+        version: FORMAT_VERSION,
+        target: opts.target.clone(),
+        target_id: target_id.to_string(),
+        source,
+        branch,
+        force: opts.force,
+        tip: target_id.to_string(),
+        next: 0,
+        patches,
+        active: None,
+        finished: false,
+        replay_seconds: 0.0,
+    };
+    session.save(&git_dir)?;
+    let loaded = Loaded::from_source(&session.source)?;
+    first_pass(&repo, &mut session, &loaded, progress)?;
+    if session.pending() == 0 {
+        finish(&repo, &mut session)?;
+    }
+    Ok(session)
+}
+
+fn new_state(key: String, subject: String, topic: String) -> PatchState {
+    PatchState {
+        key,
+        subject,
+        topic,
+        verdict: None,
+        new_commit: None,
+        paths: Vec::new(),
+        conflicts: Vec::new(),
+        interdiff: None,
+        notes: Vec::new(),
+    }
+}
+
+fn touched_in_diff(diff: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(diff)
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("+++ b/")
+                .or_else(|| l.strip_prefix("--- a/"))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn sanitize(target: &str) -> String {
+    target
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// Test hook standing in for a kill: abort the process right after patch N is saved.
+fn crash_after(n: usize) {
+    if let Ok(v) = std::env::var("DOVETAIL_PORT_CRASH_AFTER") {
+        if v.parse::<usize>().ok() == Some(n) {
+            std::process::abort();
+        }
+    }
+}
+
+fn first_pass(
+    repo: &Repository,
+    session: &mut Session,
+    loaded: &Loaded,
+    progress: Progress<'_>,
+) -> Result<()> {
+    let git_dir = repo.path().to_path_buf();
+    let total = loaded.len();
+    let target_tree = repo
+        .find_commit(Oid::from_str(&session.target_id)?)?
+        .tree()?
+        .id();
+    let mut follower = Follower::new(target_tree);
+    let started = Instant::now();
+    while session.next < total {
+        let i = session.next;
+        let state = replay_one(repo, session, loaded, i, &mut follower)?;
+        session.patches[i] = state;
+        session.next += 1;
+        session.save(&git_dir)?;
+        progress(session.next, total);
+        crash_after(session.next);
+    }
+    session.replay_seconds += started.elapsed().as_secs_f64();
+    session.save(&git_dir)?;
+    Ok(())
+}
+
+/// Replays patch `i` on the session's tip; on success moves the tip.
+fn replay_one(
+    repo: &Repository,
+    session: &mut Session,
+    loaded: &Loaded,
+    i: usize,
+    follower: &mut Follower,
+) -> Result<PatchState> {
+    let mut state = session.patches[i].clone();
+    state.conflicts.clear();
+    state.notes.clear();
+    let changes = loaded.changes(repo, i)?;
+    if changes.is_empty() {
+        state.verdict = Some(Verdict::Empty);
+        state.paths.clear();
+        return Ok(state);
+    }
+    let tip = repo.find_commit(Oid::from_str(&session.tip)?)?;
+    let ours = tip.tree()?;
+    let base_tree = loaded.base_tree(repo, i)?;
+    let short_key = state.key.chars().take(12).collect::<String>();
+    let ours_label = format!("{} (+queue)", session.target);
+    let base_label = format!("{short_key}^ (queue base)");
+    let theirs_label = format!("{short_key} ({})", state.subject);
+    let labels = Labels {
+        ours: &ours_label,
+        base: &base_label,
+        theirs: &theirs_label,
+    };
+    let replayed = merge::replay(repo, &ours, base_tree.as_ref(), &changes, follower, &labels)?;
+    state.paths = replayed.paths.clone();
+    for p in &replayed.paths {
+        if let Some((old, new, sim)) = &p.followed {
+            state.notes.push(format!(
+                "{old} was moved to {new} in {} (found by content, {:.0}% similar)",
+                session.target,
+                sim * 100.0
+            ));
+        }
+    }
+    match replayed.tree {
+        None => {
+            state.verdict = Some(Verdict::Conflict);
+            state.conflicts = conflict_hunks(&replayed);
+        }
+        Some(tree) if tree == ours.id() => {
+            state.verdict = Some(Verdict::AlreadyUpstream);
+        }
+        Some(tree) => {
+            let all_clean = replayed.paths.iter().all(|p| p.status == PathStatus::Clean);
+            let followed = replayed.paths.iter().any(|p| p.followed.is_some());
+            state.verdict = Some(if all_clean && !followed {
+                Verdict::Clean
+            } else {
+                Verdict::Merged
+            });
+            let id = commit(repo, loaded, i, &tip, tree)?;
+            state.new_commit = Some(id.to_string());
+            if state.verdict != Some(Verdict::Clean) {
+                state.interdiff = interdiff_for(repo, loaded, i, &tip, id, &replayed)?;
+            }
+            session.tip = id.to_string();
+        }
+    }
+    Ok(state)
+}
+
+fn commit(
+    repo: &Repository,
+    loaded: &Loaded,
+    i: usize,
+    parent: &git2::Commit<'_>,
+    tree: Oid,
+) -> Result<Oid> {
+    let (message, author) = loaded.message_and_author(repo, i)?;
+    let tree = repo.find_tree(tree)?;
+    let committer = committer(repo)?;
+    Ok(repo.commit(
+        None,
+        &author.to_signature()?,
+        &committer,
+        &message,
+        &tree,
+        &[parent],
+    )?)
+}
+
+fn interdiff_for(
+    repo: &Repository,
+    loaded: &Loaded,
+    i: usize,
+    parent: &git2::Commit<'_>,
+    new: Oid,
+    replayed: &Replayed,
+) -> Result<Option<String>> {
+    let mut paths: Vec<String> = replayed.paths.iter().map(|p| p.path.clone()).collect();
+    for p in &replayed.paths {
+        if let Some((old, _, _)) = &p.followed {
+            paths.push(old.clone());
+        }
+    }
+    let old = loaded.original_diff(repo, i, &paths)?;
+    let new_commit = repo.find_commit(new)?;
+    let new_text = interdiff::diff_text(repo, Some(&parent.tree()?), &new_commit.tree()?, &paths)?;
+    Ok(interdiff::interdiff(&old, &new_text))
+}
+
+fn conflict_hunks(replayed: &Replayed) -> Vec<ConflictHunk> {
+    let mut out = Vec::new();
+    for p in &replayed.paths {
+        let (Some(kind), Some(text)) = (p.conflict, &p.merged_text) else {
+            continue;
+        };
+        if kind != merge::ConflictKind::Content && kind != merge::ConflictKind::AddAdd {
+            out.push(ConflictHunk {
+                path: p.path.clone(),
+                kind,
+                line: 0,
+                text: match kind {
+                    merge::ConflictKind::ModifyDelete => "the target deleted this file and no moved copy was found; the patch modifies it".into(),
+                    _ => "the patch deletes this file, which the target changed".into(),
+                },
+            });
+            continue;
+        }
+        let text = String::from_utf8_lossy(text);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut k = 0;
+        while k < lines.len() {
+            if lines[k].starts_with("<<<<<<< ") {
+                let start = k;
+                while k < lines.len() && !lines[k].starts_with(">>>>>>> ") {
+                    k += 1;
+                }
+                let end = k.min(lines.len() - 1);
+                out.push(ConflictHunk {
+                    path: p.path.clone(),
+                    kind,
+                    line: start + 1,
+                    text: lines[start..=end].join("\n"),
+                });
+            }
+            k += 1;
+        }
+    }
+    out
+}
+
+/// `--continue`: resumes a killed first pass, takes the user's resolution of the conflict in
+/// the worktree, then moves to the next conflict (or finishes).
+pub fn resume(repo_path: &Path, progress: Progress<'_>) -> Result<(Session, Step)> {
+    let repo = open_repo(repo_path)?;
+    let git_dir = repo.path().to_path_buf();
+    let mut session = load_in_progress(&git_dir)?;
+    let loaded = Loaded::from_source(&session.source)?;
+    if session.next < loaded.len() {
+        first_pass(&repo, &mut session, &loaded, progress)?;
+    }
+    if let Some(active) = session.active.clone() {
+        take_resolution(&repo, &mut session, &loaded, &active)?;
+    }
+    let step = advance(&repo, &mut session, &loaded)?;
+    Ok((session, step))
+}
+
+/// `--skip`: drops the conflict in the worktree (or the next pending one) and moves on.
+pub fn skip(repo_path: &Path) -> Result<(Session, Step)> {
+    let repo = open_repo(repo_path)?;
+    let git_dir = repo.path().to_path_buf();
+    let mut session = load_in_progress(&git_dir)?;
+    let loaded = Loaded::from_source(&session.source)?;
+    let index = match session.active.take() {
+        Some(a) => Some(a.index),
+        None => session
+            .patches
+            .iter()
+            .position(|p| p.verdict == Some(Verdict::Conflict)),
+    };
+    if let Some(i) = index {
+        session.patches[i].verdict = Some(Verdict::Skipped);
+        session.patches[i].notes.push("skipped by the user".into());
+    }
+    session.save(&git_dir)?;
+    let step = advance(&repo, &mut session, &loaded)?;
+    Ok((session, step))
+}
+
+/// `--abort`: forgets the session and removes its worktree. Branches were never moved.
+pub fn abort(repo_path: &Path) -> Result<Session> {
+    let repo = open_repo(repo_path)?;
+    let git_dir = repo.path().to_path_buf();
+    let session =
+        Session::load(&git_dir)?.ok_or_else(|| RebaseError::NoSession(git_dir.clone()))?;
+    remove_worktree(&git_dir)?;
+    Session::remove(&git_dir)?;
+    Ok(session)
+}
+
+pub fn status(repo_path: &Path) -> Result<Session> {
+    let repo = open_repo(repo_path)?;
+    let git_dir = repo.path().to_path_buf();
+    Session::load(&git_dir)?.ok_or(RebaseError::NoSession(git_dir))
+}
+
+fn load_in_progress(git_dir: &Path) -> Result<Session> {
+    match Session::load(git_dir)? {
+        Some(s) if s.in_progress() => Ok(s),
+        _ => Err(RebaseError::NoSession(git_dir.to_path_buf())),
+    }
+}
+
+/// Applies pending conflicts that now merge, checks out the next real one, or finishes.
+fn advance(repo: &Repository, session: &mut Session, loaded: &Loaded) -> Result<Step> {
+    let git_dir = repo.path().to_path_buf();
+    let target_tree = repo
+        .find_commit(Oid::from_str(&session.target_id)?)?
+        .tree()?
+        .id();
+    let mut follower = Follower::new(target_tree);
+    while let Some(i) = session
+        .patches
+        .iter()
+        .position(|p| p.verdict == Some(Verdict::Conflict))
+    {
+        let state = replay_one(repo, session, loaded, i, &mut follower)?;
+        let still_conflicts = state.verdict == Some(Verdict::Conflict);
+        session.patches[i] = state;
+        if !still_conflicts {
+            session.patches[i]
+                .notes
+                .push("applied without conflict on top of the later patches".into());
+            session.save(&git_dir)?;
+            continue;
+        }
+        let worktree = materialize(repo, session, loaded, i, &mut follower)?;
+        session.save(&git_dir)?;
+        return Ok(Step::Waiting { worktree, index: i });
+    }
+    finish(repo, session)?;
+    Ok(Step::Finished)
+}
+
+/// Checks the conflict of patch `i` out in the session's worktree, with diff3 markers.
+fn materialize(
+    repo: &Repository,
+    session: &mut Session,
+    loaded: &Loaded,
+    i: usize,
+    follower: &mut Follower,
+) -> Result<PathBuf> {
+    let git_dir = repo.path().to_path_buf();
+    let worktree = Session::worktree(&git_dir);
+    let git_dir_arg = format!("--git-dir={}", git_dir.display());
+    if worktree.join(".git").exists() {
+        let wt = Some(worktree.as_path());
+        crate::process::run("git", ["reset", "-q", "--hard", session.tip.as_str()], wt)?;
+        crate::process::run("git", ["clean", "-q", "-fd"], wt)?;
+    } else {
+        let _ = std::fs::remove_dir_all(&worktree);
+        let _ = crate::process::run("git", [git_dir_arg.as_str(), "worktree", "prune"], None);
+        crate::process::run(
+            "git",
+            [
+                git_dir_arg.as_str(),
+                "worktree",
+                "add",
+                "-q",
+                "--detach",
+                &worktree.to_string_lossy(),
+                &session.tip,
+            ],
+            None,
+        )?;
+    }
+    let tip = repo.find_commit(Oid::from_str(&session.tip)?)?;
+    let ours = tip.tree()?;
+    let changes = loaded.changes(repo, i)?;
+    let base_tree = loaded.base_tree(repo, i)?;
+    let labels = Labels {
+        ours: "ours (target + queue)",
+        base: "base (queue's old base)",
+        theirs: "theirs (the patch)",
+    };
+    let replayed = merge::replay(repo, &ours, base_tree.as_ref(), &changes, follower, &labels)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RebaseError::Io { path, source }
+    };
+    for update in &replayed.updates {
+        match update {
+            Update::Write { path, id, .. } => {
+                let file = worktree.join(path);
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).map_err(io(dir))?;
+                }
+                std::fs::write(&file, repo.find_blob(*id)?.content()).map_err(io(&file))?;
+            }
+            Update::Remove { path } => {
+                let _ = std::fs::remove_file(worktree.join(path));
+            }
+        }
+    }
+    let mut conflicted = Vec::new();
+    for p in &replayed.paths {
+        if p.status == PathStatus::Conflict {
+            if let Some(text) = &p.merged_text {
+                let file = worktree.join(&p.path);
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).map_err(io(dir))?;
+                }
+                std::fs::write(&file, text).map_err(io(&file))?;
+            }
+            conflicted.push(p.path.clone());
+        }
+    }
+    session.active = Some(Active {
+        index: i,
+        conflicted,
+    });
+    Ok(worktree)
+}
+
+/// Reads the user's resolution from the worktree and commits it on the tip.
+fn take_resolution(
+    repo: &Repository,
+    session: &mut Session,
+    loaded: &Loaded,
+    active: &Active,
+) -> Result<()> {
+    let git_dir = repo.path().to_path_buf();
+    let worktree = Session::worktree(&git_dir);
+    let mut remaining = Vec::new();
+    for path in &active.conflicted {
+        let file = worktree.join(path);
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            for (n, line) in text.lines().enumerate() {
+                if line.starts_with("<<<<<<< ")
+                    || line.starts_with(">>>>>>> ")
+                    || line.starts_with("||||||| ")
+                {
+                    remaining.push(format!("  {}:{}: {}", file.display(), n + 1, line));
+                    break;
+                }
+            }
+        }
+    }
+    if !remaining.is_empty() {
+        return Err(RebaseError::MarkersRemain(remaining.join("\n")));
+    }
+    crate::process::run("git", ["add", "-A"], Some(&worktree))?;
+    let out = crate::process::run("git", ["write-tree"], Some(&worktree))?;
+    let tree = Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())?;
+    let tip = repo.find_commit(Oid::from_str(&session.tip)?)?;
+    let i = active.index;
+    let state = &mut session.patches[i];
+    if tree == tip.tree()?.id() {
+        state.verdict = Some(Verdict::Skipped);
+        state.notes.push("resolved to no change: dropped".into());
+    } else {
+        let id = commit(repo, loaded, i, &tip, tree)?;
+        state.verdict = Some(Verdict::Resolved);
+        state.new_commit = Some(id.to_string());
+        state.notes.push("resolved by hand".into());
+        session.tip = id.to_string();
+    }
+    session.active = None;
+    session.save(&git_dir)?;
+    Ok(())
+}
+
+fn remove_worktree(git_dir: &Path) -> Result<()> {
+    let worktree = Session::worktree(git_dir);
+    if worktree.exists() {
+        let git_dir_arg = format!("--git-dir={}", git_dir.display());
+        let _ = crate::process::run(
+            "git",
+            [
+                git_dir_arg.as_str(),
+                "worktree",
+                "remove",
+                "--force",
+                &worktree.to_string_lossy(),
+            ],
+            None,
+        );
+        let _ = std::fs::remove_dir_all(&worktree);
+        let _ = crate::process::run("git", [git_dir_arg.as_str(), "worktree", "prune"], None);
+    }
+    Ok(())
+}
+
+/// Writes the result branch (the only ref the tool moves) and closes the session.
+fn finish(repo: &Repository, session: &mut Session) -> Result<()> {
+    let tip = Oid::from_str(&session.tip)?;
+    let name = format!("refs/heads/{}", session.branch);
+    let exists = repo.find_reference(&name).is_ok();
+    if exists && !session.force {
+        return Err(RebaseError::BranchExists(session.branch.clone()));
+    }
+    let message = format!("dovetail-port rebase onto {}", session.target);
+    repo.reference(&name, tip, session.force, &message)?;
+    session.finished = true;
+    session.active = None;
+    remove_worktree(repo.path())?;
+    session.save(repo.path())?;
+    Ok(())
+}

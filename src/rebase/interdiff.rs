@@ -1,0 +1,84 @@
+//! A range-diff-like view: for a patch whose change lines differ from the original, the old
+//! hunk lines against the new ones. Line numbers and context are left out on purpose: they
+//! always move across a release; what matters is whether the change itself changed.
+
+use git2::{Repository, Tree};
+
+use super::Result;
+
+/// The patch text of `old → new`, limited to `paths`.
+pub fn diff_text(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: &Tree<'_>,
+    paths: &[String],
+) -> Result<String> {
+    let mut opts = git2::DiffOptions::new();
+    for p in paths {
+        opts.pathspec(p);
+    }
+    opts.disable_pathspec_match(true);
+    let diff = repo.diff_tree_to_tree(old, Some(new), Some(&mut opts))?;
+    let mut text = Vec::new();
+    diff.print(git2::DiffFormat::Patch, |_, _, line| {
+        if matches!(line.origin(), '+' | '-' | ' ') {
+            text.push(line.origin() as u8);
+        }
+        text.extend_from_slice(line.content());
+        true
+    })?;
+    Ok(String::from_utf8_lossy(&text).into_owned())
+}
+
+/// The `+`/`-` lines of a patch, per file, in order (headers and context dropped).
+pub fn change_lines(patch: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in patch.lines() {
+        if line.starts_with("+++ ") || line.starts_with("--- ") {
+            if let Some(p) = line.strip_prefix("+++ b/") {
+                out.push(format!("## {p}"));
+            }
+            continue;
+        }
+        if line.starts_with('+') || line.starts_with('-') {
+            out.push(line.to_string());
+        }
+    }
+    out
+}
+
+/// None when the change lines are the same; else a unified diff of old vs new change lines.
+pub fn interdiff(old_patch: &str, new_patch: &str) -> Option<String> {
+    let old = change_lines(old_patch).join("\n") + "\n";
+    let new = change_lines(new_patch).join("\n") + "\n";
+    if old == new {
+        return None;
+    }
+    let diff = similar::TextDiff::from_lines(&old, &new);
+    Some(
+        diff.unified_diff()
+            .context_radius(2)
+            .header("original patch", "ported patch")
+            .to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_change_with_moved_context_has_no_interdiff() {
+        let a = "--- a/f\n+++ b/f\n@@ -1,3 +1,4 @@\n x\n+new\n y\n";
+        let b = "--- a/f\n+++ b/f\n@@ -10,3 +10,4 @@\n other\n+new\n context\n";
+        assert_eq!(interdiff(a, b), None);
+    }
+
+    #[test]
+    fn changed_line_shows_up() {
+        let a = "+++ b/f\n+select A\n";
+        let b = "+++ b/f\n+select A\n+select B\n";
+        let d = interdiff(a, b).unwrap();
+        assert!(d.contains("+select B"), "{d}");
+    }
+}

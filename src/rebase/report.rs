@@ -1,0 +1,207 @@
+//! The rebase report: built once from the session as data, rendered as a human table, JSON or
+//! markdown.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::session::{PatchState, Session};
+use super::Verdict;
+
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    pub target: &'a str,
+    pub branch: &'a str,
+    pub tip: &'a str,
+    pub finished: bool,
+    pub patches_total: usize,
+    pub counts: BTreeMap<&'static str, usize>,
+    pub replay_seconds: f64,
+    pub patches_per_second: f64,
+    pub patches: &'a [PatchState],
+}
+
+impl<'a> Report<'a> {
+    pub fn new(session: &'a Session) -> Self {
+        let mut counts = BTreeMap::new();
+        for p in &session.patches {
+            let v = p.verdict.map_or("not-replayed", Verdict::as_str);
+            *counts.entry(v).or_insert(0) += 1;
+        }
+        let done = session.next.max(1) as f64;
+        Report {
+            target: &session.target,
+            branch: &session.branch,
+            tip: &session.tip,
+            finished: session.finished,
+            patches_total: session.patches.len(),
+            counts,
+            replay_seconds: session.replay_seconds,
+            patches_per_second: if session.replay_seconds > 0.0 {
+                done / session.replay_seconds
+            } else {
+                0.0
+            },
+            patches: &session.patches,
+        }
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("report serialises")
+    }
+
+    fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        parts.join(", ")
+    }
+
+    fn files(p: &PatchState) -> String {
+        let names: Vec<&str> = p.paths.iter().map(|x| x.path.as_str()).collect();
+        match names.len() {
+            0 => "-".into(),
+            1..=2 => names.join(", "),
+            n => format!("{}, {} +{} more", names[0], names[1], n - 2),
+        }
+    }
+
+    pub fn human(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "rebase onto {} -> branch {}", self.target, self.branch);
+        let _ = writeln!(
+            out,
+            "{:>3}  {:<16} {:<12} {:<13} {:<50} files",
+            "#", "verdict", "topic", "commit", "subject"
+        );
+        for (i, p) in self.patches.iter().enumerate() {
+            let v = p.verdict.map_or("-", Verdict::as_str);
+            let key: String = p
+                .key
+                .rsplit('/')
+                .next()
+                .unwrap_or(&p.key)
+                .chars()
+                .take(12)
+                .collect();
+            let subject: String = p.subject.chars().take(50).collect();
+            let _ = writeln!(
+                out,
+                "{:>3}  {:<16} {:<12} {:<13} {:<50} {}",
+                i + 1,
+                v,
+                p.topic,
+                key,
+                subject,
+                Self::files(p)
+            );
+        }
+        let _ = writeln!(out, "\n{} patches: {}", self.patches_total, self.summary());
+        if self.replay_seconds > 0.0 {
+            let _ = writeln!(
+                out,
+                "replayed in {:.2}s ({:.0} patches/s)",
+                self.replay_seconds, self.patches_per_second
+            );
+        }
+        for (i, p) in self.patches.iter().enumerate() {
+            if p.notes.is_empty() && p.conflicts.is_empty() && p.interdiff.is_none() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "\n#{} {} [{}]",
+                i + 1,
+                p.subject,
+                p.verdict.map_or("-", Verdict::as_str)
+            );
+            for n in &p.notes {
+                let _ = writeln!(out, "  note: {n}");
+            }
+            for c in &p.conflicts {
+                let _ = writeln!(out, "  conflict in {}:{} ({:?})", c.path, c.line, c.kind);
+                for line in c.text.lines().take(40) {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            if let Some(d) = &p.interdiff {
+                let _ = writeln!(out, "  interdiff (change lines, original vs ported):");
+                for line in d.lines().take(40) {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        }
+        let pending = self.counts.get("conflict").copied().unwrap_or(0);
+        if self.finished {
+            let _ = writeln!(
+                out,
+                "\nbranch {} written at {}",
+                self.branch,
+                &self.tip[..12.min(self.tip.len())]
+            );
+        } else if pending > 0 {
+            let _ = writeln!(
+                out,
+                "\n{pending} conflict(s) queued; the other patches are ported on top of {}.\nnext: `dovetail-port rebase --continue` checks the first conflict out for you to resolve; `--skip` drops it; `--abort` forgets the session; `--status` shows this table.",
+                self.target
+            );
+        }
+        out
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# Rebase onto `{}`\n", self.target);
+        let _ = writeln!(
+            out,
+            "Result branch: `{}` — {} patches: {}\n",
+            self.branch,
+            self.patches_total,
+            self.summary()
+        );
+        let _ = writeln!(
+            out,
+            "| # | verdict | topic | subject | files |\n|---|---|---|---|---|"
+        );
+        for (i, p) in self.patches.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                i + 1,
+                p.verdict.map_or("-", Verdict::as_str),
+                p.topic,
+                p.subject.replace('|', "\\|"),
+                Self::files(p).replace('|', "\\|")
+            );
+        }
+        for (i, p) in self.patches.iter().enumerate() {
+            if p.notes.is_empty() && p.conflicts.is_empty() && p.interdiff.is_none() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "\n## {}. {} ({})\n",
+                i + 1,
+                p.subject,
+                p.verdict.map_or("-", Verdict::as_str)
+            );
+            for n in &p.notes {
+                let _ = writeln!(out, "- {n}");
+            }
+            for c in &p.conflicts {
+                let _ = writeln!(
+                    out,
+                    "\nConflict in `{}` line {}:\n\n```diff\n{}\n```",
+                    c.path, c.line, c.text
+                );
+            }
+            if let Some(d) = &p.interdiff {
+                let _ = writeln!(out, "\nInterdiff:\n\n```diff\n{d}```");
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,164 @@
+//! The session: everything a rebase run decided, saved after every patch under
+//! `<git dir>/dovetail-port/` by write-then-rename, so a killed run resumes where it stopped.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::merge::{ConflictKind, PathResult};
+use super::{RebaseError, Result, Verdict};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum QueueSource {
+    /// Commits of a range, by full id.
+    Range {
+        spec: String,
+        base: String,
+        commits: Vec<String>,
+    },
+    /// Patch files (a series directory or file).
+    Series { path: PathBuf },
+}
+
+/// A conflict region, as shown to the user (diff3 style: ours / base / theirs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConflictHunk {
+    pub path: String,
+    pub kind: ConflictKind,
+    /// 1-based line of the region in the merged file.
+    pub line: usize,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PatchState {
+    /// Commit id, or `file:line` for patch files.
+    pub key: String,
+    pub subject: String,
+    pub topic: String,
+    pub verdict: Option<Verdict>,
+    /// The commit made for it in the result, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_commit: Option<String>,
+    #[serde(default)]
+    pub paths: Vec<PathResult>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<ConflictHunk>,
+    /// Old vs new change lines, when they differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interdiff: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// A conflict checked out in the session's worktree, waiting for the user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Active {
+    pub index: usize,
+    pub conflicted: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub version: u32,
+    pub target: String,
+    pub target_id: String,
+    pub source: QueueSource,
+    pub branch: String,
+    pub force: bool,
+    /// The result so far.
+    pub tip: String,
+    /// The next patch the first pass replays; equals `patches.len()` once it is done.
+    pub next: usize,
+    pub patches: Vec<PatchState>,
+    #[serde(default)]
+    pub active: Option<Active>,
+    #[serde(default)]
+    pub finished: bool,
+    /// Seconds the first pass took.
+    #[serde(default)]
+    pub replay_seconds: f64,
+}
+
+impl Session {
+    pub fn dir(git_dir: &Path) -> PathBuf {
+        git_dir.join("dovetail-port")
+    }
+
+    pub fn file(git_dir: &Path) -> PathBuf {
+        Self::dir(git_dir).join("session.json")
+    }
+
+    pub fn worktree(git_dir: &Path) -> PathBuf {
+        Self::dir(git_dir).join("worktree")
+    }
+
+    pub fn load(git_dir: &Path) -> Result<Option<Session>> {
+        let path = Self::file(git_dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(RebaseError::Io { path, source }),
+        };
+        let session: Session =
+            serde_json::from_str(&text).map_err(|e| RebaseError::BadSession {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        if session.version != FORMAT_VERSION {
+            return Err(RebaseError::BadSession {
+                path,
+                message: format!(
+                    "format version {} (expected {FORMAT_VERSION})",
+                    session.version
+                ),
+            });
+        }
+        Ok(Some(session))
+    }
+
+    /// Writes the session atomically: a reader sees the old or the new state, never half.
+    pub fn save(&self, git_dir: &Path) -> Result<()> {
+        let dir = Self::dir(git_dir);
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| RebaseError::Io { path, source }
+        };
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let tmp = dir.join("session.json.tmp");
+        let text = serde_json::to_vec_pretty(self).expect("session serialises");
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+            f.write_all(&text).map_err(io(&tmp))?;
+            f.sync_all().map_err(io(&tmp))?;
+        }
+        let path = Self::file(git_dir);
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        Ok(())
+    }
+
+    pub fn remove(git_dir: &Path) -> Result<()> {
+        let path = Self::file(git_dir);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(RebaseError::Io { path, source }),
+        }
+    }
+
+    /// Conflicts not yet resolved or skipped.
+    pub fn pending(&self) -> usize {
+        self.patches
+            .iter()
+            .filter(|p| p.verdict == Some(Verdict::Conflict))
+            .count()
+    }
+
+    pub fn in_progress(&self) -> bool {
+        !self.finished
+    }
+}

@@ -1,0 +1,89 @@
+//! Helpers shared by the integration tests: real git repositories driven by the real `git`,
+//! and the real `dovetail-port` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dovetail-port"))
+}
+
+/// Runs the tool in `dir`, returning the output (never panics on a non-zero exit).
+pub fn tool(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("DOVETAIL_PORT_DATA", env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run dovetail-port")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs git with a fixed identity and clock; panics on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.org")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.org")
+        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
+        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+pub fn write(dir: &Path, path: &str, text: &str) {
+    let p = dir.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+pub fn commit_all(dir: &Path, message: &str) -> String {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// A numbered block of lines, so edits far apart merge cleanly.
+pub fn lines(prefix: &str, n: usize) -> String {
+    (1..=n).map(|i| format!("{prefix} line {i}\n")).collect()
+}
+
+pub fn replace_line(text: &str, old: &str, new: &str) -> String {
+    assert!(text.contains(old), "{old:?} not in text");
+    text.replacen(old, new, 1)
+}
+
+/// Everything about the user's state that must not move: refs, HEAD, index, worktree status.
+pub fn user_state(dir: &Path) -> String {
+    let refs = git(
+        dir,
+        &[
+            "for-each-ref",
+            "--format=%(refname) %(objectname)",
+            "refs/heads",
+            "refs/tags",
+        ],
+    );
+    let head = git(dir, &["symbolic-ref", "-q", "HEAD"]);
+    let head_id = git(dir, &["rev-parse", "HEAD"]);
+    let index = git(dir, &["ls-files", "-s"]);
+    let status = git(dir, &["status", "--porcelain"]);
+    format!("{refs}\n{head} {head_id}\n{index}\n{status}")
+}
