@@ -5,6 +5,7 @@
 pub mod arch;
 pub mod boot;
 pub mod ci;
+pub mod demo;
 pub mod doctor;
 pub mod kbuild;
 pub mod kernels;

@@ -7,6 +7,7 @@ pub mod export;
 pub mod patchfile;
 pub mod range;
 pub mod topics;
+pub mod treediff;
 
 use std::path::PathBuf;
 

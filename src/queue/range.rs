@@ -77,7 +77,7 @@ pub fn commits(repo: &Repository, range: Range) -> Result<Vec<Oid>> {
     Ok(ids)
 }
 
-/// Paths a commit touches relative to its first parent (both names of a rename).
+/// Paths a commit touches relative to its first parent.
 pub fn touched_paths(repo: &Repository, id: Oid) -> Result<Vec<String>> {
     let commit = repo.find_commit(id)?;
     let tree = commit.tree()?;
@@ -85,18 +85,12 @@ pub fn touched_paths(repo: &Repository, id: Oid) -> Result<Vec<String>> {
         Ok(p) => Some(p.tree()?),
         Err(_) => None,
     };
-    let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)?;
-    let mut paths = Vec::new();
-    for delta in diff.deltas() {
-        for file in [delta.old_file(), delta.new_file()] {
-            if let Some(p) = file.path().and_then(|p| p.to_str()) {
-                if !paths.iter().any(|q| q == p) {
-                    paths.push(p.to_string());
-                }
-            }
-        }
-    }
-    Ok(paths)
+    Ok(
+        super::treediff::changed_files(repo, parent_tree.as_ref(), &tree)?
+            .into_iter()
+            .map(|c| c.path)
+            .collect(),
+    )
 }
 
 /// The queue of a range, classified into topics.

@@ -6,6 +6,7 @@ use git2::{Oid, Repository, Tree};
 
 use super::{RebaseError, Result};
 use crate::queue::patchfile::PatchFile;
+use crate::queue::treediff;
 
 /// A blob in a tree: id and file mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,7 @@ impl PathChange {
 }
 
 /// The path changes of a commit relative to its first parent, with renames inside the commit
-/// detected (as `git show -M` would).
+/// paired up (same content, or most lines kept), as `git show -M` would.
 pub fn from_commit(repo: &Repository, id: Oid) -> Result<Vec<PathChange>> {
     let commit = repo.find_commit(id)?;
     let tree = commit.tree()?;
@@ -58,11 +59,77 @@ pub fn from_commit(repo: &Repository, id: Oid) -> Result<Vec<PathChange>> {
         Ok(p) => Some(p.tree()?),
         Err(_) => None,
     };
-    let mut diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)?;
-    let mut find = git2::DiffFindOptions::new();
-    find.renames(true);
-    diff.find_similar(Some(&mut find))?;
-    Ok(deltas_to_changes(&diff))
+    let entry = |e: Option<(Oid, i32)>| e.map(|(id, mode)| Entry { id, mode });
+    let mut changes: Vec<PathChange> = treediff::changed_files(repo, parent_tree.as_ref(), &tree)?
+        .into_iter()
+        .map(|c| PathChange {
+            old_path: c.old.map(|_| c.path.clone()),
+            new_path: c.new.map(|_| c.path.clone()),
+            base: entry(c.old),
+            theirs: entry(c.new),
+        })
+        .collect();
+    pair_renames(repo, &mut changes)?;
+    Ok(changes)
+}
+
+/// Most files a commit can add and delete for renames to be looked for.
+const RENAME_LIMIT: usize = 100;
+
+fn pair_renames(repo: &Repository, changes: &mut Vec<PathChange>) -> Result<()> {
+    let deleted: Vec<usize> = (0..changes.len())
+        .filter(|&i| changes[i].theirs.is_none())
+        .collect();
+    let added: Vec<usize> = (0..changes.len())
+        .filter(|&i| changes[i].base.is_none())
+        .collect();
+    if deleted.is_empty()
+        || added.is_empty()
+        || deleted.len() * added.len() > RENAME_LIMIT * RENAME_LIMIT
+    {
+        return Ok(());
+    }
+    let text = |id: Oid| -> Result<String> {
+        Ok(String::from_utf8_lossy(repo.find_blob(id)?.content()).into_owned())
+    };
+    let mut used = vec![false; changes.len()];
+    let mut pairs = Vec::new();
+    for &d in &deleted {
+        let old = changes[d].base.expect("deleted has a base");
+        let old_text = text(old.id)?;
+        let mut best: Option<(f32, usize)> = None;
+        for &a in &added {
+            if used[a] {
+                continue;
+            }
+            let new = changes[a].theirs.expect("added has a post-image");
+            let score = if new.id == old.id {
+                1.0
+            } else {
+                super::follow::similarity(&old_text, &text(new.id)?)
+            };
+            if score >= 0.5 && best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, a));
+            }
+        }
+        if let Some((_, a)) = best {
+            used[a] = true;
+            used[d] = true;
+            pairs.push((d, a));
+        }
+    }
+    for &(d, a) in &pairs {
+        changes[d].new_path = changes[a].new_path.clone();
+        changes[d].theirs = changes[a].theirs;
+    }
+    let drop: Vec<usize> = pairs.iter().map(|&(_, a)| a).collect();
+    let mut i = 0;
+    changes.retain(|_| {
+        let keep = !drop.contains(&i);
+        i += 1;
+        keep
+    });
+    Ok(())
 }
 
 fn deltas_to_changes(diff: &git2::Diff<'_>) -> Vec<PathChange> {

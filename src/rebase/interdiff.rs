@@ -6,28 +6,39 @@ use git2::{Repository, Tree};
 
 use super::Result;
 
-/// The patch text of `old → new`, limited to `paths`.
+/// The patch text of `old → new`, limited to `paths` (blob by blob: no tree walk).
 pub fn diff_text(
     repo: &Repository,
     old: Option<&Tree<'_>>,
     new: &Tree<'_>,
     paths: &[String],
 ) -> Result<String> {
-    let mut opts = git2::DiffOptions::new();
-    for p in paths {
-        opts.pathspec(p);
-    }
-    opts.disable_pathspec_match(true);
-    let diff = repo.diff_tree_to_tree(old, Some(new), Some(&mut opts))?;
-    let mut text = Vec::new();
-    diff.print(git2::DiffFormat::Patch, |_, _, line| {
-        if matches!(line.origin(), '+' | '-' | ' ') {
-            text.push(line.origin() as u8);
+    let mut text = String::new();
+    let empty = repo.find_blob(repo.blob(b"")?)?;
+    for path in paths {
+        let blob = |tree: Option<&Tree<'_>>| -> Result<Option<git2::Blob<'_>>> {
+            match tree.and_then(|t| t.get_path(std::path::Path::new(path)).ok()) {
+                Some(e) if e.kind() == Some(git2::ObjectType::Blob) => {
+                    Ok(Some(repo.find_blob(e.id())?))
+                }
+                _ => Ok(None),
+            }
+        };
+        let (a, b) = (blob(old)?, blob(Some(new))?);
+        if a.is_none() && b.is_none() {
+            continue;
         }
-        text.extend_from_slice(line.content());
-        true
-    })?;
-    Ok(String::from_utf8_lossy(&text).into_owned())
+        let p = std::path::Path::new(path);
+        let mut patch = git2::Patch::from_blobs(
+            a.as_ref().unwrap_or(&empty),
+            Some(p),
+            b.as_ref().unwrap_or(&empty),
+            Some(p),
+            None,
+        )?;
+        text.push_str(&String::from_utf8_lossy(&patch.to_buf()?));
+    }
+    Ok(text)
 }
 
 /// The `+`/`-` lines of a patch, per file, in order (headers and context dropped).

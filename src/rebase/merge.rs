@@ -181,7 +181,7 @@ fn replay_path(
                 Some(o) => {
                     let empty = repo.blob(b"")?;
                     let merged = merge_blobs(repo, &path, empty, o, theirs, labels)?;
-                    finish_merge(repo, &path, merged, ConflictKind::AddAdd, updates)?
+                    finish_merge(&path, merged, ConflictKind::AddAdd, updates)
                 }
             }
         }
@@ -239,21 +239,11 @@ fn replay_path(
                     } else {
                         let merged = merge_blobs(repo, &dest, base.id, o, theirs, labels)?;
                         let merged = Merge { mode, ..merged };
-                        let r = finish_merge(repo, &dest, merged, ConflictKind::Content, updates)?;
-                        if r.status == PathStatus::Merged
-                            && updates.last().is_some_and(
-                                |u| matches!(u, Update::Write { id, .. } if *id == o.id),
-                            )
-                            && dest == op
-                        {
+                        if merged.clean && merged.id == o.id && dest == op {
                             // The merge changed nothing: the target already has the patch's change.
-                            updates.pop();
-                            PathResult {
-                                status: PathStatus::AlreadyPresent,
-                                ..r
-                            }
+                            result(&dest, PathStatus::AlreadyPresent, None)
                         } else {
-                            r
+                            finish_merge(&dest, merged, ConflictKind::Content, updates)
                         }
                     }
                 }
@@ -285,64 +275,87 @@ fn write(path: &str, e: Entry) -> Update {
 
 struct Merge {
     clean: bool,
-    content: Vec<u8>,
+    /// The merged blob, already in the object store.
+    id: Oid,
+    /// The merged text, kept only for conflicts (it carries the markers).
+    conflict_text: Option<Vec<u8>>,
     mode: i32,
 }
 
+/// Merges file contents with git's own merge-ort file merge (histogram diff, as merge-ort
+/// uses): libgit2's merge only has Myers and patience, which place hunks differently and would
+/// make our results differ from what `git rebase`/`git merge-tree` give for the same commits.
+/// `git merge-file --object-id` reads the three blobs from the object store and writes the
+/// result there, so nothing touches a worktree.
 fn merge_blobs(
     repo: &Repository,
-    path: &str,
+    _path: &str,
     base: Oid,
     ours: Entry,
     theirs: Entry,
     labels: &Labels<'_>,
 ) -> Result<Merge> {
-    let entry = |id: Oid, mode: i32| git2::IndexEntry {
-        ctime: git2::IndexTime::new(0, 0),
-        mtime: git2::IndexTime::new(0, 0),
-        dev: 0,
-        ino: 0,
-        mode: mode as u32,
-        uid: 0,
-        gid: 0,
-        file_size: 0,
-        id,
-        flags: 0,
-        flags_extended: 0,
-        path: path.as_bytes().to_vec(),
+    let git_dir = format!("--git-dir={}", repo.path().display());
+    let (o, b, t) = (ours.id.to_string(), base.to_string(), theirs.id.to_string());
+    let out = std::process::Command::new("git")
+        .args([
+            git_dir.as_str(),
+            "merge-file",
+            "--object-id",
+            "--diff3",
+            "--diff-algorithm=histogram",
+            "-L",
+            labels.ours,
+            "-L",
+            labels.base,
+            "-L",
+            labels.theirs,
+            &o,
+            &b,
+            &t,
+        ])
+        .output()
+        .map_err(|source| crate::process::ProcessError::Spawn {
+            program: "git".into(),
+            source,
+        })?;
+    let conflicts = match out.status.code() {
+        Some(n) if (0..=127).contains(&n) => n,
+        _ => {
+            return Err(crate::process::ProcessError::Failed {
+                command: format!("git merge-file --object-id {o} {b} {t}"),
+                status: out.status,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            }
+            .into())
+        }
     };
-    let mut opts = git2::MergeFileOptions::new();
-    opts.style_diff3(true)
-        .our_label(labels.ours)
-        .ancestor_label(labels.base)
-        .their_label(labels.theirs);
-    let out = repo.merge_file_from_index(
-        &entry(base, ours.mode),
-        &entry(ours.id, ours.mode),
-        &entry(theirs.id, theirs.mode),
-        Some(&mut opts),
-    )?;
+    let id = Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())?;
+    let conflict_text = if conflicts == 0 {
+        None
+    } else {
+        Some(repo.find_blob(id)?.content().to_vec())
+    };
     Ok(Merge {
-        clean: out.is_automergeable(),
-        content: out.content().to_vec(),
+        clean: conflicts == 0,
+        id,
+        conflict_text,
         mode: ours.mode,
     })
 }
 
 fn finish_merge(
-    repo: &Repository,
     path: &str,
     merged: Merge,
     kind: ConflictKind,
     updates: &mut Vec<Update>,
-) -> Result<PathResult> {
-    let id = repo.blob(&merged.content)?;
+) -> PathResult {
     updates.push(Update::Write {
         path: path.to_string(),
-        id,
+        id: merged.id,
         mode: merged.mode,
     });
-    Ok(PathResult {
+    PathResult {
         path: path.to_string(),
         status: if merged.clean {
             PathStatus::Merged
@@ -351,6 +364,6 @@ fn finish_merge(
         },
         conflict: (!merged.clean).then_some(kind),
         followed: None,
-        merged_text: (!merged.clean).then_some(merged.content),
-    })
+        merged_text: merged.conflict_text,
+    }
 }

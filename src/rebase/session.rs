@@ -120,8 +120,18 @@ impl Session {
         Ok(Some(session))
     }
 
-    /// Writes the session atomically: a reader sees the old or the new state, never half.
+    /// Writes the session atomically: a reader, or a run resumed after a kill, sees the old or
+    /// the new state, never half. (Rename is enough for a killed process; `sync` also flushes
+    /// to disk, for the saves that close a step.)
     pub fn save(&self, git_dir: &Path) -> Result<()> {
+        self.write(git_dir, false)
+    }
+
+    pub fn save_synced(&self, git_dir: &Path) -> Result<()> {
+        self.write(git_dir, true)
+    }
+
+    fn write(&self, git_dir: &Path, sync: bool) -> Result<()> {
         let dir = Self::dir(git_dir);
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -134,7 +144,9 @@ impl Session {
             use std::io::Write;
             let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
             f.write_all(&text).map_err(io(&tmp))?;
-            f.sync_all().map_err(io(&tmp))?;
+            if sync {
+                f.sync_all().map_err(io(&tmp))?;
+            }
         }
         let path = Self::file(git_dir);
         std::fs::rename(&tmp, &path).map_err(io(&path))?;

@@ -1,0 +1,149 @@
+//! The demo, the project's built-in default job: Debian's 6.1 and 6.12 kernels, the sample
+//! queue from `patchsets/sample/` applied on 6.1, forward-ported onto 6.12, then the later
+//! stages on the result.
+
+use std::path::{Path, PathBuf};
+
+use crate::kernels::{self, KernelCache};
+use crate::queue::{apply, patchfile, range, Author};
+use crate::rebase::engine::{self, QueueSpec, StartOptions};
+use crate::rebase::session::Session;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Kernel(#[from] kernels::KernelError),
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
+    #[error(transparent)]
+    Rebase(#[from] crate::rebase::RebaseError),
+    #[error("{0}")]
+    Git(#[from] git2::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Process(#[from] crate::process::ProcessError),
+}
+
+pub type Result<T> = std::result::Result<T, DemoError>;
+
+pub const OLD: &str = "6.1";
+pub const NEW: &str = "6.12";
+pub const QUEUE_BRANCH: &str = "sample-queue";
+
+/// The demo's own repository (sharing the kernel cache's objects), kept between runs so the
+/// checkout and the kernel build are incremental.
+pub struct Workspace {
+    pub root: PathBuf,
+}
+
+impl Workspace {
+    pub fn new(root: PathBuf) -> Self {
+        Workspace { root }
+    }
+
+    pub fn default_location() -> Self {
+        Workspace::new(kernels::cache_root().join("demo"))
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.root.join("repo.git")
+    }
+
+    /// Where the rebased result is checked out for lint and build.
+    pub fn tree(&self) -> PathBuf {
+        self.root.join("tree")
+    }
+
+    pub fn sample_dir() -> PathBuf {
+        crate::data_dir().join("patchsets/sample")
+    }
+
+    /// Makes the repository (once) and (re)creates the sample queue branch on v6.1.
+    pub fn prepare(&self, cache: &KernelCache) -> Result<git2::Repository> {
+        cache.ensure()?;
+        let repo_path = self.repo();
+        if !repo_path.join("HEAD").exists() {
+            std::fs::create_dir_all(&self.root).map_err(|source| DemoError::Io {
+                path: self.root.clone(),
+                source,
+            })?;
+            let _ = std::fs::remove_dir_all(&repo_path);
+            kernels::shared_clone(cache, &repo_path)?;
+        }
+        let repo = git2::Repository::open(&repo_path)?;
+        // A previous demo's unfinished session would block a new one: the demo owns it.
+        if Session::load(repo.path())?.is_some() {
+            let _ = engine::abort(&repo_path);
+        }
+        let patches = patchfile::read_queue(&Self::sample_dir())?;
+        let base = range::resolve(&repo, &KernelCache::tag(OLD))?;
+        let fallback = Author {
+            name: "dovetail-port demo".into(),
+            email: "demo@dovetail-port.invalid".into(),
+            time: 1_700_000_000,
+            offset: 0,
+        };
+        let ids = apply::apply_series(&repo, base, &patches, &fallback)?;
+        let tip = *ids.last().unwrap_or(&base);
+        repo.reference(
+            &format!("refs/heads/{QUEUE_BRANCH}"),
+            tip,
+            true,
+            "dovetail-port demo: sample queue",
+        )?;
+        Ok(repo)
+    }
+
+    /// Forward-ports the sample queue onto v6.12 (result branch overwritten each run).
+    pub fn rebase(&self, progress: engine::Progress<'_>) -> Result<Session> {
+        let opts = StartOptions {
+            repo: self.repo(),
+            target: KernelCache::tag(NEW),
+            queue: QueueSpec::Range(format!("{}..{QUEUE_BRANCH}", KernelCache::tag(OLD))),
+            branch: None,
+            force: true,
+            topics: None,
+        };
+        Ok(engine::start(&opts, progress)?)
+    }
+
+    /// Checks `commit` out in the demo tree (incrementally when it exists), for lint and build.
+    pub fn checkout(&self, commit: &str) -> Result<PathBuf> {
+        let tree = self.tree();
+        let git_dir = format!("--git-dir={}", self.repo().display());
+        if tree.join(".git").exists() {
+            crate::process::run(
+                "git",
+                ["checkout", "-q", "--force", "--detach", commit],
+                Some(&tree),
+            )?;
+            crate::process::run("git", ["clean", "-q", "-fdx"], Some(&tree))?;
+        } else {
+            let _ = std::fs::remove_dir_all(&tree);
+            let _ = crate::process::run("git", [git_dir.as_str(), "worktree", "prune"], None);
+            crate::process::run(
+                "git",
+                [
+                    git_dir.as_str(),
+                    "worktree",
+                    "add",
+                    "-q",
+                    "--detach",
+                    &tree.to_string_lossy(),
+                    commit,
+                ],
+                None,
+            )?;
+        }
+        Ok(tree)
+    }
+}
+
+/// True when `path` looks like a kernel tree.
+pub fn is_kernel_tree(path: &Path) -> bool {
+    path.join("Makefile").exists() && path.join("Kconfig").exists()
+}
