@@ -10,6 +10,7 @@ use super::follow::Follower;
 use super::interdiff;
 use super::merge::{self, Labels, PathStatus, Replayed, Update};
 use super::session::{Active, ConflictHunk, PatchState, QueueSource, Session, FORMAT_VERSION};
+use super::upstream::UpstreamIds;
 use super::{RebaseError, Result, Verdict};
 use crate::queue::patchfile::{self, PatchFile};
 use crate::queue::range;
@@ -299,9 +300,13 @@ fn first_pass(
     let mut follower = Follower::new(target_tree);
     let started = Instant::now();
     let mut saved = Instant::now();
+    let mut upstream = None;
     while session.next < total {
         let i = session.next;
-        let state = replay_one(repo, session, loaded, i, &mut follower)?;
+        let mut state = replay_one(repo, session, loaded, i, &mut follower)?;
+        if state.verdict == Some(Verdict::Conflict) {
+            check_upstream(repo, session, loaded, i, &mut upstream, &mut state)?;
+        }
         session.patches[i] = state;
         session.next += 1;
         let crash = crash_after(session.next);
@@ -316,6 +321,45 @@ fn first_pass(
     }
     session.replay_seconds += started.elapsed().as_secs_f64();
     session.save_synced(&git_dir)?;
+    Ok(())
+}
+
+/// A conflicting commit whose patch-id an upstream commit has is already upstream.
+fn check_upstream(
+    repo: &Repository,
+    session: &Session,
+    loaded: &Loaded,
+    i: usize,
+    upstream: &mut Option<Option<UpstreamIds>>,
+    state: &mut PatchState,
+) -> Result<()> {
+    let (Loaded::Commits(commits), QueueSource::Range { base, .. }) = (loaded, &session.source)
+    else {
+        return Ok(());
+    };
+    if upstream.is_none() {
+        let mut paths = std::collections::HashSet::new();
+        for id in commits {
+            paths.extend(range::touched_paths(repo, *id)?);
+        }
+        let target = Oid::from_str(&session.target_id)?;
+        *upstream = Some(UpstreamIds::collect(
+            repo,
+            Oid::from_str(base)?,
+            target,
+            &paths,
+        )?);
+    }
+    if let Some(Some(ids)) = upstream {
+        if let Some(found) = ids.find(repo, commits[i])? {
+            state.verdict = Some(Verdict::AlreadyUpstream);
+            state.notes.push(format!(
+                "same patch-id as upstream commit {} (its text conflicts only because upstream changed it later)",
+                range::short(found)
+            ));
+            state.conflicts.clear();
+        }
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod interdiff;
 pub mod merge;
 pub mod report;
 pub mod session;
+pub mod upstream;
 
 use std::path::PathBuf;
 
