@@ -540,3 +540,45 @@ fn bad_input_is_refused_with_a_clear_error_and_changes_nothing() {
     );
     assert_eq!(user_state(&repo), before);
 }
+
+#[test]
+fn deleted_and_binary_files_conflict_by_kind_and_the_run_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "a.c", &lines("a", 10));
+    std::fs::write(dir.join("fw.bin"), [0u8, 1, 2, 3, 0, 5]).unwrap();
+    write(dir, "b.c", &lines("b", 10));
+    commit_all(dir, "base");
+    git(dir, &["tag", "base"]);
+    git(dir, &["checkout", "-q", "-b", "queue"]);
+    std::fs::remove_file(dir.join("a.c")).unwrap();
+    commit_all(dir, "drop a.c");
+    std::fs::write(dir.join("fw.bin"), [0u8, 9, 9, 9]).unwrap();
+    commit_all(dir, "new firmware");
+    write(
+        dir,
+        "b.c",
+        &replace_line(&lines("b", 10), "b line 1\n", "b line 1 Q\n"),
+    );
+    commit_all(dir, "touch b.c");
+    git(dir, &["checkout", "-q", "-b", "up", "base"]);
+    write(
+        dir,
+        "a.c",
+        &replace_line(&lines("a", 10), "a line 5\n", "a line 5 U\n"),
+    );
+    std::fs::write(dir.join("fw.bin"), [0u8, 7, 7]).unwrap();
+    commit_all(dir, "upstream");
+    let (code, report) = json_run(
+        dir,
+        &["rebase", "up", "--queue", "base..queue", "--report", "json"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(verdicts(&report), ["conflict", "conflict", "clean"]);
+    assert_eq!(
+        report["patches"][0]["conflicts"][0]["kind"],
+        "delete-modify"
+    );
+    assert_eq!(report["patches"][1]["conflicts"][0]["kind"], "binary");
+}

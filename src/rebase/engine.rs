@@ -476,6 +476,15 @@ fn conflict_hunks(replayed: &Replayed) -> Vec<ConflictHunk> {
         let (Some(kind), Some(text)) = (p.conflict, &p.merged_text) else {
             continue;
         };
+        if kind == merge::ConflictKind::Binary {
+            out.push(ConflictHunk {
+                path: p.path.clone(),
+                kind,
+                line: 0,
+                text: String::from_utf8_lossy(text).trim().to_string(),
+            });
+            continue;
+        }
         if kind != merge::ConflictKind::Content && kind != merge::ConflictKind::AddAdd {
             out.push(ConflictHunk {
                 path: p.path.clone(),

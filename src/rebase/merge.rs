@@ -33,6 +33,8 @@ pub enum ConflictKind {
     ModifyDelete,
     /// The patch deletes a file the target changed.
     DeleteModify,
+    /// Both sides changed a binary file: there are no lines to merge.
+    Binary,
 }
 
 /// One path's result.
@@ -279,6 +281,7 @@ struct Merge {
     id: Oid,
     /// The merged text, kept only for conflicts (it carries the markers).
     conflict_text: Option<Vec<u8>>,
+    binary: bool,
     mode: i32,
 }
 
@@ -295,6 +298,18 @@ fn merge_blobs(
     theirs: Entry,
     labels: &Labels<'_>,
 ) -> Result<Merge> {
+    let is_binary = |id: Oid| repo.find_blob(id).map(|b| b.is_binary());
+    if is_binary(base)? || is_binary(ours.id)? || is_binary(theirs.id)? {
+        return Ok(Merge {
+            clean: false,
+            id: ours.id,
+            conflict_text: Some(
+                b"binary file changed on both sides: pick one version by hand\n".to_vec(),
+            ),
+            binary: true,
+            mode: ours.mode,
+        });
+    }
     let git_dir = format!("--git-dir={}", repo.path().display());
     let (o, b, t) = (ours.id.to_string(), base.to_string(), theirs.id.to_string());
     let out = std::process::Command::new("git")
@@ -340,6 +355,7 @@ fn merge_blobs(
         clean: conflicts == 0,
         id,
         conflict_text,
+        binary: false,
         mode: ours.mode,
     })
 }
@@ -362,7 +378,11 @@ fn finish_merge(
         } else {
             PathStatus::Conflict
         },
-        conflict: (!merged.clean).then_some(kind),
+        conflict: (!merged.clean).then_some(if merged.binary {
+            ConflictKind::Binary
+        } else {
+            kind
+        }),
         followed: None,
         merged_text: merged.conflict_text,
     }
