@@ -10,9 +10,13 @@ use common::*;
 use dovetail_port::kernels::{self, KernelCache};
 use serde_json::Value;
 
-fn expected() -> Vec<(String, String, String)> {
+fn expected_doc() -> toml::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("patchsets/sample/expected.toml");
-    let doc: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn expected() -> Vec<(String, String, String)> {
+    let doc = expected_doc();
     doc["patch"]
         .as_array()
         .unwrap()
