@@ -23,10 +23,11 @@ pub struct Select {
     pub line: usize,
 }
 
-/// A `source`/`osource`/`rsource` directive.
+/// A `source` directive (the kernel's kconfig has no osource/rsource).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     pub path: String,
+    /// Always false for the kernel's kconfig; kept for other dialects.
     pub optional: bool,
     pub line: usize,
 }
@@ -61,9 +62,6 @@ const ENTRY_KEYWORDS: &[&str] = &[
     "if",
     "endif",
     "source",
-    "osource",
-    "rsource",
-    "orsource",
     "comment",
     "mainmenu",
 ];
@@ -226,7 +224,7 @@ pub fn parse(text: &str) -> Result<KconfigFile, KconfigError> {
                         }
                     }
                 }
-                "source" | "osource" | "rsource" | "orsource" => {
+                "source" => {
                     let path = rest.trim_matches('"').to_string();
                     if path.is_empty() {
                         return Err(KconfigError {
@@ -236,7 +234,7 @@ pub fn parse(text: &str) -> Result<KconfigFile, KconfigError> {
                     }
                     file.sources.push(Source {
                         path,
-                        optional: kw.starts_with('o'),
+                        optional: false,
                         line: lineno,
                     });
                 }

@@ -83,9 +83,7 @@ pub fn render(
             let created: Vec<String> = manifest
                 .files
                 .iter()
-                .filter(|f| {
-                    f.step == step.id && data::when_holds(f.when.as_deref(), &facts.features)
-                })
+                .filter(|f| data::when_holds(f.when.as_deref(), &facts.features))
                 .map(|f| f.dest.replace("{arch}", a))
                 .collect();
             let files = expand_all(desc, &step.files);

@@ -152,13 +152,6 @@ fn plan(
     }
     changes.extend(kconfig_change(desc, facts, &mut notes)?);
     changes.extend(makefile_changes(desc, manifest, facts)?);
-    if !facts.has_dovetail_core {
-        notes.push(
-            "this tree has no generic Dovetail core (kernel/Kconfig.dovetail): apply it before \
-             building with IRQ_PIPELINE; the Kconfig uses `osource` until then"
-                .into(),
-        );
-    }
     Ok(ScaffoldReport {
         arch: desc.name.clone(),
         tree: facts.root.clone(),
@@ -332,11 +325,17 @@ fn kconfig_change(
             notes.push(format!("{rel}: `source \"{src}\"` already present"));
             continue;
         }
-        // osource keeps the tree configurable until the generic core is applied.
-        let kw = if present { "source" } else { "osource" };
+        if !present {
+            // kconfig cannot source a missing file: leave it to the checklist.
+            notes.push(format!(
+                "{rel}: not adding `source \"{src}\"`: this tree lacks it (apply the generic core first; \
+                 arch-status keeps the step open)"
+            ));
+            continue;
+        }
         let key = format!("~{src}"); // after the selects at the same index
-        inserts.push((main_block.end, key, format!("\n{kw} \"{src}\"")));
-        done.push(format!("{kw} \"{src}\" after config {main}"));
+        inserts.push((main_block.end, key, format!("\nsource \"{src}\"")));
+        done.push(format!("source \"{src}\" after config {main}"));
     }
     if inserts.is_empty() {
         return Ok(None);

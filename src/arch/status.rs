@@ -310,7 +310,10 @@ impl Ctx<'_> {
 
     fn eval_c(&mut self, c: &CheckSpec) -> CheckOutcome {
         let (files, applies) = self.files(&c.files);
-        let shown = expand_all(self.desc, &c.files).join(", ");
+        let mut shown = expand_all(self.desc, &c.files).join(", ");
+        if shown.is_empty() {
+            shown = "(no such files for this arch)".into();
+        }
         let syms = c.symbols.join(" or ");
         let description = match c.kind {
             CheckKind::Defines => format!("{syms} defined in {shown}"),

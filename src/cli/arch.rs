@@ -81,12 +81,12 @@ pub fn run_new_arch(args: NewArchArgs) -> anyhow::Result<u8> {
         templates: None,
     })?;
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
         Format::Human => {
             if report.dry_run {
-                print!("{}", report.diff());
+                emit(&report.diff())?;
             }
-            print!("{}", report.to_human());
+            emit(&report.to_human())?;
         }
     }
     Ok(EXIT_OK)
@@ -99,12 +99,21 @@ pub fn run_arch_status(args: ArchStatusArgs) -> anyhow::Result<u8> {
         templates: None,
     })?;
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&st)?),
-        Format::Human => print!("{}", st.to_human()),
+        Format::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&st)?))?,
+        Format::Human => emit(&st.to_human())?,
     }
     let ok = match args.min_percent {
         Some(min) => st.percent >= min,
         None => st.complete(),
     };
     Ok(if ok { EXIT_OK } else { EXIT_ATTENTION })
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
