@@ -252,12 +252,13 @@ fn each_check_kind_detects_positive_and_negative_cases() {
         ("arch/riscv/mm/fault.c", trap),
     ]);
     assert_eq!(step(&st(t.path(), "riscv"), "traps").state, StepState::Done);
+    // Notify without unwind is half the contract; a call in a comment does not count.
     let t = fixture(&[
-        ("arch/riscv/kernel/traps.c", trap),
         (
-            "arch/riscv/mm/fault.c",
-            "void do_page_fault(void)\n{\n\t/* oob_trap_notify(x) */\n}\n",
+            "arch/riscv/kernel/traps.c",
+            "void do_trap_break(struct pt_regs *regs)\n{\n\toob_trap_notify(2, regs);\n\t/* oob_trap_unwind(2, regs); */\n}\n",
         ),
+        ("arch/riscv/mm/fault.c", "void do_page_fault(void)\n{\n}\n"),
     ]);
     assert_eq!(
         step(&st(t.path(), "riscv"), "traps").state,
@@ -362,3 +363,273 @@ fn unknown_arch_is_a_clear_error() {
         err(&o)
     );
 }
+
+fn append(root: &Path, rel: &str, text: &str) {
+    let mut cur = read(root, rel);
+    cur.push_str(text);
+    write(root, rel, &cur);
+}
+
+/// A whole riscv port done step by step on a 6.1 copy, in the porting order: every
+/// stage must raise the completion, and the finished port must read 100 % and exit 0.
+#[test]
+fn a_port_done_step_by_step_rises_monotonically_to_100_percent() {
+    let tree = arch_tree("v6.1", &["riscv"]);
+    let root = tree.path();
+    let r = root.to_str().unwrap();
+    let mut last = st(root, "riscv").percent;
+    assert_eq!(last, 0.0);
+    let mut stage = |name: &str, edit: &dyn Fn()| {
+        edit();
+        let now = st(root, "riscv");
+        assert!(now.percent > last, "{name}: {} -> {}", last, now.percent);
+        last = now.percent;
+        now
+    };
+
+    stage("scaffold", &|| {
+        assert_eq!(
+            tool(&["new-arch", "riscv", "--tree", r]).status.code(),
+            Some(0)
+        );
+    });
+    stage(
+        "generic core applied, scaffold rerun adds the sources",
+        &|| {
+            write(
+                root,
+                "kernel/Kconfig.dovetail",
+                "config HAVE_DOVETAIL\n\tbool\n",
+            );
+            write(root, "kernel/Kconfig.evl", "config HAVE_ARCH_EVL\n\tbool\n");
+            let o = tool(&["new-arch", "riscv", "--tree", r]);
+            assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+            let k = read(root, "arch/riscv/Kconfig");
+            assert!(k.contains("\nsource \"kernel/Kconfig.dovetail\"\n"));
+        },
+    );
+    stage("irqflags split", &|| {
+        write(root, "arch/riscv/include/asm/irqflags.h", RISCV_IRQFLAGS);
+    });
+    stage("irq_pipeline.h", &|| {
+        write(
+            root,
+            "arch/riscv/include/asm/irq_pipeline.h",
+            RISCV_IRQ_PIPELINE_H,
+        );
+    });
+    stage("irq entry", &|| {
+        write(
+            root,
+            "arch/riscv/kernel/irq_pipeline.c",
+            RISCV_IRQ_PIPELINE_C,
+        );
+    });
+    stage("irqchips", &|| {
+        for chip in [
+            "drivers/irqchip/irq-riscv-intc.c",
+            "drivers/irqchip/irq-sifive-plic.c",
+        ] {
+            append(
+                root,
+                chip,
+                "\nstatic const unsigned long pipeline_flags = IRQCHIP_PIPELINE_SAFE;\n",
+            );
+        }
+    });
+    stage("timer", &|| {
+        append(
+            root,
+            "drivers/clocksource/timer-riscv.c",
+            "\nstatic void oob_tick(struct clock_event_device *evt)\n{\n\tevt->features |= CLOCK_EVT_FEAT_PIPELINE;\n\tclockevents_handle_event(evt);\n}\n",
+        );
+    });
+    stage("oob IPIs", &|| {
+        append(
+            root,
+            "arch/riscv/kernel/smp.c",
+            "\nvoid irq_send_oob_ipi(unsigned int irq, const struct cpumask *cpumask)\n{\n\t__ipi_send_mask(irq_to_desc(irq), cpumask);\n}\n",
+        );
+    });
+    stage("hard locks", &|| {
+        let c = read(root, "arch/riscv/mm/context.c").replace(
+            "static DEFINE_RAW_SPINLOCK(context_lock);",
+            "static DEFINE_HARD_SPINLOCK(context_lock);",
+        );
+        write(root, "arch/riscv/mm/context.c", &c);
+    });
+    stage("thread_info", &|| {
+        let t = read(root, "arch/riscv/include/asm/thread_info.h").replace(
+            "#endif /* _ASM_RISCV_THREAD_INFO_H */",
+            "#include <dovetail/thread_info.h>\n#define TIF_RETUSER\t19\n#define TIF_MAYDAY\t20\n#define _TIF_RETUSER\t(1 << TIF_RETUSER)\n#define _TLF_OOB\t0x1\n#define _TLF_DOVETAIL\t0x2\n#define _TLF_OFFSTAGE\t0x4\n#define _TLF_OOBTRAP\t0x8\n#define ti_local_flags(ti)\t((ti)->local_flags)\n\n#endif /* _ASM_RISCV_THREAD_INFO_H */",
+        );
+        write(root, "arch/riscv/include/asm/thread_info.h", &t);
+    });
+    stage("asm/dovetail.h", &|| {
+        write(root, "arch/riscv/include/asm/dovetail.h", RISCV_DOVETAIL_H);
+    });
+    stage("mm switch", &|| {
+        append(
+            root,
+            "arch/riscv/mm/context.c",
+            "\nvoid switch_oob_mm(struct mm_struct *prev, struct mm_struct *next, struct task_struct *task)\n{\n\tunsigned long flags;\n\n\tprotect_inband_mm(flags);\n\tset_mm(prev, next, smp_processor_id());\n\tunprotect_inband_mm(flags);\n}\n",
+        );
+    });
+    stage("fpu", &|| {
+        append(
+            root,
+            "arch/riscv/include/asm/switch_to.h",
+            "\nstatic inline void oob_fpu_check(void)\n{\n\tWARN_ON(!hard_irqs_disabled());\n}\n",
+        );
+    });
+    stage("syscall", &|| {
+        let e = read(root, "arch/riscv/kernel/entry.S").replace(
+            "handle_syscall:\n",
+            "handle_syscall:\n\tmove a0, sp\n\tcall pipeline_syscall\n",
+        );
+        write(root, "arch/riscv/kernel/entry.S", &e);
+    });
+    stage("traps", &|| {
+        append(
+            root,
+            "arch/riscv/kernel/traps.c",
+            "\nstatic void trap_notify(struct pt_regs *regs)\n{\n\toob_trap_notify(regs->cause, regs);\n\toob_trap_unwind(regs->cause, regs);\n}\n",
+        );
+    });
+    stage("return to user", &|| {
+        let e = read(root, "arch/riscv/kernel/entry.S").replace(
+            "handle_syscall:\n",
+            "handle_syscall:\n\tandi t0, s1, _TIF_RETUSER\n\tcall dovetail_call_mayday\n",
+        );
+        write(root, "arch/riscv/kernel/entry.S", &e);
+    });
+    stage("evl headers", &|| {
+        write(root, "arch/riscv/include/asm/evl/calibration.h", "static inline unsigned int evl_get_default_clock_gravity(void)\n{\n\treturn 3000;\n}\n");
+        write(root, "arch/riscv/include/asm/evl/fptest.h", "static inline int evl_begin_fpu(void)\n{\n\treturn 0;\n}\nstatic inline void evl_end_fpu(void) { }\nstatic inline unsigned int evl_detect_fpu(void)\n{\n\treturn 0;\n}\n");
+        write(root, "arch/riscv/include/asm/evl/syscall.h", "#define raw_put_user(src, dst)\t__put_user(src, dst)\n#define raw_get_user(dst, src)\t__get_user(dst, src)\nstatic inline int is_valid_inband_syscall(unsigned int nr)\n{\n\treturn nr < NR_syscalls;\n}\n");
+        write(root, "arch/riscv/include/asm/evl/thread.h", "static inline int evl_is_breakpoint(int trapnr)\n{\n\treturn trapnr == RISCV_TRAP_BREAK;\n}\n");
+        write(root, "arch/riscv/include/uapi/asm/evl/fptest.h", "#define evl_set_fpregs(features, val) do { } while (0)\n#define evl_check_fpregs(features, val, bad) (val)\n");
+    });
+    let done = st(root, "riscv");
+    assert_eq!(done.percent, 100.0, "{}", done.to_human());
+    assert!(done.steps().all(|s| matches!(
+        s.state,
+        StepState::Done | StepState::Manual | StepState::NotApplicable
+    )));
+    assert_eq!(
+        tool(&["arch-status", "riscv", "--tree", r]).status.code(),
+        Some(0)
+    );
+}
+
+const RISCV_IRQFLAGS: &str = "#ifndef _ASM_RISCV_IRQFLAGS_H
+#define _ASM_RISCV_IRQFLAGS_H
+#include <asm/csr.h>
+static inline unsigned long native_save_flags(void)
+{
+	return csr_read(CSR_STATUS);
+}
+static inline void native_irq_enable(void)
+{
+	csr_set(CSR_STATUS, SR_IE);
+}
+static inline void native_irq_disable(void)
+{
+	csr_clear(CSR_STATUS, SR_IE);
+}
+static inline unsigned long native_irq_save(void)
+{
+	return csr_read_clear(CSR_STATUS, SR_IE);
+}
+static inline int native_irqs_disabled_flags(unsigned long flags)
+{
+	return !(flags & SR_IE);
+}
+static inline void native_irq_restore(unsigned long flags)
+{
+	csr_set(CSR_STATUS, flags & SR_IE);
+}
+static inline void native_irq_sync(void)
+{
+	native_irq_enable();
+	native_irq_disable();
+}
+#include <asm/irq_pipeline.h>
+#endif
+";
+
+const RISCV_IRQ_PIPELINE_H: &str = "#ifndef _ASM_RISCV_IRQ_PIPELINE_H
+#define _ASM_RISCV_IRQ_PIPELINE_H
+#include <asm-generic/irq_pipeline.h>
+#define OOB_NR_IPI 2
+#define TIMER_OOB_IPI (ipi_virq_base + 1)
+#define RESCHEDULE_OOB_IPI (ipi_virq_base + 2)
+#ifdef CONFIG_IRQ_PIPELINE
+static inline unsigned long arch_irqs_virtual_to_native_flags(int stalled)
+{
+	return stalled ? 0 : SR_IE;
+}
+static inline unsigned long arch_irqs_native_to_virtual_flags(unsigned long flags)
+{
+	return !!native_irqs_disabled_flags(flags) << 31;
+}
+static inline unsigned long arch_local_irq_save(void)
+{
+	return arch_irqs_virtual_to_native_flags(inband_irq_save());
+}
+static inline void arch_local_irq_enable(void)
+{
+	inband_irq_enable();
+}
+static inline void arch_local_irq_disable(void)
+{
+	inband_irq_disable();
+}
+static inline unsigned long arch_local_save_flags(void)
+{
+	return arch_irqs_virtual_to_native_flags(inband_irqs_disabled());
+}
+static inline void arch_local_irq_restore(unsigned long flags)
+{
+	inband_irq_restore(native_irqs_disabled_flags(flags));
+}
+static inline void arch_save_timer_regs(struct pt_regs *dst, struct pt_regs *src)
+{
+	dst->status = src->status;
+	dst->epc = src->epc;
+}
+static inline int arch_enable_oob_stage(void)
+{
+	return 0;
+}
+#endif
+#endif
+";
+
+const RISCV_IRQ_PIPELINE_C: &str = "#include <linux/irq.h>
+#include <linux/irq_pipeline.h>
+void arch_do_IRQ_pipelined(struct irq_desc *desc)
+{
+	handle_irq_desc(desc);
+}
+void arch_handle_irq_pipelined(struct pt_regs *regs)
+{
+	handle_irq_pipelined(regs);
+}
+void arch_irq_pipeline_init(void)
+{
+}
+";
+
+const RISCV_DOVETAIL_H: &str = "#ifndef _ASM_RISCV_DOVETAIL_H
+#define _ASM_RISCV_DOVETAIL_H
+#define RISCV_TRAP_BREAK 2
+static inline void arch_dovetail_exec_prepare(void) { }
+static inline void arch_dovetail_switch_prepare(int leave_inband) { }
+static inline void arch_dovetail_switch_finish(int enter_inband) { }
+static inline int arch_dovetail_is_syscall(unsigned int nr)
+{
+	return nr == __NR_prctl;
+}
+#endif
+";

@@ -453,6 +453,68 @@ void handle_irq(struct pt_regs *regs)
     }
 
     #[test]
+    fn kernel_annotations_do_not_hide_definitions() {
+        let src = r#"
+static inline notrace unsigned long arch_local_irq_save(void)
+{
+	int s = inband_irq_save();
+	return s;
+}
+
+void __init arch_irq_pipeline_init(void)
+{
+}
+
+static __always_inline
+bool enter_trap(struct pt_regs *regs)
+{
+	oob_trap_notify(regs->cause, regs);
+	return true;
+}
+
+asmlinkage __visible noinstr void do_irq(struct pt_regs *regs)
+{
+	struct irq_stage_data *prevd = handle_irq_pipelined_prepare(regs);
+	handle_irq_pipelined_finish(prevd, regs);
+}
+
+#define DO_ERROR(name)						\
+asmlinkage void name(struct pt_regs *regs)			\
+{								\
+	oob_trap_unwind(regs->cause, regs);			\
+}
+
+struct thread_info {
+	unsigned long flags;
+#define ti_local_flags(ti) ((ti)->local_flags)
+	unsigned int local_flags;
+};
+"#;
+        let idx = index_c(src);
+        for name in [
+            "arch_local_irq_save",
+            "arch_irq_pipeline_init",
+            "enter_trap",
+            "do_irq",
+            "ti_local_flags",
+            "DO_ERROR",
+        ] {
+            assert!(idx.def(name).is_some(), "{name} not found: {:?}", idx.defs);
+        }
+        assert!(idx
+            .call("inband_irq_save", Some("arch_local_irq_save"))
+            .is_some());
+        assert!(idx.call("oob_trap_notify", None).is_some());
+        assert!(
+            idx.call("oob_trap_unwind", None).is_some(),
+            "calls in macro bodies count"
+        );
+        assert!(idx
+            .call("handle_irq_pipelined_prepare", Some("do_irq"))
+            .is_some());
+    }
+
+    #[test]
     fn asm_labels_and_branches() {
         let src = "ENTRY(handle_exception)\n\t/* call handle_irq_pipelined */\n\tcall handle_arch_irq_pipelined\nret_from_exception:\n";
         let idx = index_asm(src);

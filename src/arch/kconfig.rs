@@ -27,8 +27,6 @@ pub struct Select {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     pub path: String,
-    /// Always false for the kernel's kconfig; kept for other dialects.
-    pub optional: bool,
     pub line: usize,
 }
 
@@ -232,11 +230,7 @@ pub fn parse(text: &str) -> Result<KconfigFile, KconfigError> {
                             message: "`source` needs a path".into(),
                         });
                     }
-                    file.sources.push(Source {
-                        path,
-                        optional: false,
-                        line: lineno,
-                    });
+                    file.sources.push(Source { path, line: lineno });
                 }
                 _ => in_entry = true, // comment, mainmenu take attributes
             }

@@ -79,6 +79,7 @@ pub fn new_arch(opts: &NewArchOptions) -> Result<ScaffoldReport, ArchError> {
 
     // Decide overwrites before writing anything.
     let mut refused = Vec::new();
+    let porting_doc = report.porting_doc.clone();
     for change in &mut report.changes {
         if change.kind != ChangeKind::Create {
             continue;
@@ -89,6 +90,12 @@ pub fn new_arch(opts: &NewArchOptions) -> Result<ScaffoldReport, ArchError> {
                 change.summary = "already scaffolded, identical".into();
             } else if opts.force {
                 change.kind = ChangeKind::Overwrite;
+            } else if change.path == porting_doc {
+                // The checklist is regenerable and holds no port code: keep the
+                // porter's copy instead of refusing the whole run.
+                change.kind = ChangeKind::Unchanged;
+                change.summary =
+                    "kept (differs from a fresh checklist; --force regenerates it)".into();
             } else {
                 refused.push(opts.tree.join(&change.path));
             }

@@ -278,12 +278,32 @@ impl Ctx<'_> {
             }
             CheckKind::KconfigSource => {
                 let p = c.path.as_deref().unwrap_or_default();
-                out.description = format!("{kconfig_rel} sources \"{p}\"");
+                out.description = format!("{kconfig_rel} (or a common Kconfig) sources \"{p}\"");
                 if let Some(s) = self.facts.kconfig.source(p) {
                     out.state = CheckState::Pass;
-                    let kw = if s.optional { "osource" } else { "source" };
                     out.evidence
-                        .push(ev(&kconfig_rel, s.line, &format!("{kw} \"{p}\"")));
+                        .push(ev(&kconfig_rel, s.line, &format!("source \"{p}\"")));
+                } else {
+                    // Newer trees source the generic Kconfig files from common places.
+                    let wanted = format!("\"{p}\"");
+                    for rel in expand_all(self.desc, &c.files) {
+                        if rel == kconfig_rel {
+                            continue;
+                        }
+                        let Ok(text) = std::fs::read_to_string(self.root().join(&rel)) else {
+                            continue;
+                        };
+                        let hit = text.lines().enumerate().find(|(_, l)| {
+                            let mut w = l.split_whitespace();
+                            w.next() == Some("source") && w.next() == Some(wanted.as_str())
+                        });
+                        if let Some((i, _)) = hit {
+                            out.state = CheckState::Pass;
+                            out.evidence
+                                .push(ev(&rel, i + 1, &format!("source {wanted}")));
+                            break;
+                        }
+                    }
                 }
             }
             CheckKind::MakeObj => {
@@ -367,12 +387,14 @@ impl Ctx<'_> {
                         .find_map(|s| idx.call(s, c.caller.as_deref()));
                     match hit {
                         Some(call) => Some((call.line, false, format!("calls {}", call.callee))),
-                        None => c
-                            .caller
-                            .as_deref()
-                            .and_then(|f| idx.def(f))
-                            .filter(|d| d.stub)
-                            .map(|d| (d.line, true, format!("{} is still a TODO stub", d.name))),
+                        // Any stub definition of the caller (e.g. the pipelined branch of an
+                        // #ifdef) means the work is scaffolded but not done.
+                        None => c.caller.as_deref().and_then(|f| {
+                            idx.defs
+                                .iter()
+                                .find(|d| d.name == f && d.stub)
+                                .map(|d| (d.line, true, format!("{} is still a TODO stub", d.name)))
+                        }),
                     }
                 }
                 CheckKind::Uses => c
