@@ -163,16 +163,24 @@ fn scaffolded_tree_still_configures_with_make_olddefconfig() {
             "kernel",
             "arch/riscv",
             "arch/arm64",
+            "arch/arm",
             "arch/x86",
             ":(glob)**/Kconfig*",
         ],
     );
     let root = tree.path();
-    for (arch, cross) in [
-        ("riscv", "riscv64-linux-gnu-"),
-        ("arm64", "aarch64-linux-gnu-"),
-        ("x86", ""),
-    ] {
+    let dir = dovetail_port::arch::data::templates_dir();
+    for arch in ["riscv", "arm64", "arm", "x86"] {
+        // The descriptor names the cross compiler; setup installs all four.
+        let cross = dovetail_port::arch::data::load_descriptor(&dir, arch)
+            .unwrap()
+            .cross_compile;
+        let gcc = format!("{cross}gcc");
+        let have = std::process::Command::new(&gcc)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(have, "{gcc} is not installed");
         let o = tool(&["new-arch", arch, "--tree", root.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(0), "{arch}: {}", err(&o));
         let build = tempfile::tempdir().unwrap();
@@ -190,7 +198,8 @@ fn scaffolded_tree_still_configures_with_make_olddefconfig() {
             "{arch} olddefconfig failed: {}",
             String::from_utf8_lossy(&status.stderr)
         );
-        assert!(build.path().join(".config").is_file());
+        let config = std::fs::read_to_string(build.path().join(".config")).unwrap();
+        assert!(config.contains("CONFIG_"), "{arch}: empty .config");
     }
 }
 

@@ -633,3 +633,29 @@ static inline int arch_dovetail_is_syscall(unsigned int nr)
 }
 #endif
 ";
+
+/// The descriptors' paths are real: each exists in the 6.1 or the 6.12 tree (files the
+/// scaffold creates aside), so no check silently turns n/a because of a typo.
+#[test]
+fn descriptor_paths_exist_in_the_real_trees() {
+    let cache = cache();
+    let dir = dovetail_port::arch::data::templates_dir();
+    for arch in dovetail_port::arch::data::known_arches(&dir) {
+        let d = dovetail_port::arch::data::load_descriptor(&dir, &arch).unwrap();
+        for (key, paths) in &d.paths {
+            for p in paths {
+                if p.ends_with("/irq_pipeline.c") {
+                    continue;
+                }
+                let found = ["6.1", "6.12"]
+                    .iter()
+                    .any(|s| cache.source_tree(s).join(p).exists());
+                assert!(
+                    found,
+                    "{arch}: paths.{key} names {p}, which neither 6.1 nor 6.12 has"
+                );
+            }
+        }
+        assert!(cache.source_tree("6.1").join(d.kconfig_path()).is_file());
+    }
+}
