@@ -308,3 +308,174 @@ fn json_summary_lists_changes() {
         .iter()
         .any(|c| c["path"] == "arch/arm64/include/asm/dovetail.h" && c["kind"] == "create"));
 }
+
+/// Files the published ports touched (names from the reference trees; see
+/// shared/dovetail-facts.md §2.2 and §4.3): the scaffold must name at least 90 % of them,
+/// either by creating them or by listing them in PORTING-<arch>.md, and must name the
+/// arch contract's hooks.
+#[test]
+fn scaffold_names_what_reference_ports_touched() {
+    let reference: &[(&str, &[&str])] = &[
+        (
+            "riscv",
+            &[
+                "Kconfig",
+                "include/asm/dovetail.h",
+                "include/asm/entry-common.h",
+                "include/asm/irq_pipeline.h",
+                "include/asm/irqflags.h",
+                "include/asm/mmu_context.h",
+                "include/asm/smp.h",
+                "include/asm/syscall.h",
+                "include/asm/thread_info.h",
+                "include/asm/evl/calibration.h",
+                "include/asm/evl/fptest.h",
+                "include/asm/evl/syscall.h",
+                "include/asm/evl/thread.h",
+                "include/dovetail/netdevice.h",
+                "include/dovetail/poll.h",
+                "include/uapi/asm/evl/fptest.h",
+                "kernel/Makefile",
+                "kernel/irq_pipeline.c",
+                "kernel/kernel_mode_vector.c",
+                "kernel/raw_printk.c",
+                "kernel/sbi-ipi.c",
+                "kernel/smp.c",
+                "kernel/smpboot.c",
+                "kernel/traps.c",
+                "mm/context.c",
+                "mm/fault.c",
+            ],
+        ),
+        (
+            "arm64",
+            &[
+                "Kconfig",
+                "include/asm/irq_pipeline.h",
+                "include/asm/irqflags.h",
+                "kernel/irq_pipeline.c",
+                "kernel/irq.c",
+                "kernel/Makefile",
+                "kernel/entry.S",
+                "kernel/entry-common.c",
+                "include/asm/daifflags.h",
+                "include/asm/ptrace.h",
+                "kernel/asm-offsets.c",
+                "kernel/smp.c",
+                "include/asm/thread_info.h",
+                "include/asm/dovetail.h",
+                "include/asm/mmu_context.h",
+                "include/asm/efi.h",
+                "mm/context.c",
+                "kernel/fpsimd.c",
+                "include/asm/fpsimd.h",
+            ],
+        ),
+        (
+            "loongarch",
+            &[
+                "Kconfig",
+                "include/asm/dovetail.h",
+                "include/asm/evl/calibration.h",
+                "include/asm/evl/fptest.h",
+                "include/asm/evl/syscall.h",
+                "include/asm/evl/thread.h",
+                "include/asm/fpu.h",
+                "include/asm/irq.h",
+                "include/asm/irq_pipeline.h",
+                "include/asm/irqflags.h",
+                "include/asm/mmu_context.h",
+                "include/asm/ptrace.h",
+                "include/asm/thread_info.h",
+                "include/uapi/asm/evl/fptest.h",
+                "kernel/Makefile",
+                "kernel/asm-offsets.c",
+                "kernel/entry.S",
+                "kernel/idle.c",
+                "kernel/irq.c",
+                "kernel/irq_pipeline.c",
+                "kernel/signal.c",
+                "kernel/syscall.c",
+                "kernel/time.c",
+                "kernel/traps.c",
+                "kernel/unaligned.c",
+                "mm/fault.c",
+            ],
+        ),
+    ];
+    let hooks = [
+        "arch_irqs_virtual_to_native_flags",
+        "arch_irqs_native_to_virtual_flags",
+        "native_irq_save",
+        "native_irq_sync",
+        "arch_save_timer_regs",
+        "arch_enable_oob_stage",
+        "arch_do_IRQ_pipelined",
+        "arch_irq_pipeline_init",
+        "handle_irq_pipelined",
+        "TIMER_OOB_IPI",
+        "RESCHEDULE_OOB_IPI",
+        "irq_send_oob_ipi",
+        "arch_dovetail_exec_prepare",
+        "arch_dovetail_switch_prepare",
+        "arch_dovetail_switch_finish",
+        "_TLF_OOB",
+        "_TLF_DOVETAIL",
+        "_TLF_OFFSTAGE",
+        "_TLF_OOBTRAP",
+        "TIF_RETUSER",
+        "TIF_MAYDAY",
+        "switch_oob_mm",
+        "protect_inband_mm",
+        "pipeline_syscall",
+        "oob_trap_notify",
+        "oob_trap_unwind",
+        "inband_retuser_notify",
+        "dovetail_call_mayday",
+        "IRQCHIP_PIPELINE_SAFE",
+        "CLOCK_EVT_FEAT_PIPELINE",
+        "clockevents_handle_event",
+        "hard_cond_local_irq_enable",
+        "DEFINE_HARD_SPINLOCK",
+        "evl_get_default_clock_gravity",
+        "evl_is_breakpoint",
+        "is_valid_inband_syscall",
+        "evl_set_fpregs",
+        "syscall_get_arg0",
+        "HAVE_IRQ_PIPELINE",
+        "HAVE_DOVETAIL",
+        "HAVE_ARCH_EVL",
+    ];
+    let tree = arch_tree("v6.12", &["riscv", "arm64", "loongarch"]);
+    let root = tree.path();
+    for (arch, files) in reference {
+        let o = tool(&["new-arch", arch, "--tree", root.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{arch}: {}", err(&o));
+        let porting = read(root, &format!("Documentation/dovetail/PORTING-{arch}.md"));
+        let missing: Vec<&str> = files
+            .iter()
+            .copied()
+            .filter(|f| !porting.contains(&format!("`arch/{arch}/{f}`")))
+            .collect();
+        eprintln!(
+            "{arch}: {}/{} reference files named, missing {missing:?}",
+            files.len() - missing.len(),
+            files.len()
+        );
+        let named = files.len() - missing.len();
+        assert!(
+            named * 10 >= files.len() * 9,
+            "{arch}: names {named}/{} reference files; missing {missing:?}",
+            files.len()
+        );
+        let missing_hooks: Vec<&str> = hooks
+            .iter()
+            .copied()
+            .filter(|h| !porting.contains(h))
+            .collect();
+        assert!(
+            missing_hooks.is_empty(),
+            "{arch}: PORTING does not name {missing_hooks:?}"
+        );
+    }
+}

@@ -78,6 +78,8 @@ pub struct FpuFacts {
 pub struct TrapFacts {
     pub names: Vec<String>,
     pub breakpoints: Vec<String>,
+    /// Prefix of the trap macros when it is not `<ARCH>_TRAP_` (x86 reuses its
+    /// existing `X86_TRAP_*`, LoongArch ports use `LOONGARCH64_TRAP_*`).
     #[serde(default)]
     pub existing_prefix: Option<String>,
 }
@@ -110,6 +112,9 @@ pub struct Step {
     pub id: String,
     pub phase: String,
     pub title: String,
+    /// Hooks and symbols the step provides or uses (named in the checklist).
+    #[serde(default)]
+    pub symbols: Vec<String>,
     #[serde(default)]
     pub files: Vec<String>,
     pub todo: String,

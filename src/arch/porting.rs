@@ -101,6 +101,15 @@ pub fn render(
                 }
                 o.push('\n');
             }
+            if !step.symbols.is_empty() {
+                let prefix = desc.trap_prefix();
+                let names: Vec<String> = step
+                    .symbols
+                    .iter()
+                    .map(|s| format!("`{}`", s.replace("<ARCH>_TRAP_", &prefix)))
+                    .collect();
+                o.push_str(&format!("Symbols: {}\n\n", names.join(", ")));
+            }
             if let Some(v) = &step.verify {
                 o.push_str(&format!("Verify: {v}\n\n"));
             }
