@@ -479,3 +479,19 @@ fn scaffold_names_what_reference_ports_touched() {
         );
     }
 }
+
+#[test]
+fn a_broken_kconfig_is_reported_with_its_line_and_nothing_is_written() {
+    let tree = arch_tree("v6.1", &["riscv"]);
+    let root = tree.path();
+    let k = read(root, "arch/riscv/Kconfig");
+    let broken = k.replacen("endmenu", "endchoice", 1);
+    write(root, "arch/riscv/Kconfig", &broken);
+    let line = k.lines().position(|l| l.starts_with("endmenu")).unwrap() + 1;
+    let before = snapshot(root);
+    let o = tool(&["new-arch", "riscv", "--tree", root.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = err(&o);
+    assert!(e.contains(&format!("arch/riscv/Kconfig:{line}:")), "{e}");
+    assert_eq!(before, snapshot(root));
+}

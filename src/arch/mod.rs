@@ -42,7 +42,7 @@ pub enum ArchError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}:{line}: {message}", path.display())]
+    #[error("{}:{line}: {message}; fix the Kconfig structure, then rerun", path.display())]
     Kconfig {
         path: PathBuf,
         line: usize,
