@@ -201,6 +201,51 @@ fn scaffolded_tree_still_configures_with_make_olddefconfig() {
         let config = std::fs::read_to_string(build.path().join(".config")).unwrap();
         assert!(config.contains("CONFIG_"), "{arch}: empty .config");
     }
+
+    // With a generic core in the tree, a rerun adds the `source` lines, and kconfig itself
+    // then shows the selects landed in live blocks: the HAVE_* symbols come out set.
+    write(
+        root,
+        "kernel/Kconfig.dovetail",
+        "config HAVE_IRQ_PIPELINE\n\tbool\n\nconfig HAVE_DOVETAIL\n\tbool\n\nconfig DOVETAIL\n\tbool \"Dovetail interface\"\n\tdepends on HAVE_DOVETAIL\n",
+    );
+    write(root, "kernel/Kconfig.evl", "config HAVE_ARCH_EVL\n\tbool\n");
+    for (arch, cross) in [("riscv", "riscv64-linux-gnu-"), ("x86", "")] {
+        let o = tool(&["new-arch", arch, "--tree", root.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{arch}: {}", err(&o));
+        assert!(
+            out(&o).contains("source \"kernel/Kconfig.dovetail\""),
+            "{}",
+            out(&o)
+        );
+        let build = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("make")
+            .arg("-s")
+            .arg(format!("ARCH={arch}"))
+            .arg(format!("CROSS_COMPILE={cross}"))
+            .arg(format!("O={}", build.path().display()))
+            .arg("olddefconfig")
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{arch}: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let config = std::fs::read_to_string(build.path().join(".config")).unwrap();
+        for sym in [
+            "CONFIG_HAVE_IRQ_PIPELINE=y",
+            "CONFIG_HAVE_DOVETAIL=y",
+            "CONFIG_HAVE_ARCH_EVL=y",
+        ] {
+            assert!(config.contains(sym), "{arch}: {sym} not set");
+        }
+        assert!(
+            config.contains("# CONFIG_DOVETAIL is not set"),
+            "{arch}: DOVETAIL offered"
+        );
+    }
 }
 
 #[test]
