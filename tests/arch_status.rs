@@ -388,53 +388,66 @@ fn a_port_done_step_by_step_rises_monotonically_to_100_percent() {
     let r = root.to_str().unwrap();
     let mut last = st(root, "riscv").percent;
     assert_eq!(last, 0.0);
-    let mut stage = |name: &str, edit: &dyn Fn()| {
+    // Each stage names the steps it completes: not done before, done after.
+    let mut stage = |steps: &[&str], edit: &dyn Fn()| {
+        let before = st(root, "riscv");
+        for id in steps {
+            assert_ne!(
+                step(&before, id).state,
+                StepState::Done,
+                "{id} done too early"
+            );
+        }
         edit();
         let now = st(root, "riscv");
-        assert!(now.percent > last, "{name}: {} -> {}", last, now.percent);
+        for id in steps {
+            let s = step(&now, id);
+            assert_eq!(s.state, StepState::Done, "{id}: {:#?}", s.checks);
+        }
+        assert!(now.percent > last, "{steps:?}: {} -> {}", last, now.percent);
         last = now.percent;
         now
     };
 
-    stage("scaffold", &|| {
-        assert_eq!(
-            tool(&["new-arch", "riscv", "--tree", r]).status.code(),
-            Some(0)
-        );
-    });
     stage(
-        "generic core applied, scaffold rerun adds the sources",
+        &["kconfig-dovetail", "dovetail-overrides", "raw-printk"],
         &|| {
-            write(
-                root,
-                "kernel/Kconfig.dovetail",
-                "config HAVE_DOVETAIL\n\tbool\n",
+            assert_eq!(
+                tool(&["new-arch", "riscv", "--tree", r]).status.code(),
+                Some(0)
             );
-            write(root, "kernel/Kconfig.evl", "config HAVE_ARCH_EVL\n\tbool\n");
-            let o = tool(&["new-arch", "riscv", "--tree", r]);
-            assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-            let k = read(root, "arch/riscv/Kconfig");
-            assert!(k.contains("\nsource \"kernel/Kconfig.dovetail\"\n"));
         },
     );
-    stage("irqflags split", &|| {
+    stage(&["kconfig-pipeline", "kconfig-evl"], &|| {
+        write(
+            root,
+            "kernel/Kconfig.dovetail",
+            "config HAVE_DOVETAIL\n\tbool\n",
+        );
+        write(root, "kernel/Kconfig.evl", "config HAVE_ARCH_EVL\n\tbool\n");
+        let o = tool(&["new-arch", "riscv", "--tree", r]);
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        let k = read(root, "arch/riscv/Kconfig");
+        assert!(k.contains("\nsource \"kernel/Kconfig.dovetail\"\n"));
+    });
+    stage(&["irqflags"], &|| {
         write(root, "arch/riscv/include/asm/irqflags.h", RISCV_IRQFLAGS);
     });
-    stage("irq_pipeline.h", &|| {
+    stage(&["irq-pipeline-header"], &|| {
         write(
             root,
             "arch/riscv/include/asm/irq_pipeline.h",
             RISCV_IRQ_PIPELINE_H,
         );
     });
-    stage("irq entry", &|| {
+    stage(&["irq-entry"], &|| {
         write(
             root,
             "arch/riscv/kernel/irq_pipeline.c",
             RISCV_IRQ_PIPELINE_C,
         );
     });
-    stage("irqchips", &|| {
+    stage(&["irqchips"], &|| {
         for chip in [
             "drivers/irqchip/irq-riscv-intc.c",
             "drivers/irqchip/irq-sifive-plic.c",
@@ -446,73 +459,73 @@ fn a_port_done_step_by_step_rises_monotonically_to_100_percent() {
             );
         }
     });
-    stage("timer", &|| {
+    stage(&["timer"], &|| {
         append(
             root,
             "drivers/clocksource/timer-riscv.c",
             "\nstatic void oob_tick(struct clock_event_device *evt)\n{\n\tevt->features |= CLOCK_EVT_FEAT_PIPELINE;\n\tclockevents_handle_event(evt);\n}\n",
         );
     });
-    stage("oob IPIs", &|| {
+    stage(&["ipi"], &|| {
         append(
             root,
             "arch/riscv/kernel/smp.c",
             "\nvoid irq_send_oob_ipi(unsigned int irq, const struct cpumask *cpumask)\n{\n\t__ipi_send_mask(irq_to_desc(irq), cpumask);\n}\n",
         );
     });
-    stage("hard locks", &|| {
+    stage(&["hard-irqs-inband"], &|| {
         let c = read(root, "arch/riscv/mm/context.c").replace(
             "static DEFINE_RAW_SPINLOCK(context_lock);",
             "static DEFINE_HARD_SPINLOCK(context_lock);",
         );
         write(root, "arch/riscv/mm/context.c", &c);
     });
-    stage("thread_info", &|| {
+    stage(&["thread-info"], &|| {
         let t = read(root, "arch/riscv/include/asm/thread_info.h").replace(
             "#endif /* _ASM_RISCV_THREAD_INFO_H */",
             "#include <dovetail/thread_info.h>\n#define TIF_RETUSER\t19\n#define TIF_MAYDAY\t20\n#define _TIF_RETUSER\t(1 << TIF_RETUSER)\n#define _TLF_OOB\t0x1\n#define _TLF_DOVETAIL\t0x2\n#define _TLF_OFFSTAGE\t0x4\n#define _TLF_OOBTRAP\t0x8\n#define ti_local_flags(ti)\t((ti)->local_flags)\n\n#endif /* _ASM_RISCV_THREAD_INFO_H */",
         );
         write(root, "arch/riscv/include/asm/thread_info.h", &t);
     });
-    stage("asm/dovetail.h", &|| {
+    stage(&["dovetail-header", "evl-syscall-hook"], &|| {
         write(root, "arch/riscv/include/asm/dovetail.h", RISCV_DOVETAIL_H);
     });
-    stage("mm switch", &|| {
+    stage(&["mm-switch"], &|| {
         append(
             root,
             "arch/riscv/mm/context.c",
             "\nvoid switch_oob_mm(struct mm_struct *prev, struct mm_struct *next, struct task_struct *task)\n{\n\tunsigned long flags;\n\n\tprotect_inband_mm(flags);\n\tset_mm(prev, next, smp_processor_id());\n\tunprotect_inband_mm(flags);\n}\n",
         );
     });
-    stage("fpu", &|| {
+    stage(&["fpu"], &|| {
         append(
             root,
             "arch/riscv/include/asm/switch_to.h",
             "\nstatic inline void oob_fpu_check(void)\n{\n\tWARN_ON(!hard_irqs_disabled());\n}\n",
         );
     });
-    stage("syscall", &|| {
+    stage(&["syscall"], &|| {
         let e = read(root, "arch/riscv/kernel/entry.S").replace(
             "handle_syscall:\n",
             "handle_syscall:\n\tmove a0, sp\n\tcall pipeline_syscall\n",
         );
         write(root, "arch/riscv/kernel/entry.S", &e);
     });
-    stage("traps", &|| {
+    stage(&["traps"], &|| {
         append(
             root,
             "arch/riscv/kernel/traps.c",
             "\nstatic void trap_notify(struct pt_regs *regs)\n{\n\toob_trap_notify(regs->cause, regs);\n\toob_trap_unwind(regs->cause, regs);\n}\n",
         );
     });
-    stage("return to user", &|| {
+    stage(&["retuser"], &|| {
         let e = read(root, "arch/riscv/kernel/entry.S").replace(
             "handle_syscall:\n",
             "handle_syscall:\n\tandi t0, s1, _TIF_RETUSER\n\tcall dovetail_call_mayday\n",
         );
         write(root, "arch/riscv/kernel/entry.S", &e);
     });
-    stage("evl headers", &|| {
+    stage(&["evl-headers"], &|| {
         write(root, "arch/riscv/include/asm/evl/calibration.h", "static inline unsigned int evl_get_default_clock_gravity(void)\n{\n\treturn 3000;\n}\n");
         write(root, "arch/riscv/include/asm/evl/fptest.h", "static inline int evl_begin_fpu(void)\n{\n\treturn 0;\n}\nstatic inline void evl_end_fpu(void) { }\nstatic inline unsigned int evl_detect_fpu(void)\n{\n\treturn 0;\n}\n");
         write(root, "arch/riscv/include/asm/evl/syscall.h", "#define raw_put_user(src, dst)\t__put_user(src, dst)\n#define raw_get_user(dst, src)\t__get_user(dst, src)\nstatic inline int is_valid_inband_syscall(unsigned int nr)\n{\n\treturn nr < NR_syscalls;\n}\n");
