@@ -1,1 +1,347 @@
 //! Kernel configuration, fragments, make and toolchains.
+//!
+//! [`build`] configures an out-of-tree build (base config + fragments), verifies that every
+//! requested option survived `olddefconfig` (naming the unmet dependency when one did not),
+//! then runs make for the architecture's boot image.
+
+pub mod arch;
+pub mod config;
+pub mod kconfig;
+pub mod make;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub use arch::{ArchProfile, QemuProfile};
+use config::Request;
+use make::Make;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KbuildError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unknown architecture `{arch}` (known: {known})")]
+    UnknownArch { arch: String, known: String },
+    #[error("{}: {message}", path.display())]
+    BadData { path: PathBuf, message: String },
+    #[error("no fragment file or built-in fragment named `{name}` (built-in: {known})")]
+    NoFragment { name: String, known: String },
+    #[error("{}:{line}: not a Kconfig option line: `{text}` (expected CONFIG_X=value or `# CONFIG_X is not set`)", file.display())]
+    BadFragmentLine {
+        file: PathBuf,
+        line: usize,
+        text: String,
+    },
+    #[error("contradicting config fragments:\n  {}", problems.join("\n  "))]
+    FragmentConflict { problems: Vec<String> },
+    #[error("{} is not a kernel tree (no Makefile and Kconfig there)", .0.display())]
+    NotATree(PathBuf),
+    #[error("base config file {} does not exist", .0.display())]
+    NoBaseConfig(PathBuf),
+    #[error("the configuration dropped {} requested option(s); nothing was compiled:\n{}", dropped.len(), dropped.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
+    ConfigNotApplied { dropped: Vec<DroppedOption> },
+    #[error("make {target} failed: {first_error}{}", log.as_ref().map(|l| format!("\n  full log: {}", l.display())).unwrap_or_default())]
+    MakeFailed {
+        target: String,
+        first_error: String,
+        log: Option<PathBuf>,
+    },
+    #[error("make finished but the image {} is missing", .0.display())]
+    NoImage(PathBuf),
+    #[error("another process holds {} and did not release it", .0.display())]
+    Locked(PathBuf),
+}
+
+/// A requested option the final `.config` does not honour, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DroppedOption {
+    pub symbol: String,
+    pub wanted: String,
+    pub actual: String,
+    pub file: PathBuf,
+    pub line: usize,
+    pub reason: String,
+}
+
+impl std::fmt::Display for DroppedOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CONFIG_{}={} ({}:{}) ended up {}: {}",
+            self.symbol,
+            self.wanted,
+            self.file.display(),
+            self.line,
+            if self.actual == "n" {
+                "not set".to_string()
+            } else {
+                format!("={}", self.actual)
+            },
+            self.reason
+        )
+    }
+}
+
+/// The starting configuration before fragments.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaseConfig {
+    /// A make target such as `tinyconfig` or `defconfig`.
+    Target(String),
+    /// A `.config` file to start from.
+    File(PathBuf),
+}
+
+impl BaseConfig {
+    /// `tinyconfig`, `defconfig`, any `*config` target, or a path to a file.
+    pub fn parse(s: &str) -> Self {
+        if s.ends_with("config") && !s.contains('/') && !Path::new(s).is_file() {
+            BaseConfig::Target(s.to_string())
+        } else {
+            BaseConfig::File(PathBuf::from(s))
+        }
+    }
+}
+
+/// What to build. `BuildOptions::new(arch, tree)` gives the default path: tinyconfig, the
+/// arch's QEMU fragment and the KUnit fragment, all CPUs.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub arch: String,
+    pub tree: PathBuf,
+    /// Output directory (`O=`); defaults to [`default_out_dir`].
+    pub out: Option<PathBuf>,
+    pub base: BaseConfig,
+    /// Fragments (built-in names or paths) applied after the arch's QEMU fragment.
+    pub fragments: Vec<String>,
+    /// Add the built-in `kunit` fragment.
+    pub kunit: bool,
+    /// Add the arch's built-in QEMU machine fragment.
+    pub qemu_fragment: bool,
+    pub jobs: usize,
+    /// `CROSS_COMPILE` override.
+    pub cross: Option<String>,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+    /// Stop after configuring and verifying.
+    pub config_only: bool,
+}
+
+impl BuildOptions {
+    pub fn new(arch: &str, tree: impl Into<PathBuf>) -> Self {
+        BuildOptions {
+            arch: arch.to_string(),
+            tree: tree.into(),
+            out: None,
+            base: BaseConfig::Target("tinyconfig".into()),
+            fragments: Vec::new(),
+            kunit: true,
+            qemu_fragment: true,
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            cross: None,
+            progress: false,
+            config_only: false,
+        }
+    }
+
+    pub fn out_dir(&self) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| default_out_dir(&self.tree, &self.arch))
+    }
+}
+
+/// What a build produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildOutput {
+    pub arch: String,
+    pub tree: PathBuf,
+    pub out_dir: PathBuf,
+    /// The boot image (absent with `config_only`).
+    pub image: Option<PathBuf>,
+    pub config: PathBuf,
+    pub fragments: Vec<PathBuf>,
+    /// How many requested options were checked in the final `.config`.
+    pub verified_options: usize,
+    pub build_log: Option<PathBuf>,
+    pub config_secs: f64,
+    pub make_secs: f64,
+}
+
+/// `<cache>/out/<tree folder name>-<arch>`: stable, so a second build is incremental.
+pub fn default_out_dir(tree: &Path, arch: &str) -> PathBuf {
+    let name = tree
+        .canonicalize()
+        .unwrap_or_else(|_| tree.to_path_buf())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "tree".into());
+    crate::kernels::cache_root()
+        .join("out")
+        .join(format!("{name}-{arch}"))
+}
+
+/// Holds an exclusive lock on the output directory while building in it.
+struct OutLock(#[allow(dead_code)] File);
+
+fn lock_out(out: &Path) -> Result<OutLock, KbuildError> {
+    std::fs::create_dir_all(out).map_err(|e| KbuildError::Io {
+        path: out.to_path_buf(),
+        source: e,
+    })?;
+    let path = out.join(".dovetail-port.lock");
+    let f = File::create(&path).map_err(|e| KbuildError::Io {
+        path: path.clone(),
+        source: e,
+    })?;
+    f.lock().map_err(|_| KbuildError::Locked(path))?;
+    Ok(OutLock(f))
+}
+
+/// The fragment files this build applies, in order.
+pub fn fragment_paths(
+    opts: &BuildOptions,
+    profile: &ArchProfile,
+) -> Result<Vec<PathBuf>, KbuildError> {
+    let mut names: Vec<String> = Vec::new();
+    if opts.qemu_fragment {
+        names.push(profile.qemu_fragment.clone());
+    }
+    if opts.kunit {
+        names.push("kunit".into());
+    }
+    names.extend(opts.fragments.iter().cloned());
+    names.iter().map(|n| config::resolve_fragment(n)).collect()
+}
+
+/// Configures `opts.out_dir()`: base config, fragments, `olddefconfig`, verification.
+/// Returns the checked requests.
+pub fn configure(
+    opts: &BuildOptions,
+) -> Result<(ArchProfile, Vec<PathBuf>, Vec<Request>), KbuildError> {
+    let profile = ArchProfile::load(&opts.arch)?;
+    if !opts.tree.join("Makefile").is_file() || !opts.tree.join("Kconfig").is_file() {
+        return Err(KbuildError::NotATree(opts.tree.clone()));
+    }
+    let frags = fragment_paths(opts, &profile)?;
+    let mut all = Vec::new();
+    for f in &frags {
+        all.push(config::read_fragment(f)?);
+    }
+    let requests = config::merge_requests(&all)?;
+
+    let out = opts.out_dir();
+    let make = Make {
+        tree: opts.tree.clone(),
+        out: out.clone(),
+        make_arch: profile.make_arch.clone(),
+        cross: profile.cross_prefix(opts.cross.as_deref()),
+    };
+    let dot = out.join(".config");
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| KbuildError::Io { path: p, source: e }
+    };
+    let previous = std::fs::read(&dot).ok();
+    let previous_mtime = std::fs::metadata(&dot).and_then(|m| m.modified()).ok();
+
+    match &opts.base {
+        BaseConfig::Target(t) => make.quiet(&[t.as_str()])?,
+        BaseConfig::File(f) => {
+            if !f.is_file() {
+                return Err(KbuildError::NoBaseConfig(f.clone()));
+            }
+            std::fs::copy(f, &dot).map_err(io(f))?;
+        }
+    }
+    let base = std::fs::read_to_string(&dot).map_err(io(&dot))?;
+    std::fs::write(&dot, config::apply(&base, &requests)).map_err(io(&dot))?;
+    make.quiet(&["olddefconfig"])?;
+
+    let final_text = std::fs::read_to_string(&dot).map_err(io(&dot))?;
+    // Same configuration as last time: give the file back its old mtime so make sees no
+    // change and the rebuild stays incremental.
+    if previous.as_deref() == Some(final_text.as_bytes()) {
+        if let (Some(t), Ok(f)) = (previous_mtime, File::options().write(true).open(&dot)) {
+            let _ = f.set_modified(t);
+        }
+    }
+    let values = config::values(&final_text);
+    let bad = config::unmet(&requests, &values);
+    if !bad.is_empty() {
+        let srcarch = srcarch_of(&profile.make_arch);
+        let dropped = bad
+            .into_iter()
+            .map(|(r, actual)| DroppedOption {
+                symbol: r.symbol.clone(),
+                wanted: r.value.clone(),
+                actual,
+                file: r.file.clone(),
+                line: r.line,
+                reason: kconfig::explain(&opts.tree, srcarch, &r.symbol, &values),
+            })
+            .collect();
+        return Err(KbuildError::ConfigNotApplied { dropped });
+    }
+    Ok((profile, frags, requests))
+}
+
+/// kbuild's SRCARCH (the arch/ folder) for an ARCH value.
+pub fn srcarch_of(make_arch: &str) -> &str {
+    match make_arch {
+        "x86_64" | "i386" => "x86",
+        "sparc64" => "sparc",
+        other => other,
+    }
+}
+
+/// Configures, verifies and builds the boot image.
+pub fn build(opts: &BuildOptions) -> Result<BuildOutput, KbuildError> {
+    let out = opts.out_dir();
+    let _lock = lock_out(&out)?;
+    let t0 = Instant::now();
+    let (profile, fragments, requests) = configure(opts)?;
+    let config_secs = t0.elapsed().as_secs_f64();
+    let mut output = BuildOutput {
+        arch: opts.arch.clone(),
+        tree: opts.tree.clone(),
+        out_dir: out.clone(),
+        image: None,
+        config: out.join(".config"),
+        fragments,
+        verified_options: requests.len(),
+        build_log: None,
+        config_secs,
+        make_secs: 0.0,
+    };
+    if opts.config_only {
+        return Ok(output);
+    }
+    let make = Make {
+        tree: opts.tree.clone(),
+        out: out.clone(),
+        make_arch: profile.make_arch.clone(),
+        cross: profile.cross_prefix(opts.cross.as_deref()),
+    };
+    let log = out.join("build.log");
+    let t1 = Instant::now();
+    make.build(
+        opts.jobs,
+        &[profile.image_target.as_str()],
+        &log,
+        opts.progress,
+    )?;
+    output.make_secs = t1.elapsed().as_secs_f64();
+    let image = out.join(&profile.image_path);
+    if !image.is_file() {
+        return Err(KbuildError::NoImage(image));
+    }
+    output.image = Some(image);
+    output.build_log = Some(log);
+    Ok(output)
+}
