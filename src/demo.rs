@@ -26,6 +26,8 @@ pub enum DemoError {
     },
     #[error(transparent)]
     Process(#[from] crate::process::ProcessError),
+    #[error(transparent)]
+    Boot(#[from] crate::boot::BootError),
 }
 
 pub type Result<T> = std::result::Result<T, DemoError>;
@@ -140,6 +142,22 @@ impl Workspace {
             )?;
         }
         Ok(tree)
+    }
+}
+
+impl Workspace {
+    /// Builds the checked-out result for x86_64 (tinyconfig + QEMU + KUnit + the sample
+    /// queue's own options), boots it under QEMU and collects the KUnit verdicts.
+    pub fn build_and_boot(&self, tree: &Path) -> Result<crate::boot::TestOutcome> {
+        let mut opts = crate::boot::TestOptions::new("x86_64", tree);
+        opts.build.fragments.push(
+            Self::sample_dir()
+                .join("demo.config")
+                .to_string_lossy()
+                .into_owned(),
+        );
+        opts.build.progress = true;
+        Ok(crate::boot::test(&opts)?)
     }
 }
 

@@ -43,5 +43,53 @@ pub fn run(_args: DemoArgs) -> anyhow::Result<u8> {
     })?;
     bar.finish_and_clear();
     print!("{}", Report::new(&session).human());
-    Ok(super::EXIT_OK)
+
+    println!("\n== 3. build: the ported result (v6.12 + the non-conflicting patches), x86_64 tinyconfig + KUnit ==");
+    let tree = ws.checkout(&session.tip)?;
+    println!("checked out {} in {}", &session.tip[..12], tree.display());
+    let outcome = ws.build_and_boot(&tree)?;
+    let b = &outcome.build;
+    println!(
+        "built {} ({} requested options verified in .config; configure {:.0}s, make {:.0}s)",
+        b.image
+            .as_ref()
+            .map_or("-".into(), |p| p.display().to_string()),
+        b.verified_options,
+        b.config_secs,
+        b.make_secs
+    );
+
+    println!("\n== 4. boot + test: QEMU, KTAP results ==");
+    print!("{}", dovetail_port::results::render::human(&outcome.report));
+    let suite = "irq_pipeline_sample";
+    let ours: Vec<_> = outcome
+        .report
+        .cases
+        .iter()
+        .filter(|c| c.suite.split('.').next() == Some(suite))
+        .collect();
+    let ours_passed = ours
+        .iter()
+        .filter(|c| c.verdict == dovetail_port::results::Verdict::Pass)
+        .count();
+    println!(
+        "the queue's own KUnit suite {suite}: {ours_passed}/{} passed",
+        ours.len()
+    );
+    let ok = outcome.report.passed() && !ours.is_empty() && ours_passed == ours.len();
+    println!(
+        "\ndemo: rebase {} ({} conflict(s) left for a human), build ok, tests {}",
+        if session.pending() == 0 {
+            "complete"
+        } else {
+            "done"
+        },
+        session.pending(),
+        if ok { "passed" } else { "FAILED" }
+    );
+    Ok(if ok {
+        super::EXIT_OK
+    } else {
+        super::EXIT_ATTENTION
+    })
 }

@@ -1,0 +1,37 @@
+//! The demo end to end, as `./scripts/demo` runs it: real Debian kernels, the sample queue
+//! rebased 6.1 → 6.12, the result built for x86_64 and booted in QEMU with its KUnit tests.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn demo_rebases_builds_boots_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tool(dir.path(), &["demo"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    // Every stage ran, in order.
+    let stages = [
+        "== 1. kernels",
+        "== 2. rebase",
+        "== 3. build",
+        "== 4. boot + test",
+    ];
+    let mut at = 0;
+    for stage in stages {
+        let pos = text[at..]
+            .find(stage)
+            .unwrap_or_else(|| panic!("missing stage {stage}:\n{text}"));
+        at += pos;
+    }
+    // The rebase report: all 16 patches with a verdict, the rename followed.
+    assert!(text.contains("16 patches:"), "{text}");
+    assert!(text.contains("kernel/watchdog_hld.c was moved to kernel/watchdog_perf.c"));
+    // The queue's own KUnit suite ran on the booted 6.12 result and passed.
+    assert!(
+        text.contains("KUnit suite irq_pipeline_sample: 3/3 passed"),
+        "{text}"
+    );
+    assert!(text.contains("tests passed"), "{text}");
+}
