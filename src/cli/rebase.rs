@@ -28,8 +28,12 @@ use dovetail_port::rebase::session::Session;
 #[command(verbatim_doc_comment)]
 pub struct RebaseArgs {
     /// The new base: a tag, branch or commit (v6.12, v6.12.117, a sha).
-    #[arg(required_unless_present_any = ["cont", "skip", "abort", "status"])]
+    #[arg(required_unless_present_any = ["cont", "skip", "abort", "status", "onto"])]
     pub target: Option<String>,
+
+    /// The new base, git-style (`--onto v6.12 --queue v6.1..dovetail`); same as TARGET.
+    #[arg(long, value_name = "REV", conflicts_with = "target")]
+    pub onto: Option<String>,
 
     /// The queue as a commit range BASE..HEAD (first-parent, oldest first).
     #[arg(long, value_name = "BASE..HEAD", conflicts_with = "series")]
@@ -186,7 +190,11 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
     };
     let opts = StartOptions {
         repo: args.repo.clone(),
-        target: args.target.clone().expect("clap requires a target"),
+        target: args
+            .target
+            .clone()
+            .or_else(|| args.onto.clone())
+            .expect("clap requires a target"),
         queue,
         branch: args.branch.clone(),
         force: args.force,
