@@ -213,8 +213,9 @@ fn global_timeout_stops_a_chatty_guest() {
             "while true; do echo tick; sleep 1; done",
             "--idle-timeout",
             "60",
+            // Long enough to boot even when the other tests' guests share the CPUs.
             "--timeout",
-            "45",
+            "90",
         ],
     );
     assert_eq!(out.status.code(), Some(1));
