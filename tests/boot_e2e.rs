@@ -102,7 +102,8 @@ fn test_command_builds_boots_and_reports_kunit_and_payload_verdicts() {
     assert_eq!(r["passed"], true);
     assert_eq!(r["end"]["kind"], "completed");
     assert_eq!(r["end"]["payload_status"], 0);
-    assert_eq!(r["accel"], "tcg");
+    // auto: KVM where it works, TCG here (KVM fails on this host and the probe falls back).
+    assert!(r["accel"] == "tcg" || r["accel"] == "kvm", "{}", r["accel"]);
     // Real KUnit suites from the fragment, parsed from the real console.
     for (suite, name) in [
         ("list-kunit-test", "list_test_list_init"),
