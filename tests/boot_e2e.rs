@@ -102,7 +102,8 @@ fn test_command_builds_boots_and_reports_kunit_and_payload_verdicts() {
     assert_eq!(r["passed"], true);
     assert_eq!(r["end"]["kind"], "completed");
     assert_eq!(r["end"]["payload_status"], 0);
-    assert_eq!(r["accel"], "tcg");
+    // auto: KVM where it works, TCG here (KVM fails on this host and the probe falls back).
+    assert!(r["accel"] == "tcg" || r["accel"] == "kvm", "{}", r["accel"]);
     // Real KUnit suites from the fragment, parsed from the real console.
     for (suite, name) in [
         ("list-kunit-test", "list_test_list_init"),
@@ -213,8 +214,9 @@ fn global_timeout_stops_a_chatty_guest() {
             "while true; do echo tick; sleep 1; done",
             "--idle-timeout",
             "60",
+            // Long enough to boot even when the other tests' guests share the CPUs.
             "--timeout",
-            "45",
+            "90",
         ],
     );
     assert_eq!(out.status.code(), Some(1));

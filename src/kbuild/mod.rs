@@ -243,6 +243,20 @@ pub fn configure(
         cross: profile.cross_prefix(opts.cross.as_deref()),
     };
     let dot = out.join(".config");
+    let stamp = out.join(".dovetail-port-config");
+    let fingerprint = config_fingerprint(opts, &profile, &frags, &out);
+    // Same inputs and an untouched .config: skip the two make calls (10-20 s) and only
+    // re-verify, which is cheap.
+    if let (Some(fp), Ok(saved), Ok(current)) = (
+        &fingerprint,
+        std::fs::read_to_string(&stamp),
+        std::fs::read_to_string(&dot),
+    ) {
+        if saved == format!("{fp}\n{}\n", hash_str(&current)) {
+            verify(opts, &profile, &requests, &current)?;
+            return Ok((profile, frags, requests));
+        }
+    }
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |e| KbuildError::Io { path: p, source: e }
@@ -271,8 +285,72 @@ pub fn configure(
             let _ = f.set_modified(t);
         }
     }
-    let values = config::values(&final_text);
-    let bad = config::unmet(&requests, &values);
+    verify(opts, &profile, &requests, &final_text)?;
+    if let Some(fp) = config_fingerprint(opts, &profile, &frags, &out) {
+        let _ = std::fs::write(&stamp, format!("{fp}\n{}\n", hash_str(&final_text)));
+    }
+    Ok((profile, frags, requests))
+}
+
+fn hash_str(s: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// Everything the configuration depends on: options, fragment contents, base config, and
+/// the Kconfig files kbuild itself recorded as inputs (with their mtimes), so an edited
+/// Kconfig in the tree forces a fresh configure. None when kbuild has not recorded them yet.
+fn config_fingerprint(
+    opts: &BuildOptions,
+    profile: &ArchProfile,
+    frags: &[PathBuf],
+    out: &Path,
+) -> Option<String> {
+    let deps = std::fs::read_to_string(out.join("include/config/auto.conf.cmd")).ok()?;
+    let mut text = format!(
+        "{}|{}|{:?}|{}|{}\n",
+        opts.tree.display(),
+        profile.make_arch,
+        opts.base,
+        profile.cross_prefix(opts.cross.as_deref()),
+        env!("CARGO_PKG_VERSION")
+    );
+    if let BaseConfig::File(f) = &opts.base {
+        text.push_str(&std::fs::read_to_string(f).ok()?);
+    }
+    for f in frags {
+        text.push_str(&std::fs::read_to_string(f).ok()?);
+    }
+    let mut kconfigs = 0;
+    for word in deps.split_whitespace() {
+        if word.contains("Kconfig") {
+            let path = if Path::new(word).is_absolute() {
+                PathBuf::from(word)
+            } else {
+                opts.tree.join(word)
+            };
+            let meta = std::fs::metadata(&path).ok()?;
+            text.push_str(&format!(
+                "{word}:{:?}:{}\n",
+                meta.modified().ok()?,
+                meta.len()
+            ));
+            kconfigs += 1;
+        }
+    }
+    (kconfigs > 0).then(|| hash_str(&text))
+}
+
+fn verify(
+    opts: &BuildOptions,
+    profile: &ArchProfile,
+    requests: &[Request],
+    final_text: &str,
+) -> Result<(), KbuildError> {
+    let values = config::values(final_text);
+    let bad = config::unmet(requests, &values);
     if !bad.is_empty() {
         let srcarch = srcarch_of(&profile.make_arch);
         let dropped = bad
@@ -288,7 +366,7 @@ pub fn configure(
             .collect();
         return Err(KbuildError::ConfigNotApplied { dropped });
     }
-    Ok((profile, frags, requests))
+    Ok(())
 }
 
 /// kbuild's SRCARCH (the arch/ folder) for an ARCH value.
@@ -337,6 +415,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, KbuildError> {
         opts.progress,
     )?;
     output.make_secs = t1.elapsed().as_secs_f64();
+    // make may have re-run syncconfig (a Kconfig changed under us): check again.
+    let after = std::fs::read_to_string(&output.config).map_err(|e| KbuildError::Io {
+        path: output.config.clone(),
+        source: e,
+    })?;
+    verify(opts, &profile, &requests, &after)?;
     let image = out.join(&profile.image_path);
     if !image.is_file() {
         return Err(KbuildError::NoImage(image));

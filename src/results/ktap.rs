@@ -301,7 +301,7 @@ fn crash_excerpt(lines: &[&str], last: usize) -> String {
     format!(
         "output stopped after console line {}:\n{}",
         last + 1,
-        excerpt(lines, last, 25)
+        excerpt(lines, last.saturating_sub(4), 30)
     )
 }
 
