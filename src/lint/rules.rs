@@ -298,7 +298,12 @@ impl RuleSet {
     /// Words whose presence makes a file worth a full parse in the lexical pass.
     pub fn entry_needles(&self) -> Vec<String> {
         let mut v: Vec<String> = self.fops_members.clone();
-        v.extend(self.registrations.iter().map(|r| r.function.clone()));
+        // A registration that needs a flag (IRQF_OOB) is only possible where the flag is.
+        v.extend(self.registrations.iter().map(|r| {
+            r.requires_flag
+                .clone()
+                .unwrap_or_else(|| r.function.clone())
+        }));
         v.push(self.marker.clone());
         v
     }
