@@ -28,6 +28,8 @@ pub enum DemoError {
     Process(#[from] crate::process::ProcessError),
     #[error(transparent)]
     Boot(#[from] crate::boot::BootError),
+    #[error(transparent)]
+    Lint(#[from] crate::lint::LintError),
 }
 
 pub type Result<T> = std::result::Result<T, DemoError>;
@@ -146,6 +148,33 @@ impl Workspace {
 }
 
 impl Workspace {
+    /// Lints the directories the queue touches in the checked-out result, as a maintainer
+    /// would before pushing the forward port.
+    pub fn lint(&self, tree: &Path, session: &Session) -> Result<crate::lint::LintReport> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for p in session.patches.iter().flat_map(|p| &p.paths) {
+            if let Some((dir, _)) = p.path.rsplit_once('/') {
+                let d = tree.join(dir);
+                if d.is_dir() && !dirs.contains(&d) {
+                    dirs.push(d);
+                }
+            }
+        }
+        dirs.sort();
+        let opts = crate::lint::LintOptions {
+            paths: dirs,
+            root: Some(tree.to_path_buf()),
+            entries: Vec::new(),
+            rules: Vec::new(),
+            extra_rules: Vec::new(),
+            parse_all: true,
+            baseline: None,
+            diff: None,
+            progress: true,
+        };
+        Ok(crate::lint::run(&opts)?)
+    }
+
     /// Builds the checked-out result for x86_64 (tinyconfig + QEMU + KUnit + the sample
     /// queue's own options), boots it under QEMU and collects the KUnit verdicts.
     pub fn build_and_boot(&self, tree: &Path) -> Result<crate::boot::TestOutcome> {

@@ -44,9 +44,19 @@ pub fn run(_args: DemoArgs) -> anyhow::Result<u8> {
     bar.finish_and_clear();
     print!("{}", Report::new(&session).human());
 
-    println!("\n== 3. build: the ported result (v6.12 + the non-conflicting patches), x86_64 tinyconfig + KUnit ==");
     let tree = ws.checkout(&session.tip)?;
-    println!("checked out {} in {}", &session.tip[..12], tree.display());
+    println!("\n== 3. lint: oob safety of the directories the queue touches (result checked out in {}) ==", tree.display());
+    let lint = ws.lint(&tree, &session)?;
+    print!(
+        "{}",
+        dovetail_port::lint::render::render(
+            &lint,
+            dovetail_port::lint::render::Format::Human,
+            false
+        )
+    );
+
+    println!("\n== 4. build: the ported result (v6.12 + the non-conflicting patches), x86_64 tinyconfig + KUnit ==");
     let outcome = ws.build_and_boot(&tree)?;
     let b = &outcome.build;
     println!(
@@ -59,7 +69,7 @@ pub fn run(_args: DemoArgs) -> anyhow::Result<u8> {
         b.make_secs
     );
 
-    println!("\n== 4. boot + test: QEMU, KTAP results ==");
+    println!("\n== 5. boot + test: QEMU, KTAP results ==");
     print!("{}", dovetail_port::results::render::human(&outcome.report));
     let suite = "irq_pipeline_sample";
     let ours: Vec<_> = outcome
