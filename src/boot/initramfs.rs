@@ -24,8 +24,9 @@ enum Entry {
 /// What goes into the initramfs.
 #[derive(Debug, Clone, Default)]
 pub struct InitramfsSpec {
-    /// A statically linked busybox for the guest architecture.
-    pub busybox: PathBuf,
+    /// A statically linked busybox for the guest architecture; None with a custom `init`
+    /// that needs no shell (the minimal init for foreign guests).
+    pub busybox: Option<PathBuf>,
     /// A directory copied into the root (e.g. libevl's installed tree, test binaries).
     pub payload: Option<PathBuf>,
     /// Shell commands the init runs as the payload (in a child shell, so `exit` ends only
@@ -98,17 +99,19 @@ fn collect(spec: &InitramfsSpec) -> Result<BTreeMap<String, Entry>, BootError> {
             mode: 0o600,
         },
     );
-    if !spec.busybox.is_file() {
-        return Err(BootError::NoBusybox(spec.busybox.clone()));
+    if let Some(busybox) = &spec.busybox {
+        if !busybox.is_file() {
+            return Err(BootError::NoBusybox(busybox.clone()));
+        }
+        entries.insert(
+            "bin/busybox".into(),
+            Entry::File {
+                data: read(busybox)?,
+                mode: 0o755,
+            },
+        );
+        entries.insert("bin/sh".into(), Entry::Symlink("busybox".into()));
     }
-    entries.insert(
-        "bin/busybox".into(),
-        Entry::File {
-            data: read(&spec.busybox)?,
-            mode: 0o755,
-        },
-    );
-    entries.insert("bin/sh".into(), Entry::Symlink("busybox".into()));
 
     if let Some(dir) = &spec.payload {
         if !dir.is_dir() {
@@ -270,7 +273,7 @@ mod tests {
         std::fs::write(payload.join("usr/bin/tool"), b"#!/bin/sh\necho hi\n").unwrap();
         std::os::unix::fs::symlink("tool", payload.join("usr/bin/alias")).unwrap();
         InitramfsSpec {
-            busybox: bb,
+            busybox: Some(bb),
             payload: Some(payload),
             run: Some("tool".into()),
             init: None,
@@ -344,7 +347,7 @@ mod tests {
     #[test]
     fn missing_busybox_is_named() {
         let s = InitramfsSpec {
-            busybox: "/nonexistent/busybox".into(),
+            busybox: Some("/nonexistent/busybox".into()),
             ..Default::default()
         };
         let err = cpio(&s).unwrap_err().to_string();

@@ -143,10 +143,26 @@ pub fn boot(opts: &BootOptions) -> Result<TestReport, BootError> {
     if !opts.kernel.is_file() {
         return Err(BootError::NoKernel(opts.kernel.clone()));
     }
+    let mut init = opts.init.clone();
     let busybox = match &opts.busybox {
-        Some(b) => b.clone(),
+        Some(b) => Some(b.clone()),
         None if std::env::consts::ARCH == profile.host_arch => {
-            host_busybox().ok_or_else(|| BootError::NoBusybox("/bin/busybox".into()))?
+            Some(host_busybox().ok_or_else(|| BootError::NoBusybox("/bin/busybox".into()))?)
+        }
+        // A foreign guest with nothing to run: the build's minimal init is enough for KUnit.
+        None if opts.run.is_none() && opts.payload.is_none() && init.is_none() => {
+            let mini = out_dir_of(&opts.kernel, &profile).map(|o| o.join(kbuild::MINI_INIT));
+            match mini.filter(|m| m.is_file()) {
+                Some(m) => {
+                    init = Some(m);
+                    None
+                }
+                None => {
+                    return Err(BootError::NoBusyboxForArch {
+                        arch: opts.arch.clone(),
+                    })
+                }
+            }
         }
         None => {
             return Err(BootError::NoBusyboxForArch {
@@ -168,7 +184,7 @@ pub fn boot(opts: &BootOptions) -> Result<TestReport, BootError> {
             busybox,
             payload: opts.payload.clone(),
             run: opts.run.clone(),
-            init: opts.init.clone(),
+            init,
         },
         &initrd,
     )?;
@@ -245,6 +261,12 @@ pub fn test(opts: &TestOptions) -> Result<TestOutcome, BootError> {
         .ok_or_else(|| BootError::NoKernel(build.out_dir.clone()))?;
     let report = boot(&boot_opts)?;
     Ok(TestOutcome { build, report })
+}
+
+/// The build output directory a kernel image sits in (`<out>/<image_path>`).
+fn out_dir_of(kernel: &Path, profile: &ArchProfile) -> Option<PathBuf> {
+    let depth = Path::new(&profile.image_path).components().count();
+    kernel.ancestors().nth(depth).map(Path::to_path_buf)
 }
 
 /// Convenience for callers: the default kernel image path of an out dir.

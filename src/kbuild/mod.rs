@@ -171,6 +171,8 @@ pub struct BuildOutput {
     pub build_log: Option<PathBuf>,
     pub config_secs: f64,
     pub make_secs: f64,
+    /// A static minimal /init for foreign-architecture guests (see `boot`).
+    pub mini_init: Option<PathBuf>,
 }
 
 /// `<cache>/out/<tree folder name>-<arch>`: stable, so a second build is incremental.
@@ -396,6 +398,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, KbuildError> {
         build_log: None,
         config_secs,
         make_secs: 0.0,
+        mini_init: None,
     };
     if opts.config_only {
         return Ok(output);
@@ -427,5 +430,43 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, KbuildError> {
     }
     output.image = Some(image);
     output.build_log = Some(log);
+    if std::env::consts::ARCH != profile.host_arch {
+        // No busybox for foreign guests on the host: build a minimal init for KUnit-only boots.
+        let cc = format!("{}gcc", make.cross);
+        output.mini_init = build_mini_init(&make, &cc).ok();
+    }
     Ok(output)
+}
+
+/// Name of the minimal init inside the out dir.
+pub const MINI_INIT: &str = "dovetail-port-init";
+
+/// Compiles `kbuild/initramfs/mini-init.c` against the tree's nolibc and UAPI headers.
+fn build_mini_init(make: &Make, cc: &str) -> Result<PathBuf, KbuildError> {
+    make.quiet(&["headers"])?;
+    let dest = make.out.join(MINI_INIT);
+    let src = crate::data_dir().join("kbuild/initramfs/mini-init.c");
+    let nolibc = make.tree.join("tools/include/nolibc/nolibc.h");
+    let out = std::process::Command::new(cc)
+        .args(["-Os", "-static", "-nostdlib", "-fno-stack-protector"])
+        .arg(format!("-I{}", make.out.join("usr/include").display()))
+        .arg("-include")
+        .arg(&nolibc)
+        .arg("-o")
+        .arg(&dest)
+        .arg(&src)
+        .arg("-lgcc")
+        .output()
+        .map_err(|e| KbuildError::Io {
+            path: PathBuf::from(cc),
+            source: e,
+        })?;
+    if !out.status.success() {
+        return Err(KbuildError::MakeFailed {
+            target: "mini init".into(),
+            first_error: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            log: None,
+        });
+    }
+    Ok(dest)
 }
