@@ -79,9 +79,19 @@ impl Workspace {
             kernels::shared_clone(cache, &repo_path)?;
         }
         let repo = git2::Repository::open(&repo_path)?;
-        // A previous demo's unfinished session would block a new one: the demo owns it.
-        if Session::load(repo.path())?.is_some() {
-            let _ = engine::abort(&repo_path);
+        // A previous demo's session (unfinished, or written by another version of the tool)
+        // would block a new one: the demo owns this repository, so it clears it.
+        match Session::load(repo.path()) {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                engine::abort(&repo_path)?;
+            }
+            Err(_) => {
+                Session::remove(repo.path())?;
+                let _ = std::fs::remove_dir_all(Session::worktree(repo.path()));
+                let git_dir = format!("--git-dir={}", repo_path.display());
+                let _ = crate::process::run("git", [git_dir.as_str(), "worktree", "prune"], None);
+            }
         }
         let patches = patchfile::read_queue(&Self::sample_dir())?;
         let base = range::resolve(&repo, &KernelCache::tag(OLD))?;
