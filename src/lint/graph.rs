@@ -524,3 +524,60 @@ impl<'a> Graph<'a> {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::parse::parse_file;
+    use crate::lint::scan::{scan, Needles};
+
+    fn setup(srcs: &[&str]) -> (Vec<PathBuf>, Index, RuleSet) {
+        let rules = RuleSet::load(&[crate::data_dir().join("rules")]).unwrap();
+        let types = ["hard_spinlock_t", "spinlock_t", "raw_spinlock_t"];
+        let files: Vec<PathBuf> = (0..srcs.len())
+            .map(|i| PathBuf::from(format!("f{i}.c")))
+            .collect();
+        let scans: Vec<FileScan> = srcs
+            .iter()
+            .map(|s| {
+                scan(
+                    s.as_bytes(),
+                    &types,
+                    &rules.lock_defines,
+                    &Needles::new(&[]),
+                )
+            })
+            .collect();
+        let ix = Index::build(&files, &scans);
+        (files, ix, rules)
+    }
+
+    #[test]
+    fn statics_resolve_to_their_own_file() {
+        let (_, ix, _) = setup(&[
+            "static int h(void) { return 0; }\nint g(void) { return 1; }\n",
+            "static int h(void) { return 2; }\n",
+            "int x(void) { return h() + g(); }\n",
+        ]);
+        assert_eq!(ix.resolve("h", 0), vec![0]);
+        assert_eq!(ix.resolve("h", 1), vec![1]);
+        assert!(
+            ix.resolve("h", 2).is_empty(),
+            "statics of other files are invisible"
+        );
+        assert_eq!(ix.resolve("g", 2), vec![0]);
+    }
+
+    #[test]
+    fn lock_types_resolve_through_struct_fields_and_defines() {
+        let src = "struct dev { hard_spinlock_t lock; spinlock_t lock2; };\nstruct other { spinlock_t lock; };\nstatic DEFINE_SPINLOCK(g);\nvoid f(struct dev *d) { raw_spin_lock(&d->lock); spin_lock(&g); raw_spin_lock(&x->lock); }\n";
+        let (_, ix, rules) = setup(&[src]);
+        let p = parse_file(src.as_bytes(), &rules);
+        let func = &p.functions[0];
+        let ty = |i: usize| ix.lock_type(func.calls[i].lock_arg.as_ref().unwrap(), 0, func);
+        assert_eq!(ty(0).as_deref(), Some("hard_spinlock_t"));
+        assert_eq!(ty(1).as_deref(), Some("spinlock_t"));
+        // `lock` is hard in one struct and regular in another: unknown without the base type.
+        assert_eq!(ty(2), None);
+    }
+}

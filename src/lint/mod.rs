@@ -236,7 +236,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     let mut lock_types: Vec<&str> = rules.safe_lock_types.iter().map(String::as_str).collect();
     lock_types.extend(rules.unsafe_lock_types.keys().map(String::as_str));
     lock_types.sort();
-    let needles = rules.entry_needles();
+    let needles = scan::Needles::new(&rules.entry_needles());
     let scans: Vec<Result<(scan::FileScan, u64), String>> = files
         .par_iter()
         .map(|f| {

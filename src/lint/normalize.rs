@@ -126,6 +126,19 @@ fn loop_re() -> &'static Regex {
     })
 }
 
+/// Type names given as macro arguments (`container_of(p, struct foo, node)`,
+/// `min_t(unsigned int, a, b)`): a C grammar cannot take a type as an argument, so the words
+/// are joined into one identifier (`struct_foo`), keeping the length.
+fn type_arg_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"[(,]\s*((?:struct|union|enum)[ \t]+[A-Za-z_][A-Za-z0-9_]*|(?:unsigned|signed)(?:[ \t]+(?:long|int|char|short))+|long[ \t]+(?:long|int)(?:[ \t]+int)?|short[ \t]+int)\s*[,)]",
+        )
+        .unwrap()
+    })
+}
+
 /// Returns the normalised text, same length as `src`.
 pub fn normalize(src: &[u8]) -> Vec<u8> {
     let mut out = src.to_vec();
@@ -135,6 +148,28 @@ pub fn normalize(src: &[u8]) -> Vec<u8> {
     for m in call_like_re().find_iter(src) {
         if let Some(close) = matching_paren(src, m.end() - 1) {
             blank(&mut out, m.start(), close + 1);
+        }
+    }
+    let mut at = 0;
+    // Overlapping matches share their delimiters (`, struct a, struct b,`): search again
+    // from the closing delimiter.
+    while let Some(c) = type_arg_re().captures_at(src, at) {
+        let g = c.get(1).unwrap();
+        let whole = c.get(0).unwrap();
+        at = whole.end() - 1;
+        // `(unsigned long)x` is a cast, not a macro argument: only join inside a call.
+        if src[whole.start()] == b'(' {
+            let before = src[..whole.start()]
+                .iter()
+                .rposition(|b| !b.is_ascii_whitespace());
+            if !before.is_some_and(|p| src[p].is_ascii_alphanumeric() || src[p] == b'_') {
+                continue;
+            }
+        }
+        for b in &mut out[g.start()..g.end()] {
+            if *b == b' ' || *b == b'\t' {
+                *b = b'_';
+            }
         }
     }
     for m in loop_re().find_iter(src) {
@@ -218,6 +253,22 @@ mod tests {
             s.contains("\twhile              (pos, &head, node) {"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn type_arguments_are_joined() {
+        let src = b"p = container_of(n, struct foo, node); x = min_t(unsigned int, a, b);";
+        let s = String::from_utf8(normalize(src)).unwrap();
+        assert!(s.contains("container_of(n, struct_foo, node)"), "{s}");
+        assert!(s.contains("min_t(unsigned_int, a, b)"), "{s}");
+        let cast = b"x = (unsigned long)p + sizeof(unsigned long);";
+        let s = String::from_utf8(normalize(cast)).unwrap();
+        assert!(
+            s.contains("(unsigned long)p") && s.contains("sizeof(unsigned_long)"),
+            "{s}"
+        );
+        let decl = b"int f(struct foo *p, unsigned int n);";
+        assert_eq!(normalize(decl), decl.to_vec());
     }
 
     #[test]

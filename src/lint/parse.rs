@@ -625,7 +625,7 @@ fn fops_entries(decl: Node, src: &[u8], rules: &RuleSet, entries: &mut Vec<Entry
     let Some(sname) = struct_type_name(ty, src) else {
         return;
     };
-    if !rules.fops_struct_types.iter().any(|t| *t == sname) {
+    if !rules.fops_struct_types.contains(&sname) {
         return;
     }
     let mut c = decl.walk();

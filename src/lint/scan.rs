@@ -31,12 +31,10 @@ pub fn scan(
     src: &[u8],
     lock_types: &[&str],
     defines: &BTreeMap<String, String>,
-    needles: &[String],
+    needles: &Needles,
 ) -> FileScan {
     let mut out = FileScan {
-        may_have_entries: needles
-            .iter()
-            .any(|n| !n.is_empty() && contains(src, n.as_bytes())),
+        may_have_entries: needles.matches(src),
         ..Default::default()
     };
     let mut depth = 0usize;
@@ -116,7 +114,7 @@ pub fn scan(
                 saw_static = true;
             }
             // Lock declarations: `TYPE name ;|[|,|=` and `DEFINE_X(name)`.
-            if let Some((ps, pe)) = prev_ident {
+            if let Some((ps, pe)) = prev_ident.filter(|&(s, e)| src[s..e].ends_with(b"_t")) {
                 let prev = &src[ps..pe];
                 if let Some(ty) = lock_types.iter().find(|t| t.as_bytes() == prev) {
                     let next = src[i..].iter().find(|c| !c.is_ascii_whitespace());
@@ -145,8 +143,12 @@ pub fn scan(
                 };
                 prev_was_struct_kw = word == b"struct" || word == b"union";
             }
-            let w = String::from_utf8_lossy(word);
-            if defines.contains_key(w.as_ref()) {
+            let w = if word.starts_with(b"DEFINE_") {
+                String::from_utf8_lossy(word)
+            } else {
+                std::borrow::Cow::Borrowed("")
+            };
+            if !w.is_empty() && defines.contains_key(w.as_ref()) {
                 let next = src[i..].iter().position(|c| !c.is_ascii_whitespace());
                 if next.is_some_and(|p| src[i + p] == b'(') {
                     define_macro = Some(w.into_owned());
@@ -233,24 +235,25 @@ fn skip_block_comment(src: &[u8], mut i: usize) -> usize {
     (i + 2).min(src.len())
 }
 
-/// Substring test (memchr-accelerated through `regex`'s literal search would be overkill).
-pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return false;
-    }
-    let first = needle[0];
-    let mut start = 0;
-    while let Some(p) = hay[start..=hay.len() - needle.len()]
-        .iter()
-        .position(|&b| b == first)
-    {
-        let at = start + p;
-        if &hay[at..at + needle.len()] == needle {
-            return true;
+/// The words that make a file worth a full parse, searched all at once.
+pub struct Needles(Option<regex::bytes::Regex>);
+
+impl Needles {
+    pub fn new(words: &[String]) -> Needles {
+        let alt: Vec<String> = words
+            .iter()
+            .filter(|w| !w.is_empty())
+            .map(|w| regex::escape(w))
+            .collect();
+        if alt.is_empty() {
+            return Needles(None);
         }
-        start = at + 1;
+        Needles(regex::bytes::Regex::new(&alt.join("|")).ok())
     }
-    false
+
+    pub fn matches(&self, src: &[u8]) -> bool {
+        self.0.as_ref().is_some_and(|r| r.is_match(src))
+    }
 }
 
 #[cfg(test)]
@@ -272,7 +275,7 @@ mod tests {
     #[test]
     fn finds_definitions_not_prototypes() {
         let src = b"static int a(void);\nint b(int x) { return a(); }\nstatic inline void c(void)\n__releases(x)\n{\n}\nstruct s { int (*f)(void); };\nint v = f(1);\n#define M(x) { x }\n";
-        let s = scan(src, TYPES, &defines(), &[]);
+        let s = scan(src, TYPES, &defines(), &Needles::new(&[]));
         assert_eq!(
             s.defs,
             vec![
@@ -291,7 +294,7 @@ mod tests {
     #[test]
     fn records_lock_declarations() {
         let src = b"struct dev {\n\thard_spinlock_t lock;\n\tspinlock_t slow;\n};\nstatic DEFINE_HARD_SPINLOCK(glock);\nstatic DEFINE_SPINLOCK(other);\nstatic raw_spinlock_t rl;\nvoid f(void) { spinlock_t local; }\n";
-        let s = scan(src, TYPES, &defines(), &[]);
+        let s = scan(src, TYPES, &defines(), &Needles::new(&[]));
         assert!(s
             .lock_fields
             .contains(&("dev".into(), "lock".into(), "hard_spinlock_t".into())));
@@ -315,7 +318,12 @@ mod tests {
     #[test]
     fn comments_and_strings_are_skipped() {
         let src = b"/* int fake(void) { } */\nconst char *s = \"int g(void) {\";\n// int h(void) {\nint real(void) { }\n";
-        let s = scan(src, TYPES, &defines(), &["oob_ioctl".to_string()]);
+        let s = scan(
+            src,
+            TYPES,
+            &defines(),
+            &Needles::new(&["oob_ioctl".to_string()]),
+        );
         assert_eq!(s.defs.len(), 1);
         assert_eq!(s.defs[0].name, "real");
         assert!(!s.may_have_entries);
