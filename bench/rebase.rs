@@ -124,6 +124,7 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
             branch: Some(format!("{name}-ours")),
             force: true,
             topics: None,
+            strict: false,
         },
         &mut |_, _| {},
     )

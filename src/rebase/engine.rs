@@ -35,6 +35,8 @@ pub struct StartOptions {
     pub branch: Option<String>,
     pub force: bool,
     pub topics: Option<PathBuf>,
+    /// Leave every conflict git leaves (no resolution cascade).
+    pub strict: bool,
 }
 
 /// Called after each patch of the first pass: (done, total).
@@ -227,6 +229,7 @@ pub fn start(opts: &StartOptions, progress: Progress<'_>) -> Result<Session> {
         active: None,
         finished: false,
         replay_seconds: 0.0,
+        strict: opts.strict,
     };
     session.save(&git_dir)?;
     let loaded = Loaded::from_source(&session.source)?;
@@ -392,7 +395,15 @@ fn replay_one(
         base: &base_label,
         theirs: &theirs_label,
     };
-    let replayed = merge::replay(repo, &ours, base_tree.as_ref(), &changes, follower, &labels)?;
+    let replayed = merge::replay(
+        repo,
+        &ours,
+        base_tree.as_ref(),
+        &changes,
+        follower,
+        &labels,
+        merge_options(session),
+    )?;
     state.paths = replayed.paths.clone();
     for p in &replayed.paths {
         if let Some((old, new, sim)) = &p.followed {
@@ -414,7 +425,13 @@ fn replay_one(
         Some(tree) => {
             let all_clean = replayed.paths.iter().all(|p| p.status == PathStatus::Clean);
             let followed = replayed.paths.iter().any(|p| p.followed.is_some());
-            state.verdict = Some(if all_clean && !followed {
+            let cascaded = replayed
+                .paths
+                .iter()
+                .any(|p| p.status == PathStatus::AutoResolved);
+            state.verdict = Some(if cascaded {
+                Verdict::Relocated
+            } else if all_clean && !followed {
                 Verdict::Clean
             } else {
                 Verdict::Merged
@@ -428,6 +445,12 @@ fn replay_one(
         }
     }
     Ok(state)
+}
+
+fn merge_options(session: &Session) -> merge::MergeOptions {
+    merge::MergeOptions {
+        cascade: !session.strict,
+    }
 }
 
 fn commit(
@@ -655,7 +678,15 @@ fn materialize(
         base: "base (queue's old base)",
         theirs: "theirs (the patch)",
     };
-    let replayed = merge::replay(repo, &ours, base_tree.as_ref(), &changes, follower, &labels)?;
+    let replayed = merge::replay(
+        repo,
+        &ours,
+        base_tree.as_ref(),
+        &changes,
+        follower,
+        &labels,
+        merge_options(session),
+    )?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RebaseError::Io { path, source }

@@ -81,6 +81,9 @@ pub struct Session {
     /// Seconds the first pass took.
     #[serde(default)]
     pub replay_seconds: f64,
+    /// `--strict`: no resolution cascade, git's conflicts exactly.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 impl Session {

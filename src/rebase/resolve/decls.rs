@@ -15,9 +15,7 @@ fn is_c(path: &str) -> bool {
 
 fn parse(text: &str) -> Option<tree_sitter::Tree> {
     let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_c::LANGUAGE.into())
-        .ok()?;
+    parser.set_language(&tree_sitter_c::LANGUAGE.into()).ok()?;
     parser.parse(text, None)
 }
 
@@ -78,8 +76,9 @@ fn split(lines: &[String]) -> Option<Vec<(String, Vec<String>)>> {
         })?;
         let start = node.start_position().row;
         let end = node.end_position().row;
-        if start < next_line || lines[end].trim_end().len() != node.end_position().column
-            && !lines[end][node.end_position().column..].trim().is_empty()
+        if start < next_line
+            || lines[end].trim_end().len() != node.end_position().column
+                && !lines[end][node.end_position().column..].trim().is_empty()
         {
             // Two declarations share a line: too clever to split safely.
             return None;
@@ -195,33 +194,41 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
     }
 }
 
-/// The function (or struct) enclosing the end of `before`, a prefix of a C file.
+/// The function enclosing the end of `before`, a prefix of a C file. Kernel style opens a
+/// function body with `{` in column 0 and closes it with `}` in column 0, which survives any
+/// preprocessor maze; tree-sitter then names the function from its header alone (parsing the
+/// whole prefix would trip over macros and `#ifdef`s in earlier functions).
 pub fn enclosing(path: &str, before: &str) -> Option<String> {
     if !is_c(path) {
         return None;
     }
-    let tree = parse(before)?;
-    let root = tree.root_node();
-    let src = before.as_bytes();
-    let mut cursor = root.walk();
-    let mut found = None;
-    for node in root.children(&mut cursor) {
-        // An unfinished function at the end of the prefix (its `}` comes later) is recovered
-        // by tree-sitter as a function_definition with a missing brace, or as an ERROR node
-        // holding the function's declarator; complete declarations before it are skipped.
-        if !node.has_error() {
-            continue;
-        }
-        found = decl_name(node, src).or_else(|| {
-            let mut c = node.walk();
-            let n = node
-                .children(&mut c)
-                .find(|n| n.kind() == "function_declarator")?;
-            let id = n.child_by_field_name("declarator")?;
-            id.utf8_text(src).ok().map(str::to_string)
-        });
+    let lines: Vec<&str> = before.lines().collect();
+    let open = lines.iter().rposition(|l| l.starts_with('{'))?;
+    if lines[open..].iter().any(|l| l.starts_with('}')) {
+        return None;
     }
-    found
+    // The header: back to the previous blank line, closing brace, or end of a statement.
+    let mut start = open;
+    while start > 0 {
+        let prev = lines[start - 1].trim_end();
+        if prev.is_empty()
+            || prev.starts_with('}')
+            || prev.ends_with(';')
+            || prev.starts_with('#')
+            || prev.ends_with("*/")
+        {
+            break;
+        }
+        start -= 1;
+    }
+    let text = format!("{}\n{{}}\n", lines[start..open].join("\n"));
+    let tree = parse(&text)?;
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    let node = root
+        .children(&mut cursor)
+        .find(|n| n.kind() == "function_definition")?;
+    decl_name(node, text.as_bytes())
 }
 
 #[cfg(test)]
@@ -300,8 +307,9 @@ mod tests {
 
     #[test]
     fn enclosing_function_of_a_prefix() {
-        let before = "int x;\n\nstatic void schedule_debug(struct task_struct *prev)\n{\n\tint a = 1;\n";
+        let before = "int x;\n\nstatic inline void schedule_debug(struct task_struct *prev,\n\t\t\t\t  bool preempt)\n{\n#ifdef CONFIG_X\n\tif (a)\n\t\tpanic(\"x\");\n#endif\n\tint a = 1;\n";
         assert_eq!(enclosing("k.c", before).as_deref(), Some("schedule_debug"));
         assert_eq!(enclosing("k.c", "int x;\n"), None);
+        assert_eq!(enclosing("k.c", "void f(void)\n{\n}\nint y;\n"), None);
     }
 }

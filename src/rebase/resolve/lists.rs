@@ -101,7 +101,12 @@ pub fn classify(path: &str, line: &str) -> Option<Entry> {
         }
         return None;
     }
-    for m in ["EXPORT_SYMBOL_GPL(", "EXPORT_SYMBOL_NS_GPL(", "EXPORT_SYMBOL_NS(", "EXPORT_SYMBOL("] {
+    for m in [
+        "EXPORT_SYMBOL_GPL(",
+        "EXPORT_SYMBOL_NS_GPL(",
+        "EXPORT_SYMBOL_NS(",
+        "EXPORT_SYMBOL(",
+    ] {
         if let Some(rest) = t.strip_prefix(m) {
             let name = rest.split([',', ')']).next().unwrap_or("").trim();
             if is_ident(name) && t.ends_with(");") {
@@ -297,18 +302,17 @@ mod tests {
         );
         assert_eq!(
             lines(d),
-            ["select B", "select EXECMEM if DYNAMIC_FTRACE", "select HAVE_X"]
+            [
+                "select B",
+                "select EXECMEM if DYNAMIC_FTRACE",
+                "select HAVE_X"
+            ]
         );
     }
 
     #[test]
     fn kconfig_same_symbol_differently_is_refused() {
-        let d = run(
-            "Kconfig",
-            &["\tselect A if B"],
-            &[],
-            &["\tselect A"],
-        );
+        let d = run("Kconfig", &["\tselect A if B"], &[], &["\tselect A"]);
         assert!(matches!(d, Decision::Refuse(_)));
     }
 
@@ -334,7 +338,14 @@ mod tests {
             &["obj-y += a.o", "obj-$(CONFIG_OLD) += old.o"],
             &["obj-y += a.o", "obj-$(CONFIG_Q) += q.o"],
         );
-        assert_eq!(lines(d), ["obj-y += a.o", "obj-$(CONFIG_X) += x.o", "obj-$(CONFIG_Q) += q.o"]);
+        assert_eq!(
+            lines(d),
+            [
+                "obj-y += a.o",
+                "obj-$(CONFIG_X) += x.o",
+                "obj-$(CONFIG_Q) += q.o"
+            ]
+        );
         let d = run(
             "a.c",
             &["#include <linux/a.h>", "#include <linux/c.h>"],
@@ -343,21 +354,39 @@ mod tests {
         );
         assert_eq!(
             lines(d),
-            ["#include <linux/a.h>", "#include <linux/c.h>", "#include <linux/b.h>"]
+            [
+                "#include <linux/a.h>",
+                "#include <linux/c.h>",
+                "#include <linux/b.h>"
+            ]
         );
     }
 
     #[test]
     fn mixed_lines_pass() {
-        let d = run("a.c", &["#include <a.h>", "int x;"], &[], &["#include <b.h>"]);
+        let d = run(
+            "a.c",
+            &["#include <a.h>", "int x;"],
+            &[],
+            &["#include <b.h>"],
+        );
         assert!(matches!(d, Decision::Pass));
     }
 
     #[test]
     fn classifies_entries() {
-        assert_eq!(classify("a.c", "\tFOO_BAR = 3,").unwrap().kind, Kind::EnumEntry);
-        assert_eq!(classify("a.c", "\t.name = \"x\",").unwrap().kind, Kind::Initializer);
-        assert_eq!(classify("a.c", "EXPORT_SYMBOL_GPL(foo);").unwrap().key, "foo");
+        assert_eq!(
+            classify("a.c", "\tFOO_BAR = 3,").unwrap().kind,
+            Kind::EnumEntry
+        );
+        assert_eq!(
+            classify("a.c", "\t.name = \"x\",").unwrap().kind,
+            Kind::Initializer
+        );
+        assert_eq!(
+            classify("a.c", "EXPORT_SYMBOL_GPL(foo);").unwrap().key,
+            "foo"
+        );
         assert!(classify("a.c", "#define f(x) x").is_none());
         assert!(classify("a.c", "\tfoo(a, b),").is_none());
     }

@@ -30,6 +30,7 @@ pub enum Method {
     /// Ordered union of two edits of one list.
     ListUnion,
     /// An insertion re-placed against context the other side rewrote.
+    #[serde(rename = "re-anchor")]
     Reanchor,
     /// Two different whole top-level C declarations added at the same spot.
     Declarations,

@@ -198,7 +198,10 @@ mod tests {
             Decision::Resolve {
                 lines, confidence, ..
             } => {
-                assert_eq!(lines, v(&["\tWARN(ct_state() == CT_STATE_USER);", "\tWARN(oob());"]));
+                assert_eq!(
+                    lines,
+                    v(&["\tWARN(ct_state() == CT_STATE_USER);", "\tWARN(oob());"])
+                );
                 assert_eq!(confidence, Confidence::Medium);
             }
             _ => panic!("should resolve"),
