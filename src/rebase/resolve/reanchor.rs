@@ -14,6 +14,11 @@ use super::{decls, norm, Confidence, Context, Decision, Region};
 const MIN_CONTEXT_RATIO: f32 = 0.6;
 
 pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
+    if r.base.iter().all(|l| l.trim().is_empty()) {
+        // Both sides inserted at one point: nothing to anchor to (the declarations stage may
+        // still recognise two different whole declarations).
+        return Decision::Pass;
+    }
     let (inserting, other, who) = if let Some(k) = insertion(&r.base, &r.theirs) {
         ((k, &r.theirs), &r.ours, "queue")
     } else if let Some(k) = insertion(&r.base, &r.ours) {
@@ -127,6 +132,28 @@ fn map_point(base: &[String], other: &[String], k: usize) -> Mapped {
         let touches_start = old.start == k;
         if !(touches_end || touches_start) {
             if old.start < k && k < old.end {
+                // Inside a rewrite: only a line-for-line rewrite where both neighbours still
+                // resemble their old text carries the point over.
+                let pair = |i: usize| {
+                    let j = new.start + (i - old.start);
+                    similar::TextDiff::from_chars(b[i], o[j]).ratio()
+                };
+                if old.len() == new.len()
+                    && pair(k - 1) >= MIN_CONTEXT_RATIO
+                    && pair(k) >= MIN_CONTEXT_RATIO
+                {
+                    return Mapped::At(
+                        new.start + (k - old.start),
+                        Confidence::Medium,
+                        format!(
+                            "between its context lines, both changed upstream ({:.0}%/{:.0}% similar): `{}` -> `{}`",
+                            pair(k - 1) * 100.0,
+                            pair(k) * 100.0,
+                            b[k - 1],
+                            o[new.start + (k - 1 - old.start)]
+                        ),
+                    );
+                }
                 return Mapped::Refuse(
                     "the insertion point is inside lines the other side rewrote".into(),
                 );
