@@ -238,11 +238,35 @@ mod tests {
     #[test]
     fn refuses_point_inside_rewrite() {
         let d = run(
-            &["\tnew_a();", "\tnew_b();"],
-            &["\ta();", "\tb();"],
-            &["\ta();", "\tinserted();", "\tb();"],
+            &["\tvalidate(x, flags);", "\tlaunch(y, flags);"],
+            &["\tcheck(x);", "\tgo(y);"],
+            &["\tcheck(x);", "\tinserted();", "\tgo(y);"],
         );
         assert!(matches!(d, Decision::Refuse(_)));
+    }
+
+    #[test]
+    fn insertion_between_lines_rewritten_line_for_line() {
+        let d = run(
+            &["\tWARN(state() == CT_STATE_USER);", "\tcount(a, 1);"],
+            &["\tWARN(state() == CONTEXT_USER);", "\tcount(a);"],
+            &[
+                "\tWARN(state() == CONTEXT_USER);",
+                "\tWARN(oob());",
+                "\tcount(a);",
+            ],
+        );
+        match d {
+            Decision::Resolve { lines, .. } => assert_eq!(
+                lines,
+                v(&[
+                    "\tWARN(state() == CT_STATE_USER);",
+                    "\tWARN(oob());",
+                    "\tcount(a, 1);"
+                ])
+            ),
+            _ => panic!("should resolve"),
+        }
     }
 
     #[test]
