@@ -127,6 +127,8 @@ fn fixture(dir: &Path) {
         commit_all(dir, subject);
     }
     git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
+    write(dir, "README", "unrelated upstream work\n");
+    commit_all(dir, "upstream: unrelated");
     for (file, _, _, upstream) in cases() {
         write(dir, file, &upstream);
     }
@@ -219,6 +221,13 @@ fn each_stage_resolves_its_case_and_refuses_the_unsafe_ones() {
         )
     );
 
+    // Attribution: the line-range log names the upstream commit that took the bit, not the
+    // unrelated one.
+    let v2 = git(dir, &["rev-parse", "v2"]);
+    assert_eq!(
+        r["patches"][2]["conflicts"][0]["changed_upstream_by"],
+        serde_json::json!([format!("{} v2", &v2[..12])])
+    );
     let why = refusal(&r, 2);
     assert!(
         why.contains("value collision") && why.contains("0x4"),
@@ -267,4 +276,5 @@ fn each_stage_resolves_its_case_and_refuses_the_unsafe_ones() {
     );
     assert!(text.contains("[list-union, high confidence]"));
     assert!(text.contains("cascade left include/linux/flags.h"));
+    assert!(text.contains(&format!("changed upstream by {} v2", &v2[..12])));
 }

@@ -418,6 +418,7 @@ fn replay_one(
         None => {
             state.verdict = Some(Verdict::Conflict);
             state.conflicts = conflict_hunks(&replayed);
+            attribute(repo, session, &replayed, &mut state.conflicts)?;
         }
         Some(tree) if tree == ours.id() => {
             state.verdict = Some(Verdict::AlreadyUpstream);
@@ -445,6 +446,50 @@ fn replay_one(
         }
     }
     Ok(state)
+}
+
+/// Names the upstream commits behind each content conflict, when the queue's base and the
+/// target share history (a commit range queue); patch files and unrelated trees get nothing.
+fn attribute(
+    repo: &Repository,
+    session: &Session,
+    replayed: &Replayed,
+    hunks: &mut [ConflictHunk],
+) -> Result<()> {
+    let QueueSource::Range { base, .. } = &session.source else {
+        return Ok(());
+    };
+    let target = Oid::from_str(&session.target_id)?;
+    let Ok(since) = repo.merge_base(Oid::from_str(base)?, target) else {
+        return Ok(());
+    };
+    if since == target {
+        return Ok(());
+    }
+    let skip: Vec<String> = session
+        .patches
+        .iter()
+        .filter_map(|p| p.new_commit.clone())
+        .collect();
+    for p in &replayed.paths {
+        let Some(text) = &p.merged_text else { continue };
+        if p.conflict != Some(merge::ConflictKind::Content) {
+            continue;
+        }
+        let ranges = super::resolve::attribute::ours_ranges(text);
+        let mine = hunks.iter_mut().filter(|h| h.path == p.path);
+        for (hunk, range) in mine.zip(ranges) {
+            hunk.changed_upstream_by = super::resolve::attribute::culprits(
+                repo.path(),
+                &session.tip,
+                &since.to_string(),
+                &p.path,
+                range,
+                &skip,
+            );
+        }
+    }
+    Ok(())
 }
 
 fn merge_options(session: &Session) -> merge::MergeOptions {
@@ -505,6 +550,7 @@ fn conflict_hunks(replayed: &Replayed) -> Vec<ConflictHunk> {
                 kind,
                 line: 0,
                 text: String::from_utf8_lossy(text).trim().to_string(),
+                changed_upstream_by: Vec::new(),
             });
             continue;
         }
@@ -517,6 +563,7 @@ fn conflict_hunks(replayed: &Replayed) -> Vec<ConflictHunk> {
                     merge::ConflictKind::ModifyDelete => "the target deleted this file and no moved copy was found; the patch modifies it".into(),
                     _ => "the patch deletes this file, which the target changed".into(),
                 },
+                changed_upstream_by: Vec::new(),
             });
             continue;
         }
@@ -535,6 +582,7 @@ fn conflict_hunks(replayed: &Replayed) -> Vec<ConflictHunk> {
                     kind,
                     line: start + 1,
                     text: lines[start..=end].join("\n"),
+                    changed_upstream_by: Vec::new(),
                 });
             }
             k += 1;

@@ -184,6 +184,9 @@ impl<'a> Report<'a> {
             }
             for c in &p.conflicts {
                 let _ = writeln!(out, "  conflict in {}:{} ({:?})", c.path, c.line, c.kind);
+                for by in &c.changed_upstream_by {
+                    let _ = writeln!(out, "    changed upstream by {by}");
+                }
                 for line in c.text.lines().take(40) {
                     let _ = writeln!(out, "    {line}");
                 }
@@ -286,6 +289,9 @@ impl<'a> Report<'a> {
                     "\nConflict in `{}` line {}:\n\n```diff\n{}\n```",
                     c.path, c.line, c.text
                 );
+                for by in &c.changed_upstream_by {
+                    let _ = writeln!(out, "- changed upstream by `{by}`");
+                }
             }
             if let Some(d) = &p.interdiff {
                 let _ = writeln!(out, "\nInterdiff:\n\n```diff\n{d}```");

@@ -11,6 +11,7 @@
 //!    insertion is placed against the rewritten lines by `similar` alignment;
 //! 4. `decls`: both sides added whole, different top-level C declarations at the same spot.
 
+pub mod attribute;
 pub mod decls;
 pub mod diff3;
 pub mod lists;
