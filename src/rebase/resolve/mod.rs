@@ -174,8 +174,11 @@ fn before_lines(segments: &[Segment], k: usize) -> String {
 
 type Resolved = (Method, Vec<String>, Confidence, String);
 
+/// One stage of the cascade.
+type Stage = fn(&Context<'_>, &Region) -> Decision;
+
 fn resolve_region(ctx: &Context<'_>, region: &Region) -> (Option<Resolved>, Vec<String>) {
-    let stages: [(Method, fn(&Context<'_>, &Region) -> Decision); 4] = [
+    let stages: [(Method, Stage); 4] = [
         (Method::HunkUpstream, upstream::resolve),
         (Method::ListUnion, lists::resolve),
         (Method::Reanchor, reanchor::resolve),

@@ -2,8 +2,6 @@
 //! it adds, lines it removes, against the base) is compared with the target's text of the
 //! region: when every added line is there and no removed line is, the target's text is kept.
 
-use std::collections::HashMap;
-
 use super::{norm, Confidence, Context, Decision, Region};
 
 pub fn resolve(_ctx: &Context<'_>, r: &Region) -> Decision {
@@ -17,26 +15,27 @@ pub fn resolve(_ctx: &Context<'_>, r: &Region) -> Decision {
     if meaningful.is_empty() {
         return Decision::Pass;
     }
-    let mut have: HashMap<&str, usize> = HashMap::new();
-    for l in &r.ours {
-        *have.entry(norm(l)).or_default() += 1;
-    }
-    for l in &added {
-        match have.get_mut(l) {
-            Some(n) if *n > 0 => *n -= 1,
-            _ => return Decision::Pass,
-        }
-    }
+    // Every added line, in the patch's order, among the target's lines of the region.
     let ours: Vec<&str> = r.ours.iter().map(|l| norm(l)).collect();
+    let mut rest = ours.iter();
+    if !added.iter().all(|a| rest.any(|o| o == a)) {
+        return Decision::Pass;
+    }
     if removed
         .iter()
         .any(|l| !l.is_empty() && ours.contains(l) && !r.theirs.iter().any(|t| norm(t) == *l))
     {
         return Decision::Pass;
     }
+    // Short generic lines (`return 0;`) found in the target may be a coincidence.
+    let confidence = if meaningful.len() == added.iter().filter(|l| !l.is_empty()).count() {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
     Decision::Resolve {
         lines: r.ours.clone(),
-        confidence: Confidence::High,
+        confidence,
         detail: format!(
             "the queue's {} added line(s) are already in the target here; the target's text is kept",
             added.len()
@@ -94,6 +93,16 @@ mod tests {
             ours: v(&["\tbar(new_arg);"]),
             base: v(&["\tbar(old);"]),
             theirs: v(&["\tbar(old);", "\tfoo(1);"]),
+        };
+        assert!(matches!(resolve(&ctx(), &r), Decision::Pass));
+    }
+
+    #[test]
+    fn passes_when_added_lines_are_there_in_another_order() {
+        let r = Region {
+            ours: v(&["\tsecond_call();", "\tfirst_call();", "\tbar(new);"]),
+            base: v(&["\tbar(old);"]),
+            theirs: v(&["\tfirst_call();", "\tsecond_call();", "\tbar(old);"]),
         };
         assert!(matches!(resolve(&ctx(), &r), Decision::Pass));
     }
