@@ -75,6 +75,7 @@ pub struct Placement {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Refusal {
     pub path: String,
+    /// 1-based line of the region's `<<<<<<<` marker in the conflicted file.
     pub line: usize,
     pub reason: String,
 }
@@ -112,11 +113,18 @@ pub fn cascade(path: &str, merged: &[u8]) -> Outcome {
     let mut out = Outcome::default();
     let mut result: Vec<String> = Vec::new();
     let mut all = true;
+    // Line in the diff3 text, where the conflict hunks shown to the user are numbered.
+    let mut marked_line = 1;
     for (k, seg) in segments.iter().enumerate() {
         match seg {
-            Segment::Plain(lines) => result.extend(lines.iter().cloned()),
+            Segment::Plain(lines) => {
+                marked_line += lines.len();
+                result.extend(lines.iter().cloned())
+            }
             Segment::Conflict(region) => {
                 let line = result.len() + 1;
+                let shown_at = marked_line;
+                marked_line += region.ours.len() + region.base.len() + region.theirs.len() + 4;
                 let ctx = Context {
                     path,
                     before: before_lines(&segments, k),
@@ -138,7 +146,7 @@ pub fn cascade(path: &str, merged: &[u8]) -> Outcome {
                         for reason in reasons {
                             out.refusals.push(Refusal {
                                 path: path.to_string(),
-                                line,
+                                line: shown_at,
                                 reason,
                             });
                         }
@@ -206,4 +214,38 @@ fn resolve_region(ctx: &Context<'_>, region: &Region) -> (Option<Resolved>, Vec<
 /// Trimmed text of a line, for comparisons that ignore trailing whitespace and indentation.
 pub(crate) fn norm(line: &str) -> &str {
     line.trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SELECTS: &str = "config A\n<<<<<<< ours\n\tselect UP\n||||||| base\n=======\n\tselect Q\n>>>>>>> theirs\n\thelp\n";
+
+    #[test]
+    fn resolves_a_whole_file_and_records_the_placement() {
+        let out = cascade("arch/x86/Kconfig", SELECTS.as_bytes());
+        assert_eq!(
+            String::from_utf8(out.text.unwrap()).unwrap(),
+            "config A\n\tselect UP\n\tselect Q\n\thelp\n"
+        );
+        assert_eq!(out.placements.len(), 1);
+        assert_eq!(out.placements[0].line, 2);
+        assert_eq!(out.placements[0].method, Method::ListUnion);
+    }
+
+    #[test]
+    fn one_refused_region_keeps_the_file_in_conflict() {
+        let text = format!(
+            "{SELECTS}<<<<<<< ours\n\tselect X if Y\n||||||| base\n=======\n\tselect X\n>>>>>>> theirs\n"
+        );
+        let out = cascade("arch/x86/Kconfig", text.as_bytes());
+        assert!(out.text.is_none());
+        assert_eq!(out.refusals.len(), 1);
+        // Numbered like the conflict hunks the user sees: the second `<<<<<<<` line.
+        assert_eq!(out.refusals[0].line, 9);
+        assert!(out.refusals[0]
+            .reason
+            .starts_with("list-union: both sides set `X`"));
+    }
 }
