@@ -124,6 +124,9 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
             branch: Some(format!("{name}-ours")),
             force: true,
             topics: None,
+            // DOVETAIL_PORT_BENCH_STRICT=1 measures without the resolution cascade (git's
+            // conflicts exactly), to show the cascade costs nothing on patches that merge.
+            strict: std::env::var_os("DOVETAIL_PORT_BENCH_STRICT").is_some(),
         },
         &mut |_, _| {},
     )
@@ -173,6 +176,7 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
     // Same decisions? Replay each patch with git on the tip we had at that point: the same
     // conflict verdict, and for ported patches the same tree.
     let mut same = 0;
+    let mut cascaded = 0;
     let mut checked = 0;
     let mut tip_at = git(repo_path, &["rev-parse", "v6.12"]).trim().to_string();
     for (p, c) in session.patches.iter().zip(&commits) {
@@ -204,6 +208,14 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
                     .to_string();
                 if !git_conflict && ours_tree == git_tree {
                     same += 1;
+                } else if git_conflict
+                    && p.verdict == Some(dovetail_port::rebase::Verdict::Relocated)
+                {
+                    cascaded += 1;
+                    println!(
+                        "  cascade: {} (git conflicts; auto-resolved, listed for review)",
+                        p.subject
+                    );
                 } else {
                     println!(
                         "  differs: {} ({:?}; git conflict: {git_conflict})",
@@ -244,7 +256,7 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
             .or_insert(0) += 1;
     }
     println!(
-        "  our verdicts: {counts:?}; git merge-tree conflicts: {}",
+        "  our verdicts: {counts:?}; git merge-tree conflicts: {}; auto-resolved by the cascade: {cascaded}",
         git_trees.iter().filter(|t| t.is_none()).count()
     );
 }

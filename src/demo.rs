@@ -121,6 +121,7 @@ impl Workspace {
             branch: None,
             force: true,
             topics: None,
+            strict: false,
         };
         Ok(engine::start(&opts, progress)?)
     }

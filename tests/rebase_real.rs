@@ -1,6 +1,7 @@
 //! `rebase` on the real Debian 6.1 and 6.12 kernel trees with the sample queue: every patch
 //! gets the verdict recorded in patchsets/sample/expected.toml (which verify.sh derives from
-//! git itself), and every ported commit's tree is what `git merge-tree` produces.
+//! git itself), and every ported commit's tree is what `git merge-tree` produces. `--strict`
+//! (no resolution cascade) must reproduce git exactly; tests/cascade_real.rs has the cascade.
 
 mod common;
 
@@ -105,6 +106,7 @@ fn sample_queue_6_1_to_6_12_matches_git() {
         &[
             "rebase",
             "v6.12",
+            "--strict",
             "--queue",
             "v6.1..sample",
             "--report",
@@ -181,6 +183,7 @@ fn sample_series_files_find_their_ancestor_by_index_lines() {
         &[
             "rebase",
             "v6.12",
+            "--strict",
             "--series",
             &sample_dir(),
             "--report",

@@ -1,5 +1,6 @@
 //! `rebase` end to end on small real git repositories built here: every verdict, rename
-//! following, the session commands, a killed run, patch-file queues, and bad input.
+//! following, the session commands, a killed run, patch-file queues, and bad input. These run
+//! with `--strict` (git's conflicts exactly); the resolution cascade is in tests/cascade_*.rs.
 
 mod common;
 
@@ -161,7 +162,15 @@ fn every_verdict_and_nothing_of_the_user_moves() {
     let before = user_state(dir);
     let (code, report) = json_run(
         dir,
-        &["rebase", "v2", "--queue", "v1..queue", "--report", "json"],
+        &[
+            "rebase",
+            "v2",
+            "--strict",
+            "--queue",
+            "v1..queue",
+            "--report",
+            "json",
+        ],
     );
     assert_eq!(code, 1, "conflicts remain → exit 1");
     assert_eq!(verdicts(&report), EXPECTED);
@@ -231,14 +240,14 @@ fn continue_skip_and_finish_write_the_branch() {
     fixture(dir);
     let before = user_state(dir);
     assert_eq!(
-        tool(dir, &["rebase", "v2", "--queue", "v1..queue"])
+        tool(dir, &["rebase", "v2", "--strict", "--queue", "v1..queue"])
             .status
             .code(),
         Some(1)
     );
 
     // A second start is refused while the session is open.
-    let again = tool(dir, &["rebase", "v2", "--queue", "v1..queue"]);
+    let again = tool(dir, &["rebase", "v2", "--strict", "--queue", "v1..queue"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(
         stderr(&again).contains("already in progress"),
@@ -337,7 +346,7 @@ fn abort_forgets_everything() {
     let dir = tmp.path();
     fixture(dir);
     let before = user_state(dir);
-    tool(dir, &["rebase", "v2", "--queue", "v1..queue"]);
+    tool(dir, &["rebase", "v2", "--strict", "--queue", "v1..queue"]);
     assert_eq!(tool(dir, &["rebase", "--continue"]).status.code(), Some(1));
     let out = tool(dir, &["rebase", "--abort"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -355,7 +364,7 @@ fn killed_run_resumes_with_continue() {
     let dir = tmp.path();
     fixture(dir);
     let out = std::process::Command::new(bin())
-        .args(["rebase", "v2", "--queue", "v1..queue"])
+        .args(["rebase", "v2", "--strict", "--queue", "v1..queue"])
         .current_dir(dir)
         .env("DOVETAIL_PORT_DATA", env!("CARGO_MANIFEST_DIR"))
         .env("DOVETAIL_PORT_CRASH_AFTER", "4")
@@ -413,6 +422,7 @@ fn patch_file_queue_uses_index_lines_as_ancestor() {
         &[
             "rebase",
             "v2",
+            "--strict",
             "--series",
             series.to_str().unwrap(),
             "--branch",

@@ -61,6 +61,11 @@ pub struct RebaseArgs {
     #[arg(long, value_name = "FILE")]
     pub topics: Option<PathBuf>,
 
+    /// Git-equivalent conflicts: turn the resolution cascade off, so every conflict git's
+    /// three-way merge leaves stays a conflict.
+    #[arg(long)]
+    pub strict: bool,
+
     /// Report format on stdout.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     pub report: ReportFormat,
@@ -199,6 +204,7 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
         branch: args.branch.clone(),
         force: args.force,
         topics: args.topics.clone(),
+        strict: args.strict,
     };
     let bar = progress_bar();
     let session = engine::start(&opts, &mut |done, total| {

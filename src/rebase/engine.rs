@@ -35,6 +35,8 @@ pub struct StartOptions {
     pub branch: Option<String>,
     pub force: bool,
     pub topics: Option<PathBuf>,
+    /// Leave every conflict git leaves (no resolution cascade).
+    pub strict: bool,
 }
 
 /// Called after each patch of the first pass: (done, total).
@@ -227,6 +229,7 @@ pub fn start(opts: &StartOptions, progress: Progress<'_>) -> Result<Session> {
         active: None,
         finished: false,
         replay_seconds: 0.0,
+        strict: opts.strict,
     };
     session.save(&git_dir)?;
     let loaded = Loaded::from_source(&session.source)?;
@@ -392,7 +395,15 @@ fn replay_one(
         base: &base_label,
         theirs: &theirs_label,
     };
-    let replayed = merge::replay(repo, &ours, base_tree.as_ref(), &changes, follower, &labels)?;
+    let replayed = merge::replay(
+        repo,
+        &ours,
+        base_tree.as_ref(),
+        &changes,
+        follower,
+        &labels,
+        merge_options(session),
+    )?;
     state.paths = replayed.paths.clone();
     for p in &replayed.paths {
         if let Some((old, new, sim)) = &p.followed {
@@ -407,6 +418,7 @@ fn replay_one(
         None => {
             state.verdict = Some(Verdict::Conflict);
             state.conflicts = conflict_hunks(&replayed);
+            attribute(repo, session, &replayed, &mut state.conflicts)?;
         }
         Some(tree) if tree == ours.id() => {
             state.verdict = Some(Verdict::AlreadyUpstream);
@@ -414,7 +426,13 @@ fn replay_one(
         Some(tree) => {
             let all_clean = replayed.paths.iter().all(|p| p.status == PathStatus::Clean);
             let followed = replayed.paths.iter().any(|p| p.followed.is_some());
-            state.verdict = Some(if all_clean && !followed {
+            let cascaded = replayed
+                .paths
+                .iter()
+                .any(|p| p.status == PathStatus::AutoResolved);
+            state.verdict = Some(if cascaded {
+                Verdict::Relocated
+            } else if all_clean && !followed {
                 Verdict::Clean
             } else {
                 Verdict::Merged
@@ -428,6 +446,56 @@ fn replay_one(
         }
     }
     Ok(state)
+}
+
+/// Names the upstream commits behind each content conflict, when the queue's base and the
+/// target share history (a commit range queue); patch files and unrelated trees get nothing.
+fn attribute(
+    repo: &Repository,
+    session: &Session,
+    replayed: &Replayed,
+    hunks: &mut [ConflictHunk],
+) -> Result<()> {
+    let QueueSource::Range { base, .. } = &session.source else {
+        return Ok(());
+    };
+    let target = Oid::from_str(&session.target_id)?;
+    let Ok(since) = repo.merge_base(Oid::from_str(base)?, target) else {
+        return Ok(());
+    };
+    if since == target {
+        return Ok(());
+    }
+    let skip: Vec<String> = session
+        .patches
+        .iter()
+        .filter_map(|p| p.new_commit.clone())
+        .collect();
+    for p in &replayed.paths {
+        let Some(text) = &p.merged_text else { continue };
+        if p.conflict != Some(merge::ConflictKind::Content) {
+            continue;
+        }
+        let ranges = super::resolve::attribute::ours_ranges(text);
+        let mine = hunks.iter_mut().filter(|h| h.path == p.path);
+        for (hunk, range) in mine.zip(ranges) {
+            hunk.changed_upstream_by = super::resolve::attribute::culprits(
+                repo.path(),
+                &session.tip,
+                &since.to_string(),
+                &p.path,
+                range,
+                &skip,
+            );
+        }
+    }
+    Ok(())
+}
+
+fn merge_options(session: &Session) -> merge::MergeOptions {
+    merge::MergeOptions {
+        cascade: !session.strict,
+    }
 }
 
 fn commit(
@@ -482,6 +550,7 @@ fn conflict_hunks(replayed: &Replayed) -> Vec<ConflictHunk> {
                 kind,
                 line: 0,
                 text: String::from_utf8_lossy(text).trim().to_string(),
+                changed_upstream_by: Vec::new(),
             });
             continue;
         }
@@ -494,6 +563,7 @@ fn conflict_hunks(replayed: &Replayed) -> Vec<ConflictHunk> {
                     merge::ConflictKind::ModifyDelete => "the target deleted this file and no moved copy was found; the patch modifies it".into(),
                     _ => "the patch deletes this file, which the target changed".into(),
                 },
+                changed_upstream_by: Vec::new(),
             });
             continue;
         }
@@ -512,6 +582,7 @@ fn conflict_hunks(replayed: &Replayed) -> Vec<ConflictHunk> {
                     kind,
                     line: start + 1,
                     text: lines[start..=end].join("\n"),
+                    changed_upstream_by: Vec::new(),
                 });
             }
             k += 1;
@@ -655,7 +726,15 @@ fn materialize(
         base: "base (queue's old base)",
         theirs: "theirs (the patch)",
     };
-    let replayed = merge::replay(repo, &ours, base_tree.as_ref(), &changes, follower, &labels)?;
+    let replayed = merge::replay(
+        repo,
+        &ours,
+        base_tree.as_ref(),
+        &changes,
+        follower,
+        &labels,
+        merge_options(session),
+    )?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RebaseError::Io { path, source }

@@ -20,6 +20,9 @@ pub enum PathStatus {
     /// The target already has what the patch wants for this path.
     AlreadyPresent,
     Conflict,
+    /// The three-way merge conflicted; the resolution cascade resolved every region (each
+    /// placement is listed in `placements` for review).
+    AutoResolved,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +54,12 @@ pub struct PathResult {
     /// For conflicts: the merged text with diff3 markers (ours / base / theirs).
     #[serde(skip)]
     pub merged_text: Option<Vec<u8>>,
+    /// Conflict regions the cascade resolved (when `status` is `auto-resolved`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placements: Vec<super::resolve::Placement>,
+    /// Why the cascade left regions of a conflict alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refusals: Vec<super::resolve::Refusal>,
 }
 
 /// The outcome of replaying one patch on a tree.
@@ -75,6 +84,13 @@ pub struct Labels<'a> {
     pub theirs: &'a str,
 }
 
+/// How conflicts are treated.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MergeOptions {
+    /// Offer content conflicts to the resolution cascade (off: git's result exactly).
+    pub cascade: bool,
+}
+
 pub fn replay(
     repo: &Repository,
     ours: &Tree<'_>,
@@ -82,6 +98,7 @@ pub fn replay(
     changes: &[PathChange],
     follower: &mut Follower,
     labels: &Labels<'_>,
+    options: MergeOptions,
 ) -> Result<Replayed> {
     let mut results = Vec::new();
     let mut updates = Vec::new();
@@ -95,6 +112,11 @@ pub fn replay(
             labels,
             &mut updates,
         )?);
+        if options.cascade {
+            if let Some(last) = results.last_mut() {
+                cascade_path(repo, ours, last, &mut updates)?;
+            }
+        }
     }
     let conflicted = results.iter().any(|r| r.status == PathStatus::Conflict);
     let tree = if conflicted {
@@ -151,6 +173,8 @@ fn replay_path(
         conflict,
         followed: None,
         merged_text: None,
+        placements: Vec::new(),
+        refusals: Vec::new(),
     };
 
     // Where the file lives in the target, following a move when the old path is gone.
@@ -385,5 +409,50 @@ fn finish_merge(
         }),
         followed: None,
         merged_text: merged.conflict_text,
+        placements: Vec::new(),
+        refusals: Vec::new(),
     }
+}
+
+/// Offers a content conflict to the resolution cascade; a fully resolved path gets the
+/// resolved blob (replacing the conflicted one in `updates`).
+fn cascade_path(
+    repo: &Repository,
+    ours: &Tree<'_>,
+    res: &mut PathResult,
+    updates: &mut [Update],
+) -> Result<()> {
+    if res.status != PathStatus::Conflict
+        || !matches!(
+            res.conflict,
+            Some(ConflictKind::Content | ConflictKind::AddAdd)
+        )
+    {
+        return Ok(());
+    }
+    let Some(text) = &res.merged_text else {
+        return Ok(());
+    };
+    let outcome = super::resolve::cascade(&res.path, text);
+    res.refusals = outcome.refusals;
+    let Some(resolved) = outcome.text else {
+        return Ok(());
+    };
+    let id = repo.blob(&resolved)?;
+    for u in updates.iter_mut() {
+        if let Update::Write { path, id: old, .. } = u {
+            if *path == res.path {
+                *old = id;
+            }
+        }
+    }
+    res.placements = outcome.placements;
+    res.conflict = None;
+    res.merged_text = None;
+    res.status = if Entry::at(ours, &res.path).is_some_and(|e| e.id == id) {
+        PathStatus::AlreadyPresent
+    } else {
+        PathStatus::AutoResolved
+    };
+    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod follow;
 pub mod interdiff;
 pub mod merge;
 pub mod report;
+pub mod resolve;
 pub mod session;
 pub mod upstream;
 

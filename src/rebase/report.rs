@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::resolve::Placement;
 use super::session::{PatchState, Session};
 use super::Verdict;
 
@@ -20,6 +21,51 @@ pub struct Report<'a> {
     pub replay_seconds: f64,
     pub patches_per_second: f64,
     pub patches: &'a [PatchState],
+    /// Every conflict region the resolution cascade placed, for review.
+    pub review: Vec<ReviewItem<'a>>,
+    /// Patches git's three-way merge leaves in conflict vs patches still in conflict here.
+    pub cascade: CascadeSummary,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReviewItem<'a> {
+    /// 1-based patch number.
+    pub patch: usize,
+    pub subject: &'a str,
+    #[serde(flatten)]
+    pub placement: &'a Placement,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CascadeSummary {
+    pub git_conflicts: usize,
+    pub conflicts_left: usize,
+    pub regions_resolved: usize,
+    pub regions_refused: usize,
+}
+
+impl CascadeSummary {
+    fn new(patches: &[PatchState]) -> Self {
+        let left = patches
+            .iter()
+            .filter(|p| p.verdict == Some(Verdict::Conflict))
+            .count();
+        // A patch the cascade touched conflicted under a plain three-way merge.
+        let rescued = patches
+            .iter()
+            .filter(|p| p.verdict != Some(Verdict::Conflict))
+            .filter(|p| p.paths.iter().any(|x| !x.placements.is_empty()))
+            .count();
+        let regions = |f: fn(&crate::rebase::merge::PathResult) -> usize| {
+            patches.iter().flat_map(|p| &p.paths).map(f).sum::<usize>()
+        };
+        CascadeSummary {
+            git_conflicts: left + rescued,
+            conflicts_left: left,
+            regions_resolved: regions(|x| x.placements.len()),
+            regions_refused: regions(|x| x.refusals.len()),
+        }
+    }
 }
 
 impl<'a> Report<'a> {
@@ -44,6 +90,21 @@ impl<'a> Report<'a> {
                 0.0
             },
             patches: &session.patches,
+            review: session
+                .patches
+                .iter()
+                .enumerate()
+                .flat_map(|(i, p)| {
+                    p.paths.iter().flat_map(move |x| {
+                        x.placements.iter().map(move |pl| ReviewItem {
+                            patch: i + 1,
+                            subject: &p.subject,
+                            placement: pl,
+                        })
+                    })
+                })
+                .collect(),
+            cascade: CascadeSummary::new(&session.patches),
         }
     }
 
@@ -123,14 +184,45 @@ impl<'a> Report<'a> {
             }
             for c in &p.conflicts {
                 let _ = writeln!(out, "  conflict in {}:{} ({:?})", c.path, c.line, c.kind);
+                for by in &c.changed_upstream_by {
+                    let _ = writeln!(out, "    changed upstream by {by}");
+                }
                 for line in c.text.lines().take(40) {
                     let _ = writeln!(out, "    {line}");
                 }
+            }
+            for r in p.paths.iter().flat_map(|x| &x.refusals) {
+                let _ = writeln!(out, "  cascade left {}:{}: {}", r.path, r.line, r.reason);
             }
             if let Some(d) = &p.interdiff {
                 let _ = writeln!(out, "  interdiff (change lines, original vs ported):");
                 for line in d.lines().take(40) {
                     let _ = writeln!(out, "    {line}");
+                }
+            }
+        }
+        if !self.review.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nreview: {} conflict region(s) resolved by the cascade (git leaves {} conflicting patch(es), {} remain)",
+                self.review.len(),
+                self.cascade.git_conflicts,
+                self.cascade.conflicts_left
+            );
+            for r in &self.review {
+                let pl = r.placement;
+                let _ = writeln!(
+                    out,
+                    "  #{} {}:{} [{}, {} confidence] {}",
+                    r.patch,
+                    pl.path,
+                    pl.line,
+                    pl.method.as_str(),
+                    confidence(pl.confidence),
+                    pl.detail
+                );
+                for line in pl.text.lines().take(20) {
+                    let _ = writeln!(out, "    | {line}");
                 }
             }
         }
@@ -197,11 +289,41 @@ impl<'a> Report<'a> {
                     "\nConflict in `{}` line {}:\n\n```diff\n{}\n```",
                     c.path, c.line, c.text
                 );
+                for by in &c.changed_upstream_by {
+                    let _ = writeln!(out, "- changed upstream by `{by}`");
+                }
             }
             if let Some(d) = &p.interdiff {
                 let _ = writeln!(out, "\nInterdiff:\n\n```diff\n{d}```");
             }
         }
+        if !self.review.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Review: placements by the resolution cascade\n\ngit leaves {} conflicting patch(es); {} remain.\n\n| # | file:line | method | confidence | what |\n|---|---|---|---|---|",
+                self.cascade.git_conflicts, self.cascade.conflicts_left
+            );
+            for r in &self.review {
+                let pl = r.placement;
+                let _ = writeln!(
+                    out,
+                    "| {} | `{}:{}` | {} | {} | {} |",
+                    r.patch,
+                    pl.path,
+                    pl.line,
+                    pl.method.as_str(),
+                    confidence(pl.confidence),
+                    pl.detail.replace('|', "\\|")
+                );
+            }
+        }
         out
+    }
+}
+
+fn confidence(c: super::resolve::Confidence) -> &'static str {
+    match c {
+        super::resolve::Confidence::High => "high",
+        super::resolve::Confidence::Medium => "medium",
     }
 }

@@ -31,6 +31,10 @@ pub struct ConflictHunk {
     /// 1-based line of the region in the merged file.
     pub line: usize,
     pub text: String,
+    /// Upstream commits that changed the target's side of the region (`id subject`), when the
+    /// repository has the history between the queue's base and the target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_upstream_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,6 +85,9 @@ pub struct Session {
     /// Seconds the first pass took.
     #[serde(default)]
     pub replay_seconds: f64,
+    /// `--strict`: no resolution cascade, git's conflicts exactly.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 impl Session {

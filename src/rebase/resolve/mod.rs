@@ -1,0 +1,251 @@
+//! The conflict-resolution cascade: after git's three-way file merge leaves conflict regions,
+//! each region is offered to a fixed sequence of narrow, conservative resolvers. A region is
+//! only replaced when one of them is sure; every placement is recorded with its method and
+//! confidence so the report can list it for review. Anything ambiguous stays a conflict.
+//!
+//! Order (the first that accepts a region wins):
+//! 1. `upstream`: the queue's hunk is already in the target's text of the region;
+//! 2. `lists`: both sides edited the same list (Kconfig select/depends, Makefile obj-, #include,
+//!    EXPORT_SYMBOL, #define/enum entries) → ordered union, refusing key or value collisions;
+//! 3. `reanchor`: one side only inserted lines next to lines the other side rewrote → the
+//!    insertion is placed against the rewritten lines by `similar` alignment;
+//! 4. `decls`: both sides added whole, different top-level C declarations at the same spot.
+
+pub mod attribute;
+pub mod decls;
+pub mod diff3;
+pub mod lists;
+pub mod reanchor;
+pub mod upstream;
+
+use serde::{Deserialize, Serialize};
+
+pub use diff3::{Region, Segment};
+
+/// The stage that placed a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// The queue's change to this region is already in the target: the target's text is kept.
+    HunkUpstream,
+    /// Ordered union of two edits of one list.
+    ListUnion,
+    /// An insertion re-placed against context the other side rewrote.
+    #[serde(rename = "re-anchor")]
+    Reanchor,
+    /// Two different whole top-level C declarations added at the same spot.
+    Declarations,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::HunkUpstream => "hunk-upstream",
+            Method::ListUnion => "list-union",
+            Method::Reanchor => "re-anchor",
+            Method::Declarations => "declarations",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    /// Mechanical and checked (exact text, no collisions): review is a formality.
+    High,
+    /// Sound by construction but context-dependent: read it.
+    Medium,
+}
+
+/// One auto-resolved conflict region.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Placement {
+    pub path: String,
+    /// 1-based line of the region in the result.
+    pub line: usize,
+    pub method: Method,
+    pub confidence: Confidence,
+    /// What was decided, in one sentence.
+    pub detail: String,
+    /// The lines that replaced the conflict region.
+    pub text: String,
+}
+
+/// Why a region stayed a conflict, when a resolver recognised it but refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Refusal {
+    pub path: String,
+    /// 1-based line of the region's `<<<<<<<` marker in the conflicted file.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// What a resolver says about one region.
+pub enum Decision {
+    /// Not this resolver's kind of region.
+    Pass,
+    /// Recognised, but unsafe: the region stays a conflict, with this reason.
+    Refuse(String),
+    Resolve {
+        lines: Vec<String>,
+        confidence: Confidence,
+        detail: String,
+    },
+}
+
+/// The cascade's result for one file.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The fully resolved text, when every region was resolved.
+    pub text: Option<Vec<u8>>,
+    pub placements: Vec<Placement>,
+    pub refusals: Vec<Refusal>,
+}
+
+/// Runs the cascade on a diff3-style merge result (`git merge-file --diff3`).
+pub fn cascade(path: &str, merged: &[u8]) -> Outcome {
+    let Ok(text) = std::str::from_utf8(merged) else {
+        return Outcome::default();
+    };
+    let Some(segments) = diff3::parse(text) else {
+        return Outcome::default();
+    };
+    let mut out = Outcome::default();
+    let mut result: Vec<String> = Vec::new();
+    let mut all = true;
+    // Line in the diff3 text, where the conflict hunks shown to the user are numbered.
+    let mut marked_line = 1;
+    for (k, seg) in segments.iter().enumerate() {
+        match seg {
+            Segment::Plain(lines) => {
+                marked_line += lines.len();
+                result.extend(lines.iter().cloned())
+            }
+            Segment::Conflict(region) => {
+                let line = result.len() + 1;
+                let shown_at = marked_line;
+                marked_line += region.ours.len() + region.base.len() + region.theirs.len() + 4;
+                let ctx = Context {
+                    path,
+                    before: before_lines(&segments, k),
+                };
+                match resolve_region(&ctx, region) {
+                    (Some((method, lines, confidence, detail)), _) => {
+                        out.placements.push(Placement {
+                            path: path.to_string(),
+                            line,
+                            method,
+                            confidence,
+                            detail,
+                            text: lines.concat(),
+                        });
+                        result.extend(lines);
+                    }
+                    (None, reasons) => {
+                        all = false;
+                        for reason in reasons {
+                            out.refusals.push(Refusal {
+                                path: path.to_string(),
+                                line: shown_at,
+                                reason,
+                            });
+                        }
+                        result.extend(region.ours.iter().cloned());
+                    }
+                }
+            }
+        }
+    }
+    if all {
+        out.text = Some(result.concat().into_bytes());
+    }
+    out
+}
+
+/// What a resolver may know about a region's surroundings.
+pub struct Context<'a> {
+    pub path: &'a str,
+    /// The target-side text before the region (for finding the enclosing declaration).
+    pub before: String,
+}
+
+fn before_lines(segments: &[Segment], k: usize) -> String {
+    let mut s = String::new();
+    for seg in &segments[..k] {
+        match seg {
+            Segment::Plain(l) => s.extend(l.iter().map(String::as_str)),
+            Segment::Conflict(r) => s.extend(r.ours.iter().map(String::as_str)),
+        }
+    }
+    s
+}
+
+type Resolved = (Method, Vec<String>, Confidence, String);
+
+/// One stage of the cascade.
+type Stage = fn(&Context<'_>, &Region) -> Decision;
+
+fn resolve_region(ctx: &Context<'_>, region: &Region) -> (Option<Resolved>, Vec<String>) {
+    let stages: [(Method, Stage); 4] = [
+        (Method::HunkUpstream, upstream::resolve),
+        (Method::ListUnion, lists::resolve),
+        (Method::Reanchor, reanchor::resolve),
+        (Method::Declarations, decls::resolve),
+    ];
+    let mut reasons = Vec::new();
+    for (method, stage) in stages {
+        match stage(ctx, region) {
+            Decision::Pass => {}
+            Decision::Refuse(reason) => {
+                // A refusal is final: a later, looser stage must not overrule it.
+                reasons.push(format!("{}: {reason}", method.as_str()));
+                return (None, reasons);
+            }
+            Decision::Resolve {
+                lines,
+                confidence,
+                detail,
+            } => return (Some((method, lines, confidence, detail)), reasons),
+        }
+    }
+    (None, reasons)
+}
+
+/// Trimmed text of a line, for comparisons that ignore trailing whitespace and indentation.
+pub(crate) fn norm(line: &str) -> &str {
+    line.trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SELECTS: &str = "config A\n<<<<<<< ours\n\tselect UP\n||||||| base\n=======\n\tselect Q\n>>>>>>> theirs\n\thelp\n";
+
+    #[test]
+    fn resolves_a_whole_file_and_records_the_placement() {
+        let out = cascade("arch/x86/Kconfig", SELECTS.as_bytes());
+        assert_eq!(
+            String::from_utf8(out.text.unwrap()).unwrap(),
+            "config A\n\tselect UP\n\tselect Q\n\thelp\n"
+        );
+        assert_eq!(out.placements.len(), 1);
+        assert_eq!(out.placements[0].line, 2);
+        assert_eq!(out.placements[0].method, Method::ListUnion);
+    }
+
+    #[test]
+    fn one_refused_region_keeps_the_file_in_conflict() {
+        let text = format!(
+            "{SELECTS}<<<<<<< ours\n\tselect X if Y\n||||||| base\n=======\n\tselect X\n>>>>>>> theirs\n"
+        );
+        let out = cascade("arch/x86/Kconfig", text.as_bytes());
+        assert!(out.text.is_none());
+        assert_eq!(out.refusals.len(), 1);
+        // Numbered like the conflict hunks the user sees: the second `<<<<<<<` line.
+        assert_eq!(out.refusals[0].line, 9);
+        assert!(out.refusals[0]
+            .reason
+            .starts_with("list-union: both sides set `X`"));
+    }
+}

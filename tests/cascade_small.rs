@@ -1,0 +1,280 @@
+//! The resolution cascade end to end on a small real git repository: one queue patch per stage
+//! and per refusal, replayed onto an "upstream" release that breaks it the way kernel releases
+//! do. Each patch is checked three ways: `--strict` gives git's conflict, the cascade's verdict,
+//! and the ported file's exact content (or, for refusals, that the conflict stays with a reason).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+const KCONFIG: &str = "config X86_64\n\tdef_bool y\n\tselect HAVE_ARCH_A\n\tselect HAVE_ARCH_X\n\nconfig OTHER\n\tbool\n";
+const MAKEFILE: &str =
+    "obj-y := irqdesc.o handle.o\nobj-$(CONFIG_AUTOPROBE) += autoprobe.o\n\n# end\n";
+const FLAGS: &str =
+    "#ifndef FLAGS_H\n#define FLAGS_H\n\n#define F_SHARED\t0x1\n#define F_PERCPU\t0x2\n\n#endif\n";
+const CORE: &str = "static void schedule_debug(int prev)\n{\n\tint a = prev;\n\n\tWARN(state() == CONTEXT_USER);\n\tcount(a);\n}\n\nint other(void)\n{\n\treturn 0;\n}\n";
+const ENTRY: &str = "void enter(void)\n{\n\tprepare();\n\tcheck(x);\n\tgo(y);\n\tdone();\n}\n";
+const VARS: &str = "/* tunables */\nint alpha = 1;\nint beta = 2;\n";
+const TAIL: &str = "int first(void)\n{\n\treturn 1;\n}\n";
+const SAME: &str = "static int limit = 1;\nstatic int other = 2;\n";
+const HOOK: &str = "void h(void)\n{\n\tfoo();\n\tbar(old);\n}\n";
+
+/// (file, subject, queue version, upstream version)
+fn cases() -> Vec<(&'static str, &'static str, String, String)> {
+    vec![
+        (
+            "arch/x86/Kconfig",
+            "x86: select HAVE_DOVETAIL",
+            KCONFIG.replace(
+                "\tselect HAVE_ARCH_X\n",
+                "\tselect HAVE_ARCH_X\n\tselect HAVE_DOVETAIL\n",
+            ),
+            KCONFIG.replace(
+                "\tselect HAVE_ARCH_X\n",
+                "\tselect HAVE_ARCH_X\n\tselect EXECMEM if DYNAMIC_FTRACE\n",
+            ),
+        ),
+        (
+            "kernel/irq/Makefile",
+            "irq_pipeline: build pipeline.o",
+            MAKEFILE.replace(
+                "autoprobe.o\n",
+                "autoprobe.o\nobj-$(CONFIG_IRQ_PIPELINE) += pipeline.o\n",
+            ),
+            MAKEFILE.replace(
+                "autoprobe.o\n",
+                "autoprobe.o\nobj-$(CONFIG_IRQ_SIM) += irq_sim.o\n",
+            ),
+        ),
+        (
+            "include/linux/flags.h",
+            "irq_pipeline: add F_OOB",
+            FLAGS.replace("0x2\n", "0x2\n#define F_OOB\t\t0x4\n"),
+            FLAGS.replace("0x2\n", "0x2\n#define F_ONESHOT\t0x4\n"),
+        ),
+        (
+            "kernel/sched/core.c",
+            "sched: warn on oob",
+            CORE.replace(
+                "CONTEXT_USER);\n",
+                "CONTEXT_USER);\n\tWARN(running_oob());\n",
+            ),
+            CORE.replace("CONTEXT_USER", "CT_STATE_USER")
+                .replace("\tcount(a);\n", "\tcount(a, 1);\n"),
+        ),
+        (
+            "kernel/entry/common.c",
+            "entry: hook between rewritten lines",
+            ENTRY.replace("\tcheck(x);\n", "\tcheck(x);\n\toob_hook();\n"),
+            ENTRY.replace(
+                "\tcheck(x);\n\tgo(y);\n",
+                "\tvalidate(x, flags);\n\tlaunch(y, flags);\n",
+            ),
+        ),
+        (
+            "kernel/vars.c",
+            "vars: tune beta",
+            VARS.replace("beta = 2", "beta = 3"),
+            VARS.replace("alpha = 1", "alpha = 10"),
+        ),
+        (
+            "kernel/tail.c",
+            "tail: add queue_fn",
+            format!("{TAIL}\nstatic void queue_fn(void)\n{{\n}}\n"),
+            format!("{TAIL}\nint upstream_fn(void)\n{{\n\treturn 2;\n}}\n"),
+        ),
+        (
+            "kernel/same.c",
+            "same: change limit",
+            SAME.replace("limit = 1", "limit = 11"),
+            SAME.replace("limit = 1", "limit = 12"),
+        ),
+        (
+            "kernel/hook.c",
+            "hook: call pipeline_hook",
+            HOOK.replace("\tfoo();\n", "\tfoo();\n\tpipeline_hook();\n"),
+            HOOK.replace(
+                "\tfoo();\n\tbar(old);\n",
+                "\tfoo();\n\tpipeline_hook();\n\tbar(new);\n",
+            ),
+        ),
+    ]
+}
+
+fn fixture(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "master"]);
+    for (file, text) in [
+        ("arch/x86/Kconfig", KCONFIG),
+        ("kernel/irq/Makefile", MAKEFILE),
+        ("include/linux/flags.h", FLAGS),
+        ("kernel/sched/core.c", CORE),
+        ("kernel/entry/common.c", ENTRY),
+        ("kernel/vars.c", VARS),
+        ("kernel/tail.c", TAIL),
+        ("kernel/same.c", SAME),
+        ("kernel/hook.c", HOOK),
+    ] {
+        write(dir, file, text);
+    }
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+    git(dir, &["checkout", "-q", "-b", "queue"]);
+    for (file, subject, queue, _) in cases() {
+        write(dir, file, &queue);
+        commit_all(dir, subject);
+    }
+    git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
+    write(dir, "README", "unrelated upstream work\n");
+    commit_all(dir, "upstream: unrelated");
+    for (file, _, _, upstream) in cases() {
+        write(dir, file, &upstream);
+    }
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "queue"]);
+}
+
+fn run(dir: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["rebase", "v2", "--queue", "v1..queue", "--report", "json"];
+    args.extend_from_slice(extra);
+    let out = tool(dir, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(tool(dir, &["rebase", "--abort"]).status.code(), Some(0));
+    v
+}
+
+fn verdicts(report: &Value) -> Vec<&str> {
+    report["patches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["verdict"].as_str().unwrap())
+        .collect()
+}
+
+fn ported(dir: &Path, report: &Value, i: usize, file: &str) -> String {
+    let c = report["patches"][i]["new_commit"].as_str().unwrap();
+    git(dir, &["show", &format!("{c}:{file}")]) + "\n"
+}
+
+fn placement(report: &Value, i: usize) -> &Value {
+    &report["patches"][i]["paths"][0]["placements"][0]
+}
+
+fn refusal(report: &Value, i: usize) -> String {
+    report["patches"][i]["paths"][0]["refusals"][0]["reason"]
+        .as_str()
+        .unwrap_or_else(|| panic!("patch {} has no refusal", i + 1))
+        .to_string()
+}
+
+#[test]
+fn each_stage_resolves_its_case_and_refuses_the_unsafe_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(dir);
+
+    // --strict is git: every case conflicts (that is what makes each one a real test).
+    let strict = run(dir, &["--strict"]);
+    assert_eq!(verdicts(&strict), ["conflict"; 9]);
+    assert_eq!(strict["cascade"]["conflicts_left"], 9);
+
+    let r = run(dir, &[]);
+    assert_eq!(
+        verdicts(&r),
+        [
+            "relocated",        // Kconfig select union
+            "relocated",        // Makefile obj- union
+            "conflict",         // #define value collision: refused
+            "relocated",        // re-anchored after a rewritten context line
+            "conflict",         // insertion point inside rewritten lines: refused
+            "relocated",        // different declarations changed
+            "relocated",        // both appended different functions
+            "conflict",         // same function changed on both sides: refused
+            "already-upstream", // the queue's hunk is already upstream
+        ]
+    );
+    assert_eq!(r["cascade"]["git_conflicts"], 9);
+    assert_eq!(r["cascade"]["conflicts_left"], 3);
+    assert_eq!(r["review"].as_array().unwrap().len(), 6);
+
+    // Kconfig: upstream's lines in upstream order, then the queue's.
+    assert_eq!(
+        ported(dir, &r, 0, "arch/x86/Kconfig"),
+        KCONFIG.replace(
+            "\tselect HAVE_ARCH_X\n",
+            "\tselect HAVE_ARCH_X\n\tselect EXECMEM if DYNAMIC_FTRACE\n\tselect HAVE_DOVETAIL\n"
+        )
+    );
+    assert_eq!(placement(&r, 0)["method"], "list-union");
+    assert_eq!(placement(&r, 0)["confidence"], "high");
+
+    assert_eq!(
+        ported(dir, &r, 1, "kernel/irq/Makefile"),
+        MAKEFILE.replace(
+            "autoprobe.o\n",
+            "autoprobe.o\nobj-$(CONFIG_IRQ_SIM) += irq_sim.o\nobj-$(CONFIG_IRQ_PIPELINE) += pipeline.o\n"
+        )
+    );
+
+    // Attribution: the line-range log names the upstream commit that took the bit, not the
+    // unrelated one.
+    let v2 = git(dir, &["rev-parse", "v2"]);
+    assert_eq!(
+        r["patches"][2]["conflicts"][0]["changed_upstream_by"],
+        serde_json::json!([format!("{} v2", &v2[..12])])
+    );
+    let why = refusal(&r, 2);
+    assert!(
+        why.contains("value collision") && why.contains("0x4"),
+        "{why}"
+    );
+
+    assert_eq!(
+        ported(dir, &r, 3, "kernel/sched/core.c"),
+        CORE.replace(
+            "CONTEXT_USER);\n",
+            "CT_STATE_USER);\n\tWARN(running_oob());\n"
+        )
+        .replace("\tcount(a);\n", "\tcount(a, 1);\n")
+    );
+    assert_eq!(placement(&r, 3)["method"], "re-anchor");
+    assert_eq!(placement(&r, 3)["confidence"], "medium");
+    let detail = placement(&r, 3)["detail"].as_str().unwrap();
+    assert!(detail.contains("schedule_debug"), "{detail}");
+
+    let why = refusal(&r, 4);
+    assert!(why.contains("inside lines the other side rewrote"), "{why}");
+
+    assert_eq!(
+        ported(dir, &r, 5, "kernel/vars.c"),
+        "/* tunables */\nint alpha = 10;\nint beta = 3;\n"
+    );
+    assert_eq!(placement(&r, 5)["method"], "declarations");
+
+    assert_eq!(
+        ported(dir, &r, 6, "kernel/tail.c"),
+        format!("{TAIL}\nint upstream_fn(void)\n{{\n\treturn 2;\n}}\n\nstatic void queue_fn(void)\n{{\n}}\n")
+    );
+
+    let why = refusal(&r, 7);
+    assert!(why.contains("`limit` was changed on both sides"), "{why}");
+
+    assert_eq!(placement(&r, 8)["method"], "hunk-upstream");
+    assert!(r["patches"][8]["new_commit"].is_null());
+
+    // The human report lists every placement for review, with method and confidence.
+    let out = tool(dir, &["rebase", "v2", "--queue", "v1..queue"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("review: 6 conflict region(s) resolved by the cascade (git leaves 9 conflicting patch(es), 3 remain)"),
+        "{text}"
+    );
+    assert!(text.contains("[list-union, high confidence]"));
+    assert!(text.contains("cascade left include/linux/flags.h"));
+    assert!(text.contains(&format!("changed upstream by {} v2", &v2[..12])));
+}
