@@ -49,6 +49,16 @@ pub fn check(
     let onto_spec = q.onto.clone().unwrap_or_else(|| q.base.clone());
     let onto = resolve(&onto_spec)?;
 
+    if base == head || repo.graph_descendant_of(base, head)? {
+        // Nothing on top of the base: nothing to replay.
+        return Ok(QueueCheck {
+            range: format!("{}..{}", q.base, q.head),
+            onto: onto_spec,
+            patches: 0,
+            conflicts: Vec::new(),
+            counts: Default::default(),
+        });
+    }
     let scratch = tempfile::Builder::new()
         .prefix("dovetail-port-ci-queue")
         .tempdir()

@@ -229,6 +229,11 @@ fn queue_gate(opts: &RunOptions, emit: &(dyn Fn(Event) + Sync)) -> Option<(GateR
         }
     };
     let g = match queue_gate::check(&opts.root, q, &mut progress) {
+        Ok(c) if c.patches == 0 => {
+            g.summary = format!("queue {} is empty: nothing to replay", c.range);
+            g.queue = Some(c);
+            g
+        }
         Ok(c) => {
             g.summary = format!(
                 "{} patch(es) {} onto {}: {}",
