@@ -1,11 +1,171 @@
-//! `lint`.
+//! `lint`: clap arguments resolved into [`LintOptions`], then the library does the work.
 
-use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
 
-/// Check C sources for calls to in-band-only services from out-of-band context.
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use dovetail_port::kernels::KernelCache;
+use dovetail_port::lint::{self, baseline::Baseline, Format, LintOptions};
+
+use super::{EXIT_ATTENTION, EXIT_OK};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    /// rustc-style diagnostics with source snippets and call chains
+    Human,
+    /// the whole report as JSON
+    Json,
+    /// SARIF 2.1.0, for code-scanning upload
+    Sarif,
+}
+
+/// Check C sources for calls to in-band-only services from out-of-band (oob) context.
+///
+/// Finds the oob entry points (file_operations `.oob_read/.oob_write/.oob_ioctl/
+/// .compat_oob_ioctl/.oob_poll`, handlers requested with IRQF_OOB, functions run by
+/// evl_run_kthread*, EVL timer handlers, run_oob_call(), functions marked with a
+/// `/* dovetail-port: oob-entry */` comment, and --entry names), follows calls across
+/// all given files, and reports every in-band-only service reached (sleeping locks,
+/// spinlock_t and raw_spinlock_t by declared lock type, kmalloc, schedule, wake-ups,
+/// local_irq_save...) with its full call chain and the oob-safe replacement.
+///
+/// Suppress a finding with `/* dovetail-port: allow(RULE) reason */` on its line, the line
+/// above it, or above the function. Rules are data: rules/*.toml.
+///
+/// Exit status: 0 no error findings, 1 error findings remain, 2 the lint could not run.
 #[derive(Args, Debug)]
-pub struct LintArgs {}
+pub struct LintArgs {
+    /// Files or directories to lint (directories are walked for .c and .h files).
+    /// With --kernel, relative to that kernel tree (default: the whole tree).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 
-pub fn run(_args: LintArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("lint is not built yet (issue #4)")
+    /// Lint the cached kernel source tree of this series (e.g. 6.1), see `doctor`.
+    #[arg(long, value_name = "SERIES")]
+    pub kernel: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Treat the function NAME as an oob entry point (repeatable).
+    #[arg(long = "entry", value_name = "NAME")]
+    pub entries: Vec<String>,
+
+    /// Add a rule file or a directory of *.toml rule files to the shipped rules (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Use only the --rules files, not the shipped rules/ directory.
+    #[arg(long)]
+    pub no_default_rules: bool,
+
+    /// Findings recorded in this baseline file do not fail the run (only new ones do).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record every current finding in the --baseline file and exit 0.
+    #[arg(long, requires = "baseline")]
+    pub write_baseline: bool,
+
+    /// Report only findings whose call chain goes through a function changed since the
+    /// git revision REV (working tree compared with REV).
+    #[arg(long, value_name = "REV")]
+    pub diff: Option<String>,
+
+    /// Show paths relative to DIR (default: the single directory given, else the current
+    /// directory).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Parse every file, not only those on oob paths (slower; measures parse robustness).
+    #[arg(long)]
+    pub parse_all: bool,
+
+    /// Do not show a progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+pub fn run(args: LintArgs) -> anyhow::Result<u8> {
+    let (paths, root) = match &args.kernel {
+        Some(series) => {
+            let cache = KernelCache::default_location();
+            let tree = cache.ensure()?.source_tree(series);
+            anyhow::ensure!(
+                tree.is_dir(),
+                "no cached kernel tree for series {series} at {}",
+                tree.display()
+            );
+            let paths = if args.paths.is_empty() {
+                vec![tree.clone()]
+            } else {
+                args.paths.iter().map(|p| tree.join(p)).collect()
+            };
+            (paths, Some(args.root.clone().unwrap_or(tree)))
+        }
+        None => {
+            anyhow::ensure!(
+                !args.paths.is_empty(),
+                "give at least one file or directory to lint (or --kernel SERIES)"
+            );
+            (args.paths.clone(), args.root.clone())
+        }
+    };
+    let mut opts = LintOptions {
+        paths,
+        root,
+        entries: args.entries.clone(),
+        parse_all: args.parse_all,
+        baseline: if args.write_baseline {
+            None
+        } else {
+            args.baseline.clone()
+        },
+        diff: args.diff.clone(),
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        ..Default::default()
+    };
+    if args.no_default_rules {
+        opts.rules = args.rules.clone();
+    } else {
+        opts.extra_rules = args.rules.clone();
+    }
+    let report = lint::run(&opts)?;
+
+    if args.write_baseline {
+        let path = args.baseline.as_ref().expect("clap requires --baseline");
+        Baseline::from_findings(&report.findings)
+            .save(path)
+            .with_context(|| format!("writing baseline {}", path.display()))?;
+        eprintln!(
+            "lint: wrote {} finding(s) to baseline {}",
+            report.active().count(),
+            path.display()
+        );
+        return Ok(EXIT_OK);
+    }
+
+    let format = match args.format {
+        OutputFormat::Human => Format::Human,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Sarif => Format::Sarif,
+    };
+    let color = args.output.is_none() && std::io::stdout().is_terminal();
+    let text = lint::render(&report, format, color);
+    match &args.output {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(if report.has_errors() {
+        EXIT_ATTENTION
+    } else {
+        EXIT_OK
+    })
 }

@@ -1,1 +1,371 @@
-//! The oob-safety lint: parse, index, call graph, rules, findings.
+//! The oob-safety lint: lex-filter → parse → index → call graph → rules → findings → render.
+//!
+//! [`run`] is the library entry point: it takes a [`LintOptions`] and returns a
+//! [`LintReport`] built once as data; [`render`] turns it into human, JSON or SARIF text.
+
+pub mod baseline;
+pub mod diff;
+pub mod graph;
+pub mod normalize;
+pub mod parse;
+pub mod render;
+pub mod rules;
+pub mod sarif;
+pub mod scan;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use render::{render, Format};
+pub use rules::{Rule, RuleSet, Severity};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LintError {
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("{}: invalid rule file: {message} (fix the TOML or remove the file)", path.display())]
+    Rules { path: PathBuf, message: String },
+    #[error("{}: no such file or directory to lint", .0.display())]
+    MissingPath(PathBuf),
+    #[error("{}: invalid baseline: {message} (regenerate it with --write-baseline)", path.display())]
+    Baseline { path: PathBuf, message: String },
+    #[error("--diff {rev}: {message}")]
+    Diff { rev: String, message: String },
+    #[error("--entry {0}: no function of that name is defined in the linted files")]
+    UnknownEntry(String),
+}
+
+/// What to lint and how. Built by the CLI (or any other caller).
+#[derive(Debug, Clone, Default)]
+pub struct LintOptions {
+    /// Files or directories (walked for `.c` and `.h`).
+    pub paths: Vec<PathBuf>,
+    /// Paths in findings are shown relative to this (default: the single directory given,
+    /// else the current directory).
+    pub root: Option<PathBuf>,
+    /// Extra entry points by function name.
+    pub entries: Vec<String>,
+    /// Rule files or directories; empty means `data_dir()/rules`.
+    pub rules: Vec<PathBuf>,
+    /// Extra rule files/directories added to the defaults.
+    pub extra_rules: Vec<PathBuf>,
+    /// Parse every file (to measure parse robustness), not only those on oob paths.
+    pub parse_all: bool,
+    /// Findings whose fingerprint is in this baseline are suppressed (external).
+    pub baseline: Option<PathBuf>,
+    /// Keep only findings touching functions changed since this git revision.
+    pub diff: Option<String>,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// Where an oob context starts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EntryPoint {
+    pub function: String,
+    pub kind: String,
+    /// Where the entry point is declared (registration, initialiser, marker, command line).
+    pub file: String,
+    pub line: u32,
+    /// Where the function is defined.
+    pub def_file: String,
+    pub def_line: u32,
+}
+
+/// One hop in a call chain: a function of the linted tree.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChainStep {
+    pub function: String,
+    pub file: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    /// Reached through a struct member call (`->member`), if so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via_member: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionKind {
+    /// A `dovetail-port: allow(RULE)` comment.
+    InSource,
+    /// Listed in the baseline file.
+    External,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    pub justification: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    /// The in-band-only service called.
+    pub service: String,
+    pub message: String,
+    pub rationale: String,
+    pub replacement: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub end_column: u32,
+    pub entry: EntryPoint,
+    /// From the entry point to the function making the call.
+    pub chain: Vec<ChainStep>,
+    /// `entry() -> helper() -> service()`.
+    pub chain_text: String,
+    /// Stable across line moves: hash of rule, functions of the chain and service.
+    pub fingerprint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Stats {
+    pub files_scanned: usize,
+    pub bytes_scanned: u64,
+    pub files_parsed: usize,
+    pub files_with_errors: usize,
+    pub functions_parsed: usize,
+    pub functions_with_errors: usize,
+    pub functions_reached: usize,
+    pub unreadable_files: usize,
+    pub elapsed_ms: u64,
+}
+
+impl Stats {
+    /// Share of parsed functions containing a syntax error, in percent.
+    pub fn function_error_percent(&self) -> f64 {
+        if self.functions_parsed == 0 {
+            0.0
+        } else {
+            100.0 * self.functions_with_errors as f64 / self.functions_parsed as f64
+        }
+    }
+}
+
+/// The result of a run, built once and rendered by [`render`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LintReport {
+    pub root: String,
+    pub entries: Vec<EntryPoint>,
+    /// Sorted by file, line, column, rule.
+    pub findings: Vec<Finding>,
+    pub rules: Vec<Rule>,
+    pub stats: Stats,
+    /// Files that could not be read (path and reason); the run continues without them.
+    pub unreadable: Vec<String>,
+    /// Set in `--diff` mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff_base: Option<String>,
+}
+
+impl LintReport {
+    /// Findings not suppressed by a comment or the baseline.
+    pub fn active(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppressed.is_none())
+    }
+
+    /// True when an unsuppressed error-severity finding remains (exit code 1).
+    pub fn has_errors(&self) -> bool {
+        self.active().any(|f| f.severity == Severity::Error)
+    }
+}
+
+/// Collects `.c`/`.h` files under the given paths, sorted, without duplicates.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LintError> {
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.exists() {
+            return Err(LintError::MissingPath(p.clone()));
+        }
+        if p.is_file() {
+            files.push(p.clone());
+            continue;
+        }
+        for e in walkdir::WalkDir::new(p)
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+            .filter_map(|e| e.ok())
+        {
+            let path = e.path();
+            if e.file_type().is_file() && path.extension().is_some_and(|x| x == "c" || x == "h") {
+                files.push(path.to_path_buf());
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn display_path(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Lints the files named by `opts` and returns the report. Never fails on a file it cannot
+/// parse: such files are counted in the stats.
+pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
+    let started = Instant::now();
+    let mut rule_paths = if opts.rules.is_empty() {
+        vec![crate::data_dir().join("rules")]
+    } else {
+        opts.rules.clone()
+    };
+    rule_paths.extend(opts.extra_rules.iter().cloned());
+    let rules = RuleSet::load(&rule_paths)?;
+    let files = collect_files(&opts.paths)?;
+    let root = match &opts.root {
+        Some(r) => r.clone(),
+        None if opts.paths.len() == 1 && opts.paths[0].is_dir() => opts.paths[0].clone(),
+        None => std::env::current_dir().map_err(|e| LintError::Io(".".into(), e))?,
+    };
+
+    // Lexical pass over every file.
+    let bar = progress_bar(opts.progress, files.len() as u64, "scanning");
+    let mut lock_types: Vec<&str> = rules.safe_lock_types.iter().map(String::as_str).collect();
+    lock_types.extend(rules.unsafe_lock_types.keys().map(String::as_str));
+    lock_types.sort();
+    let needles = rules.entry_needles();
+    let scans: Vec<Result<(scan::FileScan, u64), String>> = files
+        .par_iter()
+        .map(|f| {
+            let r = match std::fs::read(f) {
+                Ok(src) => {
+                    let s = scan::scan(&src, &lock_types, &rules.lock_defines, &needles);
+                    Ok((s, src.len() as u64))
+                }
+                Err(e) => Err(format!("{}: {e}", f.display())),
+            };
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish_and_clear();
+
+    let mut stats = Stats {
+        files_scanned: files.len(),
+        ..Default::default()
+    };
+    let mut unreadable = Vec::new();
+    let mut file_scans = Vec::with_capacity(files.len());
+    for r in scans {
+        match r {
+            Ok((s, len)) => {
+                stats.bytes_scanned += len;
+                file_scans.push(s);
+            }
+            Err(e) => {
+                unreadable.push(e);
+                file_scans.push(scan::FileScan::default());
+            }
+        }
+    }
+    stats.unreadable_files = unreadable.len();
+
+    let index = graph::Index::build(&files, &file_scans);
+    let mut g = graph::Graph::new(&rules, &files, &index, opts.progress);
+    // Files worth parsing up front: those that may declare entry points (or all).
+    let mut initial: Vec<usize> = if opts.parse_all {
+        (0..files.len()).collect()
+    } else {
+        (0..files.len())
+            .filter(|&i| file_scans[i].may_have_entries)
+            .collect()
+    };
+    for name in &opts.entries {
+        let defs = index.defs_named(name);
+        if defs.is_empty() {
+            return Err(LintError::UnknownEntry(name.clone()));
+        }
+        initial.extend(defs.iter().map(|d| d.file));
+    }
+    g.ensure_parsed(&initial);
+    let entries = g.entry_points(&opts.entries, &root);
+    let mut findings = g.propagate(&entries, &root);
+
+    let parsed = g.parsed_stats();
+    stats.files_parsed = parsed.0;
+    stats.files_with_errors = parsed.1;
+    stats.functions_parsed = parsed.2;
+    stats.functions_with_errors = parsed.3;
+    stats.functions_reached = g.reached();
+
+    if let Some(path) = &opts.baseline {
+        let base = baseline::Baseline::load(path)?;
+        base.apply(&mut findings);
+    }
+    let mut diff_base = None;
+    if let Some(rev) = &opts.diff {
+        let changes = diff::changed_lines(&root, rev)?;
+        findings.retain(|f| diff::touches(f, &changes));
+        diff_base = Some(rev.clone());
+    }
+    findings.sort_by(|a, b| {
+        (&a.file, a.line, a.column, &a.rule, &a.chain_text).cmp(&(
+            &b.file,
+            b.line,
+            b.column,
+            &b.rule,
+            &b.chain_text,
+        ))
+    });
+    stats.elapsed_ms = started.elapsed().as_millis() as u64;
+    let mut entry_list: Vec<EntryPoint> = entries.into_iter().map(|(e, _)| e).collect();
+    entry_list.sort();
+    entry_list.dedup();
+    Ok(LintReport {
+        root: root.to_string_lossy().into_owned(),
+        entries: entry_list,
+        findings,
+        rules: rules.rules.clone(),
+        stats,
+        unreadable,
+        diff_base,
+    })
+}
+
+pub(crate) fn progress_bar(show: bool, len: u64, what: &'static str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} files ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what);
+    bar
+}
+
+/// FNV-1a 64: a stable hash for fingerprints (std's hasher may change between releases).
+pub(crate) fn fnv64(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0u8)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Group findings by rule id, for summaries.
+pub fn count_by_rule(report: &LintReport) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for f in report.active() {
+        *m.entry(f.rule.clone()).or_insert(0) += 1;
+    }
+    m
+}

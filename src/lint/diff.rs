@@ -1,0 +1,105 @@
+//! `--diff REV`: keep only findings whose call chain touches a function changed since REV
+//! (lines added or modified in the working tree, from `git diff -U0`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::{Finding, LintError};
+use crate::process;
+
+/// Changed line ranges (new-side, 1-based, inclusive) per file, relative to `root`.
+pub type Changes = HashMap<String, Vec<(u32, u32)>>;
+
+/// Runs git in `root` and returns the lines changed since `rev`.
+pub fn changed_lines(root: &Path, rev: &str) -> Result<Changes, LintError> {
+    let err = |message: String| LintError::Diff {
+        rev: rev.to_string(),
+        message,
+    };
+    let top = process::run("git", ["rev-parse", "--show-toplevel"], Some(root))
+        .map_err(|e| err(format!("{} is not in a git work tree: {e}", root.display())))?;
+    let top = PathBuf::from(String::from_utf8_lossy(&top.stdout).trim());
+    process::run(
+        "git",
+        [
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+        Some(root),
+    )
+    .map_err(|_| err("no such commit in this repository (check the name, or fetch it)".into()))?;
+    let out = process::run(
+        "git",
+        ["diff", "--no-color", "--no-ext-diff", "-U0", rev, "--", "."],
+        Some(root),
+    )
+    .map_err(|e| err(e.to_string()))?;
+    let root_abs = std::fs::canonicalize(root).map_err(|e| LintError::Io(root.to_path_buf(), e))?;
+    let top_abs = std::fs::canonicalize(&top).unwrap_or(top);
+    let prefix = root_abs
+        .strip_prefix(&top_abs)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    Ok(parse_diff(&String::from_utf8_lossy(&out.stdout), &prefix))
+}
+
+/// Parses `git diff -U0` output; paths are made relative to `prefix` (root inside the repo).
+pub fn parse_diff(text: &str, prefix: &Path) -> Changes {
+    let mut changes: Changes = HashMap::new();
+    let mut file: Option<String> = None;
+    for line in text.lines() {
+        if let Some(p) = line.strip_prefix("+++ ") {
+            file = p.strip_prefix("b/").map(|p| {
+                Path::new(p)
+                    .strip_prefix(prefix)
+                    .unwrap_or(Path::new(p))
+                    .to_string_lossy()
+                    .into_owned()
+            });
+        } else if let (Some(h), Some(f)) = (line.strip_prefix("@@ "), &file) {
+            // @@ -a,b +c,d @@
+            let new = h.split_whitespace().find(|t| t.starts_with('+'));
+            if let Some(new) = new {
+                let mut it = new[1..].split(',');
+                let start: u32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                let count: u32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+                // A pure deletion (count 0) still changes the function around `start`.
+                let end = if count == 0 {
+                    start.max(1)
+                } else {
+                    start + count - 1
+                };
+                changes
+                    .entry(f.clone())
+                    .or_default()
+                    .push((start.max(1), end));
+            }
+        }
+    }
+    changes
+}
+
+/// Does any function of the finding's chain overlap a changed range?
+pub fn touches(f: &Finding, changes: &Changes) -> bool {
+    f.chain.iter().any(|s| {
+        changes.get(&s.file).is_some_and(|ranges| {
+            ranges
+                .iter()
+                .any(|&(a, b)| a <= s.end_line && b >= s.start_line)
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hunks() {
+        let d = "diff --git a/x/a.c b/x/a.c\n--- a/x/a.c\n+++ b/x/a.c\n@@ -3,0 +4,2 @@ int f\n+a\n+b\n@@ -10 +12 @@\n-x\n+y\n@@ -20,3 +21,0 @@\n";
+        let c = parse_diff(d, Path::new("x"));
+        assert_eq!(c["a.c"], vec![(4, 5), (12, 12), (21, 21)]);
+    }
+}

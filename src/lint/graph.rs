@@ -1,0 +1,526 @@
+//! The cross-file index (from the lexical pass) and the call graph built lazily from full
+//! parses: oob context is propagated from the entry points, parsing only the files that
+//! the reachable functions live in, and every in-band-only call met becomes a finding
+//! with its call chain.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::parse::{parse_file, Call, Function, LockArg, ParsedFile, Target};
+use super::rules::{CallClass, RuleSet};
+use super::scan::FileScan;
+use super::{display_path, fnv64, ChainStep, EntryPoint, Finding, Suppression, SuppressionKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Def {
+    pub file: usize,
+    pub is_static: bool,
+}
+
+/// Who defines what, and declared lock types, over all scanned files.
+#[derive(Debug, Default)]
+pub struct Index {
+    defs: HashMap<String, Vec<Def>>,
+    is_header: Vec<bool>,
+    /// (struct, field) -> lock types.
+    struct_fields: HashMap<(String, String), BTreeSet<String>>,
+    /// field -> lock types over all structs.
+    fields: HashMap<String, BTreeSet<String>>,
+    /// file-scope variable -> lock types over all files.
+    globals: HashMap<String, BTreeSet<String>>,
+    /// (file, variable) -> lock types declared in that file (any scope).
+    file_vars: HashMap<(usize, String), BTreeSet<String>>,
+}
+
+impl Index {
+    pub fn build(files: &[PathBuf], scans: &[FileScan]) -> Index {
+        let mut ix = Index {
+            is_header: files
+                .iter()
+                .map(|f| f.extension().is_some_and(|x| x == "h"))
+                .collect(),
+            ..Default::default()
+        };
+        for (i, s) in scans.iter().enumerate() {
+            for d in &s.defs {
+                ix.defs.entry(d.name.clone()).or_default().push(Def {
+                    file: i,
+                    is_static: d.is_static,
+                });
+            }
+            for (st, field, ty) in &s.lock_fields {
+                ix.struct_fields
+                    .entry((st.clone(), field.clone()))
+                    .or_default()
+                    .insert(ty.clone());
+                ix.fields
+                    .entry(field.clone())
+                    .or_default()
+                    .insert(ty.clone());
+            }
+            for (name, ty, file_scope) in &s.lock_vars {
+                if *file_scope {
+                    ix.globals
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(ty.clone());
+                }
+                ix.file_vars
+                    .entry((i, name.clone()))
+                    .or_default()
+                    .insert(ty.clone());
+            }
+        }
+        ix
+    }
+
+    pub fn defs_named(&self, name: &str) -> Vec<Def> {
+        self.defs.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Files defining the function `name` as seen from `from`: a static definition in the
+    /// same file wins; otherwise every non-static definition (static inline helpers in
+    /// headers count as visible everywhere).
+    pub fn resolve(&self, name: &str, from: usize) -> Vec<usize> {
+        let Some(defs) = self.defs.get(name) else {
+            return Vec::new();
+        };
+        if defs.iter().any(|d| d.file == from) {
+            return vec![from];
+        }
+        let mut v: Vec<usize> = defs
+            .iter()
+            .filter(|d| !d.is_static || self.is_header[d.file])
+            .map(|d| d.file)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn single(set: Option<&BTreeSet<String>>) -> Option<String> {
+        set.filter(|s| s.len() == 1)
+            .and_then(|s| s.iter().next().cloned())
+    }
+
+    /// The declared type of a lock expression, when it can be resolved unambiguously.
+    pub fn lock_type(&self, arg: &LockArg, file: usize, func: &Function) -> Option<String> {
+        match arg {
+            LockArg::Var(name) => Self::single(self.file_vars.get(&(file, name.clone())))
+                .or_else(|| Self::single(self.globals.get(name))),
+            LockArg::Field { base, field } => {
+                let by_struct = base.as_ref().and_then(|b| {
+                    let st = func.var_structs.iter().find(|(v, _)| v == b)?;
+                    Self::single(self.struct_fields.get(&(st.1.clone(), field.clone())))
+                });
+                by_struct.or_else(|| Self::single(self.fields.get(field)))
+            }
+            LockArg::Other => None,
+        }
+    }
+}
+
+type FuncKey = (usize, usize);
+
+struct Visit {
+    parent: Option<FuncKey>,
+    via: Option<String>,
+    entry: usize,
+    depth: usize,
+}
+
+pub struct Graph<'a> {
+    rules: &'a RuleSet,
+    files: &'a [PathBuf],
+    index: &'a Index,
+    parsed: HashMap<usize, ParsedFile>,
+    progress: bool,
+    reached: usize,
+}
+
+impl<'a> Graph<'a> {
+    pub fn new(rules: &'a RuleSet, files: &'a [PathBuf], index: &'a Index, progress: bool) -> Self {
+        Graph {
+            rules,
+            files,
+            index,
+            parsed: HashMap::new(),
+            progress,
+            reached: 0,
+        }
+    }
+
+    /// Parses (in parallel) the given files not parsed yet. Unreadable files parse as empty.
+    pub fn ensure_parsed(&mut self, wanted: &[usize]) {
+        let mut todo: Vec<usize> = wanted
+            .iter()
+            .copied()
+            .filter(|i| !self.parsed.contains_key(i))
+            .collect();
+        todo.sort();
+        todo.dedup();
+        if todo.is_empty() {
+            return;
+        }
+        let bar = super::progress_bar(
+            self.progress && todo.len() > 50,
+            todo.len() as u64,
+            "parsing",
+        );
+        let rules = self.rules;
+        let files = self.files;
+        let done: Vec<(usize, ParsedFile)> = todo
+            .par_iter()
+            .map(|&i| {
+                let p = match std::fs::read(&files[i]) {
+                    Ok(src) => parse_file(&src, rules),
+                    Err(_) => ParsedFile::default(),
+                };
+                bar.inc(1);
+                (i, p)
+            })
+            .collect();
+        bar.finish_and_clear();
+        self.parsed.extend(done);
+    }
+
+    /// (files parsed, files with errors, functions, functions with errors).
+    pub fn parsed_stats(&self) -> (usize, usize, usize, usize) {
+        let mut s = (self.parsed.len(), 0, 0, 0);
+        for p in self.parsed.values() {
+            let fe = p.functions_with_errors();
+            if fe > 0 || p.errors_outside_functions > 0 {
+                s.1 += 1;
+            }
+            s.2 += p.functions.len();
+            s.3 += fe;
+        }
+        s
+    }
+
+    pub fn reached(&self) -> usize {
+        self.reached
+    }
+
+    fn find_function(&self, file: usize, name: &str) -> Option<usize> {
+        self.parsed
+            .get(&file)?
+            .functions
+            .iter()
+            .position(|f| f.name == name)
+    }
+
+    fn func(&self, key: FuncKey) -> &Function {
+        &self.parsed[&key.0].functions[key.1]
+    }
+
+    /// All entry points declared in parsed files plus the named ones, each with the
+    /// function it designates. Sorted, so results do not depend on file order.
+    pub fn entry_points(&mut self, named: &[String], root: &Path) -> Vec<(EntryPoint, FuncKey)> {
+        let mut refs: Vec<(usize, String, String, u32)> = Vec::new();
+        let mut keys: Vec<&usize> = self.parsed.keys().collect();
+        keys.sort();
+        for &i in keys {
+            for e in &self.parsed[&i].entries {
+                refs.push((i, e.function.clone(), e.kind.clone(), e.line));
+            }
+        }
+        let mut need = Vec::new();
+        for (i, name, _, _) in &refs {
+            need.extend(self.index.resolve(name, *i));
+        }
+        for name in named {
+            need.extend(self.index.defs_named(name).iter().map(|d| d.file));
+        }
+        self.ensure_parsed(&need);
+        let mut out = Vec::new();
+        for (i, name, kind, line) in refs {
+            for f in self.index.resolve(&name, i) {
+                if let Some(fi) = self.find_function(f, &name) {
+                    let func = self.func((f, fi));
+                    out.push((
+                        EntryPoint {
+                            function: name.clone(),
+                            kind: kind.clone(),
+                            file: display_path(&self.files[i], root),
+                            line,
+                            def_file: display_path(&self.files[f], root),
+                            def_line: func.start_line,
+                        },
+                        (f, fi),
+                    ));
+                }
+            }
+        }
+        for name in named {
+            for d in self.index.defs_named(name) {
+                if let Some(fi) = self.find_function(d.file, name) {
+                    let func = self.func((d.file, fi));
+                    out.push((
+                        EntryPoint {
+                            function: name.clone(),
+                            kind: "command-line".into(),
+                            file: "<command line>".into(),
+                            line: 0,
+                            def_file: display_path(&self.files[d.file], root),
+                            def_line: func.start_line,
+                        },
+                        (d.file, fi),
+                    ));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
+    }
+
+    /// Breadth-first propagation of oob context from the entry points; returns findings
+    /// (one per call site and rule, with the shortest chain found).
+    pub fn propagate(&mut self, entries: &[(EntryPoint, FuncKey)], root: &Path) -> Vec<Finding> {
+        let mut visited: HashMap<FuncKey, Visit> = HashMap::new();
+        let mut frontier: Vec<FuncKey> = Vec::new();
+        for (ei, (_, key)) in entries.iter().enumerate() {
+            if !visited.contains_key(key) {
+                visited.insert(
+                    *key,
+                    Visit {
+                        parent: None,
+                        via: None,
+                        entry: ei,
+                        depth: 0,
+                    },
+                );
+                frontier.push(*key);
+            }
+        }
+        let mut found: Vec<(FuncKey, Call, usize, String)> = Vec::new();
+        let mut seen_sites: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
+        while !frontier.is_empty() {
+            let mut candidates: Vec<(FuncKey, Option<String>, usize, String)> = Vec::new();
+            for &key in &frontier {
+                let depth = visited[&key].depth;
+                let func = self.func(key).clone();
+                for call in func.calls.iter().filter(|c| !c.inband) {
+                    match &call.target {
+                        Target::Name(n) => match self.rules.classify(n) {
+                            CallClass::Service(r) => {
+                                if seen_sites.insert((key.0, call.byte, r)) {
+                                    found.push((key, call.clone(), r, n.clone()));
+                                }
+                            }
+                            CallClass::Lock => {
+                                if let Some(r) = self.judge_lock(call, n, key.0, &func) {
+                                    if seen_sites.insert((key.0, call.byte, r)) {
+                                        found.push((key, call.clone(), r, n.clone()));
+                                    }
+                                }
+                            }
+                            CallClass::Tolerated | CallClass::SwitchInband => {}
+                            CallClass::Other => {
+                                if depth < self.rules.max_depth && n != &func.name {
+                                    for f in self.index.resolve(n, key.0) {
+                                        candidates.push((key, None, f, n.clone()));
+                                    }
+                                }
+                            }
+                        },
+                        Target::Member(m) => {
+                            if depth < self.rules.max_depth {
+                                for (f, name) in self.member_candidates(m, key.0) {
+                                    candidates.push((key, Some(m.clone()), f, name));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let files: Vec<usize> = candidates.iter().map(|c| c.2).collect();
+            self.ensure_parsed(&files);
+            let mut next = Vec::new();
+            for (from, via, file, name) in candidates {
+                let Some(fi) = self.find_function(file, &name) else {
+                    continue;
+                };
+                let key = (file, fi);
+                if visited.contains_key(&key) {
+                    continue;
+                }
+                let (entry, depth) = {
+                    let v = &visited[&from];
+                    (v.entry, v.depth + 1)
+                };
+                visited.insert(
+                    key,
+                    Visit {
+                        parent: Some(from),
+                        via,
+                        entry,
+                        depth,
+                    },
+                );
+                next.push(key);
+            }
+            frontier = next;
+        }
+        self.reached = visited.len();
+        found
+            .into_iter()
+            .map(|(key, call, r, service)| {
+                self.finding(key, &call, r, &service, &visited, entries, root)
+            })
+            .collect()
+    }
+
+    /// Functions a `->member(...)` call may reach: those assigned to that member in the
+    /// caller's file, else in any parsed file when that is a short list.
+    fn member_candidates(&self, member: &str, from: usize) -> Vec<(usize, String)> {
+        let collect = |file: usize| -> Vec<(usize, String)> {
+            let mut v = Vec::new();
+            for (m, f) in &self.parsed[&file].member_assigns {
+                if m == member {
+                    for d in self.index.resolve(f, file) {
+                        v.push((d, f.clone()));
+                    }
+                }
+            }
+            v
+        };
+        let mut v = collect(from);
+        if v.is_empty() {
+            let mut keys: Vec<usize> = self.parsed.keys().copied().collect();
+            keys.sort();
+            for k in keys {
+                v.extend(collect(k));
+            }
+            v.sort();
+            v.dedup();
+            if v.len() > 8 {
+                return Vec::new();
+            }
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn judge_lock(&self, call: &Call, name: &str, file: usize, func: &Function) -> Option<usize> {
+        let ty = call
+            .lock_arg
+            .as_ref()
+            .and_then(|a| self.index.lock_type(a, file, func));
+        match ty {
+            Some(t) if self.rules.safe_lock_types.contains(&t) => None,
+            Some(t) => self.rules.unsafe_lock_types.get(&t).copied(),
+            None => self
+                .rules
+                .unknown_lock
+                .as_ref()
+                .filter(|(_, calls)| calls.iter().any(|c| c == name))
+                .map(|(r, _)| *r),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finding(
+        &self,
+        key: FuncKey,
+        call: &Call,
+        rule_ix: usize,
+        service: &str,
+        visited: &HashMap<FuncKey, Visit>,
+        entries: &[(EntryPoint, FuncKey)],
+        root: &Path,
+    ) -> Finding {
+        let mut keys = vec![(key, visited[&key].via.clone())];
+        let mut cur = key;
+        while let Some(p) = visited[&cur].parent {
+            keys.push((p, visited[&p].via.clone()));
+            cur = p;
+        }
+        keys.reverse();
+        let chain: Vec<ChainStep> = keys
+            .iter()
+            .map(|(k, via)| {
+                let f = self.func(*k);
+                ChainStep {
+                    function: f.name.clone(),
+                    file: display_path(&self.files[k.0], root),
+                    start_line: f.start_line,
+                    end_line: f.end_line,
+                    via_member: via.clone(),
+                }
+            })
+            .collect();
+        let mut text: Vec<String> = chain
+            .iter()
+            .map(|s| match &s.via_member {
+                Some(m) => format!("->{m}: {}()", s.function),
+                None => format!("{}()", s.function),
+            })
+            .collect();
+        text.push(format!("{service}()"));
+        let chain_text = text.join(" -> ");
+        let rule = &self.rules.rules[rule_ix];
+        let entry = entries[visited[&key].entry].0.clone();
+        let file = display_path(&self.files[key.0], root);
+        let mut parts: Vec<&str> = vec![&rule.id, &file, service];
+        parts.extend(chain.iter().map(|s| s.function.as_str()));
+        let fingerprint = fnv64(&parts);
+        let message = match &call.lock_arg {
+            Some(_) => format!(
+                "`{service}()` on a lock that is not oob-safe, reached from oob entry point `{}()` ({})",
+                entry.function, entry.kind
+            ),
+            None => format!(
+                "in-band-only `{service}()` called in oob context, reached from `{}()` ({})",
+                entry.function, entry.kind
+            ),
+        };
+        let suppressed = keys.iter().rev().find_map(|(k, _)| {
+            self.suppression(*k, if *k == key { Some(call.line) } else { None }, &rule.id)
+        });
+        Finding {
+            rule: rule.id.clone(),
+            severity: rule.severity,
+            service: service.to_string(),
+            message,
+            rationale: rule.rationale.clone(),
+            replacement: rule.replacement.clone(),
+            file,
+            line: call.line,
+            column: call.column,
+            end_column: call.end_column,
+            entry,
+            chain,
+            chain_text,
+            fingerprint,
+            suppressed,
+        }
+    }
+
+    /// A suppression comment covering `rule` at `line` in the function `key`, or on the
+    /// function as a whole.
+    fn suppression(&self, key: FuncKey, line: Option<u32>, rule: &str) -> Option<Suppression> {
+        let p = &self.parsed[&key.0];
+        let f = &p.functions[key.1];
+        p.suppressions
+            .iter()
+            .filter(|s| s.rules.iter().any(|r| r == rule || r == "all"))
+            .find(|s| {
+                s.function == Some(key.1)
+                    || line.is_some_and(|l| {
+                        s.first_line <= l
+                            && l <= s.last_line
+                            && f.start_line <= l
+                            && l <= f.end_line
+                    })
+            })
+            .map(|s| Suppression {
+                kind: SuppressionKind::InSource,
+                justification: s.reason.clone(),
+            })
+    }
+}

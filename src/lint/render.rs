@@ -1,0 +1,152 @@
+//! Renderers: one report, several outputs (rustc-style text, JSON, SARIF).
+
+use std::path::Path;
+
+use codespan_reporting::diagnostic::{Diagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, termcolor};
+
+use super::{LintReport, Severity};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+}
+
+/// Renders the report. `color` only affects the human format.
+pub fn render(report: &LintReport, format: Format, color: bool) -> String {
+    match format {
+        Format::Human => human(report, color),
+        Format::Json => serde_json::to_string_pretty(report).expect("report serialises") + "\n",
+        Format::Sarif => {
+            serde_json::to_string_pretty(&super::sarif::to_sarif(report)).expect("sarif serialises")
+                + "\n"
+        }
+    }
+}
+
+fn byte_range(src: &str, line: u32, col: u32, end_col: u32) -> std::ops::Range<usize> {
+    let mut start = 0usize;
+    for (i, l) in src.split_inclusive('\n').enumerate() {
+        if i + 1 == line as usize {
+            let s = start + (col.saturating_sub(1) as usize).min(l.len());
+            let e = start
+                + (end_col.saturating_sub(1) as usize)
+                    .min(l.len())
+                    .max(s - start);
+            return s..e.max(s);
+        }
+        start += l.len();
+    }
+    0..0
+}
+
+fn human(report: &LintReport, color: bool) -> String {
+    let mut files = SimpleFiles::new();
+    let mut ids: std::collections::HashMap<&str, usize> = Default::default();
+    let mut buf: Vec<u8> = Vec::new();
+    {
+        let mut out: Box<dyn termcolor::WriteColor> = if color {
+            Box::new(termcolor::Ansi::new(&mut buf))
+        } else {
+            Box::new(termcolor::NoColor::new(&mut buf))
+        };
+        let config = term::Config::default();
+        for f in report.active() {
+            let id = *ids.entry(f.file.as_str()).or_insert_with(|| {
+                let src = std::fs::read(Path::new(&report.root).join(&f.file))
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                files.add(f.file.clone(), src)
+            });
+            let src = files
+                .get(id)
+                .map(|f| f.source().clone())
+                .unwrap_or_default();
+            let diag = match f.severity {
+                Severity::Error => Diagnostic::error(),
+                Severity::Warning => Diagnostic::warning(),
+                Severity::Note => Diagnostic::note(),
+            };
+            let range = byte_range(&src, f.line, f.column, f.end_column);
+            let diag = diag
+                .with_code(f.rule.clone())
+                .with_message(f.message.clone())
+                .with_labels(vec![Label::primary(id, range).with_message("in-band only")])
+                .with_notes(vec![
+                    format!("call chain: {}", f.chain_text),
+                    format!(
+                        "entry point: {}() ({}, declared at {}:{})",
+                        f.entry.function, f.entry.kind, f.entry.file, f.entry.line
+                    ),
+                    format!("why: {}", f.rationale),
+                    format!("help: use {}", f.replacement),
+                ]);
+            if term::emit(&mut out, &config, &files, &diag).is_err() {
+                // Fall back to a plain line when the snippet cannot be shown.
+                let _ = writeln_plain(&mut out, f);
+            }
+        }
+    }
+    let mut text = String::from_utf8_lossy(&buf).into_owned();
+    let s = &report.stats;
+    let active = report.active().count();
+    let suppressed = report.findings.len() - active;
+    let errors = report
+        .active()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    text.push_str(&format!(
+        "lint: {} finding(s) ({} error(s), {} warning(s)), {} suppressed; {} entry point(s), {} function(s) reached\n",
+        active,
+        errors,
+        active - errors,
+        suppressed,
+        report.entries.len(),
+        s.functions_reached
+    ));
+    text.push_str(&format!(
+        "lint: scanned {} file(s) ({:.1} MB), parsed {}; parse errors in {} of {} function(s) ({:.2}%), {} file(s) with errors; {} ms\n",
+        s.files_scanned,
+        s.bytes_scanned as f64 / 1e6,
+        s.files_parsed,
+        s.functions_with_errors,
+        s.functions_parsed,
+        s.function_error_percent(),
+        s.files_with_errors,
+        s.elapsed_ms
+    ));
+    for u in &report.unreadable {
+        text.push_str(&format!("lint: skipped unreadable file {u}\n"));
+    }
+    text
+}
+
+fn writeln_plain(out: &mut dyn termcolor::WriteColor, f: &super::Finding) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}[{}]: {}\n  --> {}:{}:{}\n  = call chain: {}\n  = help: use {}\n",
+        f.severity.as_str(),
+        f.rule,
+        f.message,
+        f.file,
+        f.line,
+        f.column,
+        f.chain_text,
+        f.replacement
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges_follow_lines_and_columns() {
+        let src = "ab\ncdef\n";
+        assert_eq!(byte_range(src, 2, 2, 4), 4..6);
+        assert_eq!(byte_range(src, 9, 1, 2), 0..0);
+    }
+}

@@ -1,0 +1,362 @@
+//! Rules as data: in-band-only services, lock typing and entry-point definitions, loaded
+//! from `rules/*.toml` (plus any user rule files). Several files merge into one [`RuleSet`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::LintError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// One rule as shown to users (and listed in SARIF `tool.driver.rules`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rule {
+    pub id: String,
+    pub severity: Severity,
+    pub rationale: String,
+    pub replacement: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Registration {
+    pub function: String,
+    pub arg: usize,
+    #[serde(default)]
+    pub flags_arg: Option<usize>,
+    #[serde(default)]
+    pub requires_flag: Option<String>,
+    pub kind: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EntriesFile {
+    fops_struct_types: Vec<String>,
+    fops_members: Vec<String>,
+    marker: Option<String>,
+    registration: Vec<Registration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ContextFile {
+    inband_checks: Vec<String>,
+    oob_checks: Vec<String>,
+    switch_inband: Vec<String>,
+    tolerated: Vec<String>,
+    max_depth: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ServiceFile {
+    id: String,
+    severity: Severity,
+    services: Vec<String>,
+    rationale: String,
+    replacement: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct UnsafeType {
+    #[serde(rename = "type")]
+    ty: String,
+    id: String,
+    severity: Severity,
+    rationale: String,
+    replacement: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct UnknownLock {
+    id: String,
+    severity: Severity,
+    calls: Vec<String>,
+    rationale: String,
+    replacement: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LockFile {
+    calls: Vec<String>,
+    safe_types: Vec<String>,
+    defines: BTreeMap<String, String>,
+    unsafe_type: Vec<UnsafeType>,
+    unknown: Option<UnknownLock>,
+}
+
+/// The shape of one rule file; every section is optional so files can be split freely.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RuleFile {
+    oob_entries: Option<EntriesFile>,
+    oob_context: Option<ContextFile>,
+    inband_service: Vec<ServiceFile>,
+    lock_typing: Option<LockFile>,
+}
+
+/// Everything the checker knows, merged from all rule files.
+#[derive(Debug, Default, Clone)]
+pub struct RuleSet {
+    pub fops_struct_types: Vec<String>,
+    pub fops_members: Vec<String>,
+    pub marker: String,
+    pub registrations: Vec<Registration>,
+    pub inband_checks: Vec<String>,
+    pub oob_checks: Vec<String>,
+    pub switch_inband: Vec<String>,
+    pub tolerated: Vec<String>,
+    pub max_depth: usize,
+    /// Called name -> rule index (into `rules`).
+    pub services: HashMap<String, usize>,
+    pub lock_calls: Vec<String>,
+    pub safe_lock_types: Vec<String>,
+    pub lock_defines: BTreeMap<String, String>,
+    /// Lock type -> rule index.
+    pub unsafe_lock_types: HashMap<String, usize>,
+    /// (rule index, calls) for locks of unknown type.
+    pub unknown_lock: Option<(usize, Vec<String>)>,
+    /// All rules, sorted by id.
+    pub rules: Vec<Rule>,
+    pub sources: Vec<PathBuf>,
+}
+
+/// What a called name means to the checker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallClass {
+    /// An in-band-only service: the rule index.
+    Service(usize),
+    /// A spin lock acquisition: judged on the lock's declared type.
+    Lock,
+    /// Tolerated from oob; not followed.
+    Tolerated,
+    /// Switches the caller to in-band for the rest of the body.
+    SwitchInband,
+    /// Anything else: followed if defined in the linted files.
+    Other,
+}
+
+impl RuleSet {
+    /// Loads `dir/*.toml` (sorted) followed by `extra` files or directories.
+    pub fn load(dirs_and_files: &[PathBuf]) -> Result<RuleSet, LintError> {
+        let mut files = Vec::new();
+        for p in dirs_and_files {
+            if p.is_dir() {
+                let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                    .map_err(|e| LintError::Io(p.clone(), e))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect();
+                found.sort();
+                files.extend(found);
+            } else {
+                files.push(p.clone());
+            }
+        }
+        let mut parsed = Vec::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).map_err(|e| LintError::Io(f.clone(), e))?;
+            parsed.push((f.clone(), text));
+        }
+        let refs: Vec<(&Path, &str)> = parsed
+            .iter()
+            .map(|(p, t)| (p.as_path(), t.as_str()))
+            .collect();
+        Self::from_texts(&refs)
+    }
+
+    /// Builds a rule set from TOML texts (path used in error messages only).
+    pub fn from_texts(texts: &[(&Path, &str)]) -> Result<RuleSet, LintError> {
+        let mut set = RuleSet {
+            max_depth: 16,
+            ..Default::default()
+        };
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut service_names: Vec<(String, String)> = Vec::new();
+        let mut unsafe_types: Vec<(String, String)> = Vec::new();
+        let mut unknown: Option<(String, Vec<String>)> = None;
+        for (path, text) in texts {
+            let file: RuleFile = toml::from_str(text).map_err(|e| LintError::Rules {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            set.sources.push(path.to_path_buf());
+            if let Some(e) = file.oob_entries {
+                set.fops_struct_types.extend(e.fops_struct_types);
+                set.fops_members.extend(e.fops_members);
+                if let Some(m) = e.marker {
+                    set.marker = m;
+                }
+                set.registrations.extend(e.registration);
+            }
+            if let Some(c) = file.oob_context {
+                set.inband_checks.extend(c.inband_checks);
+                set.oob_checks.extend(c.oob_checks);
+                set.switch_inband.extend(c.switch_inband);
+                set.tolerated.extend(c.tolerated);
+                if let Some(d) = c.max_depth {
+                    set.max_depth = d;
+                }
+            }
+            for s in file.inband_service {
+                push_rule(
+                    &mut rules,
+                    Rule {
+                        id: s.id.clone(),
+                        severity: s.severity,
+                        rationale: s.rationale,
+                        replacement: s.replacement,
+                    },
+                    path,
+                )?;
+                service_names.extend(s.services.into_iter().map(|n| (n, s.id.clone())));
+            }
+            if let Some(l) = file.lock_typing {
+                set.lock_calls.extend(l.calls);
+                set.safe_lock_types.extend(l.safe_types);
+                set.lock_defines.extend(l.defines);
+                for u in l.unsafe_type {
+                    push_rule(
+                        &mut rules,
+                        Rule {
+                            id: u.id.clone(),
+                            severity: u.severity,
+                            rationale: u.rationale,
+                            replacement: u.replacement,
+                        },
+                        path,
+                    )?;
+                    unsafe_types.push((u.ty, u.id));
+                }
+                if let Some(u) = l.unknown {
+                    push_rule(
+                        &mut rules,
+                        Rule {
+                            id: u.id.clone(),
+                            severity: u.severity,
+                            rationale: u.rationale,
+                            replacement: u.replacement,
+                        },
+                        path,
+                    )?;
+                    unknown = Some((u.id, u.calls));
+                }
+            }
+        }
+        if set.marker.is_empty() {
+            set.marker = "dovetail-port: oob-entry".into();
+        }
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        let index = |id: &str| rules.iter().position(|r| r.id == id).expect("rule pushed");
+        for (name, id) in service_names {
+            set.services.insert(name, index(&id));
+        }
+        for (ty, id) in unsafe_types {
+            set.unsafe_lock_types.insert(ty, index(&id));
+        }
+        set.unknown_lock = unknown.map(|(id, calls)| (index(&id), calls));
+        set.rules = rules;
+        Ok(set)
+    }
+
+    pub fn classify(&self, name: &str) -> CallClass {
+        if let Some(&i) = self.services.get(name) {
+            CallClass::Service(i)
+        } else if self.lock_calls.iter().any(|c| c == name) {
+            CallClass::Lock
+        } else if self.switch_inband.iter().any(|c| c == name) {
+            CallClass::SwitchInband
+        } else if self.tolerated.iter().any(|c| c == name) {
+            CallClass::Tolerated
+        } else {
+            CallClass::Other
+        }
+    }
+
+    pub fn rule_index(&self, id: &str) -> Option<usize> {
+        self.rules.iter().position(|r| r.id == id)
+    }
+
+    /// Words whose presence makes a file worth a full parse in the lexical pass.
+    pub fn entry_needles(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.fops_members.clone();
+        // A registration that needs a flag (IRQF_OOB) is only possible where the flag is.
+        v.extend(self.registrations.iter().map(|r| {
+            r.requires_flag
+                .clone()
+                .unwrap_or_else(|| r.function.clone())
+        }));
+        v.push(self.marker.clone());
+        v
+    }
+}
+
+fn push_rule(rules: &mut Vec<Rule>, rule: Rule, path: &Path) -> Result<(), LintError> {
+    if let Some(old) = rules.iter().find(|r| r.id == rule.id) {
+        if *old != rule {
+            return Err(LintError::Rules {
+                path: path.to_path_buf(),
+                message: format!(
+                    "rule id `{}` is defined twice with different contents",
+                    rule.id
+                ),
+            });
+        }
+        return Ok(());
+    }
+    rules.push(rule);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_the_shipped_rules() {
+        let set = RuleSet::load(&[crate::data_dir().join("rules")]).unwrap();
+        assert!(set.fops_members.contains(&"oob_ioctl".to_string()));
+        let i = set.services["mutex_lock"];
+        assert_eq!(set.rules[i].id, "oob-sleeping-lock");
+        assert!(set.rules[i].replacement.contains("evl_lock_kmutex"));
+        assert_eq!(set.classify("raw_spin_lock_irqsave"), CallClass::Lock);
+        assert_eq!(set.classify("printk"), CallClass::Tolerated);
+        assert_eq!(set.classify("evl_switch_inband"), CallClass::SwitchInband);
+        assert!(set.unsafe_lock_types.contains_key("spinlock_t"));
+        assert_eq!(set.lock_defines["DEFINE_HARD_SPINLOCK"], "hard_spinlock_t");
+    }
+
+    #[test]
+    fn conflicting_rule_ids_are_an_error() {
+        let a = "[[inband_service]]\nid='x'\nseverity='error'\nservices=['a']\nrationale='r'\nreplacement='p'\n";
+        let b = "[[inband_service]]\nid='x'\nseverity='warning'\nservices=['b']\nrationale='r'\nreplacement='p'\n";
+        let err =
+            RuleSet::from_texts(&[(Path::new("a.toml"), a), (Path::new("b.toml"), b)]).unwrap_err();
+        assert!(err.to_string().contains("b.toml"), "{err}");
+    }
+
+    #[test]
+    fn bad_toml_names_the_file() {
+        let err =
+            RuleSet::from_texts(&[(Path::new("mine.toml"), "[[inband_service]\n")]).unwrap_err();
+        assert!(err.to_string().contains("mine.toml"));
+    }
+}

@@ -1,0 +1,323 @@
+//! The fast lexical pass over every file: which functions a file defines (for the
+//! cross-file index), declared lock types, and whether the file may declare oob entry
+//! points. No parsing here: a byte-level tokenizer that skips comments, strings and
+//! preprocessor lines. Full tree-sitter parses happen later, only where needed.
+
+use std::collections::BTreeMap;
+
+/// A function definition seen lexically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefSeen {
+    pub name: String,
+    pub is_static: bool,
+}
+
+/// What the lexical pass learned from one file.
+#[derive(Debug, Default, Clone)]
+pub struct FileScan {
+    pub defs: Vec<DefSeen>,
+    /// (struct name, field name) -> lock type, for fields declared with a lock type.
+    pub lock_fields: Vec<(String, String, String)>,
+    /// Variables (file-scope or local) declared with a lock type or `DEFINE_*` macro:
+    /// (name, type, file_scope).
+    pub lock_vars: Vec<(String, String, bool)>,
+    /// The file mentions an entry-point needle (fops member, registration, marker).
+    pub may_have_entries: bool,
+}
+
+/// Scans `src`. `lock_types` are the type names to record, `defines` maps `DEFINE_*`
+/// macros to their types, `needles` decide `may_have_entries`.
+pub fn scan(
+    src: &[u8],
+    lock_types: &[&str],
+    defines: &BTreeMap<String, String>,
+    needles: &[String],
+) -> FileScan {
+    let mut out = FileScan {
+        may_have_entries: needles
+            .iter()
+            .any(|n| !n.is_empty() && contains(src, n.as_bytes())),
+        ..Default::default()
+    };
+    let mut depth = 0usize;
+    let mut paren = 0usize;
+    let mut candidate: Option<String> = None;
+    let mut after_params = false;
+    let mut saw_static = false;
+    let mut last_ident: Option<(usize, usize)> = None;
+    let mut prev_ident: Option<(usize, usize)> = None;
+    // `struct NAME {` at depth 0: the struct whose body we are in.
+    let mut struct_name: Option<String> = None;
+    let mut pending_struct: Option<String> = None;
+    let mut prev_was_struct_kw = false;
+    let mut define_macro: Option<String> = None;
+    let mut i = 0usize;
+    let n = src.len();
+    let mut line_start = true;
+    while i < n {
+        let b = src[i];
+        match b {
+            b'\n' => {
+                line_start = true;
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' | b'\r' | b'\x0c' => {
+                i += 1;
+                continue;
+            }
+            b'#' if line_start => {
+                // Preprocessor line, with continuations.
+                while i < n && src[i] != b'\n' {
+                    if src[i] == b'\\' && i + 1 < n && src[i + 1] == b'\n' {
+                        i += 1;
+                    } else if src[i] == b'/' && i + 1 < n && src[i + 1] == b'*' {
+                        i = skip_block_comment(src, i);
+                        continue;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        line_start = false;
+        if b == b'/' && i + 1 < n && src[i + 1] == b'/' {
+            while i < n && src[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if b == b'/' && i + 1 < n && src[i + 1] == b'*' {
+            i = skip_block_comment(src, i);
+            continue;
+        }
+        if b == b'"' || b == b'\'' {
+            i += 1;
+            while i < n && src[i] != b {
+                if src[i] == b'\\' {
+                    i += 1;
+                }
+                if i < n && src[i] == b'\n' {
+                    break;
+                }
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if b.is_ascii_alphabetic() || b == b'_' {
+            let start = i;
+            while i < n && (src[i].is_ascii_alphanumeric() || src[i] == b'_') {
+                i += 1;
+            }
+            let word = &src[start..i];
+            if depth == 0 && paren == 0 && word == b"static" {
+                saw_static = true;
+            }
+            // Lock declarations: `TYPE name ;|[|,|=` and `DEFINE_X(name)`.
+            if let Some((ps, pe)) = prev_ident {
+                let prev = &src[ps..pe];
+                if let Some(ty) = lock_types.iter().find(|t| t.as_bytes() == prev) {
+                    let next = src[i..].iter().find(|c| !c.is_ascii_whitespace());
+                    if matches!(next, Some(b';' | b'[' | b',' | b'=')) {
+                        let name = String::from_utf8_lossy(word).into_owned();
+                        match (&struct_name, depth) {
+                            (Some(s), d) if d >= 1 => {
+                                out.lock_fields.push((s.clone(), name, ty.to_string()))
+                            }
+                            _ => out.lock_vars.push((name, ty.to_string(), depth == 0)),
+                        }
+                    }
+                }
+            }
+            if let Some(m) = define_macro.take() {
+                let name = String::from_utf8_lossy(word).into_owned();
+                if let Some(ty) = defines.get(&m) {
+                    out.lock_vars.push((name, ty.clone(), depth == 0));
+                }
+            }
+            if depth == 0 {
+                pending_struct = if prev_was_struct_kw {
+                    Some(String::from_utf8_lossy(word).into_owned())
+                } else {
+                    None
+                };
+                prev_was_struct_kw = word == b"struct" || word == b"union";
+            }
+            let w = String::from_utf8_lossy(word);
+            if defines.contains_key(w.as_ref()) {
+                let next = src[i..].iter().position(|c| !c.is_ascii_whitespace());
+                if next.is_some_and(|p| src[i + p] == b'(') {
+                    define_macro = Some(w.into_owned());
+                }
+            }
+            prev_ident = Some((start, i));
+            if depth == 0 && paren == 0 {
+                last_ident = Some((start, i));
+            }
+            continue;
+        }
+        prev_ident = None;
+        if depth == 0 && b != b'(' {
+            prev_was_struct_kw = false;
+        }
+        match b {
+            b'(' => {
+                if depth == 0 {
+                    pending_struct = None;
+                }
+                if depth == 0 && paren == 0 && !after_params {
+                    candidate =
+                        last_ident.map(|(s, e)| String::from_utf8_lossy(&src[s..e]).into_owned());
+                }
+                if define_macro.is_none() {
+                    prev_ident = None;
+                }
+                paren += 1;
+            }
+            b')' => {
+                paren = paren.saturating_sub(1);
+                if depth == 0 && paren == 0 && candidate.is_some() {
+                    after_params = true;
+                }
+                define_macro = None;
+            }
+            b'{' => {
+                if depth == 0 {
+                    if let Some(s) = pending_struct.take() {
+                        struct_name = Some(s);
+                        candidate = None;
+                    } else if after_params {
+                        if let Some(name) = candidate.take() {
+                            out.defs.push(DefSeen {
+                                name,
+                                is_static: saw_static,
+                            });
+                        }
+                    }
+                    after_params = false;
+                    paren = 0;
+                }
+                depth += 1;
+            }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    struct_name = None;
+                    saw_static = false;
+                    candidate = None;
+                    after_params = false;
+                }
+            }
+            b';' | b'=' | b',' if depth == 0 && paren == 0 => {
+                if b == b';' {
+                    saw_static = false;
+                }
+                candidate = None;
+                after_params = false;
+                pending_struct = None;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+fn skip_block_comment(src: &[u8], mut i: usize) -> usize {
+    i += 2;
+    while i + 1 < src.len() && !(src[i] == b'*' && src[i + 1] == b'/') {
+        i += 1;
+    }
+    (i + 2).min(src.len())
+}
+
+/// Substring test (memchr-accelerated through `regex`'s literal search would be overkill).
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return false;
+    }
+    let first = needle[0];
+    let mut start = 0;
+    while let Some(p) = hay[start..=hay.len() - needle.len()]
+        .iter()
+        .position(|&b| b == first)
+    {
+        let at = start + p;
+        if &hay[at..at + needle.len()] == needle {
+            return true;
+        }
+        start = at + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defines() -> BTreeMap<String, String> {
+        [
+            ("DEFINE_HARD_SPINLOCK", "hard_spinlock_t"),
+            ("DEFINE_SPINLOCK", "spinlock_t"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+    }
+
+    const TYPES: &[&str] = &["hard_spinlock_t", "spinlock_t", "raw_spinlock_t"];
+
+    #[test]
+    fn finds_definitions_not_prototypes() {
+        let src = b"static int a(void);\nint b(int x) { return a(); }\nstatic inline void c(void)\n__releases(x)\n{\n}\nstruct s { int (*f)(void); };\nint v = f(1);\n#define M(x) { x }\n";
+        let s = scan(src, TYPES, &defines(), &[]);
+        assert_eq!(
+            s.defs,
+            vec![
+                DefSeen {
+                    name: "b".into(),
+                    is_static: false
+                },
+                DefSeen {
+                    name: "c".into(),
+                    is_static: true
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn records_lock_declarations() {
+        let src = b"struct dev {\n\thard_spinlock_t lock;\n\tspinlock_t slow;\n};\nstatic DEFINE_HARD_SPINLOCK(glock);\nstatic DEFINE_SPINLOCK(other);\nstatic raw_spinlock_t rl;\nvoid f(void) { spinlock_t local; }\n";
+        let s = scan(src, TYPES, &defines(), &[]);
+        assert!(s
+            .lock_fields
+            .contains(&("dev".into(), "lock".into(), "hard_spinlock_t".into())));
+        assert!(s
+            .lock_fields
+            .contains(&("dev".into(), "slow".into(), "spinlock_t".into())));
+        assert!(s
+            .lock_vars
+            .contains(&("glock".into(), "hard_spinlock_t".into(), true)));
+        assert!(s
+            .lock_vars
+            .contains(&("other".into(), "spinlock_t".into(), true)));
+        assert!(s
+            .lock_vars
+            .contains(&("rl".into(), "raw_spinlock_t".into(), true)));
+        assert!(s
+            .lock_vars
+            .contains(&("local".into(), "spinlock_t".into(), false)));
+    }
+
+    #[test]
+    fn comments_and_strings_are_skipped() {
+        let src = b"/* int fake(void) { } */\nconst char *s = \"int g(void) {\";\n// int h(void) {\nint real(void) { }\n";
+        let s = scan(src, TYPES, &defines(), &["oob_ioctl".to_string()]);
+        assert_eq!(s.defs.len(), 1);
+        assert_eq!(s.defs[0].name, "real");
+        assert!(!s.may_have_entries);
+    }
+}

@@ -1,0 +1,503 @@
+//! `dovetail-port lint` end to end on the fixture corpus under tests/fixtures/lint/.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dovetail-port"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lint")
+        .join(name)
+}
+
+/// Runs lint with JSON output; returns (exit code, report).
+fn lint_json(args: &[&str]) -> (i32, Value) {
+    let out = bin()
+        .arg("lint")
+        .arg("--format")
+        .arg("json")
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "bad JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), v)
+}
+
+fn active(v: &Value) -> Vec<(String, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("suppressed").is_none())
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["chain_text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn oob_driver_chains_across_files() {
+    let (code, v) = lint_json(&[fixture("oob_driver").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let got = active(&v);
+    assert_eq!(
+        got,
+        vec![
+            (
+                "oob-inband-wakeup".to_string(),
+                "oobdrv_irq() -> wake_up()".to_string()
+            ),
+            (
+                "oob-sleeping-lock".to_string(),
+                "oobdrv_oob_ioctl() -> do_xfer() -> oobdrv_update_config() -> mutex_lock()"
+                    .to_string()
+            ),
+        ]
+    );
+    let f = &v["findings"][1];
+    assert_eq!(f["file"], "oobdrv_cfg.c");
+    assert_eq!(f["line"], 8);
+    assert!(f["replacement"]
+        .as_str()
+        .unwrap()
+        .contains("evl_lock_kmutex"));
+    // The guarded in-band slow path (kmalloc) and the hard lock are not reported.
+    assert!(!got
+        .iter()
+        .any(|(_, c)| c.contains("kmalloc") || c.contains("raw_spin")));
+}
+
+#[test]
+fn human_output_shows_snippet_chain_and_help() {
+    let out = bin()
+        .arg("lint")
+        .arg(fixture("oob_driver"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("error[oob-sleeping-lock]"), "{s}");
+    assert!(s.contains("oobdrv_cfg.c:8:2"), "{s}");
+    assert!(s.contains("mutex_lock(&d->cfg_lock);"), "{s}");
+    assert!(s.contains(
+        "call chain: oobdrv_oob_ioctl() -> do_xfer() -> oobdrv_update_config() -> mutex_lock()"
+    ));
+    assert!(s.contains("help: use evl_lock_kmutex()"), "{s}");
+    assert!(s.contains("parse errors in"), "{s}");
+}
+
+#[test]
+fn mtd_oob_read_is_not_an_entry_point() {
+    let (code, v) = lint_json(&[fixture("mtd").to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["findings"].as_array().unwrap().is_empty());
+    assert!(v["entries"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn every_entry_kind_is_found() {
+    let (code, v) = lint_json(&[
+        fixture("entries").to_str().unwrap(),
+        "--entry",
+        "named_only",
+    ]);
+    assert_eq!(code, 1);
+    let kinds: Vec<(String, String)> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["function"].as_str().unwrap().into(),
+                e["kind"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for want in [
+        ("pulse_irq", "irqf-oob-handler"),
+        ("runner", "evl-kthread"),
+        ("tick_handler", "evl-timer-handler"),
+        ("marked_entry", "comment-marker"),
+        ("named_only", "command-line"),
+        ("kinds_oob_poll", "fops.oob_poll"),
+        ("kinds_compat_oob_ioctl", "fops.compat_oob_ioctl"),
+    ] {
+        assert!(
+            kinds.contains(&(want.0.into(), want.1.into())),
+            "{want:?} missing in {kinds:?}"
+        );
+    }
+    // plain_irq was requested without IRQF_OOB.
+    assert!(!kinds.iter().any(|(f, _)| f == "plain_irq"));
+    let rules: Vec<String> = active(&v).into_iter().map(|(r, _)| r).collect();
+    for r in [
+        "oob-inband-wakeup",
+        "oob-might-sleep",
+        "oob-virtual-irq-mask",
+        "oob-inband-schedule",
+        "oob-inband-work",
+        "oob-inband-alloc",
+        "oob-inband-timer",
+    ] {
+        assert!(rules.contains(&r.to_string()), "{r} missing in {rules:?}");
+    }
+}
+
+#[test]
+fn unknown_entry_name_is_an_error() {
+    let out = bin()
+        .args(["lint", "--entry", "no_such_fn"])
+        .arg(fixture("mtd"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--entry no_such_fn"));
+}
+
+#[test]
+fn static_functions_are_scoped_to_their_file() {
+    let (_, v) = lint_json(&[fixture("statics").to_str().unwrap()]);
+    let got = active(&v);
+    assert_eq!(
+        got,
+        vec![(
+            "oob-inband-alloc".into(),
+            "a_oob_read() -> helper() -> kzalloc()".into()
+        )]
+    );
+    assert_eq!(v["findings"][0]["file"], "a.c");
+}
+
+#[test]
+fn lock_rules_follow_declared_types() {
+    let (_, v) = lint_json(&[fixture("locks").to_str().unwrap()]);
+    let got: Vec<(String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().into(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("oob-inband-spinlock".into(), 24),
+            ("oob-raw-spinlock".into(), 26),
+            ("oob-inband-spinlock".into(), 28)
+        ]
+    );
+}
+
+#[test]
+fn guarded_and_switched_calls_are_inband() {
+    let (_, v) = lint_json(&[fixture("guards").to_str().unwrap()]);
+    assert_eq!(
+        active(&v),
+        vec![(
+            "oob-inband-schedule".into(),
+            "guards_oob_ioctl() -> schedule()".into()
+        )]
+    );
+}
+
+#[test]
+fn suppression_comments_on_line_and_function() {
+    let (code, v) = lint_json(&[fixture("suppress").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        active(&v),
+        vec![(
+            "oob-inband-alloc".into(),
+            "sup_oob_ioctl() -> kfree()".into()
+        )]
+    );
+    let sup: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("suppressed").is_some())
+        .collect();
+    assert_eq!(sup.len(), 2);
+    assert!(sup.iter().any(|f| f["service"] == "kmalloc"
+        && f["suppressed"]["justification"] == "setup only, before oob start"));
+    assert!(sup
+        .iter()
+        .any(|f| f["service"] == "mutex_lock" && f["suppressed"]["kind"] == "in-source"));
+}
+
+#[test]
+fn calls_through_ops_structs_resolve() {
+    let (_, v) = lint_json(&[fixture("ops").to_str().unwrap()]);
+    assert_eq!(
+        active(&v),
+        vec![(
+            "oob-might-sleep".into(),
+            "ops_oob_ioctl() -> ->step: slow_step() -> msleep()".into()
+        )]
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn baseline_fails_only_on_new_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("drv");
+    copy_dir(&fixture("oob_driver"), &src);
+    let base = tmp.path().join("baseline.json");
+    let out = bin()
+        .arg("lint")
+        .arg(&src)
+        .arg("--baseline")
+        .arg(&base)
+        .arg("--write-baseline")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    assert_eq!(b["findings"].as_array().unwrap().len(), 2);
+
+    let (code, v) = lint_json(&[src.to_str().unwrap(), "--baseline", base.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(active(&v).is_empty());
+
+    // Move lines (fingerprints must not depend on them) and add one new violation.
+    let cfg = src.join("oobdrv_cfg.c");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replacen(
+        "int oobdrv_update_config",
+        "\n\n\nint oobdrv_update_config",
+        1,
+    );
+    let text = text.replace("\td->cfg = arg;", "\td->cfg = arg;\n\tmsleep(1);");
+    std::fs::write(&cfg, text).unwrap();
+    let (code, v) = lint_json(&[src.to_str().unwrap(), "--baseline", base.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        active(&v),
+        vec![(
+            "oob-might-sleep".into(),
+            "oobdrv_oob_ioctl() -> do_xfer() -> oobdrv_update_config() -> msleep()".into()
+        )]
+    );
+}
+
+#[test]
+fn bad_baseline_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("b.json");
+    std::fs::write(&base, "not json").unwrap();
+    let out = bin()
+        .arg("lint")
+        .arg(fixture("oob_driver"))
+        .arg("--baseline")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("b.json") && err.contains("--write-baseline"),
+        "{err}"
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn diff_mode_keeps_findings_in_changed_functions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    copy_dir(&fixture("oob_driver"), &repo.join("drv"));
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "."]);
+    git(
+        repo,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "base",
+        ],
+    );
+    // Touch do_xfer(): only the ioctl chain goes through it, not the IRQ handler's.
+    let f = repo.join("drv/oobdrv.c");
+    let text = std::fs::read_to_string(&f).unwrap().replace(
+        "\td->count++;\n\traw_spin_unlock",
+        "\td->count += 2;\n\traw_spin_unlock",
+    );
+    std::fs::write(&f, text).unwrap();
+    let (code, v) = lint_json(&[repo.join("drv").to_str().unwrap(), "--diff", "HEAD"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        active(&v),
+        vec![(
+            "oob-sleeping-lock".into(),
+            "oobdrv_oob_ioctl() -> do_xfer() -> oobdrv_update_config() -> mutex_lock()".into()
+        )]
+    );
+    assert_eq!(v["diff_base"], "HEAD");
+    let out = bin()
+        .arg("lint")
+        .arg(repo.join("drv"))
+        .args(["--diff", "no-such-rev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-rev"));
+}
+
+#[test]
+fn sarif_has_the_required_shape() {
+    let out = bin()
+        .arg("lint")
+        .arg(fixture("suppress"))
+        .args(["--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    assert!(v["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(run["tool"]["driver"]["name"].is_string());
+    for id in [
+        "oob-sleeping-lock",
+        "oob-inband-spinlock",
+        "oob-raw-spinlock",
+        "oob-inband-alloc",
+    ] {
+        assert!(rules.iter().any(|r| r["id"] == id), "{id}");
+    }
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for r in results {
+        let ix = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[ix]["id"], r["ruleId"]);
+        assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
+        assert!(r["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Call chain"));
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uri"], "suppress.c");
+        assert_eq!(loc["artifactLocation"]["uriBaseId"], "SRCROOT");
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert!(r["partialFingerprints"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|f| f.is_string()));
+        let flow = r["codeFlows"][0]["threadFlows"][0]["locations"]
+            .as_array()
+            .unwrap();
+        assert!(flow.len() >= 2);
+    }
+    let kinds: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r.get("suppressions"))
+        .map(|s| s[0]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["inSource", "inSource"]);
+    assert!(run["originalUriBaseIds"]["SRCROOT"]["uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("file:///"));
+}
+
+#[test]
+fn results_do_not_depend_on_argument_order() {
+    let a = fixture("statics").join("a.c");
+    let b = fixture("statics").join("b.c");
+    let root = fixture("statics");
+    let (_, v1) = lint_json(&[
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    let (_, v2) = lint_json(&[
+        b.to_str().unwrap(),
+        a.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(v1["findings"], v2["findings"]);
+    assert_eq!(v1["entries"], v2["entries"]);
+}
+
+#[test]
+fn missing_path_is_a_clear_error() {
+    let out = bin().args(["lint", "/nonexistent/dir"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dir"));
+}
+
+#[test]
+fn user_rule_files_add_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("mine.toml");
+    std::fs::write(
+        &rules,
+        "[[inband_service]]\nid = \"my-no-regmap\"\nseverity = \"warning\"\nservices = [\"do_xfer\"]\nrationale = \"r\"\nreplacement = \"x\"\n",
+    )
+    .unwrap();
+    let (_, v) = lint_json(&[
+        fixture("oob_driver").to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    let got = active(&v);
+    assert!(
+        got.contains(&(
+            "my-no-regmap".into(),
+            "oobdrv_oob_ioctl() -> do_xfer()".into()
+        )),
+        "{got:?}"
+    );
+}

@@ -1,0 +1,70 @@
+//! `dovetail-port lint` over a real subtree of the vanilla 6.1 kernel (kernel/ and
+//! drivers/mtd/), plus a seeded oob driver linted next to it.
+
+use std::path::Path;
+use std::process::Command;
+
+use dovetail_port::kernels::KernelCache;
+use serde_json::Value;
+
+const SEEDED: &str = r#"// seeded oob driver calling into real kernel code
+static long seed_oob_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	synchronize_irq(arg);
+	return 0;
+}
+
+static const struct file_operations seed_fops = {
+	.oob_ioctl = seed_oob_ioctl,
+};
+"#;
+
+#[test]
+fn real_kernel_subtree_with_a_seeded_driver() {
+    let cache = KernelCache::default_location();
+    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let tmp = tempfile::tempdir().unwrap();
+    let seed_dir = tmp.path().join("seed");
+    std::fs::create_dir_all(&seed_dir).unwrap();
+    std::fs::write(seed_dir.join("seed.c"), SEEDED).unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_dovetail-port"))
+        .arg("lint")
+        .args(["--format", "json", "--parse-all", "--root"])
+        .arg(&tree)
+        .arg(tree.join("kernel"))
+        .arg(tree.join("drivers/mtd"))
+        .arg(&seed_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stats = &v["stats"];
+    let scanned = stats["files_scanned"].as_u64().unwrap();
+    let parsed = stats["files_parsed"].as_u64().unwrap();
+    let funcs = stats["functions_parsed"].as_u64().unwrap();
+    let bad = stats["functions_with_errors"].as_u64().unwrap();
+    assert!(scanned > 700 && parsed == scanned, "{stats}");
+    assert!(funcs > 15_000, "{stats}");
+    // Parse robustness: a sane share of functions with syntax errors.
+    assert!((bad as f64) < 0.08 * funcs as f64, "too many parse errors: {bad}/{funcs}");
+
+    // A vanilla tree has no EVL: the only entry point is the seeded one; MTD's oob
+    // callbacks (the NAND spare area) must not count.
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["function"], "seed_oob_ioctl");
+    let findings = v["findings"].as_array().unwrap();
+    assert!(findings.iter().all(|f| !f["file"].as_str().unwrap().starts_with("drivers/mtd")));
+    assert!(findings.iter().all(|f| f["entry"]["function"] == "seed_oob_ioctl"));
+    // The chain goes into the real kernel/irq/manage.c.
+    let chains: Vec<&str> = findings.iter().map(|f| f["chain_text"].as_str().unwrap()).collect();
+    assert!(
+        chains.contains(&"seed_oob_ioctl() -> synchronize_irq() -> wait_event()"),
+        "{chains:#?}"
+    );
+    let f = findings.iter().find(|f| f["service"] == "wait_event").unwrap();
+    assert_eq!(f["file"], "kernel/irq/manage.c");
+    assert!(Path::new(&tree).join("kernel/irq/manage.c").exists());
+}
