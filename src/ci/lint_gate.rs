@@ -1,126 +1,87 @@
-//! The lint gate: runs `dovetail-port lint` (issue #4's interface: `--format sarif`,
-//! `--baseline FILE`, `--diff REV`, exit 0 clean / 1 findings / 2 error) in the fork's root and
-//! keeps its SARIF. Going through the command keeps one implementation of the lint and makes
-//! the gate exactly what a developer reproduces by hand.
+//! The lint gate: the oob-safety lint over the configured paths of the fork, in diff mode
+//! against the queue base (only findings whose chain goes through changed functions), with
+//! the fork's baseline. Calls the lint engine directly; its SARIF is kept for `--sarif`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::config::LintConfig;
 use super::CiError;
+use crate::lint::{self, LintOptions};
 
 #[derive(Debug, Clone)]
 pub struct LintRun {
-    /// The lint's exit status: 0 clean, 1 new findings.
-    pub status: i32,
+    pub passed: bool,
     /// Findings not suppressed (inline or by the baseline).
     pub findings: Vec<Finding>,
     pub suppressed: usize,
+    pub files: usize,
     pub sarif: serde_json::Value,
-    /// The command line, for the report.
-    pub command: Vec<String>,
 }
 
+/// What the CI report keeps of a lint finding.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Finding {
     pub rule: String,
     pub message: String,
+    pub chain: String,
     pub file: String,
     pub line: u64,
 }
 
-impl LintRun {
-    pub fn passed(&self) -> bool {
-        self.status == 0
+/// The engine's options for this gate: paths and baseline resolved against the fork root.
+pub fn options(root: &Path, l: &LintConfig, diff_base: Option<&str>) -> LintOptions {
+    LintOptions {
+        paths: l.paths.iter().map(|p| root.join(p)).collect(),
+        root: Some(root.to_path_buf()),
+        baseline: l.baseline.as_ref().map(|b| root.join(b)),
+        diff: if l.diff {
+            diff_base.map(String::from)
+        } else {
+            None
+        },
+        progress: false,
+        ..Default::default()
     }
 }
 
-/// The argument list (without the program).
-pub fn args(l: &LintConfig, diff_base: Option<&str>) -> Vec<String> {
-    let mut a = vec!["lint".to_string(), "--format".into(), "sarif".into()];
-    if let Some(b) = &l.baseline {
-        a.push("--baseline".into());
-        a.push(b.display().to_string());
-    }
-    if let (true, Some(base)) = (l.diff, diff_base) {
-        a.push("--diff".into());
-        a.push(base.to_string());
-    }
-    a.push("--".into());
-    a.extend(l.paths.iter().map(|p| p.display().to_string()));
-    a
-}
-
-pub fn run(
-    program: &Path,
-    root: &Path,
-    l: &LintConfig,
-    diff_base: Option<&str>,
-) -> Result<LintRun, CiError> {
-    let args = args(l, diff_base);
-    if let Some(b) = &l.baseline {
-        if !root.join(b).is_file() {
+pub fn run(root: &Path, l: &LintConfig, diff_base: Option<&str>) -> Result<LintRun, CiError> {
+    let opts = options(root, l, diff_base);
+    if let Some(b) = &opts.baseline {
+        if !b.is_file() {
             return Err(CiError::Lint(format!(
-                "baseline {} does not exist (write one with `dovetail-port lint --write-baseline {}`)",
-                root.join(b).display(),
-                b.display()
+                "baseline {} does not exist (write it with `dovetail-port lint --baseline {} --write-baseline {}`)",
+                b.display(),
+                b.display(),
+                l.paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )));
         }
     }
-    let out = std::process::Command::new(program)
-        .args(&args)
-        .current_dir(root)
-        .output()
-        .map_err(|e| CiError::Io {
-            path: PathBuf::from(program),
-            source: e,
-        })?;
-    let status = out.status.code().unwrap_or(2);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if status != 0 && status != 1 {
-        return Err(CiError::Lint(format!(
-            "`{} {}` failed (exit {status}): {}",
-            program.display(),
-            args.join(" "),
-            stderr.trim()
-        )));
-    }
-    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| CiError::Lint(format!("the lint's SARIF output does not parse: {e}")))?;
-    let (findings, suppressed) = findings(&sarif);
+    let report = lint::run(&opts).map_err(|e| CiError::Lint(e.to_string()))?;
+    let findings = report
+        .active()
+        .map(|f| Finding {
+            rule: f.rule.clone(),
+            message: f.message.clone(),
+            chain: f.chain_text.clone(),
+            file: f.file.clone(),
+            line: u64::from(f.line),
+        })
+        .collect();
     Ok(LintRun {
-        status,
+        passed: !report.has_errors(),
         findings,
-        suppressed,
-        sarif,
-        command: std::iter::once("dovetail-port".to_string())
-            .chain(args)
-            .collect(),
+        suppressed: report
+            .findings
+            .iter()
+            .filter(|f| f.suppressed.is_some())
+            .count(),
+        files: report.stats.files_scanned,
+        sarif: lint::sarif::to_sarif(&report),
     })
-}
-
-/// Unsuppressed results and the number of suppressed ones.
-pub fn findings(sarif: &serde_json::Value) -> (Vec<Finding>, usize) {
-    let mut out = Vec::new();
-    let mut suppressed = 0;
-    for run in sarif["runs"].as_array().into_iter().flatten() {
-        for r in run["results"].as_array().into_iter().flatten() {
-            if r["suppressions"].as_array().is_some_and(|s| !s.is_empty()) {
-                suppressed += 1;
-                continue;
-            }
-            let loc = &r["locations"][0]["physicalLocation"];
-            out.push(Finding {
-                rule: r["ruleId"].as_str().unwrap_or("").to_string(),
-                message: r["message"]["text"].as_str().unwrap_or("").to_string(),
-                file: loc["artifactLocation"]["uri"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                line: loc["region"]["startLine"].as_u64().unwrap_or(0),
-            });
-        }
-    }
-    (out, suppressed)
 }
 
 #[cfg(test)]
@@ -128,31 +89,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn args_and_sarif_findings() {
-        let l = LintConfig {
+    fn options_resolve_against_the_root_and_follow_diff() {
+        let mut l = LintConfig {
             paths: vec!["drivers/x".into()],
             baseline: Some("b.json".into()),
             diff: true,
         };
-        assert_eq!(
-            args(&l, Some("v6.1")).join(" "),
-            "lint --format sarif --baseline b.json --diff v6.1 -- drivers/x"
-        );
-        let sarif = serde_json::json!({"runs": [{"results": [
-            {"ruleId": "oob-sleep", "message": {"text": "msleep in oob"},
-             "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a.c"}, "region": {"startLine": 7}}}]},
-            {"ruleId": "oob-lock", "message": {"text": "x"}, "suppressions": [{"kind": "external"}]}
-        ]}]});
-        let (f, s) = findings(&sarif);
-        assert_eq!(s, 1);
-        assert_eq!(
-            f,
-            vec![Finding {
-                rule: "oob-sleep".into(),
-                message: "msleep in oob".into(),
-                file: "a.c".into(),
-                line: 7
-            }]
-        );
+        let o = options(Path::new("/f"), &l, Some("v6.1"));
+        assert_eq!(o.paths, vec![std::path::PathBuf::from("/f/drivers/x")]);
+        assert_eq!(o.baseline, Some("/f/b.json".into()));
+        assert_eq!(o.diff.as_deref(), Some("v6.1"));
+        l.diff = false;
+        assert_eq!(options(Path::new("/f"), &l, Some("v6.1")).diff, None);
     }
 }

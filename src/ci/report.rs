@@ -193,7 +193,7 @@ pub fn junit(r: &CiReport) -> String {
             cases.push(Case {
                 class: format!("lint.{}", f.rule),
                 name: format!("{}:{}", f.file, f.line),
-                outcome: Some(("failure", f.message.clone(), String::new())),
+                outcome: Some(("failure", f.message.clone(), f.chain.clone())),
             });
         }
         if let Some(t) = &g.tests {

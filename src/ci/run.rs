@@ -39,8 +39,6 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// Only these matrix entries (all when empty).
     pub entries: Vec<String>,
-    /// The `dovetail-port` executable, for the lint gate.
-    pub program: PathBuf,
     pub accel: Accel,
 }
 
@@ -276,25 +274,31 @@ fn lint_gate(opts: &RunOptions) -> Option<(GateResult, Option<serde_json::Value>
     let t = Instant::now();
     let g = GateResult::new("lint", GateKind::Lint);
     let base = opts.config.queue.as_ref().map(|q| q.base.as_str());
-    let (mut g, sarif) = match lint_gate::run(&opts.program, &opts.root, l, base) {
+    let (mut g, sarif) = match lint_gate::run(&opts.root, l, base) {
         Ok(r) => {
             let mut g = g;
             g.summary = format!(
-                "{} new finding(s), {} suppressed/baselined{}",
+                "{} file(s): {} new finding(s), {} suppressed/baselined{}",
+                r.files,
                 r.findings.len(),
                 r.suppressed,
                 if l.diff && base.is_some() {
-                    " (changed lines only)"
+                    " (changed functions only)"
                 } else {
                     ""
                 }
             );
-            if !r.passed() {
+            if !r.passed {
                 g.status = Status::Failed;
                 g.detail = Some(
                     r.findings
                         .iter()
-                        .map(|f| format!("{}:{}: [{}] {}", f.file, f.line, f.rule, f.message))
+                        .map(|f| {
+                            format!(
+                                "{}:{}: [{}] {}\n    {}",
+                                f.file, f.line, f.rule, f.message, f.chain
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join("\n"),
                 );

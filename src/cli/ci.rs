@@ -230,7 +230,6 @@ fn run_gate(a: RunArgs) -> anyhow::Result<u8> {
         }),
         fail_fast: a.fail_fast,
         entries: a.entry.clone(),
-        program: std::env::current_exe().context("locating the dovetail-port executable")?,
         accel: match a.accel {
             AccelArg::Auto => Accel::Auto,
             AccelArg::Kvm => Accel::Kvm,
