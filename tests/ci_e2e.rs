@@ -142,6 +142,8 @@ fn lint_failure_is_reported_the_boot_entry_still_runs_and_a_baseline_clears_it()
             "--baseline",
             "lint-baseline.json",
             "--write-baseline",
+            "--root",
+            ".",
             "arch/x86/boot/string.c",
         ],
     );
@@ -226,6 +228,9 @@ fn lint_failure_is_reported_the_boot_entry_still_runs_and_a_baseline_clears_it()
             "--baseline",
             "lint-baseline.json",
             "--write-baseline",
+            // Paths relative to the fork root, as the gate reports them.
+            "--root",
+            ".",
             DRIVER,
         ],
     );

@@ -138,7 +138,7 @@ print(json.dumps(out))"),
         evl[run + 1],
         "evl test -k; echo '@@dpt@@ ok it''s quoted'; latmus -t 5"
     );
-    assert!(evl.iter().any(|w| w == "torture") == false);
+    assert!(!evl.iter().any(|w| w == "torture"));
     let x86 = jobs["test:x86_64-tinyconfig"]["words"][0]
         .as_array()
         .unwrap();
@@ -151,7 +151,7 @@ print(json.dumps(out))"),
     assert!(!arm.iter().any(|w| w == "--no-kunit"));
     let rv = jobs["test:riscv64-build"]["words"][0].as_array().unwrap();
     assert!(
-        rv.iter().any(|w| w == "--no-kunit") == false,
+        !rv.iter().any(|w| w == "--no-kunit"),
         "riscv64 keeps the default kunit test"
     );
 }

@@ -236,3 +236,69 @@ fn bad_input_is_a_one_line_error_naming_the_place() {
         stderr(&o)
     );
 }
+
+#[test]
+fn lint_gate_counts_only_changed_functions_and_fail_fast_skips_the_rest() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    fork(dir);
+    // Upstream code (in v1.0) with a violation, then the queue adds a driver with another one.
+    let driver = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci/oob_demo/oob_demo.c"),
+    )
+    .unwrap();
+    git(dir, &["checkout", "-q", "-b", "old", "v1.0"]);
+    write(dir, "drivers/old/old.c", &driver.replace("demo_", "old_"));
+    commit_all(dir, "old driver");
+    git(dir, &["tag", "-f", "v1.0"]);
+    git(dir, &["checkout", "-q", "main"]);
+    git(dir, &["rebase", "-q", "v1.0"]);
+    write(dir, "drivers/new/new.c", &driver);
+    commit_all(dir, "new oob driver");
+    write(
+        dir,
+        "dovetail-port.toml",
+        "[queue]\nbase = \"v1.0\"\nonto = \"v1.1\"\n[lint]\npaths = [\"drivers\"]\n",
+    );
+    let sarif = dir.join("../lint.sarif");
+    let o = tool(
+        dir,
+        &["ci", "--only", "lint", "--sarif", sarif.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    // Diff mode against the queue base: the new driver's finding, not the old one's.
+    assert!(out.contains("1 new finding(s)"), "{out}");
+    assert!(
+        out.contains("drivers/new/new.c:17: [oob-sleeping-lock]"),
+        "{out}"
+    );
+    assert!(!out.contains("old.c"), "{out}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), 1);
+
+    // The queue conflicts onto v1.1; without --fail-fast the lint still runs.
+    let o = tool(dir, &["ci"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("lint ") && l.contains("FAILED")),
+        "{out}"
+    );
+    // With --fail-fast it is reported as skipped.
+    let o = tool(dir, &["ci", "--fail-fast"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("queue ") && l.contains("FAILED")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("lint ") && l.contains("SKIPPED") && l.contains("--fail-fast")),
+        "{out}"
+    );
+}

@@ -48,7 +48,10 @@ fn real_kernel_subtree_with_a_seeded_driver() {
     assert!(scanned > 700 && parsed == scanned, "{stats}");
     assert!(funcs > 15_000, "{stats}");
     // Parse robustness: a sane share of functions with syntax errors.
-    assert!((bad as f64) < 0.08 * funcs as f64, "too many parse errors: {bad}/{funcs}");
+    assert!(
+        (bad as f64) < 0.08 * funcs as f64,
+        "too many parse errors: {bad}/{funcs}"
+    );
 
     // A vanilla tree has no EVL: the only entry point is the seeded one; MTD's oob
     // callbacks (the NAND spare area) must not count.
@@ -56,15 +59,25 @@ fn real_kernel_subtree_with_a_seeded_driver() {
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["function"], "seed_oob_ioctl");
     let findings = v["findings"].as_array().unwrap();
-    assert!(findings.iter().all(|f| !f["file"].as_str().unwrap().starts_with("drivers/mtd")));
-    assert!(findings.iter().all(|f| f["entry"]["function"] == "seed_oob_ioctl"));
+    assert!(findings
+        .iter()
+        .all(|f| !f["file"].as_str().unwrap().starts_with("drivers/mtd")));
+    assert!(findings
+        .iter()
+        .all(|f| f["entry"]["function"] == "seed_oob_ioctl"));
     // The chain goes into the real kernel/irq/manage.c.
-    let chains: Vec<&str> = findings.iter().map(|f| f["chain_text"].as_str().unwrap()).collect();
+    let chains: Vec<&str> = findings
+        .iter()
+        .map(|f| f["chain_text"].as_str().unwrap())
+        .collect();
     assert!(
         chains.contains(&"seed_oob_ioctl() -> synchronize_irq() -> wait_event()"),
         "{chains:#?}"
     );
-    let f = findings.iter().find(|f| f["service"] == "wait_event").unwrap();
+    let f = findings
+        .iter()
+        .find(|f| f["service"] == "wait_event")
+        .unwrap();
     assert_eq!(f["file"], "kernel/irq/manage.c");
     assert!(Path::new(&tree).join("kernel/irq/manage.c").exists());
 }

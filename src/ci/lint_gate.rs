@@ -49,7 +49,7 @@ pub fn run(root: &Path, l: &LintConfig, diff_base: Option<&str>) -> Result<LintR
     if let Some(b) = &opts.baseline {
         if !b.is_file() {
             return Err(CiError::Lint(format!(
-                "baseline {} does not exist (write it with `dovetail-port lint --baseline {} --write-baseline {}`)",
+                "baseline {} does not exist (write it in the fork root with `dovetail-port lint --root . --baseline {} --write-baseline {}`)",
                 b.display(),
                 b.display(),
                 l.paths

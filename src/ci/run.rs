@@ -146,7 +146,7 @@ pub enum Event {
         gate: String,
         phase: String,
     },
-    Done(GateResult),
+    Done(Box<GateResult>),
 }
 
 /// Where a matrix entry's kernel is built: one directory per distinct build, stable across
@@ -212,7 +212,7 @@ fn boot_options(opts: &RunOptions, entry: &MatrixEntry, kernel: PathBuf) -> Boot
     b
 }
 
-fn queue_gate(opts: &RunOptions, emit: &(dyn Fn(Event) + Sync)) -> Option<(GateResult, ())> {
+fn queue_gate(opts: &RunOptions, emit: &(dyn Fn(Event) + Sync)) -> Option<GateResult> {
     let q = opts.config.queue.as_ref()?;
     let t = Instant::now();
     let mut g = GateResult::new("queue", GateKind::Queue);
@@ -260,13 +260,10 @@ fn queue_gate(opts: &RunOptions, emit: &(dyn Fn(Event) + Sync)) -> Option<(GateR
         }
         Err(e) => g.error(e),
     };
-    Some((
-        GateResult {
-            secs: t.elapsed().as_secs_f64(),
-            ..g
-        },
-        (),
-    ))
+    Some(GateResult {
+        secs: t.elapsed().as_secs_f64(),
+        ..g
+    })
 }
 
 fn lint_gate(opts: &RunOptions) -> Option<(GateResult, Option<serde_json::Value>)> {
@@ -430,12 +427,12 @@ pub fn run(opts: &RunOptions, emit: &(dyn Fn(Event) + Sync)) -> Result<CiReport,
         if opts.fail_fast && g.status != Status::Passed && g.status != Status::Skipped {
             stop.store(true, Ordering::SeqCst);
         }
-        emit(Event::Done(g.clone()));
+        emit(Event::Done(Box::new(g.clone())));
         gates.lock().unwrap().push(g);
     };
     let mut sarif = None;
     if wants(Only::Queue) {
-        if let Some((g, ())) = queue_gate(opts, emit) {
+        if let Some(g) = queue_gate(opts, emit) {
             record(g);
         }
     }
