@@ -1,0 +1,296 @@
+//! Renderers for a [`CiReport`]: the terminal table, markdown for a merge-request comment,
+//! JUnit XML (one suite per gate, KUnit cases and lint findings as test cases) and JSON.
+
+use std::fmt::Write;
+
+use super::run::{CiReport, GateKind, Status};
+use crate::results::{BootEnd, TestReport, Verdict};
+
+pub fn end_text(r: &TestReport) -> String {
+    match &r.end {
+        BootEnd::Completed { .. } => "boot completed".into(),
+        BootEnd::Crashed => "kernel crashed".into(),
+        BootEnd::NoOutput { seconds } => format!("hang: no output for {seconds} s"),
+        BootEnd::GlobalTimeout { seconds } => format!("timeout after {seconds} s"),
+        BootEnd::Exited { status } => format!("QEMU exited early (status {status:?})"),
+    }
+}
+
+fn kind(k: GateKind) -> &'static str {
+    match k {
+        GateKind::Queue => "queue",
+        GateKind::Lint => "lint",
+        GateKind::Build => "build",
+        GateKind::Boot => "boot",
+    }
+}
+
+/// The final table.
+pub fn table(r: &CiReport) -> String {
+    let w = r
+        .gates
+        .iter()
+        .map(|g| g.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<w$}  {:<5}  {:<7}  {:>7}  details",
+        "gate", "kind", "status", "time"
+    );
+    for g in &r.gates {
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:<5}  {:<7}  {:>6.0}s  {}",
+            g.name,
+            kind(g.kind),
+            g.status.as_str().to_uppercase(),
+            g.secs,
+            g.summary
+        );
+    }
+    for g in r.gates.iter().filter(|g| g.detail.is_some()) {
+        let _ = writeln!(s, "\n{} ({}):", g.name, g.status.as_str());
+        for l in g.detail.as_deref().unwrap_or("").lines().take(40) {
+            let _ = writeln!(s, "  {l}");
+        }
+        if let Some(log) = &g.log {
+            let _ = writeln!(s, "  log: {}", log.display());
+        }
+    }
+    let failed = r
+        .gates
+        .iter()
+        .filter(|g| g.status != Status::Passed)
+        .count();
+    let _ = writeln!(
+        s,
+        "\n{} ({} gate(s), {} not passed, {:.0} s)",
+        if r.passed() { "CI PASSED" } else { "CI FAILED" },
+        r.gates.len(),
+        failed,
+        r.secs
+    );
+    s
+}
+
+fn md_cell(t: &str) -> String {
+    t.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A merge-request comment.
+pub fn markdown(r: &CiReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "### dovetail-port ci: {}\n",
+        if r.passed() {
+            "✅ passed"
+        } else {
+            "❌ failed"
+        }
+    );
+    s.push_str("| gate | kind | status | time | details |\n|---|---|---|---:|---|\n");
+    for g in &r.gates {
+        let icon = match g.status {
+            Status::Passed => "✅",
+            Status::Failed => "❌",
+            Status::Error => "⚠️",
+            Status::Skipped => "⏭️",
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {icon} {} | {:.0} s | {} |",
+            g.name,
+            kind(g.kind),
+            g.status.as_str(),
+            g.secs,
+            md_cell(&g.summary)
+        );
+    }
+    for g in r.gates.iter().filter(|g| g.detail.is_some()) {
+        let _ = writeln!(
+            s,
+            "\n<details><summary><code>{}</code> {}</summary>\n\n```\n{}\n```\n</details>",
+            g.name,
+            g.status.as_str(),
+            g.detail
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .take(60)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    s
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+struct Case {
+    class: String,
+    name: String,
+    /// (tag, message, body) for failure/error/skipped.
+    outcome: Option<(&'static str, String, String)>,
+}
+
+/// JUnit XML: a `<testsuite>` per gate. The gate itself is a test case (so an error or a
+/// hang shows up), then its parts: each conflicting patch, each lint finding, each KUnit case
+/// and kernel event.
+pub fn junit(r: &CiReport) -> String {
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let mut suites = String::new();
+    let (mut all_tests, mut all_fail, mut all_err, mut all_skip) = (0, 0, 0, 0);
+    for g in &r.gates {
+        let mut cases = vec![Case {
+            class: format!("ci.{}", kind(g.kind)),
+            name: g.name.clone(),
+            outcome: match g.status {
+                Status::Passed => None,
+                Status::Failed => Some((
+                    "failure",
+                    g.summary.clone(),
+                    g.detail.clone().unwrap_or_default(),
+                )),
+                Status::Error => Some((
+                    "error",
+                    g.summary.clone(),
+                    g.detail.clone().unwrap_or_default(),
+                )),
+                Status::Skipped => Some(("skipped", g.summary.clone(), String::new())),
+            },
+        }];
+        if let Some(q) = &g.queue {
+            for (subject, id) in &q.conflicts {
+                cases.push(Case {
+                    class: "queue".into(),
+                    name: format!("{id} {subject}"),
+                    outcome: Some((
+                        "failure",
+                        format!("conflicts onto {}", q.onto),
+                        String::new(),
+                    )),
+                });
+            }
+        }
+        for f in &g.findings {
+            cases.push(Case {
+                class: format!("lint.{}", f.rule),
+                name: format!("{}:{}", f.file, f.line),
+                outcome: Some(("failure", f.message.clone(), f.chain.clone())),
+            });
+        }
+        if let Some(t) = &g.tests {
+            for c in &t.cases {
+                let outcome = match c.verdict {
+                    Verdict::Pass => None,
+                    Verdict::Skip => Some((
+                        "skipped",
+                        c.message.clone().unwrap_or_default(),
+                        String::new(),
+                    )),
+                    Verdict::Fail => Some((
+                        "failure",
+                        "test failed".into(),
+                        c.message.clone().unwrap_or_default(),
+                    )),
+                    Verdict::Crashed => Some((
+                        "error",
+                        "never reported (crashed)".into(),
+                        c.message.clone().unwrap_or_default(),
+                    )),
+                };
+                cases.push(Case {
+                    class: format!(
+                        "{}.{}",
+                        g.name,
+                        if c.suite.is_empty() {
+                            "tests"
+                        } else {
+                            &c.suite
+                        }
+                    ),
+                    name: c.name.clone(),
+                    outcome,
+                });
+            }
+            for (i, ev) in t.crashes.iter().enumerate() {
+                cases.push(Case {
+                    class: format!("{}.kernel", g.name),
+                    name: format!("event {} ({:?}, line {})", i + 1, ev.kind, ev.line),
+                    outcome: Some(("failure", ev.summary.clone(), ev.excerpt.clone())),
+                });
+            }
+        }
+        let count = |tag: &str| {
+            cases
+                .iter()
+                .filter(|c| c.outcome.as_ref().is_some_and(|o| o.0 == tag))
+                .count()
+        };
+        let (f, e, s) = (count("failure"), count("error"), count("skipped"));
+        all_tests += cases.len();
+        all_fail += f;
+        all_err += e;
+        all_skip += s;
+        let _ = writeln!(
+            suites,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"{e}\" skipped=\"{s}\" time=\"{:.3}\">",
+            esc(&g.name),
+            cases.len(),
+            g.secs
+        );
+        for c in cases {
+            let _ = write!(
+                suites,
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                esc(&c.class),
+                esc(&c.name)
+            );
+            match c.outcome {
+                None => suites.push_str("/>\n"),
+                Some((tag, msg, body)) => {
+                    let _ = writeln!(
+                        suites,
+                        ">\n      <{tag} message=\"{}\">{}</{tag}>\n    </testcase>",
+                        esc(&msg),
+                        esc(&body)
+                    );
+                }
+            }
+        }
+        suites.push_str("  </testsuite>\n");
+    }
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"dovetail-port ci\" tests=\"{all_tests}\" failures=\"{all_fail}\" errors=\"{all_err}\" skipped=\"{all_skip}\" time=\"{:.3}\">",
+        r.secs
+    );
+    x.push_str(&suites);
+    x.push_str("</testsuites>\n");
+    x
+}
+
+pub fn json(r: &CiReport) -> String {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("passed".into(), r.passed().into());
+    }
+    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+}
