@@ -43,6 +43,12 @@ pub fn run(_args: DemoArgs) -> anyhow::Result<u8> {
     })?;
     bar.finish_and_clear();
     print!("{}", Report::new(&session).human());
+    if session.pending() > 0 {
+        println!(
+            "(to resolve them yourself: cd {} and use the rebase commands above)",
+            ws.repo().display()
+        );
+    }
 
     let tree = ws.checkout(&session.tip)?;
     println!("\n== 3. lint: oob safety of the directories the queue touches (result checked out in {}) ==", tree.display());
