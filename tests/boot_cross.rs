@@ -1,5 +1,6 @@
-//! Extended test (opt-in for CI time: a full arm64 kernel build, ~5 min on 2 cores):
-//! `DOVETAIL_PORT_CROSS_BOOT=1 cargo test --release --test boot_cross`.
+//! Extended test (opt-in for CI time: a full arm64 kernel build, 5-16 min on 2 cores):
+//! `cargo test --release --test boot_cross -- --ignored`. Ignored by default, so the suite's
+//! totals count it as ignored rather than passed.
 //! Builds the 6.12 tree for arm64 with the cross compiler (tinyconfig + QEMU virt + KUnit),
 //! boots it in qemu-system-aarch64 with the minimal nolibc init, and checks KUnit verdicts.
 
@@ -8,11 +9,8 @@ use std::process::Command;
 use dovetail_port::kernels::{cache_root, KernelCache};
 
 #[test]
+#[ignore = "extended: a full arm64 cross build; run with --ignored"]
 fn arm64_cross_build_boots_and_reports_kunit() {
-    if std::env::var_os("DOVETAIL_PORT_CROSS_BOOT").is_none() {
-        eprintln!("set DOVETAIL_PORT_CROSS_BOOT=1 to run the arm64 cross build and boot");
-        return;
-    }
     let tree = KernelCache::default_location()
         .ensure()
         .unwrap()

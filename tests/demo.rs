@@ -15,8 +15,9 @@ fn demo_rebases_builds_boots_and_reports() {
     let stages = [
         "== 1. kernels",
         "== 2. rebase",
-        "== 3. build",
-        "== 4. boot + test",
+        "== 3. lint",
+        "== 4. build",
+        "== 5. boot + test",
     ];
     let mut at = 0;
     for stage in stages {
@@ -27,6 +28,16 @@ fn demo_rebases_builds_boots_and_reports() {
     }
     // The rebase report: all 16 patches with a verdict, the rename followed.
     assert!(text.contains("16 patches:"), "{text}");
+    // The cascade placed two of git's four conflicts; two are left for a human.
+    assert!(
+        text.contains("2 conflict, ") && text.contains("2 relocated"),
+        "{text}"
+    );
+    // The lint ran over real files of the result and parsed them.
+    assert!(
+        text.contains("lint: scanned ") && text.contains("parse errors in "),
+        "{text}"
+    );
     assert!(text.contains("kernel/watchdog_hld.c was moved to kernel/watchdog_perf.c"));
     // The queue's own KUnit suite ran on the booted 6.12 result and passed.
     assert!(
