@@ -309,6 +309,61 @@ struct Merge {
     mode: i32,
 }
 
+/// Base lines that must separate every change of one side from every change of the other
+/// for the in-process merge to be taken. Diff algorithms differ only in where they put the
+/// edges of a change; when the two sides' changes are this far apart, Myers (libgit2) and
+/// histogram (merge-ort) give the same merged text, and no conflict.
+const FAR_APART: u32 = 8;
+
+/// The common case without spawning git: both sides' changes far apart, merged by libgit2.
+/// None when the changes come close (then git's own merge decides).
+fn merge_far_apart(repo: &Repository, base: Oid, ours: Oid, theirs: Oid) -> Result<Option<Oid>> {
+    let (b, o, t) = (
+        repo.find_blob(base)?,
+        repo.find_blob(ours)?,
+        repo.find_blob(theirs)?,
+    );
+    let ranges = |new: &git2::Blob<'_>| -> Result<Vec<(u32, u32)>> {
+        let mut opts = git2::DiffOptions::new();
+        opts.context_lines(0).interhunk_lines(0);
+        let patch = git2::Patch::from_blobs(&b, None, new, None, Some(&mut opts))?;
+        let mut out = Vec::new();
+        for h in 0..patch.num_hunks() {
+            let (hunk, _) = patch.hunk(h)?;
+            // A pure insertion sits after old_start; count it as touching that line.
+            out.push((hunk.old_start(), hunk.old_start() + hunk.old_lines().max(1)));
+        }
+        Ok(out)
+    };
+    let (ro, rt) = (ranges(&o)?, ranges(&t)?);
+    let close = ro.iter().any(|&(os, oe)| {
+        rt.iter()
+            .any(|&(ts, te)| os < te + FAR_APART && ts < oe + FAR_APART)
+    });
+    if close {
+        return Ok(None);
+    }
+    let entry = |id: Oid| git2::IndexEntry {
+        ctime: git2::IndexTime::new(0, 0),
+        mtime: git2::IndexTime::new(0, 0),
+        dev: 0,
+        ino: 0,
+        mode: 0o100644,
+        uid: 0,
+        gid: 0,
+        file_size: 0,
+        id,
+        flags: 0,
+        flags_extended: 0,
+        path: b"f".to_vec(),
+    };
+    let out = repo.merge_file_from_index(&entry(base), &entry(ours), &entry(theirs), None)?;
+    if !out.is_automergeable() {
+        return Ok(None);
+    }
+    Ok(Some(repo.blob(out.content())?))
+}
+
 /// Merges file contents with git's own merge-ort file merge (histogram diff, as merge-ort
 /// uses): libgit2's merge only has Myers and patience, which place hunks differently and would
 /// make our results differ from what `git rebase`/`git merge-tree` give for the same commits.
@@ -331,6 +386,15 @@ fn merge_blobs(
                 b"binary file changed on both sides: pick one version by hand\n".to_vec(),
             ),
             binary: true,
+            mode: ours.mode,
+        });
+    }
+    if let Some(id) = merge_far_apart(repo, base, ours.id, theirs.id)? {
+        return Ok(Merge {
+            clean: true,
+            id,
+            conflict_text: None,
+            binary: false,
             mode: ours.mode,
         });
     }
