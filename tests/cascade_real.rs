@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use dovetail_port::arch::kconfig;
-use dovetail_port::kernels::{self, KernelCache};
 use serde_json::Value;
 
 fn doc(name: &str) -> toml::Value {
@@ -18,23 +17,6 @@ fn doc(name: &str) -> toml::Value {
         .join("patchsets/sample")
         .join(name);
     toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn real_repo(tmp: &Path) -> PathBuf {
-    let cache = KernelCache::default_location();
-    cache
-        .ensure()
-        .expect("Debian kernel sources (run ./scripts/setup)");
-    let repo = tmp.join("kernel.git");
-    kernels::shared_clone(&cache, &repo).unwrap();
-    repo
-}
-
-fn sample_dir() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("patchsets/sample")
-        .to_string_lossy()
-        .into_owned()
 }
 
 fn show(repo: &Path, rev: &str, path: &str) -> String {

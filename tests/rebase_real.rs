@@ -5,10 +5,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
-use dovetail_port::kernels::{self, KernelCache};
 use serde_json::Value;
 
 fn expected_doc() -> toml::Value {
@@ -33,23 +32,6 @@ fn expected() -> Vec<(String, String, String)> {
             )
         })
         .collect()
-}
-
-fn real_repo(tmp: &Path) -> PathBuf {
-    let cache = KernelCache::default_location();
-    cache
-        .ensure()
-        .expect("Debian kernel sources (run ./scripts/setup)");
-    let repo = tmp.join("kernel.git");
-    kernels::shared_clone(&cache, &repo).unwrap();
-    repo
-}
-
-fn sample_dir() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("patchsets/sample")
-        .to_string_lossy()
-        .into_owned()
 }
 
 fn check_report(report: &Value) {

@@ -87,3 +87,24 @@ pub fn user_state(dir: &Path) -> String {
     let status = git(dir, &["status", "--porcelain"]);
     format!("{refs}\n{head} {head_id}\n{index}\n{status}")
 }
+
+/// A throw-away bare clone of the real kernel cache (Debian 6.1 and 6.12, tags v6.1/v6.12),
+/// sharing its objects, inside `tmp`.
+pub fn real_repo(tmp: &Path) -> PathBuf {
+    use dovetail_port::kernels::{self, KernelCache};
+    let cache = KernelCache::default_location();
+    cache
+        .ensure()
+        .expect("Debian kernel sources (run ./scripts/setup)");
+    let repo = tmp.join("kernel.git");
+    kernels::shared_clone(&cache, &repo).unwrap();
+    repo
+}
+
+/// The sample queue's folder.
+pub fn sample_dir() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("patchsets/sample")
+        .to_string_lossy()
+        .into_owned()
+}
