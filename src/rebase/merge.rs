@@ -317,16 +317,17 @@ const FAR_APART: u32 = 8;
 
 /// The common case without spawning git: both sides' changes far apart, merged by libgit2.
 /// None when the changes come close (then git's own merge decides).
-fn merge_far_apart(repo: &Repository, base: Oid, ours: Oid, theirs: Oid) -> Result<Option<Oid>> {
-    let (b, o, t) = (
-        repo.find_blob(base)?,
-        repo.find_blob(ours)?,
-        repo.find_blob(theirs)?,
-    );
+fn merge_far_apart(
+    repo: &Repository,
+    b: &git2::Blob<'_>,
+    o: &git2::Blob<'_>,
+    t: &git2::Blob<'_>,
+) -> Result<Option<Oid>> {
+    let (base, ours, theirs) = (b.id(), o.id(), t.id());
     let ranges = |new: &git2::Blob<'_>| -> Result<Vec<(u32, u32)>> {
         let mut opts = git2::DiffOptions::new();
         opts.context_lines(0).interhunk_lines(0);
-        let patch = git2::Patch::from_blobs(&b, None, new, None, Some(&mut opts))?;
+        let patch = git2::Patch::from_blobs(b, None, new, None, Some(&mut opts))?;
         let mut out = Vec::new();
         for h in 0..patch.num_hunks() {
             let (hunk, _) = patch.hunk(h)?;
@@ -335,7 +336,7 @@ fn merge_far_apart(repo: &Repository, base: Oid, ours: Oid, theirs: Oid) -> Resu
         }
         Ok(out)
     };
-    let (ro, rt) = (ranges(&o)?, ranges(&t)?);
+    let (ro, rt) = (ranges(o)?, ranges(t)?);
     let close = ro.iter().any(|&(os, oe)| {
         rt.iter()
             .any(|&(ts, te)| os < te + FAR_APART && ts < oe + FAR_APART)
@@ -377,8 +378,13 @@ fn merge_blobs(
     theirs: Entry,
     labels: &Labels<'_>,
 ) -> Result<Merge> {
-    let is_binary = |id: Oid| repo.find_blob(id).map(|b| b.is_binary());
-    if is_binary(base)? || is_binary(ours.id)? || is_binary(theirs.id)? {
+    // Read once: the binary check and the in-process merge both need the three blobs.
+    let blobs = [
+        repo.find_blob(base)?,
+        repo.find_blob(ours.id)?,
+        repo.find_blob(theirs.id)?,
+    ];
+    if blobs.iter().any(|b| b.is_binary()) {
         return Ok(Merge {
             clean: false,
             id: ours.id,
@@ -389,7 +395,7 @@ fn merge_blobs(
             mode: ours.mode,
         });
     }
-    if let Some(id) = merge_far_apart(repo, base, ours.id, theirs.id)? {
+    if let Some(id) = merge_far_apart(repo, &blobs[0], &blobs[1], &blobs[2])? {
         return Ok(Merge {
             clean: true,
             id,

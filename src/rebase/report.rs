@@ -139,7 +139,7 @@ impl<'a> Report<'a> {
             "#", "verdict", "topic", "commit", "subject"
         );
         for (i, p) in self.patches.iter().enumerate() {
-            let v = p.verdict.map_or("-", Verdict::as_str);
+            let v = p.verdict_name();
             let key: String = p
                 .key
                 .rsplit('/')
@@ -169,16 +169,10 @@ impl<'a> Report<'a> {
             );
         }
         for (i, p) in self.patches.iter().enumerate() {
-            if p.notes.is_empty() && p.conflicts.is_empty() && p.interdiff.is_none() {
+            if !p.has_details() {
                 continue;
             }
-            let _ = writeln!(
-                out,
-                "\n#{} {} [{}]",
-                i + 1,
-                p.subject,
-                p.verdict.map_or("-", Verdict::as_str)
-            );
+            let _ = writeln!(out, "\n#{} {} [{}]", i + 1, p.subject, p.verdict_name());
             for n in &p.notes {
                 let _ = writeln!(out, "  note: {n}");
             }
@@ -263,14 +257,14 @@ impl<'a> Report<'a> {
                 out,
                 "| {} | {} | {} | {} | {} |",
                 i + 1,
-                p.verdict.map_or("-", Verdict::as_str),
+                p.verdict_name(),
                 p.topic,
                 p.subject.replace('|', "\\|"),
                 Self::files(p).replace('|', "\\|")
             );
         }
         for (i, p) in self.patches.iter().enumerate() {
-            if p.notes.is_empty() && p.conflicts.is_empty() && p.interdiff.is_none() {
+            if !p.has_details() {
                 continue;
             }
             let _ = writeln!(
@@ -278,7 +272,7 @@ impl<'a> Report<'a> {
                 "\n## {}. {} ({})\n",
                 i + 1,
                 p.subject,
-                p.verdict.map_or("-", Verdict::as_str)
+                p.verdict_name()
             );
             for n in &p.notes {
                 let _ = writeln!(out, "- {n}");

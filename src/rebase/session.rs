@@ -58,6 +58,18 @@ pub struct PatchState {
     pub notes: Vec<String>,
 }
 
+impl PatchState {
+    /// The verdict's name, `-` while the patch is not replayed yet.
+    pub fn verdict_name(&self) -> &'static str {
+        self.verdict.map_or("-", Verdict::as_str)
+    }
+
+    /// Whether the report has more to say about it than its table row.
+    pub fn has_details(&self) -> bool {
+        !(self.notes.is_empty() && self.conflicts.is_empty() && self.interdiff.is_none())
+    }
+}
+
 /// A conflict checked out in the session's worktree, waiting for the user.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Active {
