@@ -13,6 +13,7 @@ mod doctor;
 mod lint;
 mod queue;
 mod rebase;
+mod resolutions;
 
 /// Exit codes shared by every command, so CI can act on them.
 pub const EXIT_OK: u8 = 0;
@@ -42,6 +43,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Rebase(rebase::RebaseArgs),
+    Resolutions(resolutions::ResolutionsArgs),
     #[command(subcommand)]
     Queue(queue::QueueCommand),
     NewArch(arch::NewArchArgs),
@@ -59,6 +61,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Rebase(args) => rebase::run(args),
+        Command::Resolutions(args) => resolutions::run(args),
         Command::Queue(cmd) => queue::run(cmd),
         Command::NewArch(args) => arch::run_new_arch(args),
         Command::ArchStatus(args) => arch::run_arch_status(args),

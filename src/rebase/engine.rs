@@ -9,6 +9,7 @@ use super::change::{self, PathChange};
 use super::follow::Follower;
 use super::interdiff;
 use super::merge::{self, Labels, PathStatus, Replayed, Update};
+use super::resolve::memory::{self, Memory};
 use super::session::{Active, ConflictHunk, PatchState, QueueSource, Session, FORMAT_VERSION};
 use super::upstream::UpstreamIds;
 use super::{RebaseError, Result, Verdict};
@@ -61,61 +62,71 @@ pub fn open_repo(path: &Path) -> Result<Repository> {
     })
 }
 
-/// The queue's patches, loaded once per invocation.
-enum Loaded {
+/// The queue's patches.
+enum Patches {
     Commits(Vec<Oid>),
     Files(Vec<PatchFile>),
 }
 
+/// What a run reads once per invocation: the patches and the recorded resolutions.
+struct Loaded {
+    patches: Patches,
+    memory: Memory,
+}
+
 impl Loaded {
-    fn from_source(source: &QueueSource) -> Result<Loaded> {
-        Ok(match source {
-            QueueSource::Range { commits, .. } => Loaded::Commits(
+    fn from_source(source: &QueueSource, git_dir: &Path) -> Result<Loaded> {
+        let patches = match source {
+            QueueSource::Range { commits, .. } => Patches::Commits(
                 commits
                     .iter()
                     .map(|c| Oid::from_str(c))
                     .collect::<std::result::Result<_, _>>()?,
             ),
-            QueueSource::Series { path } => Loaded::Files(patchfile::read_queue(path)?),
+            QueueSource::Series { path } => Patches::Files(patchfile::read_queue(path)?),
+        };
+        Ok(Loaded {
+            patches,
+            memory: Memory::load(git_dir)?,
         })
     }
 
     fn len(&self) -> usize {
-        match self {
-            Loaded::Commits(c) => c.len(),
-            Loaded::Files(f) => f.len(),
+        match &self.patches {
+            Patches::Commits(c) => c.len(),
+            Patches::Files(f) => f.len(),
         }
     }
 
     fn changes(&self, repo: &Repository, i: usize) -> Result<Vec<PathChange>> {
-        match self {
-            Loaded::Commits(c) => change::from_commit(repo, c[i]),
-            Loaded::Files(f) => change::from_patch_file(repo, &f[i]),
+        match &self.patches {
+            Patches::Commits(c) => change::from_commit(repo, c[i]),
+            Patches::Files(f) => change::from_patch_file(repo, &f[i]),
         }
     }
 
     fn base_tree<'r>(&self, repo: &'r Repository, i: usize) -> Result<Option<git2::Tree<'r>>> {
-        match self {
-            Loaded::Commits(c) => Ok(repo
+        match &self.patches {
+            Patches::Commits(c) => Ok(repo
                 .find_commit(c[i])?
                 .parent(0)
                 .ok()
                 .map(|p| p.tree())
                 .transpose()?),
-            Loaded::Files(_) => Ok(None),
+            Patches::Files(_) => Ok(None),
         }
     }
 
     /// (message, author, committer-less) for making the new commit.
     fn message_and_author(&self, repo: &Repository, i: usize) -> Result<(String, Author)> {
-        match self {
-            Loaded::Commits(c) => {
+        match &self.patches {
+            Patches::Commits(c) => {
                 let commit = repo.find_commit(c[i])?;
                 let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
                 let author = Author::from_signature(&commit.author());
                 Ok((message, author))
             }
-            Loaded::Files(f) => {
+            Patches::Files(f) => {
                 let p = &f[i];
                 let author = match &p.author {
                     Some(a) => a.clone(),
@@ -127,13 +138,13 @@ impl Loaded {
     }
 
     fn original_diff(&self, repo: &Repository, i: usize, paths: &[String]) -> Result<String> {
-        match self {
-            Loaded::Commits(c) => {
+        match &self.patches {
+            Patches::Commits(c) => {
                 let commit = repo.find_commit(c[i])?;
                 let parent = commit.parent(0).ok().map(|p| p.tree()).transpose()?;
                 interdiff::diff_text(repo, parent.as_ref(), &commit.tree()?, paths)
             }
-            Loaded::Files(f) => Ok(String::from_utf8_lossy(&f[i].diff).into_owned()),
+            Patches::Files(f) => Ok(String::from_utf8_lossy(&f[i].diff).into_owned()),
         }
     }
 }
@@ -232,7 +243,7 @@ pub fn start(opts: &StartOptions, progress: Progress<'_>) -> Result<Session> {
         strict: opts.strict,
     };
     session.save(&git_dir)?;
-    let loaded = Loaded::from_source(&session.source)?;
+    let loaded = Loaded::from_source(&session.source, &git_dir)?;
     first_pass(&repo, &mut session, &loaded, progress)?;
     if session.pending() == 0 {
         finish(&repo, &mut session)?;
@@ -336,7 +347,8 @@ fn check_upstream(
     upstream: &mut Option<Option<UpstreamIds>>,
     state: &mut PatchState,
 ) -> Result<()> {
-    let (Loaded::Commits(commits), QueueSource::Range { base, .. }) = (loaded, &session.source)
+    let (Patches::Commits(commits), QueueSource::Range { base, .. }) =
+        (&loaded.patches, &session.source)
     else {
         return Ok(());
     };
@@ -402,7 +414,7 @@ fn replay_one(
         &changes,
         follower,
         &labels,
-        merge_options(session),
+        merge_options(session, loaded),
     )?;
     state.paths = replayed.paths.clone();
     for p in &replayed.paths {
@@ -492,9 +504,10 @@ fn attribute(
     Ok(())
 }
 
-fn merge_options(session: &Session) -> merge::MergeOptions {
+fn merge_options<'a>(session: &Session, loaded: &'a Loaded) -> merge::MergeOptions<'a> {
     merge::MergeOptions {
         cascade: !session.strict,
+        memory: (!session.strict).then_some(&loaded.memory),
     }
 }
 
@@ -597,12 +610,12 @@ pub fn resume(repo_path: &Path, progress: Progress<'_>) -> Result<(Session, Step
     let repo = open_repo(repo_path)?;
     let git_dir = repo.path().to_path_buf();
     let mut session = load_in_progress(&git_dir)?;
-    let loaded = Loaded::from_source(&session.source)?;
+    let mut loaded = Loaded::from_source(&session.source, &git_dir)?;
     if session.next < loaded.len() {
         first_pass(&repo, &mut session, &loaded, progress)?;
     }
     if let Some(active) = session.active.clone() {
-        take_resolution(&repo, &mut session, &loaded, &active)?;
+        take_resolution(&repo, &mut session, &mut loaded, &active)?;
     }
     let step = advance(&repo, &mut session, &loaded)?;
     Ok((session, step))
@@ -613,7 +626,7 @@ pub fn skip(repo_path: &Path) -> Result<(Session, Step)> {
     let repo = open_repo(repo_path)?;
     let git_dir = repo.path().to_path_buf();
     let mut session = load_in_progress(&git_dir)?;
-    let loaded = Loaded::from_source(&session.source)?;
+    let loaded = Loaded::from_source(&session.source, &git_dir)?;
     let index = match session.active.take() {
         Some(a) => Some(a.index),
         None => session
@@ -733,7 +746,7 @@ fn materialize(
         &changes,
         follower,
         &labels,
-        merge_options(session),
+        merge_options(session, loaded),
     )?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -754,9 +767,11 @@ fn materialize(
         }
     }
     let mut conflicted = Vec::new();
+    let mut marked = Vec::new();
     for p in &replayed.paths {
         if p.status == PathStatus::Conflict {
-            if let Some(text) = &p.merged_text {
+            let text = p.merged_text.as_deref().unwrap_or_default();
+            if p.merged_text.is_some() {
                 let file = worktree.join(&p.path);
                 if let Some(dir) = file.parent() {
                     std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -764,11 +779,13 @@ fn materialize(
                 std::fs::write(&file, text).map_err(io(&file))?;
             }
             conflicted.push(p.path.clone());
+            marked.push(repo.blob(text)?.to_string());
         }
     }
     session.active = Some(Active {
         index: i,
         conflicted,
+        marked,
     });
     Ok(worktree)
 }
@@ -777,7 +794,7 @@ fn materialize(
 fn take_resolution(
     repo: &Repository,
     session: &mut Session,
-    loaded: &Loaded,
+    loaded: &mut Loaded,
     active: &Active,
 ) -> Result<()> {
     let git_dir = repo.path().to_path_buf();
@@ -800,6 +817,11 @@ fn take_resolution(
     if !remaining.is_empty() {
         return Err(RebaseError::MarkersRemain(remaining.join("\n")));
     }
+    let recorded = if session.strict {
+        0
+    } else {
+        record_resolutions(repo, session, loaded, active)?
+    };
     crate::process::run("git", ["add", "-A"], Some(&worktree))?;
     let out = crate::process::run("git", ["write-tree"], Some(&worktree))?;
     let tree = Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())?;
@@ -816,9 +838,58 @@ fn take_resolution(
         state.notes.push("resolved by hand".into());
         session.tip = id.to_string();
     }
+    if recorded > 0 {
+        state.notes.push(format!(
+            "{recorded} resolution(s) recorded in .git/dovetail-port/resolutions for the next time this conflict comes up"
+        ));
+    }
     session.active = None;
     session.save(&git_dir)?;
     Ok(())
+}
+
+/// Records what the user made of each conflict region, keyed by what the conflict is.
+fn record_resolutions(
+    repo: &Repository,
+    session: &Session,
+    loaded: &mut Loaded,
+    active: &Active,
+) -> Result<usize> {
+    let worktree = Session::worktree(repo.path());
+    let state = &session.patches[active.index];
+    let recorded_for = format!(
+        "{} {}",
+        state.key.chars().take(12).collect::<String>(),
+        state.subject
+    );
+    let mut count = 0;
+    for (path, marked) in active.conflicted.iter().zip(&active.marked) {
+        let marked = repo.find_blob(Oid::from_str(marked)?)?;
+        let (Ok(marked), Ok(resolved)) = (
+            std::str::from_utf8(marked.content()),
+            std::fs::read_to_string(worktree.join(path)),
+        ) else {
+            continue;
+        };
+        for r in memory::extract(marked, &resolved) {
+            let scope = super::resolve::decls::enclosing(path, &r.before);
+            let record = memory::Record {
+                key: memory::key(path, scope.as_deref(), &r.region),
+                path: path.clone(),
+                scope,
+                ours_change: memory::change_lines(&r.region.base, &r.region.ours),
+                theirs_change: memory::change_lines(&r.region.base, &r.region.theirs),
+                ours: r.region.ours,
+                base: r.region.base,
+                theirs: r.region.theirs,
+                resolution: r.resolution,
+                recorded_for: recorded_for.clone(),
+            };
+            loaded.memory.save(repo.path(), record)?;
+            count += 1;
+        }
+    }
+    Ok(count)
 }
 
 fn remove_worktree(git_dir: &Path) -> Result<()> {

@@ -86,9 +86,11 @@ pub struct Labels<'a> {
 
 /// How conflicts are treated.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct MergeOptions {
+pub struct MergeOptions<'a> {
     /// Offer content conflicts to the resolution cascade (off: git's result exactly).
     pub cascade: bool,
+    /// Resolutions recorded in the repository, tried first by the cascade.
+    pub memory: Option<&'a super::resolve::memory::Memory>,
 }
 
 pub fn replay(
@@ -98,7 +100,7 @@ pub fn replay(
     changes: &[PathChange],
     follower: &mut Follower,
     labels: &Labels<'_>,
-    options: MergeOptions,
+    options: MergeOptions<'_>,
 ) -> Result<Replayed> {
     let mut results = Vec::new();
     let mut updates = Vec::new();
@@ -114,7 +116,7 @@ pub fn replay(
         )?);
         if options.cascade {
             if let Some(last) = results.last_mut() {
-                cascade_path(repo, ours, last, &mut updates)?;
+                cascade_path(repo, ours, last, &mut updates, options.memory)?;
             }
         }
     }
@@ -491,6 +493,7 @@ fn cascade_path(
     ours: &Tree<'_>,
     res: &mut PathResult,
     updates: &mut [Update],
+    memory: Option<&super::resolve::memory::Memory>,
 ) -> Result<()> {
     if res.status != PathStatus::Conflict
         || !matches!(
@@ -503,8 +506,14 @@ fn cascade_path(
     let Some(text) = &res.merged_text else {
         return Ok(());
     };
-    let outcome = super::resolve::cascade(&res.path, text);
+    let outcome = super::resolve::cascade(&res.path, text, memory);
     res.refusals = outcome.refusals;
+    if let Some(marked) = outcome.marked {
+        // Some regions placed, others refused: the user finishes from the placed text.
+        res.placements = outcome.placements;
+        res.merged_text = Some(marked);
+        return Ok(());
+    }
     let Some(resolved) = outcome.text else {
         return Ok(());
     };

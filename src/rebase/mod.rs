@@ -63,6 +63,8 @@ pub enum RebaseError {
     MarkersRemain(String),
     #[error("{0}")]
     Process(#[from] crate::process::ProcessError),
+    #[error(transparent)]
+    Memory(#[from] resolve::memory::MemoryError),
 }
 
 pub type Result<T> = std::result::Result<T, RebaseError>;

@@ -75,6 +75,10 @@ impl PatchState {
 pub struct Active {
     pub index: usize,
     pub conflicted: Vec<String>,
+    /// Blob ids of the conflicted files as checked out (with their markers), in the order of
+    /// `conflicted`: what `--continue` compares the user's files with to record resolutions.
+    #[serde(default)]
+    pub marked: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

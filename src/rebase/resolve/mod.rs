@@ -4,6 +4,8 @@
 //! confidence so the report can list it for review. Anything ambiguous stays a conflict.
 //!
 //! Order (the first that accepts a region wins):
+//! 0. `memory`: a resolution a human recorded for the same conflict (same file, enclosing
+//!    declaration and changed lines), adapted when the context moved;
 //! 1. `upstream`: the queue's hunk is already in the target's text of the region;
 //! 2. `lists`: both sides edited the same list (Kconfig select/depends, Makefile obj-, #include,
 //!    EXPORT_SYMBOL, #define/enum entries) → ordered union, refusing key or value collisions;
@@ -15,6 +17,7 @@ pub mod attribute;
 pub mod decls;
 pub mod diff3;
 pub mod lists;
+pub mod memory;
 pub mod reanchor;
 pub mod upstream;
 
@@ -26,6 +29,8 @@ pub use diff3::{Region, Segment};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
+    /// A resolution recorded on an earlier `--continue` for the same conflict.
+    Recorded,
     /// The queue's change to this region is already in the target: the target's text is kept.
     HunkUpstream,
     /// Ordered union of two edits of one list.
@@ -40,6 +45,7 @@ pub enum Method {
 impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
+            Method::Recorded => "recorded",
             Method::HunkUpstream => "hunk-upstream",
             Method::ListUnion => "list-union",
             Method::Reanchor => "re-anchor",
@@ -98,20 +104,27 @@ pub enum Decision {
 pub struct Outcome {
     /// The fully resolved text, when every region was resolved.
     pub text: Option<Vec<u8>>,
+    /// When only some regions were resolved: the text with those placed and the others still
+    /// between their diff3 markers, as the user gets it to finish by hand.
+    pub marked: Option<Vec<u8>>,
     pub placements: Vec<Placement>,
     pub refusals: Vec<Refusal>,
 }
 
-/// Runs the cascade on a diff3-style merge result (`git merge-file --diff3`).
-pub fn cascade(path: &str, merged: &[u8]) -> Outcome {
+/// Runs the cascade on a diff3-style merge result (`git merge-file --diff3`), with the
+/// repository's recorded resolutions when there are any.
+pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Outcome {
     let Ok(text) = std::str::from_utf8(merged) else {
         return Outcome::default();
     };
     let Some(segments) = diff3::parse(text) else {
         return Outcome::default();
     };
+    let original: Vec<&str> = text.split_inclusive('\n').collect();
     let mut out = Outcome::default();
     let mut result: Vec<String> = Vec::new();
+    // The same, with refused regions kept between their markers.
+    let mut marked: Vec<String> = Vec::new();
     let mut all = true;
     // Line in the diff3 text, where the conflict hunks shown to the user are numbered.
     let mut marked_line = 1;
@@ -119,17 +132,19 @@ pub fn cascade(path: &str, merged: &[u8]) -> Outcome {
         match seg {
             Segment::Plain(lines) => {
                 marked_line += lines.len();
-                result.extend(lines.iter().cloned())
+                result.extend(lines.iter().cloned());
+                marked.extend(lines.iter().cloned());
             }
             Segment::Conflict(region) => {
                 let line = result.len() + 1;
                 let shown_at = marked_line;
-                marked_line += region.ours.len() + region.base.len() + region.theirs.len() + 4;
+                let len = region.ours.len() + region.base.len() + region.theirs.len() + 4;
+                marked_line += len;
                 let ctx = Context {
                     path,
                     before: before_lines(&segments, k),
                 };
-                match resolve_region(&ctx, region) {
+                match resolve_region(&ctx, region, memory) {
                     (Some((method, lines, confidence, detail)), _) => {
                         out.placements.push(Placement {
                             path: path.to_string(),
@@ -139,18 +154,23 @@ pub fn cascade(path: &str, merged: &[u8]) -> Outcome {
                             detail,
                             text: lines.concat(),
                         });
+                        marked.extend(lines.iter().cloned());
                         result.extend(lines);
                     }
                     (None, reasons) => {
                         all = false;
+                        // Numbered as in the text the user gets: the one with placed regions.
+                        let at = marked.len() + 1;
                         for reason in reasons {
                             out.refusals.push(Refusal {
                                 path: path.to_string(),
-                                line: shown_at,
+                                line: at,
                                 reason,
                             });
                         }
                         result.extend(region.ours.iter().cloned());
+                        let from = shown_at - 1;
+                        marked.extend(original[from..from + len].iter().map(|l| l.to_string()));
                     }
                 }
             }
@@ -158,6 +178,8 @@ pub fn cascade(path: &str, merged: &[u8]) -> Outcome {
     }
     if all {
         out.text = Some(result.concat().into_bytes());
+    } else if !out.placements.is_empty() {
+        out.marked = Some(marked.concat().into_bytes());
     }
     out
 }
@@ -185,7 +207,29 @@ type Resolved = (Method, Vec<String>, Confidence, String);
 /// One stage of the cascade.
 type Stage = fn(&Context<'_>, &Region) -> Decision;
 
-fn resolve_region(ctx: &Context<'_>, region: &Region) -> (Option<Resolved>, Vec<String>) {
+fn resolve_region(
+    ctx: &Context<'_>,
+    region: &Region,
+    memory: Option<&memory::Memory>,
+) -> (Option<Resolved>, Vec<String>) {
+    // A human's earlier decision for this very conflict comes before any heuristic, and a
+    // recorded resolution that no longer fits is a refusal the user must see.
+    if let Some(memory) = memory {
+        match memory.resolve(ctx, region) {
+            Decision::Pass => {}
+            Decision::Refuse(reason) => {
+                return (
+                    None,
+                    vec![format!("{}: {reason}", Method::Recorded.as_str())],
+                )
+            }
+            Decision::Resolve {
+                lines,
+                confidence,
+                detail,
+            } => return (Some((Method::Recorded, lines, confidence, detail)), vec![]),
+        }
+    }
     let stages: [(Method, Stage); 4] = [
         (Method::HunkUpstream, upstream::resolve),
         (Method::ListUnion, lists::resolve),
@@ -224,7 +268,7 @@ mod tests {
 
     #[test]
     fn resolves_a_whole_file_and_records_the_placement() {
-        let out = cascade("arch/x86/Kconfig", SELECTS.as_bytes());
+        let out = cascade("arch/x86/Kconfig", SELECTS.as_bytes(), None);
         assert_eq!(
             String::from_utf8(out.text.unwrap()).unwrap(),
             "config A\n\tselect UP\n\tselect Q\n\thelp\n"
@@ -239,11 +283,18 @@ mod tests {
         let text = format!(
             "{SELECTS}<<<<<<< ours\n\tselect X if Y\n||||||| base\n=======\n\tselect X\n>>>>>>> theirs\n"
         );
-        let out = cascade("arch/x86/Kconfig", text.as_bytes());
+        let out = cascade("arch/x86/Kconfig", text.as_bytes(), None);
         assert!(out.text.is_none());
         assert_eq!(out.refusals.len(), 1);
-        // Numbered like the conflict hunks the user sees: the second `<<<<<<<` line.
-        assert_eq!(out.refusals[0].line, 9);
+        // The resolved region is placed in the text the user gets; the refused one keeps its
+        // markers and is numbered where its `<<<<<<<` line lands there.
+        let marked = String::from_utf8(out.marked.unwrap()).unwrap();
+        assert_eq!(
+            marked,
+            "config A\n\tselect UP\n\tselect Q\n\thelp\n<<<<<<< ours\n\tselect X if Y\n||||||| base\n=======\n\tselect X\n>>>>>>> theirs\n"
+        );
+        assert_eq!(out.refusals[0].line, 5);
+        assert_eq!(marked.lines().nth(4), Some("<<<<<<< ours"));
         assert!(out.refusals[0]
             .reason
             .starts_with("list-union: both sides set `X`"));
