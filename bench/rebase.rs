@@ -127,6 +127,7 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
             // DOVETAIL_PORT_BENCH_STRICT=1 measures without the resolution cascade (git's
             // conflicts exactly), to show the cascade costs nothing on patches that merge.
             strict: std::env::var_os("DOVETAIL_PORT_BENCH_STRICT").is_some(),
+            collateral: None,
         },
         &mut |_, _| {},
     )

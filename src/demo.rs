@@ -122,6 +122,7 @@ impl Workspace {
             force: true,
             topics: None,
             strict: false,
+            collateral: None,
         };
         Ok(engine::start(&opts, progress)?)
     }

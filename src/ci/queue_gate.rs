@@ -98,6 +98,7 @@ pub fn check(
         topics,
         // The gate reports what a maintainer would face, so it uses the resolution cascade.
         strict: false,
+        collateral: None,
     };
     let session: Session = engine::start(&opts, progress).map_err(CiError::Rebase)?;
     let mut counts = std::collections::BTreeMap::new();

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use dovetail_port::rebase::engine::{self, QueueSpec, StartOptions, Step};
-use dovetail_port::rebase::report::Report;
+use dovetail_port::rebase::report::{self, Report};
 use dovetail_port::rebase::session::Session;
 
 /// Forward-port the patch queue onto a new kernel base, in memory.
@@ -21,14 +21,17 @@ use dovetail_port::rebase::session::Session;
 /// files there and run `--continue` again to take your resolution. `--skip` drops the patch,
 /// `--abort` forgets the session, `--status` shows the table. When no conflict is left, the
 /// result is written to a new branch (default `<queue-branch>-on-<target>`). A killed run
-/// resumes with `--continue`.
+/// resumes with `--continue`. `--explain PATCH` prints every decision made for one patch.
+///
+/// Each conflict region you resolve is recorded (see `dovetail-port resolutions`) and applied
+/// again when the same change meets the same upstream change, even where the code moved.
 ///
 /// Exit status: 0 when every patch is ported, 1 when conflicts remain, 2 on errors.
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct RebaseArgs {
     /// The new base: a tag, branch or commit (v6.12, v6.12.117, a sha).
-    #[arg(required_unless_present_any = ["cont", "skip", "abort", "status", "onto"])]
+    #[arg(required_unless_present_any = ["cont", "skip", "abort", "status", "onto", "explain"])]
     pub target: Option<String>,
 
     /// The new base, git-style (`--onto v6.12 --queue v6.1..dovetail`); same as TARGET.
@@ -61,6 +64,11 @@ pub struct RebaseArgs {
     #[arg(long, value_name = "FILE")]
     pub topics: Option<PathBuf>,
 
+    /// Collateral-evolution rules: new upstream code the queue should also cover, listed as
+    /// to-dos in the report (default: patchsets/collateral.toml; commit-range queues only).
+    #[arg(long, value_name = "FILE")]
+    pub collateral: Option<PathBuf>,
+
     /// Git-equivalent conflicts: turn the resolution cascade off, so every conflict git's
     /// three-way merge leaves stays a conflict.
     #[arg(long)]
@@ -89,6 +97,13 @@ pub struct RebaseArgs {
     /// Show the session's table.
     #[arg(long)]
     pub status: bool,
+
+    /// Print every decision made for one patch of the session (in progress or finished): per
+    /// path, how it merged, each cascade placement with its method, confidence and text, each
+    /// refusal with its reason, the conflicts left with the upstream commits behind them, and
+    /// the interdiff. PATCH is its number in the table or a prefix of its commit id.
+    #[arg(long, value_name = "PATCH", conflicts_with_all = ["cont", "skip", "abort", "status"])]
+    pub explain: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -138,6 +153,17 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
             "rebase onto {} aborted: session and worktree removed; no branch was changed",
             session.target
         );
+        return Ok(super::EXIT_OK);
+    }
+    if let Some(spec) = &args.explain {
+        let session = engine::status(&args.repo)?;
+        let i = report::find_patch(&session, spec).map_err(anyhow::Error::msg)?;
+        match args.report {
+            ReportFormat::Json => {
+                println!("{}", serde_json::to_string_pretty(&session.patches[i])?)
+            }
+            _ => print!("{}", report::explain(&session, i)),
+        }
         return Ok(super::EXIT_OK);
     }
     if args.status {
@@ -205,6 +231,7 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
         force: args.force,
         topics: args.topics.clone(),
         strict: args.strict,
+        collateral: args.collateral.clone(),
     };
     let bar = progress_bar();
     let session = engine::start(&opts, &mut |done, total| {

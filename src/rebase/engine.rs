@@ -6,6 +6,7 @@ use std::time::Instant;
 use git2::{Oid, Repository};
 
 use super::change::{self, PathChange};
+use super::collateral::Rules as CollateralRules;
 use super::follow::Follower;
 use super::interdiff;
 use super::merge::{self, Labels, PathStatus, Replayed, Update};
@@ -38,6 +39,8 @@ pub struct StartOptions {
     pub topics: Option<PathBuf>,
     /// Leave every conflict git leaves (no resolution cascade).
     pub strict: bool,
+    /// Collateral-evolution rules (default: patchsets/collateral.toml).
+    pub collateral: Option<PathBuf>,
 }
 
 /// Called after each patch of the first pass: (done, total).
@@ -174,6 +177,10 @@ pub fn start(opts: &StartOptions, progress: Progress<'_>) -> Result<Session> {
             target: opts.target.clone(),
             repo: repo.path().to_path_buf(),
         })?;
+    let collateral_rules = match &opts.collateral {
+        Some(p) => CollateralRules::load(p)?,
+        None => CollateralRules::builtin()?,
+    };
     let topics = match &opts.topics {
         Some(p) => Topics::load(p)?,
         None => Topics::builtin()?,
@@ -241,10 +248,23 @@ pub fn start(opts: &StartOptions, progress: Progress<'_>) -> Result<Session> {
         finished: false,
         replay_seconds: 0.0,
         strict: opts.strict,
+        collateral: Vec::new(),
     };
     session.save(&git_dir)?;
     let loaded = Loaded::from_source(&session.source, &git_dir)?;
     first_pass(&repo, &mut session, &loaded, progress)?;
+    // Needs the queue's old base; patch files have none.
+    if let QueueSource::Range { base, commits, .. } = &session.source {
+        if let Some(head) = commits.last() {
+            session.collateral = collateral_rules.scan(
+                &repo,
+                Oid::from_str(base)?,
+                Oid::from_str(head)?,
+                target_id,
+            )?;
+            session.save_synced(&git_dir)?;
+        }
+    }
     if session.pending() == 0 {
         finish(&repo, &mut session)?;
     }
@@ -398,7 +418,7 @@ fn replay_one(
     let tip = repo.find_commit(Oid::from_str(&session.tip)?)?;
     let ours = tip.tree()?;
     let base_tree = loaded.base_tree(repo, i)?;
-    let short_key = state.key.chars().take(12).collect::<String>();
+    let short_key = state.short_key();
     let ours_label = format!("{} (+queue)", session.target);
     let base_label = format!("{short_key}^ (queue base)");
     let theirs_label = format!("{short_key} ({})", state.subject);
@@ -857,11 +877,7 @@ fn record_resolutions(
 ) -> Result<usize> {
     let worktree = Session::worktree(repo.path());
     let state = &session.patches[active.index];
-    let recorded_for = format!(
-        "{} {}",
-        state.key.chars().take(12).collect::<String>(),
-        state.subject
-    );
+    let recorded_for = format!("{} {}", state.short_key(), state.subject);
     let mut count = 0;
     for (path, marked) in active.conflicted.iter().zip(&active.marked) {
         let marked = repo.find_blob(Oid::from_str(marked)?)?;

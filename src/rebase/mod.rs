@@ -4,6 +4,7 @@
 //! index never move, and the result branch is written only when the session completes.
 
 pub mod change;
+pub mod collateral;
 pub mod engine;
 pub mod follow;
 pub mod interdiff;
@@ -65,6 +66,8 @@ pub enum RebaseError {
     Process(#[from] crate::process::ProcessError),
     #[error(transparent)]
     Memory(#[from] resolve::memory::MemoryError),
+    #[error(transparent)]
+    Collateral(#[from] collateral::CollateralError),
 }
 
 pub type Result<T> = std::result::Result<T, RebaseError>;

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::collateral::Todo;
 use super::resolve::Placement;
 use super::session::{PatchState, Session};
 use super::Verdict;
@@ -25,6 +26,8 @@ pub struct Report<'a> {
     pub review: Vec<ReviewItem<'a>>,
     /// Patches git's three-way merge leaves in conflict vs patches still in conflict here.
     pub cascade: CascadeSummary,
+    /// New upstream code the queue's intent covers (collateral evolution), to look at.
+    pub collateral: &'a [Todo],
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +108,7 @@ impl<'a> Report<'a> {
                 })
                 .collect(),
             cascade: CascadeSummary::new(&session.patches),
+            collateral: &session.collateral,
         }
     }
 
@@ -220,6 +224,17 @@ impl<'a> Report<'a> {
                 }
             }
         }
+        if !self.collateral.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nto-do: {} place(s) of new upstream code the queue's intent covers (collateral evolution)",
+                self.collateral.len()
+            );
+            for t in self.collateral {
+                let _ = writeln!(out, "  {}:{} [{}] {}", t.path, t.line, t.rule, t.what);
+                let _ = writeln!(out, "    -> {}", t.todo);
+            }
+        }
         let pending = self.counts.get("conflict").copied().unwrap_or(0);
         if self.finished {
             let _ = writeln!(
@@ -311,6 +326,23 @@ impl<'a> Report<'a> {
                 );
             }
         }
+        if !self.collateral.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## To-do: new upstream code the queue's intent covers\n\n| file:line | rule | what | to do |\n|---|---|---|---|"
+            );
+            for t in self.collateral {
+                let _ = writeln!(
+                    out,
+                    "| `{}:{}` | {} | {} | {} |",
+                    t.path,
+                    t.line,
+                    t.rule,
+                    t.what.replace('|', "\\|"),
+                    t.todo.replace('|', "\\|")
+                );
+            }
+        }
         out
     }
 }
@@ -320,4 +352,109 @@ fn confidence(c: super::resolve::Confidence) -> &'static str {
         super::resolve::Confidence::High => "high",
         super::resolve::Confidence::Medium => "medium",
     }
+}
+
+/// The patch a `--explain` argument names: its 1-based number, or a prefix of its key (commit
+/// id, or `file:line` for patch files) that only it has.
+pub fn find_patch(session: &Session, spec: &str) -> std::result::Result<usize, String> {
+    if let Ok(n) = spec.parse::<usize>() {
+        if (1..=session.patches.len()).contains(&n) {
+            return Ok(n - 1);
+        }
+        if spec.len() < 4 {
+            return Err(format!(
+                "there is no patch #{n}: the queue has {} patch(es)",
+                session.patches.len()
+            ));
+        }
+    }
+    let hits: Vec<usize> = session
+        .patches
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.key.starts_with(spec) || p.key.rsplit('/').next() == Some(spec))
+        .map(|(i, _)| i)
+        .collect();
+    match hits.as_slice() {
+        [i] => Ok(*i),
+        [] => Err(format!(
+            "no patch of the session is `{spec}`: give its number (see --status) or commit id"
+        )),
+        _ => Err(format!(
+            "`{spec}` names {} patches: give more of the commit id",
+            hits.len()
+        )),
+    }
+}
+
+/// Every decision the replay and the cascade made for one patch, path by path.
+pub fn explain(session: &Session, i: usize) -> String {
+    let p = &session.patches[i];
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "patch #{} {} `{}` (topic {}) onto {}: {}",
+        i + 1,
+        p.short_key(),
+        p.subject,
+        p.topic,
+        session.target,
+        p.verdict_name()
+    );
+    if session.strict {
+        let _ = writeln!(out, "  (--strict: the resolution cascade was off)");
+    }
+    for x in &p.paths {
+        let status = serde_json::to_value(x.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let _ = writeln!(out, "\n{}: {status}", x.path);
+        if let Some((old, new, sim)) = &x.followed {
+            let _ = writeln!(
+                out,
+                "  followed {old} -> {new} ({:.0}% similar)",
+                sim * 100.0
+            );
+        }
+        for pl in &x.placements {
+            let _ = writeln!(
+                out,
+                "  placed at line {} by {} ({} confidence): {}",
+                pl.line,
+                pl.method.as_str(),
+                confidence(pl.confidence),
+                pl.detail
+            );
+            for line in pl.text.lines() {
+                let _ = writeln!(out, "    | {line}");
+            }
+        }
+        for r in &x.refusals {
+            let _ = writeln!(out, "  left at line {}: {}", r.line, r.reason);
+        }
+        for c in p.conflicts.iter().filter(|c| c.path == x.path) {
+            let _ = writeln!(out, "  conflict at line {} ({:?})", c.line, c.kind);
+            let refused = x.refusals.iter().any(|r| r.line == c.line);
+            if !refused && !session.strict && x.conflict.is_some() {
+                let _ = writeln!(out, "    no stage of the cascade recognised this region");
+            }
+            for by in &c.changed_upstream_by {
+                let _ = writeln!(out, "    changed upstream by {by}");
+            }
+            for line in c.text.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    for n in &p.notes {
+        let _ = writeln!(out, "\nnote: {n}");
+    }
+    if let Some(d) = &p.interdiff {
+        let _ = writeln!(out, "\ninterdiff (change lines, original vs ported):");
+        for line in d.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
 }

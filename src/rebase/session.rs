@@ -64,6 +64,16 @@ impl PatchState {
         self.verdict.map_or("-", Verdict::as_str)
     }
 
+    /// The key as people write it: an abbreviated commit id, or a patch file's name and line.
+    pub fn short_key(&self) -> String {
+        let key = self.key.rsplit('/').next().unwrap_or(&self.key);
+        if key.contains(':') {
+            key.to_string()
+        } else {
+            key.chars().take(12).collect()
+        }
+    }
+
     /// Whether the report has more to say about it than its table row.
     pub fn has_details(&self) -> bool {
         !(self.notes.is_empty() && self.conflicts.is_empty() && self.interdiff.is_none())
@@ -104,6 +114,9 @@ pub struct Session {
     /// `--strict`: no resolution cascade, git's conflicts exactly.
     #[serde(default)]
     pub strict: bool,
+    /// New upstream code the queue's intent covers, to look at after the port.
+    #[serde(default)]
+    pub collateral: Vec<super::collateral::Todo>,
 }
 
 impl Session {

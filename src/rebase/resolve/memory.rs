@@ -273,6 +273,9 @@ impl Memory {
     /// The stage: a recorded resolution of this same conflict, adapted to the region's context
     /// when the unchanged lines moved.
     pub fn resolve(&self, ctx: &Context<'_>, r: &Region) -> Decision {
+        if self.records.is_empty() {
+            return Decision::Pass;
+        }
         let scope = super::decls::enclosing(ctx.path, &ctx.before);
         let k = key(ctx.path, scope.as_deref(), r);
         let Some(rec) = self.records.get(&k) else {
