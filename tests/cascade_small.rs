@@ -21,6 +21,9 @@ const VARS: &str = "/* tunables */\nint alpha = 1;\nint beta = 2;\n";
 const TAIL: &str = "int first(void)\n{\n\treturn 1;\n}\n";
 const SAME: &str = "static int limit = 1;\nstatic int other = 2;\n";
 const HOOK: &str = "void h(void)\n{\n\tfoo();\n\tbar(old);\n}\n";
+const ALPHA: &str = "static int alpha(int x)\n{\n\tint y0 = x;\n\tint y1 = x * 1;\n\tint y2 = x * 2;\n\tint y3 = x * 3;\n\tint y4 = x * 4;\n\tint y5 = x * 5;\n\tint y6 = x * 6;\n\tint y7 = x * 7;\n\tint y8 = x * 8;\n\treturn y1 + y8;\n}\n\n";
+const BETA: &str = "static void beta(struct dev *d)\n{\n\tspin_lock(&d->lock);\n\td->count++;\n\tkick(d);\n\tspin_unlock(&d->lock);\n}\n\n";
+const GAMMA: &str = "int gamma(void)\n{\n\treturn alpha(1);\n}\n";
 
 /// (file, subject, queue version, upstream version)
 fn cases() -> Vec<(&'static str, &'static str, String, String)> {
@@ -93,6 +96,15 @@ fn cases() -> Vec<(&'static str, &'static str, String, String)> {
             SAME.replace("limit = 1", "limit = 12"),
         ),
         (
+            "kernel/moved.c",
+            "moved: notify the oob stage",
+            format!(
+                "{ALPHA}{}{GAMMA}",
+                BETA.replace("\td->count++;\n", "\td->count++;\n\toob_notify(d);\n")
+            ),
+            format!("{BETA}{ALPHA}{GAMMA}"),
+        ),
+        (
             "kernel/hook.c",
             "hook: call pipeline_hook",
             HOOK.replace("\tfoo();\n", "\tfoo();\n\tpipeline_hook();\n"),
@@ -106,6 +118,7 @@ fn cases() -> Vec<(&'static str, &'static str, String, String)> {
 
 fn fixture(dir: &Path) {
     git(dir, &["init", "-q", "-b", "master"]);
+    let moved = format!("{ALPHA}{BETA}{GAMMA}");
     for (file, text) in [
         ("arch/x86/Kconfig", KCONFIG),
         ("kernel/irq/Makefile", MAKEFILE),
@@ -115,6 +128,7 @@ fn fixture(dir: &Path) {
         ("kernel/vars.c", VARS),
         ("kernel/tail.c", TAIL),
         ("kernel/same.c", SAME),
+        ("kernel/moved.c", moved.as_str()),
         ("kernel/hook.c", HOOK),
     ] {
         write(dir, file, text);
@@ -180,8 +194,8 @@ fn each_stage_resolves_its_case_and_refuses_the_unsafe_ones() {
 
     // --strict is git: every case conflicts (that is what makes each one a real test).
     let strict = run(dir, &["--strict"]);
-    assert_eq!(verdicts(&strict), ["conflict"; 9]);
-    assert_eq!(strict["cascade"]["conflicts_left"], 9);
+    assert_eq!(verdicts(&strict), ["conflict"; 10]);
+    assert_eq!(strict["cascade"]["conflicts_left"], 10);
 
     let r = run(dir, &[]);
     assert_eq!(
@@ -195,12 +209,13 @@ fn each_stage_resolves_its_case_and_refuses_the_unsafe_ones() {
             "relocated",        // different declarations changed
             "relocated",        // both appended different functions
             "conflict",         // same function changed on both sides: refused
+            "relocated",        // the function upstream moved gets the change
             "already-upstream", // the queue's hunk is already upstream
         ]
     );
-    assert_eq!(r["cascade"]["git_conflicts"], 9);
+    assert_eq!(r["cascade"]["git_conflicts"], 10);
     assert_eq!(r["cascade"]["conflicts_left"], 3);
-    assert_eq!(r["review"].as_array().unwrap().len(), 6);
+    assert_eq!(r["review"].as_array().unwrap().len(), 7);
 
     // Kconfig: upstream's lines in upstream order, then the queue's.
     assert_eq!(
@@ -264,14 +279,26 @@ fn each_stage_resolves_its_case_and_refuses_the_unsafe_ones() {
     let why = refusal(&r, 7);
     assert!(why.contains("`limit` was changed on both sides"), "{why}");
 
-    assert_eq!(placement(&r, 8)["method"], "hunk-upstream");
-    assert!(r["patches"][8]["new_commit"].is_null());
+    // The moved function is where upstream put it, with the queue's line in it.
+    assert_eq!(
+        ported(dir, &r, 8, "kernel/moved.c"),
+        format!(
+            "{}{ALPHA}{GAMMA}",
+            BETA.replace("\td->count++;\n", "\td->count++;\n\toob_notify(d);\n")
+        )
+    );
+    assert_eq!(placement(&r, 8)["method"], "moved-block");
+    assert_eq!(placement(&r, 8)["confidence"], "high");
+    assert_eq!(placement(&r, 8)["line"], 1);
+
+    assert_eq!(placement(&r, 9)["method"], "hunk-upstream");
+    assert!(r["patches"][9]["new_commit"].is_null());
 
     // The human report lists every placement for review, with method and confidence.
     let out = tool(dir, &["rebase", "v2", "--queue", "v1..queue"]);
     let text = stdout(&out);
     assert!(
-        text.contains("review: 6 conflict region(s) resolved by the cascade (git leaves 9 conflicting patch(es), 3 remain)"),
+        text.contains("review: 7 conflict region(s) resolved by the cascade (git leaves 10 conflicting patch(es), 3 remain)"),
         "{text}"
     );
     assert!(text.contains("[list-union, high confidence]"));

@@ -4,6 +4,8 @@
 //! confidence so the report can list it for review. Anything ambiguous stays a conflict.
 //!
 //! Order (the first that accepts a region wins):
+//! Before them, one pass over the whole file: `moved`, the target moved a block the patch
+//! changed elsewhere in the file → the change is carried to the block's new place.
 //! 0. `memory`: a resolution a human recorded for the same conflict (same file, enclosing
 //!    declaration and changed lines), adapted when the context moved;
 //! 1. `upstream`: the queue's hunk is already in the target's text of the region;
@@ -18,6 +20,7 @@ pub mod decls;
 pub mod diff3;
 pub mod lists;
 pub mod memory;
+pub mod moved;
 pub mod reanchor;
 pub mod upstream;
 
@@ -31,6 +34,8 @@ pub use diff3::{Region, Segment};
 pub enum Method {
     /// A resolution recorded on an earlier `--continue` for the same conflict.
     Recorded,
+    /// The target moved the block the patch changed; the change went to its new place.
+    MovedBlock,
     /// The queue's change to this region is already in the target: the target's text is kept.
     HunkUpstream,
     /// Ordered union of two edits of one list.
@@ -46,6 +51,7 @@ impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Recorded => "recorded",
+            Method::MovedBlock => "moved-block",
             Method::HunkUpstream => "hunk-upstream",
             Method::ListUnion => "list-union",
             Method::Reanchor => "re-anchor",
@@ -117,10 +123,29 @@ pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Ou
     let Ok(text) = std::str::from_utf8(merged) else {
         return Outcome::default();
     };
-    let Some(segments) = diff3::parse(text) else {
+    let Some(mut segments) = diff3::parse(text) else {
         return Outcome::default();
     };
     let original: Vec<&str> = text.split_inclusive('\n').collect();
+    // Lengths in the diff3 text, before moved blocks change the plain runs.
+    let shown_len: Vec<usize> = segments
+        .iter()
+        .map(|seg| match seg {
+            Segment::Plain(l) => l.len(),
+            Segment::Conflict(r) => r.ours.len() + r.base.len() + r.theirs.len() + 4,
+        })
+        .collect();
+    let moves = moved::find(&segments);
+    let mut by_offset: Vec<&moved::Move> = moves.iter().collect();
+    by_offset.sort_by_key(|m| std::cmp::Reverse((m.segment, m.offset)));
+    for m in by_offset {
+        if let Segment::Plain(lines) = &mut segments[m.segment] {
+            lines.splice(m.offset..m.offset + m.len, m.lines.iter().cloned());
+        }
+    }
+    // Where each segment starts in the result, to number the moved blocks' new places.
+    let mut starts = vec![0; segments.len()];
+    let mut moved_placements = Vec::new();
     let mut out = Outcome::default();
     let mut result: Vec<String> = Vec::new();
     // The same, with refused regions kept between their markers.
@@ -129,17 +154,35 @@ pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Ou
     // Line in the diff3 text, where the conflict hunks shown to the user are numbered.
     let mut marked_line = 1;
     for (k, seg) in segments.iter().enumerate() {
+        starts[k] = result.len();
         match seg {
             Segment::Plain(lines) => {
-                marked_line += lines.len();
+                marked_line += shown_len[k];
                 result.extend(lines.iter().cloned());
                 marked.extend(lines.iter().cloned());
             }
             Segment::Conflict(region) => {
                 let line = result.len() + 1;
                 let shown_at = marked_line;
-                let len = region.ours.len() + region.base.len() + region.theirs.len() + 4;
+                let len = shown_len[k];
                 marked_line += len;
+                if let Some(m) = moves.iter().find(|m| m.region == k) {
+                    moved_placements.push((out.placements.len(), m));
+                    out.placements.push(Placement {
+                        path: path.to_string(),
+                        line,
+                        method: Method::MovedBlock,
+                        confidence: m.confidence,
+                        detail: format!(
+                            "the target moved `{}` ({} lines) elsewhere in the file; the patch's change to it is applied there",
+                            m.head, m.len
+                        ),
+                        text: m.lines.concat(),
+                    });
+                    marked.extend(region.ours.iter().cloned());
+                    result.extend(region.ours.iter().cloned());
+                    continue;
+                }
                 let ctx = Context {
                     path,
                     before: before_lines(&segments, k),
@@ -175,6 +218,14 @@ pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Ou
                 }
             }
         }
+    }
+    for (i, m) in moved_placements {
+        let earlier: isize = moves
+            .iter()
+            .filter(|o| o.segment == m.segment && o.offset < m.offset)
+            .map(|o| o.lines.len() as isize - o.len as isize)
+            .sum();
+        out.placements[i].line = (starts[m.segment] + m.offset + 1).saturating_add_signed(earlier);
     }
     if all {
         out.text = Some(result.concat().into_bytes());
@@ -276,6 +327,22 @@ mod tests {
         assert_eq!(out.placements.len(), 1);
         assert_eq!(out.placements[0].line, 2);
         assert_eq!(out.placements[0].method, Method::ListUnion);
+    }
+
+    #[test]
+    fn a_moved_block_gets_the_change_and_the_region_takes_the_deletion() {
+        let text = "int a(void)\n{\n\tone();\n\ttwo();\n\tthree();\n}\n\n<<<<<<< ours\n||||||| base\nint a(void)\n{\n\tone();\n\ttwo();\n\tthree();\n}\n\n=======\nint a(void)\n{\n\tone();\n\ttwo();\n\thook();\n\tthree();\n}\n\n>>>>>>> theirs\nint b;\n";
+        let out = cascade("k.c", text.as_bytes(), None);
+        assert_eq!(
+            String::from_utf8(out.text.unwrap()).unwrap(),
+            "int a(void)\n{\n\tone();\n\ttwo();\n\thook();\n\tthree();\n}\n\nint b;\n"
+        );
+        assert_eq!(out.placements.len(), 1);
+        assert_eq!(out.placements[0].method, Method::MovedBlock);
+        assert_eq!(
+            out.placements[0].line, 1,
+            "numbered at the block's new place"
+        );
     }
 
     #[test]

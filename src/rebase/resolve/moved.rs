@@ -1,0 +1,207 @@
+//! Stage: the target moved a block (most often a whole function) elsewhere in the same file,
+//! and the patch changed lines inside it. Git sees "ours deleted these lines, theirs edited
+//! them" and conflicts; the block is still there, verbatim, at its new place. The patch's
+//! change is carried to that place and the region takes the target's side (the deletion).
+//!
+//! Unlike the other stages this one edits the file outside the region, so it runs as a pass
+//! over the whole file before the region-by-region cascade. It only acts when the block is
+//! found exactly once (whitespace aside) and the change merges into it without overlap.
+
+use super::diff3::{Region, Segment};
+use similar::{Algorithm, DiffOp};
+
+use super::{norm, Confidence};
+
+/// A block that moved: region `region`'s change goes into plain segment `segment`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub region: usize,
+    pub segment: usize,
+    /// Where the block starts in that segment, and its length there.
+    pub offset: usize,
+    pub len: usize,
+    /// The block with the patch's change.
+    pub lines: Vec<String>,
+    pub confidence: Confidence,
+    /// The block's first line, to name it.
+    pub head: String,
+}
+
+/// Lines a block needs to be recognised: a few `}` and blank lines would match anywhere.
+const MIN_MEANINGFUL: usize = 3;
+
+fn meaningful(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .filter(|l| l.chars().filter(|c| c.is_alphanumeric()).count() >= 3)
+        .count()
+}
+
+/// `base` = pre + block + post, `ours` = pre + post: the block ours deleted, as (pre, post).
+fn deleted_block(r: &Region) -> Option<(usize, usize)> {
+    let pre = r
+        .base
+        .iter()
+        .zip(&r.ours)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let rest = r.ours.len() - pre;
+    let post = r.base[pre..]
+        .iter()
+        .rev()
+        .zip(r.ours[pre..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count()
+        .min(rest);
+    (pre + post == r.ours.len() && r.base.len() > r.ours.len()).then_some((pre, post))
+}
+
+/// Every moved block the file's conflict regions can be carried to.
+pub fn find(segments: &[Segment]) -> Vec<Move> {
+    let mut out: Vec<Move> = Vec::new();
+    for (k, seg) in segments.iter().enumerate() {
+        let Segment::Conflict(r) = seg else { continue };
+        let Some((pre, post)) = deleted_block(r) else {
+            continue;
+        };
+        let block = &r.base[pre..r.base.len() - post];
+        if meaningful(block) < MIN_MEANINGFUL {
+            continue;
+        }
+        // The patch must leave the lines around the block as they were.
+        if r.theirs.len() < pre + post
+            || r.theirs[..pre] != r.base[..pre]
+            || r.theirs[r.theirs.len() - post..] != r.base[r.base.len() - post..]
+        {
+            continue;
+        }
+        let changed = &r.theirs[pre..r.theirs.len() - post];
+        if changed == block {
+            continue;
+        }
+        let Some((segment, offset)) = unique_place(segments, block) else {
+            continue;
+        };
+        if out
+            .iter()
+            .any(|m| m.segment == segment && m.offset == offset)
+        {
+            continue;
+        }
+        let Segment::Plain(lines) = &segments[segment] else {
+            continue;
+        };
+        let found = &lines[offset..offset + block.len()];
+        let merged = carry(block, found, changed);
+        out.push(Move {
+            region: k,
+            segment,
+            offset,
+            len: block.len(),
+            lines: merged,
+            confidence: if found == block {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            head: block
+                .iter()
+                .find(|l| !norm(l).is_empty())
+                .map(|l| norm(l).to_string())
+                .unwrap_or_default(),
+        });
+    }
+    out
+}
+
+/// The patch's change from `block` to `changed`, applied to `found` (the same lines as
+/// `block` but for whitespace): unchanged lines keep the target's spelling.
+fn carry(block: &[String], found: &[String], changed: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for op in similar::capture_diff_slices(Algorithm::Myers, block, changed) {
+        match op {
+            DiffOp::Equal { old_index, len, .. } => {
+                out.extend_from_slice(&found[old_index..old_index + len])
+            }
+            other => {
+                let (_, _, new) = other.as_tag_tuple();
+                out.extend_from_slice(&changed[new]);
+            }
+        }
+    }
+    out
+}
+
+/// The one place, in the file's unconflicted text, where `block` is (whitespace aside); `None`
+/// when it is nowhere, more than once, or also on the target's side of a conflict.
+fn unique_place(segments: &[Segment], block: &[String]) -> Option<(usize, usize)> {
+    let want: Vec<&str> = block.iter().map(|l| norm(l)).collect();
+    let hits = |lines: &[String]| -> Vec<usize> {
+        let have: Vec<&str> = lines.iter().map(|l| norm(l)).collect();
+        if have.len() < want.len() {
+            return Vec::new();
+        }
+        (0..=have.len() - want.len())
+            .filter(|&i| have[i..i + want.len()] == want[..])
+            .collect()
+    };
+    let mut found = None;
+    for (j, seg) in segments.iter().enumerate() {
+        let (lines, plain) = match seg {
+            Segment::Plain(l) => (l, true),
+            Segment::Conflict(r) => (&r.ours, false),
+        };
+        for i in hits(lines) {
+            if !plain || found.is_some() {
+                return None;
+            }
+            found = Some((j, i));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::diff3;
+    use super::*;
+
+    const MOVED: &str = "static void beta(struct dev *d)\n{\n\tspin_lock(&d->lock);\n\td->count++;\n\tkick(d);\n\tspin_unlock(&d->lock);\n}\n\nstatic int alpha(void)\n{\n\treturn 1;\n}\n\n<<<<<<< ours\n||||||| base\nstatic void beta(struct dev *d)\n{\n\tspin_lock(&d->lock);\n\td->count++;\n\tkick(d);\n\tspin_unlock(&d->lock);\n}\n\n=======\nstatic void beta(struct dev *d)\n{\n\tspin_lock(&d->lock);\n\td->count++;\n\toob_notify(d);\n\tkick(d);\n\tspin_unlock(&d->lock);\n}\n\n>>>>>>> theirs\nint gamma(void)\n{\n\treturn alpha();\n}\n";
+
+    #[test]
+    fn carries_the_change_into_the_moved_function() {
+        let segments = diff3::parse(MOVED).unwrap();
+        let moves = find(&segments);
+        assert_eq!(moves.len(), 1);
+        let m = &moves[0];
+        assert_eq!((m.region, m.segment, m.offset, m.len), (1, 0, 0, 8));
+        assert!(m.lines.contains(&"\toob_notify(d);\n".to_string()));
+        assert_eq!(m.lines[4], "\toob_notify(d);\n");
+        assert_eq!(m.confidence, Confidence::High);
+        assert_eq!(m.head, "static void beta(struct dev *d)");
+    }
+
+    #[test]
+    fn a_block_found_twice_is_refused() {
+        let twice = MOVED.replace(
+            "static int alpha(void)",
+            "static void beta(struct dev *d)\n{\n\tspin_lock(&d->lock);\n\td->count++;\n\tkick(d);\n\tspin_unlock(&d->lock);\n}\n\nstatic int alpha(void)",
+        );
+        assert!(find(&diff3::parse(&twice).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn the_targets_whitespace_is_kept_and_a_missing_block_passes() {
+        // The moved copy was reindented: found by its text, the patch's line lands in it and
+        // the other lines keep the target's spelling.
+        let reindented = MOVED.replacen("\tkick(d);\n", "        kick(d);\n", 1);
+        let moves = find(&diff3::parse(&reindented).unwrap());
+        assert_eq!(moves.len(), 1);
+        assert_eq!(moves[0].lines[4], "\toob_notify(d);\n");
+        assert_eq!(moves[0].lines[5], "        kick(d);\n");
+        assert_eq!(moves[0].confidence, Confidence::Medium);
+        // The block is not in the file any more: nothing to carry.
+        let gone = MOVED.replacen("\tkick(d);\n", "\tkick_all(d);\n", 1);
+        assert!(find(&diff3::parse(&gone).unwrap()).is_empty());
+    }
+}
