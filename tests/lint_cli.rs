@@ -246,13 +246,97 @@ fn suppression_comments_on_line_and_function() {
 #[test]
 fn calls_through_ops_structs_resolve() {
     let (_, v) = lint_json(&[fixture("ops").to_str().unwrap()]);
+    let chain = "ops_oob_ioctl() -> ->step: slow_step() -> msleep()";
     assert_eq!(
         active(&v),
-        vec![(
-            "oob-might-sleep".into(),
-            "ops_oob_ioctl() -> ->step: slow_step() -> msleep()".into()
-        )]
+        vec![
+            ("oob-might-sleep".into(), chain.into()),
+            ("oob-inband-ops-slot".into(), chain.into()),
+        ]
     );
+}
+
+/// (rule, file, line, chain) of each finding, suppressed or not.
+fn located(v: &Value) -> Vec<(String, String, u64, String, bool)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["chain_text"].as_str().unwrap().to_string(),
+                f.get("suppressed").is_some(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn inband_only_functions_in_oob_called_slots_are_findings_at_the_store() {
+    let (code, v) = lint_json(&[fixture("ops_slots").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let slots: Vec<_> = located(&v)
+        .into_iter()
+        .filter(|f| f.0 == "oob-inband-ops-slot")
+        .map(|f| (f.1, f.2, f.3, f.4))
+        .collect();
+    let s = |file: &str, line: u64, chain: &str, suppressed: bool| {
+        (file.to_string(), line, chain.to_string(), suppressed)
+    };
+    // The oob-safe fast_step() in the same ->step slot, slow_teardown() (->teardown is
+    // only called under running_inband()) and slow_release() (->release is never called
+    // from oob) are not findings.
+    assert_eq!(
+        slots,
+        vec![
+            s(
+                "slots_impl.c",
+                44,
+                "sdev_oob_ioctl() -> ->step: slow_step() -> sdev_apply_config() -> mutex_lock()",
+                false
+            ),
+            s(
+                "slots_impl.c",
+                47,
+                "sdev_oob_ioctl() -> ->flush: slow_flush() -> vfree()",
+                true
+            ),
+            s(
+                "slots_impl.c",
+                58,
+                "sdev_oob_ioctl() -> ->hook: sleepy_hook() -> might_sleep()",
+                false
+            ),
+        ]
+    );
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "oob-inband-ops-slot" && f["line"] == 44)
+        .unwrap();
+    assert_eq!(f["slot"]["member"], "step");
+    assert_eq!(f["slot"]["function"], "slow_step");
+    assert_eq!(f["slot"]["call_file"], "slots_core.c");
+    assert_eq!(f["slot"]["call_line"], 10);
+    assert_eq!(f["column"], 10);
+    assert_eq!(f["service"], "mutex_lock");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.contains("`slow_step()` stored in ops slot `->step`"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("slow_step() -> sdev_apply_config() -> mutex_lock()"),
+        "{msg}"
+    );
+    // The stored function's own service calls are still reported where they are.
+    assert!(located(&v)
+        .iter()
+        .any(|f| f.0 == "oob-sleeping-lock" && f.1 == "slots_cfg.c"));
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -83,7 +83,11 @@ pub fn parse_diff(text: &str, prefix: &Path) -> Changes {
 
 /// Does any function of the finding's chain overlap a changed range?
 pub fn touches(f: &Finding, changes: &Changes) -> bool {
-    f.chain.iter().any(|s| {
+    // The finding's own line counts too: an ops-slot store may sit outside any function.
+    let own = changes
+        .get(&f.file)
+        .is_some_and(|ranges| ranges.iter().any(|&(a, b)| a <= f.line && f.line <= b));
+    own || f.chain.iter().any(|s| {
         changes.get(&s.file).is_some_and(|ranges| {
             ranges
                 .iter()

@@ -63,6 +63,7 @@ struct ContextFile {
     switch_inband: Vec<String>,
     tolerated: Vec<String>,
     max_depth: Option<usize>,
+    max_slot_files: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,6 +112,8 @@ struct RuleFile {
     oob_context: Option<ContextFile>,
     inband_service: Vec<ServiceFile>,
     lock_typing: Option<LockFile>,
+    /// A rule without services: it judges what is stored in oob-called struct members.
+    ops_slot: Option<Rule>,
 }
 
 /// Everything the checker knows, merged from all rule files.
@@ -125,6 +128,8 @@ pub struct RuleSet {
     pub switch_inband: Vec<String>,
     pub tolerated: Vec<String>,
     pub max_depth: usize,
+    /// A member stored in more files than this is too generic to resolve calls through.
+    pub max_slot_files: usize,
     /// Called name -> rule index (into `rules`).
     pub services: HashMap<String, usize>,
     pub lock_calls: Vec<String>,
@@ -134,6 +139,8 @@ pub struct RuleSet {
     pub unsafe_lock_types: HashMap<String, usize>,
     /// (rule index, calls) for locks of unknown type.
     pub unknown_lock: Option<(usize, Vec<String>)>,
+    /// Rule index for in-band-only functions stored in oob-called struct members.
+    pub ops_slot: Option<usize>,
     /// All rules, sorted by id.
     pub rules: Vec<Rule>,
     pub sources: Vec<PathBuf>,
@@ -187,12 +194,14 @@ impl RuleSet {
     pub fn from_texts(texts: &[(&Path, &str)]) -> Result<RuleSet, LintError> {
         let mut set = RuleSet {
             max_depth: 16,
+            max_slot_files: 16,
             ..Default::default()
         };
         let mut rules: Vec<Rule> = Vec::new();
         let mut service_names: Vec<(String, String)> = Vec::new();
         let mut unsafe_types: Vec<(String, String)> = Vec::new();
         let mut unknown: Option<(String, Vec<String>)> = None;
+        let mut slot: Option<String> = None;
         for (path, text) in texts {
             let file: RuleFile = toml::from_str(text).map_err(|e| LintError::Rules {
                 path: path.to_path_buf(),
@@ -214,6 +223,9 @@ impl RuleSet {
                 set.tolerated.extend(c.tolerated);
                 if let Some(d) = c.max_depth {
                     set.max_depth = d;
+                }
+                if let Some(n) = c.max_slot_files {
+                    set.max_slot_files = n;
                 }
             }
             for s in file.inband_service {
@@ -260,6 +272,10 @@ impl RuleSet {
                     unknown = Some((u.id, u.calls));
                 }
             }
+            if let Some(r) = file.ops_slot {
+                slot = Some(r.id.clone());
+                push_rule(&mut rules, r, path)?;
+            }
         }
         if set.marker.is_empty() {
             set.marker = "dovetail-port: oob-entry".into();
@@ -273,6 +289,7 @@ impl RuleSet {
             set.unsafe_lock_types.insert(ty, index(&id));
         }
         set.unknown_lock = unknown.map(|(id, calls)| (index(&id), calls));
+        set.ops_slot = slot.map(|id| index(&id));
         set.rules = rules;
         Ok(set)
     }
@@ -342,6 +359,8 @@ mod tests {
         assert_eq!(set.classify("evl_switch_inband"), CallClass::SwitchInband);
         assert!(set.unsafe_lock_types.contains_key("spinlock_t"));
         assert_eq!(set.lock_defines["DEFINE_HARD_SPINLOCK"], "hard_spinlock_t");
+        let slot = set.ops_slot.expect("the ops-slot rule ships");
+        assert_eq!(set.rules[slot].id, "oob-inband-ops-slot");
     }
 
     #[test]

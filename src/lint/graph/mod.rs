@@ -8,10 +8,14 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+mod derived;
+mod slots;
+
 use super::parse::{parse_file, Call, Function, LockArg, ParsedFile, Target};
 use super::rules::{CallClass, RuleSet};
 use super::scan::FileScan;
 use super::{display_path, fnv64, ChainStep, EntryPoint, Finding, Suppression, SuppressionKind};
+use slots::{SlotStore, SlotUse};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Def {
@@ -32,6 +36,8 @@ pub struct Index {
     globals: HashMap<String, BTreeSet<String>>,
     /// (file, variable) -> lock types declared in that file (any scope).
     file_vars: HashMap<(usize, String), BTreeSet<String>>,
+    /// Struct member -> files storing a function in it (sorted).
+    member_files: HashMap<String, Vec<usize>>,
 }
 
 impl Index {
@@ -49,6 +55,9 @@ impl Index {
                     file: i,
                     is_static: d.is_static,
                 });
+            }
+            for m in &s.member_stores {
+                ix.member_files.entry(m.clone()).or_default().push(i);
             }
             for (st, field, ty) in &s.lock_fields {
                 ix.struct_fields
@@ -100,6 +109,11 @@ impl Index {
         v
     }
 
+    /// Files storing a function in `member` (in scan order, so sorted).
+    pub fn member_store_files(&self, member: &str) -> &[usize] {
+        self.member_files.get(member).map_or(&[], Vec::as_slice)
+    }
+
     fn single(set: Option<&BTreeSet<String>>) -> Option<String> {
         set.filter(|s| s.len() == 1)
             .and_then(|s| s.iter().next().cloned())
@@ -138,6 +152,7 @@ pub struct Graph<'a> {
     parsed: HashMap<usize, ParsedFile>,
     progress: bool,
     reached: usize,
+    derived: usize,
 }
 
 impl<'a> Graph<'a> {
@@ -149,6 +164,7 @@ impl<'a> Graph<'a> {
             parsed: HashMap::new(),
             progress,
             reached: 0,
+            derived: 0,
         }
     }
 
@@ -202,6 +218,11 @@ impl<'a> Graph<'a> {
 
     pub fn reached(&self) -> usize {
         self.reached
+    }
+
+    /// How many parsed functions the last run found in-band only.
+    pub fn derived_inband_only(&self) -> usize {
+        self.derived
     }
 
     fn find_function(&self, file: usize, name: &str) -> Option<usize> {
@@ -298,7 +319,9 @@ impl<'a> Graph<'a> {
         }
         let mut found: Vec<(FuncKey, Call, usize, String)> = Vec::new();
         let mut seen_sites: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
+        let mut slot_uses: Vec<SlotUse> = Vec::new();
         while !frontier.is_empty() {
+            self.parse_slot_stores(&frontier);
             let mut candidates: Vec<(FuncKey, Option<String>, usize, String)> = Vec::new();
             for &key in &frontier {
                 let depth = visited[&key].depth;
@@ -328,11 +351,22 @@ impl<'a> Graph<'a> {
                             }
                         },
                         Target::Member(m) => {
+                            let stores = self.member_candidates(m, key.0);
                             if depth < self.rules.max_depth {
-                                for (f, name) in self.member_candidates(m, key.0) {
-                                    candidates.push((key, Some(m.clone()), f, name));
+                                for s in &stores {
+                                    candidates.push((
+                                        key,
+                                        Some(m.clone()),
+                                        s.def_file,
+                                        s.name.clone(),
+                                    ));
                                 }
                             }
+                            slot_uses.push(SlotUse {
+                                caller: key,
+                                call: call.clone(),
+                                stores,
+                            });
                         }
                     }
                 }
@@ -366,23 +400,49 @@ impl<'a> Graph<'a> {
             frontier = next;
         }
         self.reached = visited.len();
-        found
+        let mut findings: Vec<Finding> = found
             .into_iter()
             .map(|(key, call, r, service)| {
                 self.finding(key, &call, r, &service, &visited, entries, root)
             })
-            .collect()
+            .collect();
+        let derived = self.derive_inband_only();
+        self.derived = derived.len();
+        findings.extend(self.slot_findings(&slot_uses, &derived, &visited, entries, root));
+        findings
     }
 
-    /// Functions a `->member(...)` call may reach: those assigned to that member in the
-    /// caller's file, else in any parsed file when that is a short list.
-    fn member_candidates(&self, member: &str, from: usize) -> Vec<(usize, String)> {
-        let collect = |file: usize| -> Vec<(usize, String)> {
+    /// Parses the files that store functions in the members called (in oob context) by
+    /// these functions, unless a member is stored in too many files to tell.
+    fn parse_slot_stores(&mut self, functions: &[FuncKey]) {
+        let mut files = Vec::new();
+        for &key in functions {
+            for call in self.func(key).calls.iter().filter(|c| !c.inband) {
+                if let Target::Member(m) = &call.target {
+                    let f = self.index.member_store_files(m);
+                    if f.len() <= self.rules.max_slot_files {
+                        files.extend_from_slice(f);
+                    }
+                }
+            }
+        }
+        self.ensure_parsed(&files);
+    }
+
+    /// The stores a `->member(...)` call may reach: those of that member in the caller's
+    /// file, else in any parsed file when that is a short list.
+    fn member_candidates(&self, member: &str, from: usize) -> Vec<SlotStore> {
+        let collect = |file: usize| -> Vec<SlotStore> {
             let mut v = Vec::new();
-            for (m, f) in &self.parsed[&file].member_assigns {
-                if m == member {
-                    for d in self.index.resolve(f, file) {
-                        v.push((d, f.clone()));
+            for (si, st) in self.parsed[&file].member_assigns.iter().enumerate() {
+                if st.member == member {
+                    for d in self.index.resolve(&st.function, file) {
+                        v.push(SlotStore {
+                            def_file: d,
+                            name: st.function.clone(),
+                            store_file: file,
+                            store: si,
+                        });
                     }
                 }
             }
@@ -397,7 +457,9 @@ impl<'a> Graph<'a> {
             }
             v.sort();
             v.dedup();
-            if v.len() > 8 {
+            let functions: BTreeSet<(usize, &str)> =
+                v.iter().map(|s| (s.def_file, s.name.as_str())).collect();
+            if functions.len() > 8 {
                 return Vec::new();
             }
         }
@@ -434,35 +496,9 @@ impl<'a> Graph<'a> {
         entries: &[(EntryPoint, FuncKey)],
         root: &Path,
     ) -> Finding {
-        let mut keys = vec![(key, visited[&key].via.clone())];
-        let mut cur = key;
-        while let Some(p) = visited[&cur].parent {
-            keys.push((p, visited[&p].via.clone()));
-            cur = p;
-        }
-        keys.reverse();
-        let chain: Vec<ChainStep> = keys
-            .iter()
-            .map(|(k, via)| {
-                let f = self.func(*k);
-                ChainStep {
-                    function: f.name.clone(),
-                    file: display_path(&self.files[k.0], root),
-                    start_line: f.start_line,
-                    end_line: f.end_line,
-                    via_member: via.clone(),
-                }
-            })
-            .collect();
-        let mut text: Vec<String> = chain
-            .iter()
-            .map(|s| match &s.via_member {
-                Some(m) => format!("->{m}: {}()", s.function),
-                None => format!("{}()", s.function),
-            })
-            .collect();
-        text.push(format!("{service}()"));
-        let chain_text = text.join(" -> ");
+        let keys = Self::chain_keys(key, visited);
+        let chain = self.chain_steps(&keys, root);
+        let chain_text = chain_text(&chain, service);
         let rule = &self.rules.rules[rule_ix];
         let entry = entries[visited[&key].entry].0.clone();
         let file = display_path(&self.files[key.0], root);
@@ -498,7 +534,39 @@ impl<'a> Graph<'a> {
             chain_text,
             fingerprint,
             suppressed,
+            slot: None,
         }
+    }
+
+    /// The functions from the entry point to `key`, each with the member it was reached
+    /// through.
+    fn chain_keys(
+        key: FuncKey,
+        visited: &HashMap<FuncKey, Visit>,
+    ) -> Vec<(FuncKey, Option<String>)> {
+        let mut keys = vec![(key, visited[&key].via.clone())];
+        let mut cur = key;
+        while let Some(p) = visited[&cur].parent {
+            keys.push((p, visited[&p].via.clone()));
+            cur = p;
+        }
+        keys.reverse();
+        keys
+    }
+
+    fn chain_steps(&self, keys: &[(FuncKey, Option<String>)], root: &Path) -> Vec<ChainStep> {
+        keys.iter()
+            .map(|(k, via)| {
+                let f = self.func(*k);
+                ChainStep {
+                    function: f.name.clone(),
+                    file: display_path(&self.files[k.0], root),
+                    start_line: f.start_line,
+                    end_line: f.end_line,
+                    via_member: via.clone(),
+                }
+            })
+            .collect()
     }
 
     /// A suppression comment covering `rule` at `line` in the function `key`, or on the
@@ -523,6 +591,19 @@ impl<'a> Graph<'a> {
                 justification: s.reason.clone(),
             })
     }
+}
+
+/// `entry() -> ->member: helper() -> service()`.
+fn chain_text(chain: &[ChainStep], service: &str) -> String {
+    let mut text: Vec<String> = chain
+        .iter()
+        .map(|s| match &s.via_member {
+            Some(m) => format!("->{m}: {}()", s.function),
+            None => format!("{}()", s.function),
+        })
+        .collect();
+    text.push(format!("{service}()"));
+    text.join(" -> ")
 }
 
 #[cfg(test)]
