@@ -577,11 +577,57 @@ fn user_rule_files_add_rules() {
         rules.to_str().unwrap(),
     ]);
     let got = active(&v);
+    // do_xfer() is defined in the linted files: the chain shows its body's way down.
     assert!(
         got.contains(&(
             "my-no-regmap".into(),
-            "oobdrv_oob_ioctl() -> do_xfer()".into()
+            "oobdrv_oob_ioctl() -> do_xfer() -> oobdrv_update_config() -> mutex_lock()".into()
         )),
         "{got:?}"
     );
+}
+
+#[test]
+fn inband_only_is_derived_from_the_bodies_down_to_the_choke_points() {
+    let (code, v) = lint_json(&[fixture("derived").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, String, u64, String)> = located(&v)
+        .into_iter()
+        .map(|f| (f.0, f.1, f.2, f.3))
+        .collect();
+    let f = |rule: &str, file: &str, line: u64, chain: &str| {
+        (rule.to_string(), file.to_string(), line, chain.to_string())
+    };
+    assert_eq!(
+        got,
+        vec![
+            // An unlisted function of the tree, across three files.
+            f(
+                "oob-might-sleep",
+                "alloc.c",
+                4,
+                "drv_oob_ioctl() -> helper() -> my_alloc() -> might_sleep()"
+            ),
+            // Listed services defined in the tree: the chain goes on through their bodies
+            // to the choke point; the finding stays at the oob-side call, under the rule of
+            // the service called.
+            f(
+                "oob-might-sleep",
+                "drv.c",
+                16,
+                "drv_oob_ioctl() -> msleep() -> schedule_timeout_uninterruptible() -> schedule_timeout() -> schedule()"
+            ),
+            f(
+                "oob-inband-wakeup",
+                "drv.c",
+                17,
+                "drv_oob_ioctl() -> wake_up() -> __wake_up() -> __wake_up_common_lock()"
+            ),
+            // Its body shows nothing: the hand-written list still holds.
+            f("oob-inband-alloc", "drv.c", 18, "drv_oob_ioctl() -> kfree()"),
+        ]
+    );
+    // maybe_wait() only sleeps under running_inband(): neither a finding nor in-band only.
+    // unused_sleeper() is never reached from oob but is in-band only all the same.
+    assert_eq!(v["stats"]["functions_inband_only"], 10, "{}", v["stats"]);
 }

@@ -5,6 +5,7 @@
 //! points: breadth-first from the services through the callers, so every function gets
 //! its shortest chain down to a service as its witness.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 
@@ -23,18 +24,21 @@ pub enum Next<K> {
     Callee(K),
 }
 
-/// A service call found in a function body: (function, call index, rule).
-pub type Seed<K> = (K, usize, usize);
+/// A service call found in a function body: (function, call index, rule, tier). Tier 0
+/// is certain (a choke point, or a listed service not defined in the tree); tier 1 is a
+/// listed service whose in-tree body is tried first and that counts only as a fallback.
+pub type Seed<K> = (K, usize, usize, u8);
 /// A resolved call edge: (caller, call index, callee).
 pub type Edge<K> = (K, usize, K);
 
 /// The fixpoint: every function reaching a seed through `edges`, with its witness.
-/// Deterministic: seeds and edges are visited in sorted order.
+/// Tier-0 seeds spread first, so a witness goes down to a choke point when the code
+/// shows one. Deterministic: seeds and edges are visited in sorted order.
 pub fn derive<K: Copy + Hash + Eq + Ord>(
     mut seeds: Vec<Seed<K>>,
     edges: &[Edge<K>],
 ) -> HashMap<K, Witness<K>> {
-    seeds.sort();
+    seeds.sort_by_key(|&(k, call, rule, tier)| (tier, k, call, rule));
     let mut callers: HashMap<K, Vec<(K, usize)>> = HashMap::new();
     for &(from, call, to) in edges {
         callers.entry(to).or_default().push((from, call));
@@ -44,23 +48,26 @@ pub fn derive<K: Copy + Hash + Eq + Ord>(
     }
     let mut out: HashMap<K, Witness<K>> = HashMap::new();
     let mut queue = VecDeque::new();
-    for (key, call, rule) in seeds {
-        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(key) {
-            e.insert(Witness {
-                call,
-                next: Next::Service { rule },
-            });
-            queue.push_back(key);
-        }
-    }
-    while let Some(key) = queue.pop_front() {
-        for &(caller, call) in callers.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
-            if let std::collections::hash_map::Entry::Vacant(e) = out.entry(caller) {
+    let mut seeds = seeds.into_iter().peekable();
+    while let Some(&(_, _, _, tier)) = seeds.peek() {
+        while let Some((key, call, rule, _)) = seeds.next_if(|s| s.3 == tier) {
+            if let Entry::Vacant(e) = out.entry(key) {
                 e.insert(Witness {
                     call,
-                    next: Next::Callee(key),
+                    next: Next::Service { rule },
                 });
-                queue.push_back(caller);
+                queue.push_back(key);
+            }
+        }
+        while let Some(key) = queue.pop_front() {
+            for &(caller, call) in callers.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
+                if let Entry::Vacant(e) = out.entry(caller) {
+                    e.insert(Witness {
+                        call,
+                        next: Next::Callee(key),
+                    });
+                    queue.push_back(caller);
+                }
             }
         }
     }
@@ -95,7 +102,7 @@ mod tests {
     #[test]
     fn reaches_through_callers_with_shortest_witness() {
         // 1 -> 2 -> 3 (service), 1 -> 4 (service), 5 -> 1, 6 isolated, 7 calls 6.
-        let seeds = vec![(3, 0, 9), (4, 0, 8)];
+        let seeds = vec![(3, 0, 9, 0), (4, 0, 8, 0)];
         let edges = vec![(1, 0, 2), (2, 0, 3), (1, 1, 4), (5, 0, 1), (7, 0, 6)];
         let set = derive(seeds, &edges);
         assert_eq!(set.len(), 5);
@@ -113,8 +120,23 @@ mod tests {
     }
 
     #[test]
+    fn certain_seeds_win_over_fallbacks() {
+        // 1 calls a listed service defined in the tree (2) at call 0; 2 reaches a choke
+        // point through 3. The fallback seed on 1 is not its witness.
+        let seeds = vec![(1, 0, 5, 1), (3, 0, 7, 0)];
+        let set = derive(seeds, &[(1, 0, 2), (2, 0, 3)]);
+        let (steps, rule) = chain_down(&set, 1).unwrap();
+        assert_eq!(steps, vec![(1, 0), (2, 0), (3, 0)]);
+        assert_eq!(rule, 7);
+        // Without the choke point the fallback stands.
+        let set = derive(vec![(1, 0, 5, 1)], &[(1, 0, 2)]);
+        assert_eq!(chain_down(&set, 1).unwrap(), (vec![(1, 0)], 5));
+        assert!(!set.contains_key(&2));
+    }
+
+    #[test]
     fn cycles_terminate() {
-        let set = derive(vec![(3, 0, 1)], &[(1, 0, 2), (2, 0, 1), (2, 1, 3)]);
+        let set = derive(vec![(3, 0, 1, 0)], &[(1, 0, 2), (2, 0, 1), (2, 1, 3)]);
         assert_eq!(set.len(), 3);
         assert_eq!(chain_down(&set, 1).unwrap().0.len(), 3);
     }

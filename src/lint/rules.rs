@@ -104,6 +104,13 @@ struct LockFile {
     unknown: Option<UnknownLock>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DerivedFile {
+    choke_points: Vec<String>,
+    max_depth: Option<usize>,
+}
+
 /// The shape of one rule file; every section is optional so files can be split freely.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -114,6 +121,7 @@ struct RuleFile {
     lock_typing: Option<LockFile>,
     /// A rule without services: it judges what is stored in oob-called struct members.
     ops_slot: Option<Rule>,
+    derived_inband: Option<DerivedFile>,
 }
 
 /// Everything the checker knows, merged from all rule files.
@@ -141,6 +149,11 @@ pub struct RuleSet {
     pub unknown_lock: Option<(usize, Vec<String>)>,
     /// Rule index for in-band-only functions stored in oob-called struct members.
     pub ops_slot: Option<usize>,
+    /// Services where Dovetail's runtime guard sits: in-band only even when defined in
+    /// the linted tree.
+    pub choke_points: Vec<String>,
+    /// How deep to follow calls below the in-tree definition of a listed service.
+    pub max_derive_depth: usize,
     /// All rules, sorted by id.
     pub rules: Vec<Rule>,
     pub sources: Vec<PathBuf>,
@@ -195,6 +208,7 @@ impl RuleSet {
         let mut set = RuleSet {
             max_depth: 16,
             max_slot_files: 16,
+            max_derive_depth: 6,
             ..Default::default()
         };
         let mut rules: Vec<Rule> = Vec::new();
@@ -272,6 +286,12 @@ impl RuleSet {
                     unknown = Some((u.id, u.calls));
                 }
             }
+            if let Some(d) = file.derived_inband {
+                set.choke_points.extend(d.choke_points);
+                if let Some(n) = d.max_depth {
+                    set.max_derive_depth = n;
+                }
+            }
             if let Some(r) = file.ops_slot {
                 slot = Some(r.id.clone());
                 push_rule(&mut rules, r, path)?;
@@ -290,6 +310,16 @@ impl RuleSet {
         }
         set.unknown_lock = unknown.map(|(id, calls)| (index(&id), calls));
         set.ops_slot = slot.map(|id| index(&id));
+        if let Some(c) = set
+            .choke_points
+            .iter()
+            .find(|c| !set.services.contains_key(*c))
+        {
+            return Err(LintError::Rules {
+                path: texts.last().map(|t| t.0.to_path_buf()).unwrap_or_default(),
+                message: format!("choke point `{c}` is not listed as an in-band service"),
+            });
+        }
         set.rules = rules;
         Ok(set)
     }
@@ -306,6 +336,10 @@ impl RuleSet {
         } else {
             CallClass::Other
         }
+    }
+
+    pub fn is_choke_point(&self, name: &str) -> bool {
+        self.choke_points.iter().any(|c| c == name)
     }
 
     pub fn rule_index(&self, id: &str) -> Option<usize> {
@@ -361,6 +395,15 @@ mod tests {
         assert_eq!(set.lock_defines["DEFINE_HARD_SPINLOCK"], "hard_spinlock_t");
         let slot = set.ops_slot.expect("the ops-slot rule ships");
         assert_eq!(set.rules[slot].id, "oob-inband-ops-slot");
+        assert!(set.is_choke_point("might_sleep") && set.is_choke_point("__wake_up_common"));
+        assert!(!set.is_choke_point("msleep"));
+    }
+
+    #[test]
+    fn a_choke_point_must_be_a_service() {
+        let t = "[derived_inband]\nchoke_points = ['nope']\n";
+        let err = RuleSet::from_texts(&[(Path::new("c.toml"), t)]).unwrap_err();
+        assert!(err.to_string().contains("`nope`"), "{err}");
     }
 
     #[test]

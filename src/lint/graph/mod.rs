@@ -11,6 +11,7 @@ use rayon::prelude::*;
 mod derived;
 mod slots;
 
+use super::inband::{chain_down, Witness};
 use super::parse::{parse_file, Call, Function, LockArg, ParsedFile, Target};
 use super::rules::{CallClass, RuleSet};
 use super::scan::FileScan;
@@ -237,6 +238,13 @@ impl<'a> Graph<'a> {
         &self.parsed[&key.0].functions[key.1]
     }
 
+    /// The name a call of a function calls (call given by its index).
+    fn call_name(&self, (key, call): (FuncKey, usize)) -> String {
+        match &self.func(key).calls[call].target {
+            Target::Name(n) | Target::Member(n) => n.clone(),
+        }
+    }
+
     /// All entry points declared in parsed files plus the named ones, each with the
     /// function it designates. Sorted, so results do not depend on file order.
     pub fn entry_points(&mut self, named: &[String], root: &Path) -> Vec<(EntryPoint, FuncKey)> {
@@ -400,14 +408,15 @@ impl<'a> Graph<'a> {
             frontier = next;
         }
         self.reached = visited.len();
+        self.descend_services(&found);
+        let derived = self.derive_inband_only();
+        self.derived = derived.len();
         let mut findings: Vec<Finding> = found
             .into_iter()
             .map(|(key, call, r, service)| {
-                self.finding(key, &call, r, &service, &visited, entries, root)
+                self.finding(key, &call, r, &service, &visited, &derived, entries, root)
             })
             .collect();
-        let derived = self.derive_inband_only();
-        self.derived = derived.len();
         findings.extend(self.slot_findings(&slot_uses, &derived, &visited, entries, root));
         findings
     }
@@ -493,12 +502,27 @@ impl<'a> Graph<'a> {
         rule_ix: usize,
         service: &str,
         visited: &HashMap<FuncKey, Visit>,
+        derived: &HashMap<FuncKey, Witness<FuncKey>>,
         entries: &[(EntryPoint, FuncKey)],
         root: &Path,
     ) -> Finding {
         let keys = Self::chain_keys(key, visited);
-        let chain = self.chain_steps(&keys, root);
-        let chain_text = chain_text(&chain, service);
+        let mut chain = self.chain_steps(&keys, root);
+        // A listed service defined in the tree: its body shows the way to the choke point.
+        let below = self.in_tree_defs(service, key.0).into_iter().find_map(|f| {
+            let fi = self.find_function(f, service)?;
+            chain_down(derived, (f, fi)).map(|(down, _)| down)
+        });
+        let bottom = match &below {
+            Some(down) => {
+                let steps: Vec<(FuncKey, Option<String>)> =
+                    down.iter().map(|(k, _)| (*k, None)).collect();
+                chain.extend(self.chain_steps(&steps, root));
+                self.call_name(*down.last().expect("a witness chain has a function"))
+            }
+            None => service.to_string(),
+        };
+        let chain_text = chain_text(&chain, &bottom);
         let rule = &self.rules.rules[rule_ix];
         let entry = entries[visited[&key].entry].0.clone();
         let file = display_path(&self.files[key.0], root);

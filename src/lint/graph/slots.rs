@@ -85,11 +85,7 @@ impl Graph<'_> {
                 .map(|(i, (k, _))| (*k, (i == 0).then(|| member.to_string()))),
         );
         let chain: Vec<ChainStep> = self.chain_steps(&keys, root);
-        let (last, call_ix) = *down.last().expect("a witness chain has a function");
-        let service = match &self.func(last).calls[call_ix].target {
-            Target::Name(n) => n.clone(),
-            Target::Member(m) => m.clone(),
-        };
+        let service = self.call_name(*down.last().expect("a witness chain has a function"));
         let chain_text = chain_text(&chain, &service);
         let store = &self.parsed[&s.store_file].member_assigns[s.store];
         let rule = &self.rules.rules[rule_ix];
