@@ -631,3 +631,118 @@ fn inband_only_is_derived_from_the_bodies_down_to_the_choke_points() {
     // unused_sleeper() is never reached from oob but is in-band only all the same.
     assert_eq!(v["stats"]["functions_inband_only"], 10, "{}", v["stats"]);
 }
+
+/// The official SARIF 2.1.0 JSON schema (OASIS, draft-07, `$id`
+/// .../oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json), vendored from the
+/// `serde-sarif` 0.8.0 crate's `src/schema.json` (crates.io), sha256 af47e7b6...95cea.
+fn sarif_validator() -> jsonschema::Validator {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif/sarif-schema-2.1.0.json");
+    let mut schema: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    // The `language` properties have the pattern `...{2}]?$`: a bare `]` is a literal in
+    // ECMA-262 (Annex B), but the crate's meta-schema check of `format: regex` refuses it.
+    // `\]` is the same regular expression; the vendored file stays as published.
+    let escaped = escape_bare_brackets(&mut schema);
+    assert_eq!(escaped, 2, "the published schema has two such patterns");
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the SARIF schema compiles")
+}
+
+fn escape_bare_brackets(v: &mut Value) -> usize {
+    const BARE: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+    match v {
+        Value::Object(m) => m
+            .iter_mut()
+            .map(|(k, x)| {
+                if k == "pattern" && x == BARE {
+                    *x = BARE.replace("}]?", "}\\]?").into();
+                    1
+                } else {
+                    escape_bare_brackets(x)
+                }
+            })
+            .sum(),
+        Value::Array(a) => a.iter_mut().map(escape_bare_brackets).sum(),
+        _ => 0,
+    }
+}
+
+fn schema_errors(validator: &jsonschema::Validator, v: &Value) -> Vec<String> {
+    validator
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+fn sarif_of(args: &[&std::ffi::OsStr]) -> Value {
+    let out = bin()
+        .arg("lint")
+        .args(["--format", "sarif"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap() <= 1,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let validator = sarif_validator();
+    // In-source suppressions, ops slots, derived chains, cross-file chains, no findings.
+    for name in ["suppress", "ops_slots", "derived", "oob_driver", "mtd"] {
+        let v = sarif_of(&[fixture(name).as_os_str()]);
+        let errors = schema_errors(&validator, &v);
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        if name == "ops_slots" {
+            assert!(v
+                .to_string()
+                .contains("slow_step() stored in ->step (in-band only)"));
+        }
+    }
+    // External suppressions from a baseline.
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("b.json");
+    let status = bin()
+        .arg("lint")
+        .arg(fixture("oob_driver"))
+        .arg("--baseline")
+        .arg(&base)
+        .arg("--write-baseline")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let v = sarif_of(&[
+        fixture("oob_driver").as_os_str(),
+        "--baseline".as_ref(),
+        base.as_os_str(),
+    ]);
+    assert!(v.to_string().contains("\"external\""));
+    let errors = schema_errors(&validator, &v);
+    assert!(errors.is_empty(), "baseline: {errors:#?}");
+}
+
+#[test]
+fn the_schema_check_rejects_invalid_sarif() {
+    let validator = sarif_validator();
+    let good = sarif_of(&[fixture("suppress").as_os_str()]);
+    assert!(validator.is_valid(&good));
+    let mut bad_level = good.clone();
+    bad_level["runs"][0]["results"][0]["level"] = "fatal".into();
+    let mut bad_kind = good.clone();
+    bad_kind["runs"][0]["results"][0]["suppressions"] =
+        serde_json::json!([{ "kind": "baseline", "justification": "x" }]);
+    let mut no_version = good.clone();
+    no_version.as_object_mut().unwrap().remove("version");
+    let mut bad_line = good;
+    bad_line["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        0.into();
+    for bad in [bad_level, bad_kind, no_version, bad_line] {
+        assert!(!schema_errors(&validator, &bad).is_empty(), "{bad}");
+    }
+}
