@@ -614,17 +614,24 @@ fn inband_only_is_derived_from_the_bodies_down_to_the_choke_points() {
             f(
                 "oob-might-sleep",
                 "drv.c",
-                16,
+                20,
                 "drv_oob_ioctl() -> msleep() -> schedule_timeout_uninterruptible() -> schedule_timeout() -> schedule()"
             ),
             f(
                 "oob-inband-wakeup",
                 "drv.c",
-                17,
+                21,
                 "drv_oob_ioctl() -> wake_up() -> __wake_up() -> __wake_up_common_lock()"
             ),
             // Its body shows nothing: the hand-written list still holds.
-            f("oob-inband-alloc", "drv.c", 18, "drv_oob_ioctl() -> kfree()"),
+            f("oob-inband-alloc", "drv.c", 22, "drv_oob_ioctl() -> kfree()"),
+            // A lock call is judged by the lock's declared type, not by spin_lock()'s body.
+            f(
+                "oob-inband-spinlock",
+                "drv.c",
+                23,
+                "drv_oob_ioctl() -> spin_lock()"
+            ),
         ]
     );
     // maybe_wait() only sleeps under running_inband(): neither a finding nor in-band only.

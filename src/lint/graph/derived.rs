@@ -69,13 +69,21 @@ impl Graph<'_> {
         }
     }
 
+    /// The in-tree definitions of `name` when it is a listed service (not a lock call).
+    pub(super) fn service_defs(&self, name: &str, from: usize) -> Vec<usize> {
+        match self.rules.classify(name) {
+            CallClass::Service(_) => self.in_tree_defs(name, from),
+            _ => Vec::new(),
+        }
+    }
+
     /// Parses what lies below the in-tree definitions of the listed services called
     /// from oob (`found`), so their bodies can be judged: breadth-first, to
     /// `max_derive_depth` calls, one wave of files at a time.
     pub(super) fn descend_services(&mut self, found: &[(FuncKey, Call, usize, String)]) {
         let mut wanted: Vec<(usize, String)> = Vec::new();
         for (key, _, _, service) in found {
-            for f in self.in_tree_defs(service, key.0) {
+            for f in self.service_defs(service, key.0) {
                 wanted.push((f, service.clone()));
             }
         }

@@ -509,7 +509,8 @@ impl<'a> Graph<'a> {
         let keys = Self::chain_keys(key, visited);
         let mut chain = self.chain_steps(&keys, root);
         // A listed service defined in the tree: its body shows the way to the choke point.
-        let below = self.in_tree_defs(service, key.0).into_iter().find_map(|f| {
+        // Not a lock call: that one is judged by the lock's declared type.
+        let below = self.service_defs(service, key.0).into_iter().find_map(|f| {
             let fi = self.find_function(f, service)?;
             chain_down(derived, (f, fi)).map(|(down, _)| down)
         });
