@@ -106,4 +106,27 @@ mod tests {
         let c = parse_diff(d, Path::new("x"));
         assert_eq!(c["a.c"], vec![(4, 5), (12, 12), (21, 21)]);
     }
+
+    #[test]
+    fn a_change_at_the_finding_itself_counts() {
+        // An ops-slot finding: the store is at file scope, outside every chain function.
+        let f: Finding = serde_json::from_value(serde_json::json!({
+            "rule": "oob-inband-ops-slot", "severity": "error", "service": "msleep",
+            "message": "m", "rationale": "r", "replacement": "p",
+            "file": "impl.c", "line": 40, "column": 10, "end_column": 19,
+            "entry": { "function": "e", "kind": "k", "file": "core.c", "line": 1,
+                       "def_file": "core.c", "def_line": 1 },
+            "chain": [{ "function": "e", "file": "core.c", "start_line": 1, "end_line": 9 },
+                      { "function": "slow", "file": "impl.c", "start_line": 5, "end_line": 8 }],
+            "chain_text": "e() -> ->step: slow() -> msleep()", "fingerprint": "0",
+        }))
+        .unwrap();
+        let changes = |file: &str, a: u32, b: u32| -> Changes {
+            [(file.to_string(), vec![(a, b)])].into_iter().collect()
+        };
+        assert!(touches(&f, &changes("impl.c", 40, 40)));
+        assert!(touches(&f, &changes("impl.c", 6, 6)));
+        assert!(!touches(&f, &changes("impl.c", 20, 30)));
+        assert!(!touches(&f, &changes("core.c", 40, 40)));
+    }
 }
