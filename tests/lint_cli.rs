@@ -246,13 +246,97 @@ fn suppression_comments_on_line_and_function() {
 #[test]
 fn calls_through_ops_structs_resolve() {
     let (_, v) = lint_json(&[fixture("ops").to_str().unwrap()]);
+    let chain = "ops_oob_ioctl() -> ->step: slow_step() -> msleep()";
     assert_eq!(
         active(&v),
-        vec![(
-            "oob-might-sleep".into(),
-            "ops_oob_ioctl() -> ->step: slow_step() -> msleep()".into()
-        )]
+        vec![
+            ("oob-might-sleep".into(), chain.into()),
+            ("oob-inband-ops-slot".into(), chain.into()),
+        ]
     );
+}
+
+/// (rule, file, line, chain) of each finding, suppressed or not.
+fn located(v: &Value) -> Vec<(String, String, u64, String, bool)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["chain_text"].as_str().unwrap().to_string(),
+                f.get("suppressed").is_some(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn inband_only_functions_in_oob_called_slots_are_findings_at_the_store() {
+    let (code, v) = lint_json(&[fixture("ops_slots").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let slots: Vec<_> = located(&v)
+        .into_iter()
+        .filter(|f| f.0 == "oob-inband-ops-slot")
+        .map(|f| (f.1, f.2, f.3, f.4))
+        .collect();
+    let s = |file: &str, line: u64, chain: &str, suppressed: bool| {
+        (file.to_string(), line, chain.to_string(), suppressed)
+    };
+    // The oob-safe fast_step() in the same ->step slot, slow_teardown() (->teardown is
+    // only called under running_inband()) and slow_release() (->release is never called
+    // from oob) are not findings.
+    assert_eq!(
+        slots,
+        vec![
+            s(
+                "slots_impl.c",
+                44,
+                "sdev_oob_ioctl() -> ->step: slow_step() -> sdev_apply_config() -> mutex_lock()",
+                false
+            ),
+            s(
+                "slots_impl.c",
+                47,
+                "sdev_oob_ioctl() -> ->flush: slow_flush() -> vfree()",
+                true
+            ),
+            s(
+                "slots_impl.c",
+                58,
+                "sdev_oob_ioctl() -> ->hook: sleepy_hook() -> might_sleep()",
+                false
+            ),
+        ]
+    );
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "oob-inband-ops-slot" && f["line"] == 44)
+        .unwrap();
+    assert_eq!(f["slot"]["member"], "step");
+    assert_eq!(f["slot"]["function"], "slow_step");
+    assert_eq!(f["slot"]["call_file"], "slots_core.c");
+    assert_eq!(f["slot"]["call_line"], 10);
+    assert_eq!(f["column"], 10);
+    assert_eq!(f["service"], "mutex_lock");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.contains("`slow_step()` stored in ops slot `->step`"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("slow_step() -> sdev_apply_config() -> mutex_lock()"),
+        "{msg}"
+    );
+    // The stored function's own service calls are still reported where they are.
+    assert!(located(&v)
+        .iter()
+        .any(|f| f.0 == "oob-sleeping-lock" && f.1 == "slots_cfg.c"));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -493,11 +577,179 @@ fn user_rule_files_add_rules() {
         rules.to_str().unwrap(),
     ]);
     let got = active(&v);
+    // do_xfer() is defined in the linted files: the chain shows its body's way down.
     assert!(
         got.contains(&(
             "my-no-regmap".into(),
-            "oobdrv_oob_ioctl() -> do_xfer()".into()
+            "oobdrv_oob_ioctl() -> do_xfer() -> oobdrv_update_config() -> mutex_lock()".into()
         )),
         "{got:?}"
     );
+}
+
+#[test]
+fn inband_only_is_derived_from_the_bodies_down_to_the_choke_points() {
+    let (code, v) = lint_json(&[fixture("derived").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, String, u64, String)> = located(&v)
+        .into_iter()
+        .map(|f| (f.0, f.1, f.2, f.3))
+        .collect();
+    let f = |rule: &str, file: &str, line: u64, chain: &str| {
+        (rule.to_string(), file.to_string(), line, chain.to_string())
+    };
+    assert_eq!(
+        got,
+        vec![
+            // An unlisted function of the tree, across three files.
+            f(
+                "oob-might-sleep",
+                "alloc.c",
+                4,
+                "drv_oob_ioctl() -> helper() -> my_alloc() -> might_sleep()"
+            ),
+            // Listed services defined in the tree: the chain goes on through their bodies
+            // to the choke point; the finding stays at the oob-side call, under the rule of
+            // the service called.
+            f(
+                "oob-might-sleep",
+                "drv.c",
+                20,
+                "drv_oob_ioctl() -> msleep() -> schedule_timeout_uninterruptible() -> schedule_timeout() -> schedule()"
+            ),
+            f(
+                "oob-inband-wakeup",
+                "drv.c",
+                21,
+                "drv_oob_ioctl() -> wake_up() -> __wake_up() -> __wake_up_common_lock()"
+            ),
+            // Its body shows nothing: the hand-written list still holds.
+            f("oob-inband-alloc", "drv.c", 22, "drv_oob_ioctl() -> kfree()"),
+            // A lock call is judged by the lock's declared type, not by spin_lock()'s body.
+            f(
+                "oob-inband-spinlock",
+                "drv.c",
+                23,
+                "drv_oob_ioctl() -> spin_lock()"
+            ),
+        ]
+    );
+    // maybe_wait() only sleeps under running_inband(): neither a finding nor in-band only.
+    // unused_sleeper() is never reached from oob but is in-band only all the same.
+    assert_eq!(v["stats"]["functions_inband_only"], 10, "{}", v["stats"]);
+}
+
+/// The official SARIF 2.1.0 JSON schema (OASIS, draft-07, `$id`
+/// .../oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json), vendored from the
+/// `serde-sarif` 0.8.0 crate's `src/schema.json` (crates.io), sha256 af47e7b6...95cea.
+fn sarif_validator() -> jsonschema::Validator {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif/sarif-schema-2.1.0.json");
+    let mut schema: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    // The `language` properties have the pattern `...{2}]?$`: a bare `]` is a literal in
+    // ECMA-262 (Annex B), but the crate's meta-schema check of `format: regex` refuses it.
+    // `\]` is the same regular expression; the vendored file stays as published.
+    let escaped = escape_bare_brackets(&mut schema);
+    assert_eq!(escaped, 2, "the published schema has two such patterns");
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the SARIF schema compiles")
+}
+
+fn escape_bare_brackets(v: &mut Value) -> usize {
+    const BARE: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+    match v {
+        Value::Object(m) => m
+            .iter_mut()
+            .map(|(k, x)| {
+                if k == "pattern" && x == BARE {
+                    *x = BARE.replace("}]?", "}\\]?").into();
+                    1
+                } else {
+                    escape_bare_brackets(x)
+                }
+            })
+            .sum(),
+        Value::Array(a) => a.iter_mut().map(escape_bare_brackets).sum(),
+        _ => 0,
+    }
+}
+
+fn schema_errors(validator: &jsonschema::Validator, v: &Value) -> Vec<String> {
+    validator
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+fn sarif_of(args: &[&std::ffi::OsStr]) -> Value {
+    let out = bin()
+        .arg("lint")
+        .args(["--format", "sarif"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap() <= 1,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let validator = sarif_validator();
+    // In-source suppressions, ops slots, derived chains, cross-file chains, no findings.
+    for name in ["suppress", "ops_slots", "derived", "oob_driver", "mtd"] {
+        let v = sarif_of(&[fixture(name).as_os_str()]);
+        let errors = schema_errors(&validator, &v);
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        if name == "ops_slots" {
+            assert!(v
+                .to_string()
+                .contains("slow_step() stored in ->step (in-band only)"));
+        }
+    }
+    // External suppressions from a baseline.
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("b.json");
+    let status = bin()
+        .arg("lint")
+        .arg(fixture("oob_driver"))
+        .arg("--baseline")
+        .arg(&base)
+        .arg("--write-baseline")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let v = sarif_of(&[
+        fixture("oob_driver").as_os_str(),
+        "--baseline".as_ref(),
+        base.as_os_str(),
+    ]);
+    assert!(v.to_string().contains("\"external\""));
+    let errors = schema_errors(&validator, &v);
+    assert!(errors.is_empty(), "baseline: {errors:#?}");
+}
+
+#[test]
+fn the_schema_check_rejects_invalid_sarif() {
+    let validator = sarif_validator();
+    let good = sarif_of(&[fixture("suppress").as_os_str()]);
+    assert!(validator.is_valid(&good));
+    let mut bad_level = good.clone();
+    bad_level["runs"][0]["results"][0]["level"] = "fatal".into();
+    let mut bad_kind = good.clone();
+    bad_kind["runs"][0]["results"][0]["suppressions"] =
+        serde_json::json!([{ "kind": "baseline", "justification": "x" }]);
+    let mut no_version = good.clone();
+    no_version.as_object_mut().unwrap().remove("version");
+    let mut bad_line = good;
+    bad_line["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        0.into();
+    for bad in [bad_level, bad_kind, no_version, bad_line] {
+        assert!(!schema_errors(&validator, &bad).is_empty(), "{bad}");
+    }
 }

@@ -11,6 +11,7 @@ const SEEDED: &str = r#"// seeded oob driver calling into real kernel code
 static long seed_oob_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
 	synchronize_irq(arg);
+	msleep(1);
 	return 0;
 }
 
@@ -80,4 +81,20 @@ fn real_kernel_subtree_with_a_seeded_driver() {
         .unwrap();
     assert_eq!(f["file"], "kernel/irq/manage.c");
     assert!(Path::new(&tree).join("kernel/irq/manage.c").exists());
+    // msleep() is a listed service, but kernel/time/timer.c defines it: its real body is
+    // followed down to the scheduler's choke point.
+    let f = findings
+        .iter()
+        .find(|f| f["service"] == "msleep")
+        .unwrap_or_else(|| panic!("{chains:#?}"));
+    assert!(f["file"].as_str().unwrap().ends_with("seed/seed.c"));
+    let chain = f["chain_text"].as_str().unwrap();
+    assert!(
+        chain.starts_with("seed_oob_ioctl() -> msleep() -> ") && chain.ends_with(" -> schedule()"),
+        "{chain}"
+    );
+    assert!(
+        stats["functions_inband_only"].as_u64().unwrap() > 1000,
+        "{stats}"
+    );
 }

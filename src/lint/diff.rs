@@ -83,7 +83,11 @@ pub fn parse_diff(text: &str, prefix: &Path) -> Changes {
 
 /// Does any function of the finding's chain overlap a changed range?
 pub fn touches(f: &Finding, changes: &Changes) -> bool {
-    f.chain.iter().any(|s| {
+    // The finding's own line counts too: an ops-slot store may sit outside any function.
+    let own = changes
+        .get(&f.file)
+        .is_some_and(|ranges| ranges.iter().any(|&(a, b)| a <= f.line && f.line <= b));
+    own || f.chain.iter().any(|s| {
         changes.get(&s.file).is_some_and(|ranges| {
             ranges
                 .iter()
@@ -101,5 +105,28 @@ mod tests {
         let d = "diff --git a/x/a.c b/x/a.c\n--- a/x/a.c\n+++ b/x/a.c\n@@ -3,0 +4,2 @@ int f\n+a\n+b\n@@ -10 +12 @@\n-x\n+y\n@@ -20,3 +21,0 @@\n";
         let c = parse_diff(d, Path::new("x"));
         assert_eq!(c["a.c"], vec![(4, 5), (12, 12), (21, 21)]);
+    }
+
+    #[test]
+    fn a_change_at_the_finding_itself_counts() {
+        // An ops-slot finding: the store is at file scope, outside every chain function.
+        let f: Finding = serde_json::from_value(serde_json::json!({
+            "rule": "oob-inband-ops-slot", "severity": "error", "service": "msleep",
+            "message": "m", "rationale": "r", "replacement": "p",
+            "file": "impl.c", "line": 40, "column": 10, "end_column": 19,
+            "entry": { "function": "e", "kind": "k", "file": "core.c", "line": 1,
+                       "def_file": "core.c", "def_line": 1 },
+            "chain": [{ "function": "e", "file": "core.c", "start_line": 1, "end_line": 9 },
+                      { "function": "slow", "file": "impl.c", "start_line": 5, "end_line": 8 }],
+            "chain_text": "e() -> ->step: slow() -> msleep()", "fingerprint": "0",
+        }))
+        .unwrap();
+        let changes = |file: &str, a: u32, b: u32| -> Changes {
+            [(file.to_string(), vec![(a, b)])].into_iter().collect()
+        };
+        assert!(touches(&f, &changes("impl.c", 40, 40)));
+        assert!(touches(&f, &changes("impl.c", 6, 6)));
+        assert!(!touches(&f, &changes("impl.c", 20, 30)));
+        assert!(!touches(&f, &changes("core.c", 40, 40)));
     }
 }

@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod diff;
 pub mod graph;
+pub mod inband;
 pub mod normalize;
 pub mod parse;
 pub mod render;
@@ -125,6 +126,19 @@ pub struct Finding {
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// Set for an ops-slot finding: the finding is at the store site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<OpsSlot>,
+}
+
+/// An in-band-only function stored in a struct member that oob code calls through.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OpsSlot {
+    pub member: String,
+    pub function: String,
+    /// Where oob code calls through the member (`x->member()`).
+    pub call_file: String,
+    pub call_line: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -136,6 +150,9 @@ pub struct Stats {
     pub functions_parsed: usize,
     pub functions_with_errors: usize,
     pub functions_reached: usize,
+    /// Parsed functions found in-band only from their bodies (the derived set).
+    #[serde(default)]
+    pub functions_inband_only: usize,
     pub unreadable_files: usize,
     pub elapsed_ms: u64,
 }
@@ -300,6 +317,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     stats.functions_parsed = parsed.2;
     stats.functions_with_errors = parsed.3;
     stats.functions_reached = g.reached();
+    stats.functions_inband_only = g.derived_inband_only();
 
     if let Some(path) = &opts.baseline {
         let base = baseline::Baseline::load(path)?;

@@ -79,12 +79,23 @@ pub struct SuppressionComment {
     pub function: Option<usize>,
 }
 
+/// A function stored in a struct member: `.member = fn` in an initialiser or
+/// `x->member = fn` in an assignment. The position is the stored value's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberStore {
+    pub member: String,
+    pub function: String,
+    pub line: u32,
+    pub column: u32,
+    pub end_column: u32,
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct ParsedFile {
     pub functions: Vec<Function>,
     pub entries: Vec<EntryRef>,
-    /// member name -> function name, from `.member = fn` and `x->member = fn`.
-    pub member_assigns: Vec<(String, String)>,
+    /// Functions stored in struct members (`.member = fn`, `x->member = fn`).
+    pub member_assigns: Vec<MemberStore>,
     pub suppressions: Vec<SuppressionComment>,
     /// Top-level syntax errors outside any function.
     pub errors_outside_functions: usize,
@@ -142,6 +153,19 @@ fn function_ref(node: Node, src: &[u8]) -> Option<String> {
             inner.and_then(|n| function_ref(n, src))
         }
         _ => None,
+    }
+}
+
+fn push_store(stores: &mut Vec<MemberStore>, member: String, value: Node, src: &[u8]) {
+    if let Some(function) = function_ref(value, src) {
+        let start = value.start_position();
+        stores.push(MemberStore {
+            member,
+            function,
+            line: start.row as u32 + 1,
+            column: start.column as u32 + 1,
+            end_column: value.end_position().column as u32 + 1,
+        });
     }
 }
 
@@ -368,11 +392,8 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
                     .filter(|d| d.kind() == "field_designator")
                     .and_then(|d| d.named_child(0))
                     .map(|f| text(f, src).to_string());
-                let value = node
-                    .child_by_field_name("value")
-                    .and_then(|v| function_ref(v, src));
-                if let (Some(m), Some(v)) = (member, value) {
-                    out.member_assigns.push((m, v));
+                if let (Some(m), Some(v)) = (member, node.child_by_field_name("value")) {
+                    push_store(&mut out.member_assigns, m, v, src);
                 }
             }
             "assignment_expression" => {
@@ -382,11 +403,8 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
                 let member = left
                     .and_then(|l| l.child_by_field_name("field"))
                     .map(|f| text(f, src).to_string());
-                let value = node
-                    .child_by_field_name("right")
-                    .and_then(|v| function_ref(v, src));
-                if let (Some(m), Some(v)) = (member, value) {
-                    out.member_assigns.push((m, v));
+                if let (Some(m), Some(v)) = (member, node.child_by_field_name("right")) {
+                    push_store(&mut out.member_assigns, m, v, src);
                 }
             }
             "call_expression" => {
@@ -711,9 +729,12 @@ mod tests {
             got,
             vec![("my_ioctl", "fops.oob_ioctl"), ("my_read", "fops.oob_read")]
         );
-        assert!(p
+        let store = p
             .member_assigns
-            .contains(&("oob_read".to_string(), "nand_thing".to_string())));
+            .iter()
+            .find(|m| m.member == "oob_read" && m.function == "nand_thing")
+            .expect("the MTD member store is indexed");
+        assert_eq!((store.line, store.column, store.end_column), (6, 47, 57));
     }
 
     #[test]

@@ -74,7 +74,14 @@ fn human(report: &LintReport, color: bool) -> String {
             let diag = diag
                 .with_code(f.rule.clone())
                 .with_message(f.message.clone())
-                .with_labels(vec![Label::primary(id, range).with_message("in-band only")])
+                .with_labels(vec![Label::primary(id, range).with_message(
+                    match &f.slot {
+                        Some(slot) => {
+                            format!("in-band only, stored in oob-called `->{}`", slot.member)
+                        }
+                        None => "in-band only".to_string(),
+                    },
+                )])
                 .with_notes(vec![
                     format!("call chain: {}", f.chain_text),
                     format!(

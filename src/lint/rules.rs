@@ -63,6 +63,7 @@ struct ContextFile {
     switch_inband: Vec<String>,
     tolerated: Vec<String>,
     max_depth: Option<usize>,
+    max_slot_files: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +104,13 @@ struct LockFile {
     unknown: Option<UnknownLock>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DerivedFile {
+    choke_points: Vec<String>,
+    max_depth: Option<usize>,
+}
+
 /// The shape of one rule file; every section is optional so files can be split freely.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -111,6 +119,9 @@ struct RuleFile {
     oob_context: Option<ContextFile>,
     inband_service: Vec<ServiceFile>,
     lock_typing: Option<LockFile>,
+    /// A rule without services: it judges what is stored in oob-called struct members.
+    ops_slot: Option<Rule>,
+    derived_inband: Option<DerivedFile>,
 }
 
 /// Everything the checker knows, merged from all rule files.
@@ -125,6 +136,8 @@ pub struct RuleSet {
     pub switch_inband: Vec<String>,
     pub tolerated: Vec<String>,
     pub max_depth: usize,
+    /// A member stored in more files than this is too generic to resolve calls through.
+    pub max_slot_files: usize,
     /// Called name -> rule index (into `rules`).
     pub services: HashMap<String, usize>,
     pub lock_calls: Vec<String>,
@@ -134,6 +147,13 @@ pub struct RuleSet {
     pub unsafe_lock_types: HashMap<String, usize>,
     /// (rule index, calls) for locks of unknown type.
     pub unknown_lock: Option<(usize, Vec<String>)>,
+    /// Rule index for in-band-only functions stored in oob-called struct members.
+    pub ops_slot: Option<usize>,
+    /// Services where Dovetail's runtime guard sits: in-band only even when defined in
+    /// the linted tree.
+    pub choke_points: Vec<String>,
+    /// How deep to follow calls below the in-tree definition of a listed service.
+    pub max_derive_depth: usize,
     /// All rules, sorted by id.
     pub rules: Vec<Rule>,
     pub sources: Vec<PathBuf>,
@@ -187,12 +207,15 @@ impl RuleSet {
     pub fn from_texts(texts: &[(&Path, &str)]) -> Result<RuleSet, LintError> {
         let mut set = RuleSet {
             max_depth: 16,
+            max_slot_files: 16,
+            max_derive_depth: 6,
             ..Default::default()
         };
         let mut rules: Vec<Rule> = Vec::new();
         let mut service_names: Vec<(String, String)> = Vec::new();
         let mut unsafe_types: Vec<(String, String)> = Vec::new();
         let mut unknown: Option<(String, Vec<String>)> = None;
+        let mut slot: Option<String> = None;
         for (path, text) in texts {
             let file: RuleFile = toml::from_str(text).map_err(|e| LintError::Rules {
                 path: path.to_path_buf(),
@@ -214,6 +237,9 @@ impl RuleSet {
                 set.tolerated.extend(c.tolerated);
                 if let Some(d) = c.max_depth {
                     set.max_depth = d;
+                }
+                if let Some(n) = c.max_slot_files {
+                    set.max_slot_files = n;
                 }
             }
             for s in file.inband_service {
@@ -260,6 +286,16 @@ impl RuleSet {
                     unknown = Some((u.id, u.calls));
                 }
             }
+            if let Some(d) = file.derived_inband {
+                set.choke_points.extend(d.choke_points);
+                if let Some(n) = d.max_depth {
+                    set.max_derive_depth = n;
+                }
+            }
+            if let Some(r) = file.ops_slot {
+                slot = Some(r.id.clone());
+                push_rule(&mut rules, r, path)?;
+            }
         }
         if set.marker.is_empty() {
             set.marker = "dovetail-port: oob-entry".into();
@@ -273,6 +309,17 @@ impl RuleSet {
             set.unsafe_lock_types.insert(ty, index(&id));
         }
         set.unknown_lock = unknown.map(|(id, calls)| (index(&id), calls));
+        set.ops_slot = slot.map(|id| index(&id));
+        if let Some(c) = set
+            .choke_points
+            .iter()
+            .find(|c| !set.services.contains_key(*c))
+        {
+            return Err(LintError::Rules {
+                path: texts.last().map(|t| t.0.to_path_buf()).unwrap_or_default(),
+                message: format!("choke point `{c}` is not listed as an in-band service"),
+            });
+        }
         set.rules = rules;
         Ok(set)
     }
@@ -289,6 +336,10 @@ impl RuleSet {
         } else {
             CallClass::Other
         }
+    }
+
+    pub fn is_choke_point(&self, name: &str) -> bool {
+        self.choke_points.iter().any(|c| c == name)
     }
 
     pub fn rule_index(&self, id: &str) -> Option<usize> {
@@ -342,6 +393,17 @@ mod tests {
         assert_eq!(set.classify("evl_switch_inband"), CallClass::SwitchInband);
         assert!(set.unsafe_lock_types.contains_key("spinlock_t"));
         assert_eq!(set.lock_defines["DEFINE_HARD_SPINLOCK"], "hard_spinlock_t");
+        let slot = set.ops_slot.expect("the ops-slot rule ships");
+        assert_eq!(set.rules[slot].id, "oob-inband-ops-slot");
+        assert!(set.is_choke_point("might_sleep") && set.is_choke_point("__wake_up_common"));
+        assert!(!set.is_choke_point("msleep"));
+    }
+
+    #[test]
+    fn a_choke_point_must_be_a_service() {
+        let t = "[derived_inband]\nchoke_points = ['nope']\n";
+        let err = RuleSet::from_texts(&[(Path::new("c.toml"), t)]).unwrap_err();
+        assert!(err.to_string().contains("`nope`"), "{err}");
     }
 
     #[test]

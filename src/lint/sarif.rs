@@ -48,6 +48,14 @@ fn uri(path: &str) -> String {
     s
 }
 
+/// What the last thread-flow step (the finding's own location) shows.
+fn last_step(f: &Finding) -> String {
+    match &f.slot {
+        Some(s) => format!("{}() stored in ->{} (in-band only)", s.function, s.member),
+        None => format!("{}() (in-band only)", f.service),
+    }
+}
+
 fn result(f: &Finding, rule_index: usize) -> Value {
     let steps: Vec<Value> = f
         .chain
@@ -59,7 +67,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
             })
         })
         .chain(std::iter::once(json!({
-            "location": location(&f.file, f.line, Some((f.column, f.end_column)), Some(format!("{}() (in-band only)", f.service))),
+            "location": location(&f.file, f.line, Some((f.column, f.end_column)), Some(last_step(f))),
             "nestingLevel": 0,
         })))
         .collect();

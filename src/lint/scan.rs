@@ -23,6 +23,45 @@ pub struct FileScan {
     pub lock_vars: Vec<(String, String, bool)>,
     /// The file mentions an entry-point needle (fops member, registration, marker).
     pub may_have_entries: bool,
+    /// Struct members this file stores a function name in (`.m = fn,`, `x->m = fn;`),
+    /// sorted, without duplicates.
+    pub member_stores: Vec<String>,
+}
+
+/// Recognises `.member = [&]name` / `->member = [&]name` followed by `,` `;` `}` or `)`,
+/// one token at a time.
+#[derive(Default)]
+struct StoreMatcher {
+    state: u8,
+    member: Option<(usize, usize)>,
+}
+
+impl StoreMatcher {
+    fn ident(&mut self, start: usize, end: usize) {
+        self.state = match self.state {
+            1 => {
+                self.member = Some((start, end));
+                2
+            }
+            3 | 4 => 5,
+            _ => 0,
+        };
+    }
+
+    /// Punctuation `b` (with the byte after it); returns a completed store's member.
+    fn punct(&mut self, b: u8, next: u8) -> Option<(usize, usize)> {
+        let (state, done) = match (b, self.state) {
+            (b'.', _) => (1, None),
+            (b'-', _) if next == b'>' => (1, None),
+            (b'>', 1) => (1, None),
+            (b'=', 2) if next != b'=' => (3, None),
+            (b'&', 3) => (4, None),
+            (b',' | b';' | b'}' | b')', 5) => (0, self.member),
+            _ => (0, None),
+        };
+        self.state = state;
+        done
+    }
 }
 
 /// Scans `src`. `lock_types` are the type names to record, `defines` maps `DEFINE_*`
@@ -49,6 +88,7 @@ pub fn scan(
     let mut pending_struct: Option<String> = None;
     let mut prev_was_struct_kw = false;
     let mut define_macro: Option<String> = None;
+    let mut stores = StoreMatcher::default();
     let mut i = 0usize;
     let n = src.len();
     let mut line_start = true;
@@ -154,6 +194,7 @@ pub fn scan(
                     define_macro = Some(w.into_owned());
                 }
             }
+            stores.ident(start, i);
             prev_ident = Some((start, i));
             if depth == 0 && paren == 0 {
                 last_ident = Some((start, i));
@@ -163,6 +204,10 @@ pub fn scan(
         prev_ident = None;
         if depth == 0 && b != b'(' {
             prev_was_struct_kw = false;
+        }
+        if let Some((s, e)) = stores.punct(b, src.get(i + 1).copied().unwrap_or(0)) {
+            out.member_stores
+                .push(String::from_utf8_lossy(&src[s..e]).into_owned());
         }
         match b {
             b'(' => {
@@ -224,6 +269,8 @@ pub fn scan(
         }
         i += 1;
     }
+    out.member_stores.sort();
+    out.member_stores.dedup();
     out
 }
 
@@ -313,6 +360,13 @@ mod tests {
         assert!(s
             .lock_vars
             .contains(&("local".into(), "spinlock_t".into(), false)));
+    }
+
+    #[test]
+    fn records_member_stores() {
+        let src = b"static const struct ops o = {\n\t.step = slow_step,\n\t.init = &my_init,\n\t.val = 3,\n\t.cb = (void *)x,\n};\nvoid p(struct d *d) { d->hook = sleepy; if (d->n == m) d->x.fn = f; y = d->q; }\n";
+        let s = scan(src, TYPES, &defines(), &Needles::new(&[]));
+        assert_eq!(s.member_stores, vec!["fn", "hook", "init", "step"]);
     }
 
     #[test]

@@ -8,10 +8,15 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+mod derived;
+mod slots;
+
+use super::inband::{chain_down, Witness};
 use super::parse::{parse_file, Call, Function, LockArg, ParsedFile, Target};
 use super::rules::{CallClass, RuleSet};
 use super::scan::FileScan;
 use super::{display_path, fnv64, ChainStep, EntryPoint, Finding, Suppression, SuppressionKind};
+use slots::{SlotStore, SlotUse};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Def {
@@ -32,6 +37,8 @@ pub struct Index {
     globals: HashMap<String, BTreeSet<String>>,
     /// (file, variable) -> lock types declared in that file (any scope).
     file_vars: HashMap<(usize, String), BTreeSet<String>>,
+    /// Struct member -> files storing a function in it (sorted).
+    member_files: HashMap<String, Vec<usize>>,
 }
 
 impl Index {
@@ -49,6 +56,9 @@ impl Index {
                     file: i,
                     is_static: d.is_static,
                 });
+            }
+            for m in &s.member_stores {
+                ix.member_files.entry(m.clone()).or_default().push(i);
             }
             for (st, field, ty) in &s.lock_fields {
                 ix.struct_fields
@@ -100,6 +110,11 @@ impl Index {
         v
     }
 
+    /// Files storing a function in `member` (in scan order, so sorted).
+    pub fn member_store_files(&self, member: &str) -> &[usize] {
+        self.member_files.get(member).map_or(&[], Vec::as_slice)
+    }
+
     fn single(set: Option<&BTreeSet<String>>) -> Option<String> {
         set.filter(|s| s.len() == 1)
             .and_then(|s| s.iter().next().cloned())
@@ -138,6 +153,7 @@ pub struct Graph<'a> {
     parsed: HashMap<usize, ParsedFile>,
     progress: bool,
     reached: usize,
+    derived: usize,
 }
 
 impl<'a> Graph<'a> {
@@ -149,6 +165,7 @@ impl<'a> Graph<'a> {
             parsed: HashMap::new(),
             progress,
             reached: 0,
+            derived: 0,
         }
     }
 
@@ -204,6 +221,11 @@ impl<'a> Graph<'a> {
         self.reached
     }
 
+    /// How many parsed functions the last run found in-band only.
+    pub fn derived_inband_only(&self) -> usize {
+        self.derived
+    }
+
     fn find_function(&self, file: usize, name: &str) -> Option<usize> {
         self.parsed
             .get(&file)?
@@ -214,6 +236,13 @@ impl<'a> Graph<'a> {
 
     fn func(&self, key: FuncKey) -> &Function {
         &self.parsed[&key.0].functions[key.1]
+    }
+
+    /// The name a call of a function calls (call given by its index).
+    fn call_name(&self, (key, call): (FuncKey, usize)) -> String {
+        match &self.func(key).calls[call].target {
+            Target::Name(n) | Target::Member(n) => n.clone(),
+        }
     }
 
     /// All entry points declared in parsed files plus the named ones, each with the
@@ -298,7 +327,9 @@ impl<'a> Graph<'a> {
         }
         let mut found: Vec<(FuncKey, Call, usize, String)> = Vec::new();
         let mut seen_sites: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
+        let mut slot_uses: Vec<SlotUse> = Vec::new();
         while !frontier.is_empty() {
+            self.parse_slot_stores(&frontier);
             let mut candidates: Vec<(FuncKey, Option<String>, usize, String)> = Vec::new();
             for &key in &frontier {
                 let depth = visited[&key].depth;
@@ -328,11 +359,22 @@ impl<'a> Graph<'a> {
                             }
                         },
                         Target::Member(m) => {
+                            let stores = self.member_candidates(m, key.0);
                             if depth < self.rules.max_depth {
-                                for (f, name) in self.member_candidates(m, key.0) {
-                                    candidates.push((key, Some(m.clone()), f, name));
+                                for s in &stores {
+                                    candidates.push((
+                                        key,
+                                        Some(m.clone()),
+                                        s.def_file,
+                                        s.name.clone(),
+                                    ));
                                 }
                             }
+                            slot_uses.push(SlotUse {
+                                caller: key,
+                                call: call.clone(),
+                                stores,
+                            });
                         }
                     }
                 }
@@ -366,23 +408,50 @@ impl<'a> Graph<'a> {
             frontier = next;
         }
         self.reached = visited.len();
-        found
+        self.descend_services(&found);
+        let derived = self.derive_inband_only();
+        self.derived = derived.len();
+        let mut findings: Vec<Finding> = found
             .into_iter()
             .map(|(key, call, r, service)| {
-                self.finding(key, &call, r, &service, &visited, entries, root)
+                self.finding(key, &call, r, &service, &visited, &derived, entries, root)
             })
-            .collect()
+            .collect();
+        findings.extend(self.slot_findings(&slot_uses, &derived, &visited, entries, root));
+        findings
     }
 
-    /// Functions a `->member(...)` call may reach: those assigned to that member in the
-    /// caller's file, else in any parsed file when that is a short list.
-    fn member_candidates(&self, member: &str, from: usize) -> Vec<(usize, String)> {
-        let collect = |file: usize| -> Vec<(usize, String)> {
+    /// Parses the files that store functions in the members called (in oob context) by
+    /// these functions, unless a member is stored in too many files to tell.
+    fn parse_slot_stores(&mut self, functions: &[FuncKey]) {
+        let mut files = Vec::new();
+        for &key in functions {
+            for call in self.func(key).calls.iter().filter(|c| !c.inband) {
+                if let Target::Member(m) = &call.target {
+                    let f = self.index.member_store_files(m);
+                    if f.len() <= self.rules.max_slot_files {
+                        files.extend_from_slice(f);
+                    }
+                }
+            }
+        }
+        self.ensure_parsed(&files);
+    }
+
+    /// The stores a `->member(...)` call may reach: those of that member in the caller's
+    /// file, else in any parsed file when that is a short list.
+    fn member_candidates(&self, member: &str, from: usize) -> Vec<SlotStore> {
+        let collect = |file: usize| -> Vec<SlotStore> {
             let mut v = Vec::new();
-            for (m, f) in &self.parsed[&file].member_assigns {
-                if m == member {
-                    for d in self.index.resolve(f, file) {
-                        v.push((d, f.clone()));
+            for (si, st) in self.parsed[&file].member_assigns.iter().enumerate() {
+                if st.member == member {
+                    for d in self.index.resolve(&st.function, file) {
+                        v.push(SlotStore {
+                            def_file: d,
+                            name: st.function.clone(),
+                            store_file: file,
+                            store: si,
+                        });
                     }
                 }
             }
@@ -397,7 +466,9 @@ impl<'a> Graph<'a> {
             }
             v.sort();
             v.dedup();
-            if v.len() > 8 {
+            let functions: BTreeSet<(usize, &str)> =
+                v.iter().map(|s| (s.def_file, s.name.as_str())).collect();
+            if functions.len() > 8 {
                 return Vec::new();
             }
         }
@@ -431,38 +502,28 @@ impl<'a> Graph<'a> {
         rule_ix: usize,
         service: &str,
         visited: &HashMap<FuncKey, Visit>,
+        derived: &HashMap<FuncKey, Witness<FuncKey>>,
         entries: &[(EntryPoint, FuncKey)],
         root: &Path,
     ) -> Finding {
-        let mut keys = vec![(key, visited[&key].via.clone())];
-        let mut cur = key;
-        while let Some(p) = visited[&cur].parent {
-            keys.push((p, visited[&p].via.clone()));
-            cur = p;
-        }
-        keys.reverse();
-        let chain: Vec<ChainStep> = keys
-            .iter()
-            .map(|(k, via)| {
-                let f = self.func(*k);
-                ChainStep {
-                    function: f.name.clone(),
-                    file: display_path(&self.files[k.0], root),
-                    start_line: f.start_line,
-                    end_line: f.end_line,
-                    via_member: via.clone(),
-                }
-            })
-            .collect();
-        let mut text: Vec<String> = chain
-            .iter()
-            .map(|s| match &s.via_member {
-                Some(m) => format!("->{m}: {}()", s.function),
-                None => format!("{}()", s.function),
-            })
-            .collect();
-        text.push(format!("{service}()"));
-        let chain_text = text.join(" -> ");
+        let keys = Self::chain_keys(key, visited);
+        let mut chain = self.chain_steps(&keys, root);
+        // A listed service defined in the tree: its body shows the way to the choke point.
+        // Not a lock call: that one is judged by the lock's declared type.
+        let below = self.service_defs(service, key.0).into_iter().find_map(|f| {
+            let fi = self.find_function(f, service)?;
+            chain_down(derived, (f, fi)).map(|(down, _)| down)
+        });
+        let bottom = match &below {
+            Some(down) => {
+                let steps: Vec<(FuncKey, Option<String>)> =
+                    down.iter().map(|(k, _)| (*k, None)).collect();
+                chain.extend(self.chain_steps(&steps, root));
+                self.call_name(*down.last().expect("a witness chain has a function"))
+            }
+            None => service.to_string(),
+        };
+        let chain_text = chain_text(&chain, &bottom);
         let rule = &self.rules.rules[rule_ix];
         let entry = entries[visited[&key].entry].0.clone();
         let file = display_path(&self.files[key.0], root);
@@ -498,7 +559,39 @@ impl<'a> Graph<'a> {
             chain_text,
             fingerprint,
             suppressed,
+            slot: None,
         }
+    }
+
+    /// The functions from the entry point to `key`, each with the member it was reached
+    /// through.
+    fn chain_keys(
+        key: FuncKey,
+        visited: &HashMap<FuncKey, Visit>,
+    ) -> Vec<(FuncKey, Option<String>)> {
+        let mut keys = vec![(key, visited[&key].via.clone())];
+        let mut cur = key;
+        while let Some(p) = visited[&cur].parent {
+            keys.push((p, visited[&p].via.clone()));
+            cur = p;
+        }
+        keys.reverse();
+        keys
+    }
+
+    fn chain_steps(&self, keys: &[(FuncKey, Option<String>)], root: &Path) -> Vec<ChainStep> {
+        keys.iter()
+            .map(|(k, via)| {
+                let f = self.func(*k);
+                ChainStep {
+                    function: f.name.clone(),
+                    file: display_path(&self.files[k.0], root),
+                    start_line: f.start_line,
+                    end_line: f.end_line,
+                    via_member: via.clone(),
+                }
+            })
+            .collect()
     }
 
     /// A suppression comment covering `rule` at `line` in the function `key`, or on the
@@ -523,6 +616,19 @@ impl<'a> Graph<'a> {
                 justification: s.reason.clone(),
             })
     }
+}
+
+/// `entry() -> ->member: helper() -> service()`.
+fn chain_text(chain: &[ChainStep], service: &str) -> String {
+    let mut text: Vec<String> = chain
+        .iter()
+        .map(|s| match &s.via_member {
+            Some(m) => format!("->{m}: {}()", s.function),
+            None => format!("{}()", s.function),
+        })
+        .collect();
+    text.push(format!("{service}()"));
+    text.join(" -> ")
 }
 
 #[cfg(test)]
