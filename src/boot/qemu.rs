@@ -131,6 +131,8 @@ pub struct RunResult {
     pub duration: Duration,
     /// QEMU's own stderr (errors about the command line, firmware...).
     pub qemu_stderr: String,
+    /// QEMU's process id (killed and reaped by the time the result is returned).
+    pub pid: u32,
 }
 
 /// Kills and reaps the child on every path, so no QEMU outlives a run.
@@ -167,6 +169,7 @@ pub fn run(
             program: cmd.binary.clone(),
             source: e,
         })?;
+    let pid = child.id();
     let mut reaper = Reaper(Some(child));
     let child = reaper.0.as_mut().expect("just spawned");
     let stdout = child.stdout.take().expect("piped");
@@ -285,6 +288,7 @@ pub fn run(
         no_first_output,
         duration: start.elapsed(),
         qemu_stderr,
+        pid,
     })
 }
 
@@ -338,6 +342,12 @@ mod tests {
         let r = run(&cmd, limits, &dir.path().join("log"), false).unwrap();
         assert_eq!(r.end, BootEnd::NoOutput { seconds: 0 });
         assert!(r.duration < Duration::from_secs(10));
+        // Killed and reaped: not even a zombie is left in the process table.
+        assert!(
+            !Path::new(&format!("/proc/{}", r.pid)).exists(),
+            "process {} still exists",
+            r.pid
+        );
         assert_eq!(
             std::fs::read_to_string(dir.path().join("log")).unwrap(),
             "booting\n"
