@@ -3,7 +3,7 @@
 //! event, or a timeout.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -147,6 +147,38 @@ impl Drop for Reaper {
     }
 }
 
+/// Sends each console line to `tx`. QEMU's serial port writes the console a byte at a time, so
+/// a reader woken by every write would contend with the guest for the CPU (TCG is CPU-bound):
+/// after a short read it waits a little for more, which bounds wake-ups to a few hundred a
+/// second at the cost of a few milliseconds of latency.
+fn forward_lines(mut out: impl Read, tx: mpsc::Sender<String>) {
+    const BATCH: Duration = Duration::from_millis(4);
+    let mut chunk = [0u8; 16384];
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let n = match out.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&chunk[..n]);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            if tx
+                .send(String::from_utf8_lossy(&line).into_owned())
+                .is_err()
+            {
+                return;
+            }
+        }
+        if n < chunk.len() {
+            std::thread::sleep(BATCH);
+        }
+    }
+    if !pending.is_empty() {
+        let _ = tx.send(String::from_utf8_lossy(&pending).into_owned());
+    }
+}
+
 /// Runs QEMU, streaming the console to `log` (and to stderr when `live`).
 pub fn run(
     cmd: &QemuCommand,
@@ -180,21 +212,7 @@ pub fn run(
         s
     });
     let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if tx.send(String::from_utf8_lossy(&buf).into_owned()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
+    std::thread::spawn(move || forward_lines(stdout, tx));
 
     let start = Instant::now();
     let mut last_output = Instant::now();
