@@ -187,3 +187,18 @@ pub fn ci_fork_build_dir(fork: &Path) -> PathBuf {
         .expect("the ci test's config");
     dovetail_port::ci::run::build_dir(fork, &config, &config.matrix[0])
 }
+
+/// Runs the host's python3 (PyYAML, lava-common, junitparser) on `code`; panics on failure.
+pub fn python(code: &str, args: &[&Path]) -> String {
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", code])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
