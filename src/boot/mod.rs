@@ -155,9 +155,6 @@ pub fn write_initramfs(arch: &str, spec: &InitramfsSpec, dest: &Path) -> Result<
             }
         })?,
     );
-    if let Some(p) = spec.payload.as_ref().filter(|p| !p.is_dir()) {
-        return Err(BootError::NoPayload(p.clone()));
-    }
     initramfs::write(&spec, dest)
 }
 
