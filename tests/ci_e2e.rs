@@ -9,77 +9,17 @@
 
 mod common;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use dovetail_port::kernels::{cache_root, KernelCache};
 
-const DRIVER: &str = "drivers/misc/oob_demo";
-
-/// The fork at `<cache>/ci-test/fork-6.1`, HEAD = v6.1 + the driver commit, untracked files
-/// removed. Returns (fork, queue commit).
+/// The fork at its known state, untracked files (the gate's files of a previous run) removed.
 fn fork() -> (PathBuf, String) {
-    let cache = KernelCache::default_location();
-    cache.ensure().expect("kernel cache");
-    let dir = cache_root().join("ci-test");
-    std::fs::create_dir_all(&dir).unwrap();
-    let lock = File::create(dir.join(".lock")).unwrap();
-    lock.lock().unwrap();
-    let fork = dir.join("fork-6.1");
-    let ready = dir.join("fork-6.1.ready");
-    if !ready.exists() {
-        let _ = std::fs::remove_dir_all(&fork);
-        let st = Command::new("git")
-            .args(["clone", "-q", "--shared", "--no-checkout"])
-            .arg(cache.repo_path())
-            .arg(&fork)
-            .status()
-            .unwrap();
-        assert!(st.success());
-        git(&fork, &["checkout", "-q", "-b", "dovetail", "v6.1"]);
-        let src =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci/oob_demo/oob_demo.c");
-        write(
-            &fork,
-            &format!("{DRIVER}/oob_demo.c"),
-            &std::fs::read_to_string(src).unwrap(),
-        );
-        git(&fork, &["add", "-f", DRIVER]);
-        git(&fork, &["commit", "-q", "-m", "misc: oob demo driver"]);
-        File::create(&ready).unwrap();
-    }
-    // Back to the known state; `-e` keeps nothing: the gate's files are rewritten below.
-    git(&fork, &["checkout", "-q", "dovetail"]);
+    let (fork, head) = ci_fork();
     git(&fork, &["clean", "-q", "-fdx"]);
-    let head = git(&fork, &["rev-parse", "HEAD"]);
-    assert_eq!(
-        git(&fork, &["log", "--format=%s", "-1"]),
-        "misc: oob demo driver"
-    );
     (fork, head)
 }
-
-const CONFIG: &str = r#"
-[queue]
-base = "v6.1"
-
-[lint]
-paths = ["drivers/misc/oob_demo"]
-baseline = "lint-baseline.json"
-
-[[matrix]]
-name = "x86_64-kunit"
-arch = "x86_64"
-config = "tinyconfig"
-tests = ["kunit"]
-run = "echo '@@dpt@@ ok payload-ran'"
-
-[timeouts]
-boot = 600
-idle = 120
-"#;
 
 fn run_gate(fork: &Path, reports: &Path) -> std::process::Output {
     tool(
@@ -132,7 +72,7 @@ fn row<'a>(table: &'a str, gate: &str) -> &'a str {
 fn lint_failure_is_reported_the_boot_entry_still_runs_and_a_baseline_clears_it() {
     let (fork, head) = fork();
     let refs_before = git(&fork, &["for-each-ref"]);
-    write(&fork, "dovetail-port.toml", CONFIG);
+    write(&fork, "dovetail-port.toml", CI_FORK_CONFIG);
     // An empty baseline: the seeded violation is new.
     write(&fork, "lint-baseline.json", "");
     let o = tool(
@@ -231,7 +171,7 @@ fn lint_failure_is_reported_the_boot_entry_still_runs_and_a_baseline_clears_it()
             // Paths relative to the fork root, as the gate reports them.
             "--root",
             ".",
-            DRIVER,
+            CI_FORK_DRIVER,
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

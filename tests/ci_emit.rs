@@ -61,20 +61,6 @@ const NAMES: [&str; 4] = [
     "arm-kunit",
 ];
 
-fn python(code: &str, args: &[&Path]) -> String {
-    let out = Command::new("/usr/bin/python3")
-        .args(["-c", code])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn setup() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     write(d.path(), "dovetail-port.toml", CONFIG);

@@ -34,13 +34,13 @@ pub struct InitramfsSpec {
     pub run: Option<String>,
     /// Replaces the generated /init entirely (used to test what happens when init exits).
     pub init: Option<PathBuf>,
+    /// A login shell on the console instead of the test init ([`shell_init_script`]):
+    /// root without a password, prompt [`SHELL_PROMPT`]. `run` is kept as `/dpt/run`.
+    pub shell: bool,
 }
 
-/// The generated /init: mount the pseudo filesystems, run the payload between markers, then
-/// reboot (with `-no-reboot`, QEMU exits; `poweroff` would only halt without ACPI).
-pub fn init_script() -> String {
-    format!(
-        "#!/bin/busybox sh\n\
+/// The start of both generated inits: busybox's applets, the pseudo filesystems.
+const MOUNTS: &str = "#!/bin/busybox sh\n\
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /sbin /usr/bin /usr/sbin\n\
 /bin/busybox --install -s\n\
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin\n\
@@ -48,7 +48,13 @@ mount -t proc proc /proc\n\
 mount -t sysfs sysfs /sys\n\
 mount -t devtmpfs devtmpfs /dev 2>/dev/null\n\
 mkdir -p /dev/pts /dev/shm\n\
-mount -t tmpfs tmpfs /tmp\n\
+mount -t tmpfs tmpfs /tmp\n";
+
+/// The generated /init: mount the pseudo filesystems, run the payload between markers, then
+/// reboot (with `-no-reboot`, QEMU exits; `poweroff` would only halt without ACPI).
+pub fn init_script() -> String {
+    format!(
+        "{MOUNTS}\
 echo '{MARKER} begin'\n\
 if [ -f /dpt/run ]; then\n\
   sh /dpt/run\n\
@@ -61,6 +67,25 @@ sync\n\
 reboot -f\n\
 sleep 5\n\
 echo b > /proc/sysrq-trigger\n"
+    )
+}
+
+/// The shell initramfs's host name: its login prompt is `dovetail-port login: `.
+pub const SHELL_HOSTNAME: &str = "dovetail-port";
+/// The shell initramfs's root prompt (a literal PS1, the same in every directory), for
+/// LAVA's `prompts`.
+pub const SHELL_PROMPT: &str = "dovetail-port # ";
+
+/// The /init of the shell initramfs (for LAVA and interactive use): the same mounts, then a
+/// login on the console's real tty (so the shell has job control), again after each logout.
+pub fn shell_init_script() -> String {
+    format!(
+        "{MOUNTS}\
+hostname {SHELL_HOSTNAME}\n\
+while true; do\n\
+  setsid cttyhack login\n\
+  sleep 1\n\
+done\n"
     )
 }
 
@@ -154,8 +179,32 @@ fn collect(spec: &InitramfsSpec) -> Result<BTreeMap<String, Entry>, BootError> {
     }
     let init = match &spec.init {
         Some(p) => read(p)?,
+        None if spec.shell => shell_init_script().into_bytes(),
         None => init_script().into_bytes(),
     };
+    if spec.shell {
+        // busybox login lets a user with an empty password field in without asking.
+        for (path, text) in [
+            ("etc/passwd", "root::0:0:root:/:/bin/sh\n".to_string()),
+            ("etc/group", "root:x:0:\n".to_string()),
+            (
+                "etc/profile",
+                format!(
+                    "export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin\n\
+                     export PS1='{SHELL_PROMPT}'\n"
+                ),
+            ),
+        ] {
+            add_parents(&mut entries, path);
+            entries.insert(
+                path.into(),
+                Entry::File {
+                    data: text.into_bytes(),
+                    mode: 0o644,
+                },
+            );
+        }
+    }
     entries.insert(
         "init".into(),
         Entry::File {
@@ -243,22 +292,86 @@ pub fn cpio(spec: &InitramfsSpec) -> Result<Vec<u8>, BootError> {
 
 /// Writes the gzip-compressed archive to `dest` (atomically: a temp file renamed).
 pub fn write(spec: &InitramfsSpec, dest: &Path) -> Result<(), BootError> {
-    let data = cpio(spec)?;
-    let io = |e| BootError::Io {
-        path: dest.to_path_buf(),
+    compress_to(&cpio(spec)?, dest)
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BootError + '_ {
+    move |e| BootError::Io {
+        path: path.to_path_buf(),
         source: e,
-    };
-    if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
     }
-    let tmp = dest.with_extension("tmp");
-    let file = std::fs::File::create(&tmp).map_err(io)?;
+}
+
+/// A temp name next to `dest` (unique per process so concurrent writers do not collide), its
+/// folder created: written, then renamed onto `dest`.
+fn staging(dest: &Path) -> Result<PathBuf, BootError> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err(dest))?;
+    }
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp{}", std::process::id()));
+    Ok(dest.with_file_name(name))
+}
+
+fn compress_to(data: &[u8], dest: &Path) -> Result<(), BootError> {
+    let io = io_err(dest);
+    let tmp = staging(dest)?;
+    let file = std::fs::File::create(&tmp).map_err(&io)?;
     // GzBuilder without a name or mtime keeps the header deterministic.
     let mut gz = GzEncoder::new(std::io::BufWriter::new(file), Compression::new(6));
-    gz.write_all(&data).map_err(io)?;
-    gz.finish().map_err(io)?.flush().map_err(io)?;
-    std::fs::rename(&tmp, dest).map_err(io)?;
+    gz.write_all(data).map_err(&io)?;
+    gz.finish().map_err(&io)?.flush().map_err(&io)?;
+    std::fs::rename(&tmp, dest).map_err(&io)?;
     Ok(())
+}
+
+/// How many compressed archives the cache keeps (least recently used ones go first).
+const CACHE_ENTRIES: usize = 32;
+
+/// Like [`write`], through a cache of compressed archives keyed by the uncompressed bytes:
+/// gzip is most of the time it takes to make an initramfs (~0.2 s for busybox), and repeated
+/// boots (tests, CI reruns, benchmarks) ask for the same archive. The output is the same file
+/// [`write`] makes.
+pub fn write_cached(spec: &InitramfsSpec, dest: &Path, cache: &Path) -> Result<(), BootError> {
+    use std::hash::{Hash, Hasher};
+    let data = cpio(spec)?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    let entry = cache.join(format!("{:016x}-{}.cpio.gz", h.finish(), data.len()));
+    if entry.is_file() {
+        // Mark it recently used for the pruning below.
+        if let Ok(f) = std::fs::File::options().append(true).open(&entry) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+    } else {
+        compress_to(&data, &entry)?;
+        prune(cache, CACHE_ENTRIES);
+    }
+    let io = io_err(dest);
+    let tmp = staging(dest)?;
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(&entry, &tmp).is_err() {
+        std::fs::copy(&entry, &tmp).map_err(&io)?;
+    }
+    std::fs::rename(&tmp, dest).map_err(&io)?;
+    Ok(())
+}
+
+/// Keeps the `keep` most recently used archives of the cache.
+fn prune(cache: &Path, keep: usize) {
+    let Ok(dir) = std::fs::read_dir(cache) else {
+        return;
+    };
+    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = dir
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".cpio.gz"))
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (_, p) in entries.into_iter().skip(keep) {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 #[cfg(test)]
@@ -277,6 +390,7 @@ mod tests {
             payload: Some(payload),
             run: Some("tool".into()),
             init: None,
+            shell: false,
         }
     }
 
@@ -342,6 +456,57 @@ mod tests {
         write(&s, &f1).unwrap();
         write(&s, &f2).unwrap();
         assert_eq!(std::fs::read(&f1).unwrap(), std::fs::read(&f2).unwrap());
+    }
+
+    #[test]
+    fn cached_archive_is_the_written_one_and_the_cache_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec(dir.path());
+        let cache = dir.path().join("cache");
+        let plain = dir.path().join("plain.cpio.gz");
+        write(&s, &plain).unwrap();
+        let a = dir.path().join("a/initramfs.cpio.gz");
+        write_cached(&s, &a, &cache).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&plain).unwrap());
+        // A hit: same bytes, still one cache entry.
+        let b = dir.path().join("b/initramfs.cpio.gz");
+        write_cached(&s, &b, &cache).unwrap();
+        assert_eq!(std::fs::read(&b).unwrap(), std::fs::read(&plain).unwrap());
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
+        // Another payload command is another archive, not the cached one.
+        s.run = Some("other".into());
+        write_cached(&s, &b, &cache).unwrap();
+        assert_ne!(std::fs::read(&b).unwrap(), std::fs::read(&plain).unwrap());
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 2);
+        for i in 0..CACHE_ENTRIES + 3 {
+            s.run = Some(format!("cmd {i}"));
+            write_cached(&s, &b, &cache).unwrap();
+        }
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), CACHE_ENTRIES);
+    }
+
+    #[test]
+    fn shell_archive_logs_root_in_to_the_prompt() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = InitramfsSpec {
+            shell: true,
+            ..spec(dir.path())
+        };
+        let entries = parse(&cpio(&s).unwrap());
+        let get = |n: &str| {
+            let e = entries
+                .iter()
+                .find(|e| e.0 == n)
+                .unwrap_or_else(|| panic!("no {n}"));
+            String::from_utf8(e.2.clone()).unwrap()
+        };
+        assert!(get("init").contains("setsid cttyhack login"));
+        assert!(!get("init").contains("reboot"));
+        assert!(get("etc/passwd").starts_with("root::0:0:"));
+        assert!(get("etc/profile").contains(&format!("PS1='{SHELL_PROMPT}'")));
+        assert_eq!(get("dpt/run"), "tool\n");
+        assert!(entries.iter().any(|e| e.0 == "usr/bin/tool"));
+        assert_eq!(cpio(&s).unwrap(), cpio(&s).unwrap());
     }
 
     #[test]

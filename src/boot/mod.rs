@@ -126,6 +126,38 @@ fn host_busybox() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The guest's busybox: the given one, else the host's for a guest of the host's architecture.
+fn guest_busybox(
+    given: Option<&PathBuf>,
+    profile: &ArchProfile,
+) -> Result<Option<PathBuf>, BootError> {
+    match given {
+        Some(b) => Ok(Some(b.clone())),
+        None if std::env::consts::ARCH == profile.host_arch => {
+            Ok(Some(host_busybox().ok_or_else(|| {
+                BootError::NoBusybox("/bin/busybox".into())
+            })?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Writes an initramfs for an `arch` guest to `dest` (`dovetail-port initramfs`): the test
+/// one `boot` uses, or with `spec.shell` the login-shell one LAVA jobs boot. The busybox
+/// defaults as for `boot`.
+pub fn write_initramfs(arch: &str, spec: &InitramfsSpec, dest: &Path) -> Result<(), BootError> {
+    let profile = ArchProfile::load(arch)?;
+    let mut spec = spec.clone();
+    spec.busybox = Some(
+        guest_busybox(spec.busybox.as_ref(), &profile)?.ok_or_else(|| {
+            BootError::NoBusyboxForArch {
+                arch: arch.to_string(),
+            }
+        })?,
+    );
+    initramfs::write(&spec, dest)
+}
+
 fn default_work_dir(arch: &str) -> PathBuf {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -144,11 +176,8 @@ pub fn boot(opts: &BootOptions) -> Result<TestReport, BootError> {
         return Err(BootError::NoKernel(opts.kernel.clone()));
     }
     let mut init = opts.init.clone();
-    let busybox = match &opts.busybox {
-        Some(b) => Some(b.clone()),
-        None if std::env::consts::ARCH == profile.host_arch => {
-            Some(host_busybox().ok_or_else(|| BootError::NoBusybox("/bin/busybox".into()))?)
-        }
+    let busybox = match guest_busybox(opts.busybox.as_ref(), &profile)? {
+        Some(b) => Some(b),
         // A foreign guest with nothing to run: the build's minimal init is enough for KUnit.
         None if opts.run.is_none() && opts.payload.is_none() && init.is_none() => {
             let mini = out_dir_of(&opts.kernel, &profile).map(|o| o.join(kbuild::MINI_INIT));
@@ -179,14 +208,16 @@ pub fn boot(opts: &BootOptions) -> Result<TestReport, BootError> {
         source: e,
     })?;
     let initrd = work.join("initramfs.cpio.gz");
-    initramfs::write(
+    initramfs::write_cached(
         &InitramfsSpec {
             busybox,
             payload: opts.payload.clone(),
             run: opts.run.clone(),
             init,
+            shell: false,
         },
         &initrd,
+        &crate::kernels::cache_root().join("initramfs"),
     )?;
     let log = work.join("console.log");
     let memory = opts.memory_mb.unwrap_or(profile.qemu.memory_mb);

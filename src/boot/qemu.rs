@@ -3,7 +3,7 @@
 //! event, or a timeout.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -131,6 +131,8 @@ pub struct RunResult {
     pub duration: Duration,
     /// QEMU's own stderr (errors about the command line, firmware...).
     pub qemu_stderr: String,
+    /// QEMU's process id (killed and reaped by the time the result is returned).
+    pub pid: u32,
 }
 
 /// Kills and reaps the child on every path, so no QEMU outlives a run.
@@ -142,6 +144,38 @@ impl Drop for Reaper {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// Sends each console line to `tx`. QEMU's serial port writes the console a byte at a time, so
+/// a reader woken by every write would contend with the guest for the CPU (TCG is CPU-bound):
+/// after a short read it waits a little for more, which bounds wake-ups to a few hundred a
+/// second at the cost of a few milliseconds of latency.
+fn forward_lines(mut out: impl Read, tx: mpsc::Sender<String>) {
+    const BATCH: Duration = Duration::from_millis(4);
+    let mut chunk = [0u8; 16384];
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let n = match out.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&chunk[..n]);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            if tx
+                .send(String::from_utf8_lossy(&line).into_owned())
+                .is_err()
+            {
+                return;
+            }
+        }
+        if n < chunk.len() {
+            std::thread::sleep(BATCH);
+        }
+    }
+    if !pending.is_empty() {
+        let _ = tx.send(String::from_utf8_lossy(&pending).into_owned());
     }
 }
 
@@ -167,6 +201,7 @@ pub fn run(
             program: cmd.binary.clone(),
             source: e,
         })?;
+    let pid = child.id();
     let mut reaper = Reaper(Some(child));
     let child = reaper.0.as_mut().expect("just spawned");
     let stdout = child.stdout.take().expect("piped");
@@ -177,21 +212,7 @@ pub fn run(
         s
     });
     let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if tx.send(String::from_utf8_lossy(&buf).into_owned()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
+    std::thread::spawn(move || forward_lines(stdout, tx));
 
     let start = Instant::now();
     let mut last_output = Instant::now();
@@ -285,6 +306,7 @@ pub fn run(
         no_first_output,
         duration: start.elapsed(),
         qemu_stderr,
+        pid,
     })
 }
 
@@ -338,6 +360,12 @@ mod tests {
         let r = run(&cmd, limits, &dir.path().join("log"), false).unwrap();
         assert_eq!(r.end, BootEnd::NoOutput { seconds: 0 });
         assert!(r.duration < Duration::from_secs(10));
+        // Killed and reaped: not even a zombie is left in the process table.
+        assert!(
+            !Path::new(&format!("/proc/{}", r.pid)).exists(),
+            "process {} still exists",
+            r.pid
+        );
         assert_eq!(
             std::fs::read_to_string(dir.path().join("log")).unwrap(),
             "booting\n"

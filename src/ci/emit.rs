@@ -375,12 +375,14 @@ fn test_steps(e: &MatrixEntry) -> Vec<Y> {
         steps.push(s(
             "mount -t debugfs none /sys/kernel/debug 2>/dev/null || true",
         ));
-        // KUnit keeps each suite's KTAP in debugfs (CONFIG_KUNIT_DEBUGFS).
+        // KUnit keeps each suite's KTAP in debugfs (CONFIG_KUNIT_DEBUGFS, in the kunit
+        // fragment); the suite's own result line is reported as SUITE.SUITE.
         steps.push(s(
             "for r in /sys/kernel/debug/kunit/*/results; do suite=$(basename $(dirname $r)); \
-             sed -n 's/^ *\\(not \\)\\{0,1\\}ok [0-9]* \\([^ #]*\\).*/\\1 \\2/p' $r | \
-             while read a b; do if [ -z \"$b\" ]; then lava-test-case \"$suite.$a\" --result pass; \
-             else lava-test-case \"$suite.$b\" --result fail; fi; done; done",
+             sed -n -e 's/^ *not ok [0-9]* \\([^ #]*\\).*/fail \\1/p' \
+             -e 's/^ *ok [0-9]* \\([^ #]*\\) *# *SKIP.*/skip \\1/p' \
+             -e 's/^ *ok [0-9]* \\([^ #]*\\).*/pass \\1/p' $r | \
+             while read v n; do lava-test-case \"$suite.$n\" --result $v; done; done",
         ));
     }
     if e.tests.contains(&TestKind::Torture) {
@@ -396,15 +398,16 @@ fn test_steps(e: &MatrixEntry) -> Vec<Y> {
         )));
         steps.push(s(
             "sed -n 's/.*@@dpt@@ \\(ok\\|fail\\|skip\\) \\(.*\\)/\\1 \\2/p' /tmp/payload.log | \
-             while read v n; do case $v in ok) r=pass;; fail) r=fail;; *) r=skip;; esac; \
+             while read v n m; do case $v in ok) r=pass;; fail) r=fail;; *) r=skip;; esac; \
              lava-test-case \"$n\" --result $r; done",
         ));
         if e.tests.contains(&TestKind::Evl) {
             steps.push(s(
-                "sed -n 's/^\\([A-Za-z0-9_.-]*\\): OK$/\\1/p' /tmp/payload.log | \
-                 while read n; do lava-test-case \"evl.$n\" --result pass; done; \
-                 sed -n 's/^\\([A-Za-z0-9_.-]*\\): FAILED.*/\\1/p' /tmp/payload.log | \
-                 while read n; do lava-test-case \"evl.$n\" --result fail; done",
+                // `evl test -k` lines: `NAME: OK`, `** NAME: BROKEN`, `NAME: no kernel support`.
+                "sed -n -e 's/^\\*\\* \\([A-Za-z0-9_.-]*\\): BROKEN.*/fail \\1/p' \
+                 -e 's/^\\([A-Za-z0-9_.-]*\\): no kernel support.*/skip \\1/p' \
+                 -e 's/^\\([A-Za-z0-9_.-]*\\): OK$/pass \\1/p' /tmp/payload.log | \
+                 while read v n; do lava-test-case \"evl.$n\" --result $v; done",
             ));
         }
     }
@@ -480,7 +483,21 @@ fn url(c: &Config, e: &MatrixEntry, file: &str) -> String {
     )
 }
 
-const PROMPT: &str = "/ #";
+/// How LAVA logs in to the shell initramfs (`dovetail-port initramfs --shell`): root at its
+/// login prompt, then its shell prompt.
+fn login() -> Vec<(&'static str, Y)> {
+    use crate::boot::initramfs::{SHELL_HOSTNAME, SHELL_PROMPT};
+    vec![
+        ("prompts", list([s(SHELL_PROMPT)])),
+        (
+            "auto_login",
+            map(vec![
+                ("login_prompt", s(format!("{SHELL_HOSTNAME} login:"))),
+                ("username", s("root")),
+            ]),
+        ),
+    ]
+}
 
 /// One LAVA job for `e` on LAVA's `qemu` device type.
 pub fn lava_qemu(c: &Config, e: &MatrixEntry) -> Option<String> {
@@ -520,12 +537,15 @@ pub fn lava_qemu(c: &Config, e: &MatrixEntry) -> Option<String> {
             )]),
             map(vec![(
                 "boot",
-                map(vec![
-                    ("timeout", minutes(c.timeouts.boot)),
-                    ("method", s("qemu")),
-                    ("media", s("tmpfs")),
-                    ("prompts", list([s(PROMPT)])),
-                ]),
+                map([
+                    vec![
+                        ("timeout", minutes(c.timeouts.boot)),
+                        ("method", s("qemu")),
+                        ("media", s("tmpfs")),
+                    ],
+                    login(),
+                ]
+                .concat()),
             )]),
             test_action(c, e),
         ]),
@@ -578,12 +598,15 @@ pub fn lava_board(c: &Config, e: &MatrixEntry, b: &Board) -> String {
             map(vec![("deploy", map(deploy))]),
             map(vec![(
                 "boot",
-                map(vec![
-                    ("timeout", minutes(c.timeouts.boot)),
-                    ("method", s("u-boot")),
-                    ("commands", s("ramdisk")),
-                    ("prompts", list([s(PROMPT)])),
-                ]),
+                map([
+                    vec![
+                        ("timeout", minutes(c.timeouts.boot)),
+                        ("method", s("u-boot")),
+                        ("commands", s("ramdisk")),
+                    ],
+                    login(),
+                ]
+                .concat()),
             )]),
             test_action(c, e),
         ]),

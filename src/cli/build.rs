@@ -106,9 +106,9 @@ pub struct BuildArgs {
     json: bool,
 }
 
-/// Options shared by `boot` and `test`.
+/// What goes into the initramfs: shared by `boot`, `test` and `initramfs`.
 #[derive(Args, Debug, Clone)]
-struct BootSpec {
+struct GuestSpec {
     /// Static busybox for the guest. Default: the host's busybox-static for a native guest.
     #[arg(long, value_name = "FILE")]
     busybox: Option<PathBuf>,
@@ -122,6 +122,13 @@ struct BootSpec {
     /// Use FILE as /init instead of the generated init.
     #[arg(long, value_name = "FILE")]
     init: Option<PathBuf>,
+}
+
+/// Options shared by `boot` and `test`.
+#[derive(Args, Debug, Clone)]
+struct BootSpec {
+    #[command(flatten)]
+    guest: GuestSpec,
     /// Accelerator.
     #[arg(long, value_enum, default_value = "auto")]
     accel: AccelArg,
@@ -161,10 +168,10 @@ struct BootSpec {
 impl BootSpec {
     fn options(&self, arch: &str, kernel: PathBuf) -> BootOptions {
         let mut o = BootOptions::new(arch, kernel);
-        o.busybox = self.busybox.clone();
-        o.payload = self.payload.clone();
-        o.run = self.run.clone();
-        o.init = self.init.clone();
+        o.busybox = self.guest.busybox.clone();
+        o.payload = self.guest.payload.clone();
+        o.run = self.guest.run.clone();
+        o.init = self.guest.init.clone();
         o.accel = match self.accel {
             AccelArg::Auto => Accel::Auto,
             AccelArg::Kvm => Accel::Kvm,
@@ -227,6 +234,41 @@ pub struct BootArgs {
     out: Option<PathBuf>,
     #[command(flatten)]
     boot: BootSpec,
+}
+
+/// Write an initramfs without booting it: the test one `boot` uses, or (`--shell`) one with a
+/// login shell on the console for LAVA.
+///
+/// Both are deterministic (byte-identical for identical inputs) and need no root. The shell
+/// one logs root in without a password (login prompt `dovetail-port login: `, shell prompt
+/// `dovetail-port # `, what the jobs of `ci emit lava` expect); `--run` is kept as /dpt/run
+/// and --payload is copied into the root, as for `boot`.
+#[derive(Args, Debug)]
+pub struct InitramfsArgs {
+    /// Guest architecture (a profile in kbuild/arch/).
+    #[arg(long, default_value = "x86_64")]
+    arch: String,
+    #[command(flatten)]
+    guest: GuestSpec,
+    /// A login shell on the console instead of the test init.
+    #[arg(long)]
+    shell: bool,
+    /// Where to write the gzip-compressed cpio archive.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+}
+
+pub fn run_initramfs(args: InitramfsArgs) -> anyhow::Result<u8> {
+    let spec = boot::InitramfsSpec {
+        busybox: args.guest.busybox,
+        payload: args.guest.payload,
+        run: args.guest.run,
+        init: args.guest.init,
+        shell: args.shell,
+    };
+    boot::write_initramfs(&args.arch, &spec, &args.output)?;
+    println!("wrote {}", args.output.display());
+    Ok(EXIT_OK)
 }
 
 /// Build (if needed), boot and report test verdicts in one command.

@@ -108,3 +108,97 @@ pub fn sample_dir() -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+pub const CI_FORK_DRIVER: &str = "drivers/misc/oob_demo";
+
+/// The Debian 6.1 fork of the ci and boot end-to-end tests, at `<cache>/ci-test/fork-6.1`:
+/// a clone sharing the kernel cache's objects, HEAD = `v6.1` (Debian's linux-source-6.1) plus
+/// one queue commit adding an oob driver (not wired into any Makefile, so the kernel it builds
+/// is the 6.1 tree's). Created once, then only checked out, so its build stays incremental.
+/// Returns (fork, queue commit).
+pub fn ci_fork() -> (PathBuf, String) {
+    use dovetail_port::kernels::{cache_root, KernelCache};
+    use std::fs::File;
+    let cache = KernelCache::default_location();
+    cache.ensure().expect("kernel cache");
+    let dir = cache_root().join("ci-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = File::create(dir.join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let fork = dir.join("fork-6.1");
+    let ready = dir.join("fork-6.1.ready");
+    if !ready.exists() {
+        let _ = std::fs::remove_dir_all(&fork);
+        let st = Command::new("git")
+            .args(["clone", "-q", "--shared", "--no-checkout"])
+            .arg(cache.repo_path())
+            .arg(&fork)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        git(&fork, &["checkout", "-q", "-b", "dovetail", "v6.1"]);
+        let src =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci/oob_demo/oob_demo.c");
+        write(
+            &fork,
+            &format!("{CI_FORK_DRIVER}/oob_demo.c"),
+            &std::fs::read_to_string(src).unwrap(),
+        );
+        git(&fork, &["add", "-f", CI_FORK_DRIVER]);
+        git(&fork, &["commit", "-q", "-m", "misc: oob demo driver"]);
+        File::create(&ready).unwrap();
+    }
+    git(&fork, &["checkout", "-q", "dovetail"]);
+    let head = git(&fork, &["rev-parse", "HEAD"]);
+    assert_eq!(
+        git(&fork, &["log", "--format=%s", "-1"]),
+        "misc: oob demo driver"
+    );
+    (fork, head)
+}
+
+/// The gate of the ci end-to-end test: queue + lint over the driver, one x86_64 tinyconfig +
+/// KUnit entry.
+pub const CI_FORK_CONFIG: &str = r#"
+[queue]
+base = "v6.1"
+
+[lint]
+paths = ["drivers/misc/oob_demo"]
+baseline = "lint-baseline.json"
+
+[[matrix]]
+name = "x86_64-kunit"
+arch = "x86_64"
+config = "tinyconfig"
+tests = ["kunit"]
+run = "echo '@@dpt@@ ok payload-ran'"
+
+[timeouts]
+boot = 600
+idle = 120
+"#;
+
+/// Where `dovetail-port ci` builds the fork's x86_64 KUnit entry, from the tool's own rule, so
+/// a test building the same tree with the same keys (x86_64, tinyconfig, QEMU + KUnit
+/// fragments) there shares the one kernel build.
+pub fn ci_fork_build_dir(fork: &Path) -> PathBuf {
+    let config = dovetail_port::ci::Config::parse(CI_FORK_CONFIG, &fork.join("dovetail-port.toml"))
+        .expect("the ci test's config");
+    dovetail_port::ci::run::build_dir(fork, &config, &config.matrix[0])
+}
+
+/// Runs the host's python3 (PyYAML, lava-common, junitparser) on `code`; panics on failure.
+pub fn python(code: &str, args: &[&Path]) -> String {
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", code])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
