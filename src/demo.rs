@@ -182,6 +182,7 @@ impl Workspace {
             parse_all: true,
             baseline: None,
             diff: None,
+            arch: None,
             progress: true,
         };
         Ok(crate::lint::run(&opts)?)

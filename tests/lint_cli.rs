@@ -35,6 +35,11 @@ fn lint_json(args: &[&str]) -> (i32, Value) {
 }
 
 fn active(v: &Value) -> Vec<(String, String)> {
+    active_by(v, "rule")
+}
+
+/// Unsuppressed findings as (`key` field, chain).
+fn active_by(v: &Value, key: &str) -> Vec<(String, String)> {
     v["findings"]
         .as_array()
         .unwrap()
@@ -42,7 +47,7 @@ fn active(v: &Value) -> Vec<(String, String)> {
         .filter(|f| f.get("suppressed").is_none())
         .map(|f| {
             (
-                f["rule"].as_str().unwrap().to_string(),
+                f[key].as_str().unwrap().to_string(),
                 f["chain_text"].as_str().unwrap().to_string(),
             )
         })
@@ -752,4 +757,84 @@ fn the_schema_check_rejects_invalid_sarif() {
     for bad in [bad_level, bad_kind, no_version, bad_line] {
         assert!(!schema_errors(&validator, &bad).is_empty(), "{bad}");
     }
+}
+
+/// Findings with their files: (file, chain).
+fn chains_with_files(v: &Value) -> Vec<(String, String)> {
+    active_by(v, "file")
+}
+
+#[test]
+fn generic_code_resolves_to_the_selected_arch_only() {
+    let dir = fixture("arches");
+    let d = dir.to_str().unwrap();
+    // Default x86: x86's arch_settle() only spins; um's mutex is not linked in.
+    let (code, v) = lint_json(&[d]);
+    assert_eq!(code, 0, "{v}");
+    assert!(chains_with_files(&v).is_empty(), "{v}");
+    assert_eq!(v["arch"], "x86");
+    assert_eq!(v["stats"]["files_other_arch"], 1, "arch/um is not read");
+    // x86_64 is the same build.
+    let (code, v64) = lint_json(&["--arch", "x86_64", d]);
+    assert_eq!((code, &v64["arch"]), (0, &Value::from("x86")));
+    assert_eq!(v64["findings"], v["findings"]);
+    // Building for um: the generic caller reaches um's sleeping definition.
+    let (code, v) = lint_json(&["--arch", "um", d]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        chains_with_files(&v),
+        vec![(
+            "arch/um/kernel/settle.c".to_string(),
+            "settle_oob_ioctl() -> arch_settle() -> mutex_lock()".to_string()
+        )]
+    );
+    assert_eq!(v["stats"]["files_other_arch"], 1, "arch/x86 is not read");
+}
+
+#[test]
+fn arch_code_resolves_within_its_own_arch() {
+    // Both arch folders named as PATHs: both are read, and x86's oob IRQ handler still
+    // reaches x86's arch_settle() only, while generic code follows --arch um.
+    let dir = fixture("arches");
+    let p = |s: &str| dir.join(s).to_str().unwrap().to_string();
+    let (code, v) = lint_json(&[
+        "--arch",
+        "um",
+        "--root",
+        dir.to_str().unwrap(),
+        &p("drivers"),
+        &p("arch/x86"),
+        &p("arch/um"),
+    ]);
+    assert_eq!(code, 1);
+    let entries: Vec<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["function"].as_str().unwrap())
+        .collect();
+    assert_eq!(entries, ["settle_oob_ioctl", "x86_oob_irq"]);
+    assert_eq!(v["stats"]["files_other_arch"], 0);
+    assert_eq!(
+        chains_with_files(&v),
+        vec![(
+            "arch/um/kernel/settle.c".to_string(),
+            "settle_oob_ioctl() -> arch_settle() -> mutex_lock()".to_string()
+        )]
+    );
+}
+
+#[test]
+fn unknown_arch_is_refused() {
+    let out = bin()
+        .args(["lint", "--arch", "sparc"])
+        .arg(fixture("arches"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--arch sparc: no arch/sparc folder"),
+        "{stderr}"
+    );
 }

@@ -1,5 +1,5 @@
-//! `dovetail-port lint` over a real subtree of the vanilla 6.1 kernel (kernel/ and
-//! drivers/mtd/), plus a seeded oob driver linted next to it.
+//! `dovetail-port lint` over the vanilla 6.1 kernel, a real subtree (kernel/ and
+//! drivers/mtd/) and the whole tree, plus a seeded oob driver linted next to it.
 
 use std::path::Path;
 use std::process::Command;
@@ -97,4 +97,62 @@ fn real_kernel_subtree_with_a_seeded_driver() {
         stats["functions_inband_only"].as_u64().unwrap() > 1000,
         "{stats}"
     );
+}
+
+/// The whole tree links one architecture: no chain may cross into another arch's code
+/// (before `--arch`, `cpu_relax() -> time_travel_ndelay()` of arch/um made ~1100 findings).
+#[test]
+fn whole_kernel_tree_resolves_calls_for_one_arch() {
+    let cache = KernelCache::default_location();
+    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("seed.c"), SEEDED).unwrap();
+    for (arch, dir) in [(None, "x86"), (Some("arm64"), "arm64")] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dovetail-port"));
+        cmd.args(["lint", "-q", "--format", "json", "--root"])
+            .arg(&tree)
+            .arg(&tree)
+            .arg(tmp.path());
+        if let Some(a) = arch {
+            cmd.args(["--arch", a]);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["arch"], dir);
+        let stats = &v["stats"];
+        assert!(
+            stats["files_other_arch"].as_u64().unwrap() > 5000,
+            "{stats}"
+        );
+        let findings = v["findings"].as_array().unwrap();
+        let own = format!("arch/{dir}/");
+        for f in findings {
+            let files = std::iter::once(&f["file"])
+                .chain(f["chain"].as_array().unwrap().iter().map(|s| &s["file"]))
+                .map(|x| x.as_str().unwrap());
+            for file in files {
+                assert!(
+                    !file.starts_with("arch/") || file.starts_with(&own),
+                    "{arch:?}: chain crosses into {file}: {}",
+                    f["chain_text"]
+                );
+            }
+        }
+        let mut chains: Vec<&str> = findings
+            .iter()
+            .map(|f| f["chain_text"].as_str().unwrap())
+            .collect();
+        chains.sort();
+        assert_eq!(
+            chains,
+            [
+                "seed_oob_ioctl() -> msleep() -> schedule_timeout_uninterruptible() -> schedule_timeout() -> schedule()",
+                "seed_oob_ioctl() -> synchronize_irq() -> __synchronize_hardirq() -> raw_spin_lock_irqsave()",
+                "seed_oob_ioctl() -> synchronize_irq() -> wait_event()",
+            ],
+            "{arch:?}"
+        );
+    }
 }

@@ -84,6 +84,14 @@ pub struct LintArgs {
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
+    /// The architecture the kernel is built for (kernel spelling: x86, arm64, arm,
+    /// riscv...; x86_64 and riscv64 are accepted). Calls from generic code resolve to this
+    /// arch's definitions only, calls from arch/<A>/ to arch/<A>/ or generic code, and the
+    /// other arch/ folders are not read unless given as a PATH. Default: x86 when the tree
+    /// has an arch/x86 folder.
+    #[arg(long, value_name = "NAME")]
+    pub arch: Option<String>,
+
     /// Parse every file, not only those on oob paths (slower; measures parse robustness).
     #[arg(long)]
     pub parse_all: bool,
@@ -129,6 +137,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
             args.baseline.clone()
         },
         diff: args.diff.clone(),
+        arch: args.arch.clone(),
         progress: !args.quiet && std::io::stderr().is_terminal(),
         ..Default::default()
     };

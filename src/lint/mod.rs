@@ -3,6 +3,7 @@
 //! [`run`] is the library entry point: it takes a [`LintOptions`] and returns a
 //! [`LintReport`] built once as data; [`render`] turns it into human, JSON or SARIF text.
 
+pub mod arch;
 pub mod baseline;
 pub mod diff;
 pub mod graph;
@@ -38,6 +39,8 @@ pub enum LintError {
     Diff { rev: String, message: String },
     #[error("--entry {0}: no function of that name is defined in the linted files")]
     UnknownEntry(String),
+    #[error("--arch {arch}: no {} folder in the linted tree (give the kernel's spelling: x86, arm64, arm, riscv...)", dir.display())]
+    UnknownArch { arch: String, dir: PathBuf },
 }
 
 /// What to lint and how. Built by the CLI (or any other caller).
@@ -60,6 +63,9 @@ pub struct LintOptions {
     pub baseline: Option<PathBuf>,
     /// Keep only findings touching functions changed since this git revision.
     pub diff: Option<String>,
+    /// The architecture generic code is built for (`x86`, `arm64`; `x86_64` is taken as
+    /// `x86`). `None`: `x86` when the root has an `arch/` folder, else every arch.
+    pub arch: Option<String>,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -154,6 +160,9 @@ pub struct Stats {
     #[serde(default)]
     pub functions_inband_only: usize,
     pub unreadable_files: usize,
+    /// Files under `arch/<B>/` for an arch B that is not the selected one, left out.
+    #[serde(default)]
+    pub files_other_arch: usize,
     pub elapsed_ms: u64,
 }
 
@@ -182,6 +191,9 @@ pub struct LintReport {
     /// Set in `--diff` mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff_base: Option<String>,
+    /// The architecture calls from generic code were resolved for, if the tree has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
 }
 
 impl LintReport {
@@ -241,12 +253,25 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     };
     rule_paths.extend(opts.extra_rules.iter().cloned());
     let rules = RuleSet::load(&rule_paths)?;
-    let files = collect_files(&opts.paths)?;
+    let mut files = collect_files(&opts.paths)?;
     let root = match &opts.root {
         Some(r) => r.clone(),
         None if opts.paths.len() == 1 && opts.paths[0].is_dir() => opts.paths[0].clone(),
         None => std::env::current_dir().map_err(|e| LintError::Io(".".into(), e))?,
     };
+    let selected = select_arch(opts, &root)?;
+    let before = files.len();
+    if let Some(sel) = &selected {
+        // Other arches are not linked into this build: only those named as a PATH stay.
+        let mut kept: Vec<String> = opts
+            .paths
+            .iter()
+            .filter_map(|p| arch::arch_of(p, &root))
+            .collect();
+        kept.push(sel.clone());
+        files.retain(|f| arch::arch_of(f, &root).is_none_or(|a| kept.contains(&a)));
+    }
+    let files_other_arch = before - files.len();
 
     // Lexical pass over every file.
     let bar = progress_bar(opts.progress, files.len() as u64, "scanning");
@@ -272,6 +297,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
 
     let mut stats = Stats {
         files_scanned: files.len(),
+        files_other_arch,
         ..Default::default()
     };
     let mut unreadable = Vec::new();
@@ -290,7 +316,11 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     }
     stats.unreadable_files = unreadable.len();
 
-    let index = graph::Index::build(&files, &file_scans);
+    let index = graph::Index::build(&files, &file_scans).scoped(arch::ArchScope::new(
+        &files,
+        &root,
+        selected.as_deref(),
+    ));
     let mut g = graph::Graph::new(&rules, &files, &index, opts.progress);
     // Files worth parsing up front: those that may declare entry points (or all).
     let mut initial: Vec<usize> = if opts.parse_all {
@@ -350,7 +380,28 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         stats,
         unreadable,
         diff_base,
+        arch: selected,
     })
+}
+
+/// The architecture generic code resolves to: `--arch` in the kernel's spelling, else
+/// `x86` when the root is a tree with an `arch/x86/` folder; `None` when it has none.
+fn select_arch(opts: &LintOptions, root: &Path) -> Result<Option<String>, LintError> {
+    let arch_dir = root.join("arch");
+    if !arch_dir.is_dir() {
+        return Ok(opts.arch.as_deref().map(arch::canonical));
+    }
+    let name = arch::canonical(opts.arch.as_deref().unwrap_or("x86"));
+    let dir = arch_dir.join(&name);
+    match &opts.arch {
+        Some(given) if !dir.is_dir() => Err(LintError::UnknownArch {
+            arch: given.clone(),
+            dir: dir.strip_prefix(root).unwrap_or(&dir).to_path_buf(),
+        }),
+        // A partial tree without arch/x86: no default, every arch is seen.
+        None if !dir.is_dir() => Ok(None),
+        _ => Ok(Some(name)),
+    }
 }
 
 pub(crate) fn progress_bar(show: bool, len: u64, what: &'static str) -> indicatif::ProgressBar {

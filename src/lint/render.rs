@@ -125,6 +125,12 @@ fn human(report: &LintReport, color: bool) -> String {
         s.files_with_errors,
         s.elapsed_ms
     ));
+    if let Some(a) = &report.arch {
+        text.push_str(&format!(
+            "lint: calls from generic code resolved for arch/{a}; {} file(s) of other arches left out\n",
+            s.files_other_arch
+        ));
+    }
     for u in &report.unreadable {
         text.push_str(&format!("lint: skipped unreadable file {u}\n"));
     }

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 mod derived;
 mod slots;
 
+use super::arch::ArchScope;
 use super::inband::{chain_down, Witness};
 use super::parse::{parse_file, Call, Function, LockArg, ParsedFile, Target};
 use super::rules::{CallClass, RuleSet};
@@ -39,6 +40,8 @@ pub struct Index {
     file_vars: HashMap<(usize, String), BTreeSet<String>>,
     /// Struct member -> files storing a function in it (sorted).
     member_files: HashMap<String, Vec<usize>>,
+    /// Which arch folder each file is in, and which definitions a call may reach.
+    scope: ArchScope,
 }
 
 impl Index {
@@ -86,13 +89,24 @@ impl Index {
         ix
     }
 
+    /// Restricts call resolution to what one kernel build links (see [`ArchScope`]).
+    pub fn scoped(mut self, scope: ArchScope) -> Index {
+        self.scope = scope;
+        self
+    }
+
+    /// May code in file `from` reach a definition in file `to` (same build)?
+    pub fn visible(&self, from: usize, to: usize) -> bool {
+        self.scope.visible(from, to)
+    }
+
     pub fn defs_named(&self, name: &str) -> Vec<Def> {
         self.defs.get(name).cloned().unwrap_or_default()
     }
 
     /// Files defining the function `name` as seen from `from`: a static definition in the
     /// same file wins; otherwise every non-static definition (static inline helpers in
-    /// headers count as visible everywhere).
+    /// headers count as visible everywhere) of the architecture `from` is built for.
     pub fn resolve(&self, name: &str, from: usize) -> Vec<usize> {
         let Some(defs) = self.defs.get(name) else {
             return Vec::new();
@@ -103,6 +117,7 @@ impl Index {
         let mut v: Vec<usize> = defs
             .iter()
             .filter(|d| !d.is_static || self.is_header[d.file])
+            .filter(|d| self.scope.visible(from, d.file))
             .map(|d| d.file)
             .collect();
         v.sort();
@@ -430,7 +445,7 @@ impl<'a> Graph<'a> {
                 if let Target::Member(m) = &call.target {
                     let f = self.index.member_store_files(m);
                     if f.len() <= self.rules.max_slot_files {
-                        files.extend_from_slice(f);
+                        files.extend(f.iter().filter(|&&s| self.index.visible(key.0, s)));
                     }
                 }
             }
@@ -461,7 +476,7 @@ impl<'a> Graph<'a> {
         if v.is_empty() {
             let mut keys: Vec<usize> = self.parsed.keys().copied().collect();
             keys.sort();
-            for k in keys {
+            for k in keys.into_iter().filter(|&k| self.index.visible(from, k)) {
                 v.extend(collect(k));
             }
             v.sort();
@@ -672,6 +687,36 @@ mod tests {
             "statics of other files are invisible"
         );
         assert_eq!(ix.resolve("g", 2), vec![0]);
+    }
+
+    #[test]
+    fn calls_resolve_to_one_arch() {
+        let srcs = [
+            "void d(void) { }\n",
+            "void d(void) { }\n",
+            "int x(void) { d(); }\n",
+            "int y(void) { d(); }\n",
+        ];
+        let (_, ix, _) = setup(&srcs);
+        let files: Vec<PathBuf> = [
+            "/k/arch/x86/d.c",
+            "/k/arch/um/d.c",
+            "/k/drivers/x.c",
+            "/k/arch/um/y.c",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        let scoped = |sel| {
+            let (_, ix, _) = setup(&srcs);
+            ix.scoped(ArchScope::new(&files, Path::new("/k"), sel))
+        };
+        assert_eq!(ix.resolve("d", 2), vec![0, 1], "unscoped: every definition");
+        assert_eq!(scoped(Some("x86")).resolve("d", 2), vec![0]);
+        assert_eq!(scoped(Some("um")).resolve("d", 2), vec![1]);
+        // From arch code: its own arch, whatever is selected.
+        assert_eq!(scoped(Some("x86")).resolve("d", 3), vec![1]);
+        assert_eq!(scoped(None).resolve("d", 3), vec![1]);
     }
 
     #[test]
