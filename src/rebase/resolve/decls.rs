@@ -62,18 +62,26 @@ fn split(lines: &[String]) -> Option<Vec<(String, Vec<String>)>> {
     let src = text.as_bytes();
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     let mut next_line = 0;
+    let mut first_comment = None;
     let mut cursor = root.walk();
     for node in root.children(&mut cursor) {
+        let first_line = || norm(&lines[node.start_position().row]).to_string();
         if node.kind() == "comment" {
+            first_comment.get_or_insert_with(first_line);
             continue;
         }
-        // A struct/enum written as a declaration (`struct s { ... };`) is named by its type.
-        let name = decl_name(node, src).or_else(|| {
-            (node.kind() == "declaration")
-                .then(|| node.child_by_field_name("type"))
-                .flatten()
-                .and_then(|t| decl_name(t, src))
-        })?;
+        // A conditional block (`#ifdef CONFIG_X ... #endif`) is one unit, named by its
+        // condition; a struct/enum written as a declaration (`struct s { ... };`) by its type.
+        let name = if node.kind().starts_with("preproc_if") {
+            Some(first_line())
+        } else {
+            decl_name(node, src).or_else(|| {
+                (node.kind() == "declaration")
+                    .then(|| node.child_by_field_name("type"))
+                    .flatten()
+                    .and_then(|t| decl_name(t, src))
+            })
+        }?;
         let start = node.start_position().row;
         let end = node.end_position().row;
         if start < next_line
@@ -87,7 +95,11 @@ fn split(lines: &[String]) -> Option<Vec<(String, Vec<String>)>> {
         next_line = end + 1;
     }
     if out.is_empty() {
-        return None;
+        // Only comments: one unit, named by its first line.
+        return Some(vec![(
+            format!("comment {}", first_comment?),
+            lines.to_vec(),
+        )]);
     }
     // Trailing blank/comment lines belong to the last declaration.
     out.last_mut()?.1.extend(lines[next_line..].iter().cloned());
@@ -243,6 +255,7 @@ mod tests {
         let ctx = Context {
             path: "kernel/x.c",
             before: String::new(),
+            at_end: false,
         };
         resolve(
             &ctx,
@@ -295,6 +308,22 @@ mod tests {
         assert!(matches!(d, Decision::Refuse(_)));
         let d = run("int a;\n", "", "long a;\n");
         assert!(matches!(d, Decision::Refuse(_)));
+    }
+
+    #[test]
+    fn conditional_blocks_and_comments_are_units() {
+        let ours = "\n#ifdef CONFIG_XEN_PV\nint xen_hook(void)\n{\n\treturn 0;\n}\n#endif\n";
+        let theirs = "/* added by the queue */\n";
+        let Decision::Resolve { lines, .. } = run(ours, "", theirs) else {
+            panic!("both kept");
+        };
+        // Kept apart from the block before it by a blank line, as declarations are.
+        assert_eq!(lines.concat(), format!("{ours}\n{theirs}"));
+        // The same condition added twice, differently: refused.
+        let other = "\n#ifdef CONFIG_XEN_PV\nint xen_other(void);\n#endif\n";
+        assert!(
+            matches!(run(ours, "", other), Decision::Refuse(r) if r.contains("#ifdef CONFIG_XEN_PV"))
+        );
     }
 
     #[test]

@@ -273,6 +273,7 @@ mod tests {
         let ctx = Context {
             path,
             before: String::new(),
+            at_end: false,
         };
         resolve(
             &ctx,

@@ -562,6 +562,7 @@ mod tests {
         let ctx = Context {
             path: "x.c",
             before: "void f(void)\n{\n".into(),
+            at_end: false,
         };
         let k = key("x.c", Some("f"), &rec_region);
         memory.records.insert(
@@ -607,6 +608,7 @@ mod tests {
         let elsewhere = Context {
             path: "x.c",
             before: "void other(void)\n{\n".into(),
+            at_end: false,
         };
         assert!(matches!(
             memory.resolve(&elsewhere, &rec_region),

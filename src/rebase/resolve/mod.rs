@@ -13,8 +13,11 @@
 //!    EXPORT_SYMBOL, #define/enum entries) → ordered union, refusing key or value collisions;
 //! 3. `reanchor`: one side only inserted lines next to lines the other side rewrote → the
 //!    insertion is placed against the rewritten lines by `similar` alignment;
-//! 4. `decls`: both sides added whole, different top-level C declarations at the same spot.
+//! 4. `decls`: both sides added whole, different top-level C declarations at the same spot;
+//! 5. `append`: both sides appended at the end of the file → the target's lines, then the
+//!    queue's.
 
+pub mod append;
 pub mod attribute;
 pub mod decls;
 pub mod diff3;
@@ -45,6 +48,8 @@ pub enum Method {
     Reanchor,
     /// Two different whole top-level C declarations added at the same spot.
     Declarations,
+    /// Both sides appended at the end of the file: the target's lines, then the queue's.
+    Append,
 }
 
 impl Method {
@@ -56,6 +61,7 @@ impl Method {
             Method::ListUnion => "list-union",
             Method::Reanchor => "re-anchor",
             Method::Declarations => "declarations",
+            Method::Append => "append",
         }
     }
 }
@@ -186,6 +192,10 @@ pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Ou
                 let ctx = Context {
                     path,
                     before: before_lines(&segments, k),
+                    at_end: segments[k + 1..].iter().all(|s| match s {
+                        Segment::Plain(l) => l.iter().all(|l| l.trim().is_empty()),
+                        Segment::Conflict(_) => false,
+                    }),
                 };
                 match resolve_region(&ctx, region, memory) {
                     (Some((method, lines, confidence, detail)), _) => {
@@ -240,6 +250,8 @@ pub struct Context<'a> {
     pub path: &'a str,
     /// The target-side text before the region (for finding the enclosing declaration).
     pub before: String,
+    /// Nothing but blank lines follows the region: it is at the end of the file.
+    pub at_end: bool,
 }
 
 fn before_lines(segments: &[Segment], k: usize) -> String {
@@ -281,11 +293,12 @@ fn resolve_region(
             } => return (Some((Method::Recorded, lines, confidence, detail)), vec![]),
         }
     }
-    let stages: [(Method, Stage); 4] = [
+    let stages: [(Method, Stage); 5] = [
         (Method::HunkUpstream, upstream::resolve),
         (Method::ListUnion, lists::resolve),
         (Method::Reanchor, reanchor::resolve),
         (Method::Declarations, decls::resolve),
+        (Method::Append, append::resolve),
     ];
     let mut reasons = Vec::new();
     for (method, stage) in stages {

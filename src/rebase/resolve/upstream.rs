@@ -73,6 +73,7 @@ mod tests {
         Context {
             path: "a.c",
             before: String::new(),
+            at_end: false,
         }
     }
 
