@@ -174,6 +174,24 @@ fn payload_failure_exits_1_and_names_the_test() {
 }
 
 #[test]
+fn max_latency_gates_on_the_latmus_summary_of_the_payload() {
+    // latmus's summary line, printed by the payload as latmus would: the worst case is 15 us.
+    let rts =
+        "echo 'RTS|      1.000|      2.000|     15.000|       0|     0|    00:00:01/00:00:01'";
+    let work = tempfile::tempdir().unwrap();
+    let (out, r) = boot(work.path(), &["--run", rts, "--max-latency", "10"]);
+    assert_eq!(out.status.code(), Some(1), "{r:#}");
+    assert_eq!(r["latency"][0]["max"], 15.0);
+    let c = case(&r, "latmus", "max");
+    assert_eq!(c["verdict"], "fail");
+    assert!(c["message"].as_str().unwrap().contains("exceeds"), "{c}");
+    let work = tempfile::tempdir().unwrap();
+    let (out, r) = boot(work.path(), &["--run", rts, "--max-latency", "20"]);
+    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    assert_eq!(case(&r, "latmus", "max")["verdict"], "pass");
+}
+
+#[test]
 fn init_that_exits_is_reported_as_killed_init() {
     let work = tempfile::tempdir().unwrap();
     let init = work.path().join("init.sh");

@@ -163,6 +163,11 @@ struct BootSpec {
     /// Also write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     json_out: Option<PathBuf>,
+    /// Fail unless latmus's worst-case latency (its `RTS|` summary line) is at most USEC
+    /// microseconds. In QEMU this is a regression check against earlier runs of the same
+    /// setup; absolute bounds only mean something on hardware.
+    #[arg(long, value_name = "USEC")]
+    max_latency: Option<f64>,
 }
 
 impl BootSpec {
@@ -188,6 +193,11 @@ impl BootSpec {
     }
 
     fn emit(&self, report: &TestReport) -> anyhow::Result<u8> {
+        let mut report = report.clone();
+        if let Some(max) = self.max_latency {
+            report.gate_latency(max);
+        }
+        let report = &report;
         let format = match self.format {
             OutputFormat::Human => Format::Human,
             OutputFormat::Json => Format::Json,

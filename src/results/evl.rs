@@ -145,6 +145,41 @@ stax-warn: no kernel support
     }
 
     #[test]
+    fn latency_gate_fails_above_the_bound_and_without_a_summary() {
+        let console = "@@dpt@@ begin\nRTS|      1.234|      2.345|     12.500|       0|     0|    00:00:10/00:00:10\n@@dpt@@ done 0\n";
+        let mut r = super::super::analyse(
+            console,
+            super::super::BootEnd::Completed {
+                payload_status: Some(0),
+            },
+        );
+        let got = r.latency.len();
+        assert_eq!(got, 1, "{console}");
+        let mut tight = r.clone();
+        tight.gate_latency(10.0);
+        assert_eq!(tight.counts.failed, 1);
+        assert!(tight
+            .cases
+            .last()
+            .unwrap()
+            .message
+            .as_ref()
+            .unwrap()
+            .contains("12.5 us exceeds"));
+        r.gate_latency(20.0);
+        assert_eq!(r.counts.failed, 0);
+        assert_eq!(r.cases.last().unwrap().full_name(), "latmus.max");
+        let mut none = super::super::analyse(
+            "",
+            super::super::BootEnd::Completed {
+                payload_status: Some(0),
+            },
+        );
+        none.gate_latency(20.0);
+        assert_eq!(none.counts.failed, 1, "a gate that saw nothing fails");
+    }
+
+    #[test]
     fn latmus_summary() {
         let lines =
             ["RTS|      1.234|      2.345|     12.500|       0|     0|    00:00:10/00:00:10"];

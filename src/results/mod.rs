@@ -131,6 +131,43 @@ pub struct TestReport {
 }
 
 impl TestReport {
+    /// `--max-latency`: a regression gate on latmus's worst case. Adds one case, `latmus.max`,
+    /// failing when a run's maximum exceeds `max_us` or when no `RTS|` line was seen at all
+    /// (a gate that checked nothing must not pass). Under QEMU the bound only catches
+    /// regressions against earlier runs of the same setup; absolute bounds need hardware.
+    pub fn gate_latency(&mut self, max_us: f64) {
+        let worst = self
+            .latency
+            .iter()
+            .map(|l| l.max)
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+        let (verdict, message) = match worst {
+            None => (
+                Verdict::Fail,
+                "no latmus `RTS|` summary line in the payload output: run latmus in the payload (e.g. --run 'latmus -T 10')".to_string(),
+            ),
+            Some(w) if w > max_us => (
+                Verdict::Fail,
+                format!("worst-case latency {w} us exceeds the --max-latency bound of {max_us} us"),
+            ),
+            Some(w) => (
+                Verdict::Pass,
+                format!("worst-case latency {w} us within {max_us} us"),
+            ),
+        };
+        match verdict {
+            Verdict::Pass => self.counts.passed += 1,
+            _ => self.counts.failed += 1,
+        }
+        self.cases.push(TestCase {
+            suite: "latmus".into(),
+            name: "max".into(),
+            verdict,
+            source: Source::Evl,
+            message: Some(message),
+        });
+    }
+
     /// True when nothing failed, crashed or hung, and the boot reached the completion marker.
     pub fn passed(&self) -> bool {
         self.counts.failed == 0
