@@ -141,7 +141,7 @@ pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Ou
             Segment::Conflict(r) => r.ours.len() + r.base.len() + r.theirs.len() + 4,
         })
         .collect();
-    let moves = moved::find(&segments);
+    let moves = moved::find(path, &segments);
     let mut by_offset: Vec<&moved::Move> = moves.iter().collect();
     by_offset.sort_by_key(|m| std::cmp::Reverse((m.segment, m.offset)));
     for m in by_offset {

@@ -57,7 +57,7 @@ fn deleted_block(r: &Region) -> Option<(usize, usize)> {
 }
 
 /// Every moved block the file's conflict regions can be carried to.
-pub fn find(segments: &[Segment]) -> Vec<Move> {
+pub fn find(path: &str, segments: &[Segment]) -> Vec<Move> {
     let mut out: Vec<Move> = Vec::new();
     for (k, seg) in segments.iter().enumerate() {
         let Segment::Conflict(r) = seg else { continue };
@@ -79,7 +79,14 @@ pub fn find(segments: &[Segment]) -> Vec<Move> {
         if changed == block {
             continue;
         }
-        let Some((segment, offset)) = unique_place(segments, block) else {
+        let Some(Placed {
+            segment,
+            offset,
+            len,
+            lines: merged,
+            confidence,
+        }) = locate(path, segments, block, changed)
+        else {
             continue;
         };
         if out
@@ -88,22 +95,13 @@ pub fn find(segments: &[Segment]) -> Vec<Move> {
         {
             continue;
         }
-        let Segment::Plain(lines) = &segments[segment] else {
-            continue;
-        };
-        let found = &lines[offset..offset + block.len()];
-        let merged = carry(block, found, changed);
         out.push(Move {
             region: k,
             segment,
             offset,
-            len: block.len(),
+            len,
             lines: merged,
-            confidence: if found == block {
-                Confidence::High
-            } else {
-                Confidence::Medium
-            },
+            confidence,
             head: block
                 .iter()
                 .find(|l| !norm(l).is_empty())
@@ -112,6 +110,135 @@ pub fn find(segments: &[Segment]) -> Vec<Move> {
         });
     }
     out
+}
+
+/// Where a moved block is now and what it becomes with the patch's change.
+struct Placed {
+    segment: usize,
+    offset: usize,
+    len: usize,
+    lines: Vec<String>,
+    confidence: Confidence,
+}
+
+/// The block verbatim (whitespace aside) at one place; else, for a single C function, the
+/// one function of that name, which the target may have changed too: the patch's change is
+/// then merged into it line by line, and refused where the two changes touch.
+fn locate(
+    path: &str,
+    segments: &[Segment],
+    block: &[String],
+    changed: &[String],
+) -> Option<Placed> {
+    if let Some((segment, offset)) = unique_place(segments, block) {
+        let Segment::Plain(lines) = &segments[segment] else {
+            return None;
+        };
+        let found = &lines[offset..offset + block.len()];
+        return Some(Placed {
+            segment,
+            offset,
+            len: block.len(),
+            lines: carry(block, found, changed),
+            confidence: if found == block {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+        });
+    }
+    let (lead, core) = function_core(block)?;
+    let trail = block.len() - lead - core.len();
+    // The patch must leave the blank lines around the function alone.
+    if changed.len() < lead + trail
+        || changed[..lead] != block[..lead]
+        || changed[changed.len() - trail..] != block[block.len() - trail..]
+    {
+        return None;
+    }
+    let changed_core = &changed[lead..changed.len() - trail];
+    let name = function_name(path, core)?;
+    let (segment, offset, len) = unique_function(path, segments, &name)?;
+    let Segment::Plain(lines) = &segments[segment] else {
+        return None;
+    };
+    let merged = super::memory::merge3(core, &lines[offset..offset + len], changed_core)?;
+    Some(Placed {
+        segment,
+        offset,
+        len,
+        lines: merged,
+        confidence: Confidence::Medium,
+    })
+}
+
+/// A block that is one C function in kernel style (header, `{` and `}` in column 0), with
+/// blank lines around it: (leading blank lines, the function's lines).
+fn function_core(block: &[String]) -> Option<(usize, &[String])> {
+    let lead = block.iter().take_while(|l| l.trim().is_empty()).count();
+    let trail = block
+        .iter()
+        .rev()
+        .take_while(|l| l.trim().is_empty())
+        .count();
+    if lead + trail >= block.len() {
+        return None;
+    }
+    let core = &block[lead..block.len() - trail];
+    let opens = core.iter().filter(|l| l.starts_with('{')).count();
+    let closes = core.iter().filter(|l| l.starts_with('}')).count();
+    let last = core.last()?;
+    (opens == 1
+        && closes == 1
+        && last.starts_with('}')
+        && !core[0].starts_with(char::is_whitespace))
+    .then_some((lead, core))
+}
+
+/// The name of the function a core block defines, from its header.
+fn function_name(path: &str, core: &[String]) -> Option<String> {
+    let open = core.iter().position(|l| l.starts_with('{'))?;
+    super::decls::enclosing(path, &core[..=open].concat())
+}
+
+/// The one function named `name` in the file's unconflicted text: (segment, offset, length
+/// from its header to its closing `}`), `None` when there is not exactly one.
+fn unique_function(path: &str, segments: &[Segment], name: &str) -> Option<(usize, usize, usize)> {
+    let call = format!("{name}(");
+    let mut found = None;
+    for (j, seg) in segments.iter().enumerate() {
+        let (lines, plain) = match seg {
+            Segment::Plain(l) => (l, true),
+            Segment::Conflict(r) => (&r.ours, false),
+        };
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with(char::is_whitespace) || !line.contains(&call) {
+                continue;
+            }
+            let Some(open) = lines[i..].iter().position(|l| l.starts_with('{')) else {
+                continue;
+            };
+            // A header runs to its `{` without ending a statement first.
+            if lines[i..i + open]
+                .iter()
+                .any(|l| l.trim_end().ends_with(';'))
+            {
+                continue;
+            }
+            let Some(close) = lines[i + open..].iter().position(|l| l.starts_with('}')) else {
+                continue;
+            };
+            let len = open + close + 1;
+            if function_name(path, &lines[i..i + len]).as_deref() != Some(name) {
+                continue;
+            }
+            if !plain || found.is_some() {
+                return None;
+            }
+            found = Some((j, i, len));
+        }
+    }
+    found
 }
 
 /// The patch's change from `block` to `changed`, applied to `found` (the same lines as
@@ -171,7 +298,7 @@ mod tests {
     #[test]
     fn carries_the_change_into_the_moved_function() {
         let segments = diff3::parse(MOVED).unwrap();
-        let moves = find(&segments);
+        let moves = find("k.c", &segments);
         assert_eq!(moves.len(), 1);
         let m = &moves[0];
         assert_eq!((m.region, m.segment, m.offset, m.len), (1, 0, 0, 8));
@@ -182,12 +309,39 @@ mod tests {
     }
 
     #[test]
+    fn a_moved_function_the_target_also_changed_gets_the_change_merged() {
+        // Upstream moved beta up and renamed its unlock call; the patch added a line far
+        // enough from the rename.
+        let changed_upstream = MOVED.replacen(
+            "\tkick(d);\n\tspin_unlock(&d->lock);\n}\n\nstatic int alpha",
+            "\tkick(d);\n\tsettle(d);\n\tspin_unlock(&d->lock);\n}\n\nstatic int alpha",
+            1,
+        );
+        let segments = diff3::parse(&changed_upstream).unwrap();
+        let moves = find("k.c", &segments);
+        assert_eq!(moves.len(), 1);
+        let text = moves[0].lines.concat();
+        assert!(
+            text.contains("\td->count++;\n\toob_notify(d);\n\tkick(d);\n\tsettle(d);\n"),
+            "{text}"
+        );
+        assert_eq!(moves[0].confidence, Confidence::Medium);
+        // The target changed the very line next to the patch's: refused.
+        let clash = MOVED.replacen(
+            "\td->count++;\n\tkick(d);\n",
+            "\td->count += 2;\n\tkick(d);\n",
+            1,
+        );
+        assert!(find("k.c", &diff3::parse(&clash).unwrap()).is_empty());
+    }
+
+    #[test]
     fn a_block_found_twice_is_refused() {
         let twice = MOVED.replace(
             "static int alpha(void)",
             "static void beta(struct dev *d)\n{\n\tspin_lock(&d->lock);\n\td->count++;\n\tkick(d);\n\tspin_unlock(&d->lock);\n}\n\nstatic int alpha(void)",
         );
-        assert!(find(&diff3::parse(&twice).unwrap()).is_empty());
+        assert!(find("k.c", &diff3::parse(&twice).unwrap()).is_empty());
     }
 
     #[test]
@@ -195,13 +349,13 @@ mod tests {
         // The moved copy was reindented: found by its text, the patch's line lands in it and
         // the other lines keep the target's spelling.
         let reindented = MOVED.replacen("\tkick(d);\n", "        kick(d);\n", 1);
-        let moves = find(&diff3::parse(&reindented).unwrap());
+        let moves = find("k.c", &diff3::parse(&reindented).unwrap());
         assert_eq!(moves.len(), 1);
         assert_eq!(moves[0].lines[4], "\toob_notify(d);\n");
         assert_eq!(moves[0].lines[5], "        kick(d);\n");
         assert_eq!(moves[0].confidence, Confidence::Medium);
         // The block is not in the file any more: nothing to carry.
         let gone = MOVED.replacen("\tkick(d);\n", "\tkick_all(d);\n", 1);
-        assert!(find(&diff3::parse(&gone).unwrap()).is_empty());
+        assert!(find("k.c", &diff3::parse(&gone).unwrap()).is_empty());
     }
 }
