@@ -82,7 +82,7 @@ fn gitlab_pipeline_parses_and_runs_every_entry() {
     let out = python(
         &format!("{SPLIT}doc = yaml.safe_load(open(sys.argv[1]))\n\
 out = {{}}\n\
-for k, v in doc.items():\n  if isinstance(v, dict) and 'script' in v:\n    out[k] = {{'stage': v['stage'], 'words': [shlex.split(l) for l in v['script']], 'cache': v.get('cache'), 'junit': v.get('artifacts', {{}}).get('reports', {{}}).get('junit')}}\n\
+for k, v in doc.items():\n  if isinstance(v, dict) and 'script' in v:\n    out[k] = {{'stage': v['stage'], 'words': [shlex.split(l) for l in v['script']], 'cache': v.get('cache'), 'junit': v.get('artifacts', {{}}).get('reports', {{}}).get('junit'), 'paths': v.get('artifacts', {{}}).get('paths')}}\n\
 print(json.dumps(out))"),
         &[&file],
     );
@@ -133,6 +133,35 @@ print(json.dumps(out))"),
             .any(|w| w[0] == "--fragment" && w[1] == "torture"),
         "{x86:?}"
     );
+    // The host-arch boot entry also stages what its LAVA job fetches: the image and the
+    // shell initramfs, kept as artifacts; foreign-arch entries do not (no busybox for them).
+    let lines = jobs["test:x86_64-tinyconfig"]["words"].as_array().unwrap();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let lava = ".dovetail-port/ci/lava/x86_64-tinyconfig";
+    assert_eq!(lines[2][0], "cp");
+    assert!(lines[2][1]
+        .as_str()
+        .unwrap()
+        .ends_with("/arch/x86/boot/bzImage"));
+    assert_eq!(lines[2][2], format!("{lava}/bzImage"));
+    assert_eq!(
+        lines[3],
+        serde_json::json!([
+            "dovetail-port",
+            "initramfs",
+            "--shell",
+            "--arch",
+            "x86_64",
+            "-o",
+            format!("{lava}/rootfs.cpio.gz")
+        ])
+    );
+    assert!(jobs["test:x86_64-tinyconfig"]["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p == &serde_json::json!(format!("{lava}/"))));
+    assert_eq!(jobs["test:arm64-evl"]["words"].as_array().unwrap().len(), 1);
     let arm = jobs["test:arm-kunit"]["words"][0].as_array().unwrap();
     assert!(!arm.iter().any(|w| w == "--no-kunit"));
     let rv = jobs["test:riscv64-build"]["words"][0].as_array().unwrap();
