@@ -192,8 +192,7 @@ impl BootSpec {
         o
     }
 
-    fn emit(&self, report: &TestReport) -> anyhow::Result<u8> {
-        let mut report = report.clone();
+    fn emit(&self, mut report: TestReport) -> anyhow::Result<u8> {
         if let Some(max) = self.max_latency {
             report.gate_latency(max);
         }
@@ -326,7 +325,7 @@ pub fn run_boot(args: BootArgs) -> anyhow::Result<u8> {
         (None, None) => anyhow::bail!("pass --kernel FILE or --out DIR (a build output directory)"),
     };
     let report = boot::boot(&args.boot.options(&args.arch, kernel))?;
-    args.boot.emit(&report)
+    args.boot.emit(report)
 }
 
 pub fn run_test(args: TestArgs) -> anyhow::Result<u8> {
@@ -344,5 +343,5 @@ pub fn run_test(args: TestArgs) -> anyhow::Result<u8> {
         outcome.build.config_secs,
         outcome.build.make_secs
     );
-    args.boot.emit(&outcome.report)
+    args.boot.emit(outcome.report)
 }

@@ -527,7 +527,7 @@ fn attribute(
 fn merge_options<'a>(session: &Session, loaded: &'a Loaded) -> merge::MergeOptions<'a> {
     merge::MergeOptions {
         cascade: !session.strict,
-        memory: (!session.strict).then_some(&loaded.memory),
+        memory: Some(&loaded.memory),
     }
 }
 

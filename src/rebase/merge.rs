@@ -25,6 +25,18 @@ pub enum PathStatus {
     AutoResolved,
 }
 
+impl PathStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathStatus::Clean => "clean",
+            PathStatus::Merged => "merged",
+            PathStatus::AlreadyPresent => "already-present",
+            PathStatus::Conflict => "conflict",
+            PathStatus::AutoResolved => "auto-resolved",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConflictKind {
@@ -534,4 +546,22 @@ fn cascade_path(
         PathStatus::AutoResolved
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PathStatus;
+
+    #[test]
+    fn status_names_are_the_json_names() {
+        for st in [
+            PathStatus::Clean,
+            PathStatus::Merged,
+            PathStatus::AlreadyPresent,
+            PathStatus::Conflict,
+            PathStatus::AutoResolved,
+        ] {
+            assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());
+        }
+    }
 }

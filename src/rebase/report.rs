@@ -405,11 +405,7 @@ pub fn explain(session: &Session, i: usize) -> String {
         let _ = writeln!(out, "  (--strict: the resolution cascade was off)");
     }
     for x in &p.paths {
-        let status = serde_json::to_value(x.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let _ = writeln!(out, "\n{}: {status}", x.path);
+        let _ = writeln!(out, "\n{}: {}", x.path, x.status.as_str());
         if let Some((old, new, sim)) = &x.followed {
             let _ = writeln!(
                 out,

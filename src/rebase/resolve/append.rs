@@ -3,21 +3,16 @@
 //! lines come first and the queue's follow, as if the queue had appended to the new file.
 //! Refused when the two additions share a line, where concatenating would duplicate it.
 
-use super::{norm, Confidence, Context, Decision, Region};
-
-fn blank(lines: &[String]) -> bool {
-    lines.iter().all(|l| l.trim().is_empty())
-}
+use super::{blank, meaningful, norm, Confidence, Context, Decision, Region};
 
 pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
     if !ctx.at_end || !blank(&r.base) || blank(&r.ours) || blank(&r.theirs) {
         return Decision::Pass;
     }
-    let meaningful = |l: &&String| l.chars().filter(|c| c.is_alphanumeric()).count() >= 3;
     if let Some(shared) = r
         .theirs
         .iter()
-        .filter(meaningful)
+        .filter(|l| meaningful(l))
         .find(|t| r.ours.iter().any(|o| norm(o) == norm(t)))
     {
         return Decision::Refuse(format!(

@@ -114,7 +114,7 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
     if !is_c(ctx.path) {
         return Decision::Pass;
     }
-    let base = if r.base.iter().all(|l| l.trim().is_empty()) {
+    let base = if super::blank(&r.base) {
         Some(Vec::new())
     } else {
         split(&r.base)

@@ -193,7 +193,7 @@ pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Ou
                     path,
                     before: before_lines(&segments, k),
                     at_end: segments[k + 1..].iter().all(|s| match s {
-                        Segment::Plain(l) => l.iter().all(|l| l.trim().is_empty()),
+                        Segment::Plain(l) => blank(l),
                         Segment::Conflict(_) => false,
                     }),
                 };
@@ -322,6 +322,16 @@ fn resolve_region(
 /// Trimmed text of a line, for comparisons that ignore trailing whitespace and indentation.
 pub(crate) fn norm(line: &str) -> &str {
     line.trim()
+}
+
+/// Whether a line says something: an added `}`, blank line or `return;` proves nothing.
+pub(crate) fn meaningful(line: &str) -> bool {
+    line.chars().filter(|c| c.is_alphanumeric()).count() >= 3
+}
+
+/// Only blank lines (or none).
+pub(crate) fn blank(lines: &[String]) -> bool {
+    lines.iter().all(|l| l.trim().is_empty())
 }
 
 #[cfg(test)]

@@ -31,10 +31,7 @@ pub struct Move {
 const MIN_MEANINGFUL: usize = 3;
 
 fn meaningful(lines: &[String]) -> usize {
-    lines
-        .iter()
-        .filter(|l| l.chars().filter(|c| c.is_alphanumeric()).count() >= 3)
-        .count()
+    lines.iter().filter(|l| super::meaningful(l)).count()
 }
 
 /// `base` = pre + block + post, `ours` = pre + post: the block ours deleted, as (pre, post).
@@ -110,6 +107,15 @@ pub fn find(path: &str, segments: &[Segment]) -> Vec<Move> {
         });
     }
     out
+}
+
+/// The target's text of the file, run by run: (segment, lines, whether it is outside any
+/// conflict). A block is only placed in an unconflicted run, and must appear nowhere else.
+fn target_texts(segments: &[Segment]) -> impl Iterator<Item = (usize, &[String], bool)> {
+    segments.iter().enumerate().map(|(j, seg)| match seg {
+        Segment::Plain(l) => (j, l.as_slice(), true),
+        Segment::Conflict(r) => (j, r.ours.as_slice(), false),
+    })
 }
 
 /// Where a moved block is now and what it becomes with the patch's change.
@@ -206,11 +212,7 @@ fn function_name(path: &str, core: &[String]) -> Option<String> {
 fn unique_function(path: &str, segments: &[Segment], name: &str) -> Option<(usize, usize, usize)> {
     let call = format!("{name}(");
     let mut found = None;
-    for (j, seg) in segments.iter().enumerate() {
-        let (lines, plain) = match seg {
-            Segment::Plain(l) => (l, true),
-            Segment::Conflict(r) => (&r.ours, false),
-        };
+    for (j, lines, plain) in target_texts(segments) {
         for (i, line) in lines.iter().enumerate() {
             if line.starts_with(char::is_whitespace) || !line.contains(&call) {
                 continue;
@@ -273,11 +275,7 @@ fn unique_place(segments: &[Segment], block: &[String]) -> Option<(usize, usize)
             .collect()
     };
     let mut found = None;
-    for (j, seg) in segments.iter().enumerate() {
-        let (lines, plain) = match seg {
-            Segment::Plain(l) => (l, true),
-            Segment::Conflict(r) => (&r.ours, false),
-        };
+    for (j, lines, plain) in target_texts(segments) {
         for i in hits(lines) {
             if !plain || found.is_some() {
                 return None;

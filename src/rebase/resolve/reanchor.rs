@@ -14,7 +14,7 @@ use super::{decls, norm, Confidence, Context, Decision, Region};
 const MIN_CONTEXT_RATIO: f32 = 0.6;
 
 pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
-    if r.base.iter().all(|l| l.trim().is_empty()) {
+    if super::blank(&r.base) {
         // Both sides inserted at one point: nothing to anchor to (the declarations stage may
         // still recognise two different whole declarations).
         return Decision::Pass;

@@ -10,7 +10,7 @@ pub fn resolve(_ctx: &Context<'_>, r: &Region) -> Decision {
     let meaningful: Vec<&str> = added
         .iter()
         .copied()
-        .filter(|l| l.chars().filter(|c| c.is_alphanumeric()).count() >= 3)
+        .filter(|l| super::meaningful(l))
         .collect();
     if meaningful.is_empty() {
         return Decision::Pass;
