@@ -108,6 +108,18 @@ pub const TOOLS: &[Tool] = &[
         package: "busybox-static",
     },
     Tool {
+        name: "apt-get",
+        probe: &["apt-get", "--version"],
+        blocks: "busybox --arch A (fetching Debian's busybox-static for a foreign guest)",
+        package: "apt",
+    },
+    Tool {
+        name: "dpkg-deb",
+        probe: &["dpkg-deb", "--version"],
+        blocks: "busybox --arch A (unpacking the fetched package)",
+        package: "dpkg",
+    },
+    Tool {
         name: "qemu-system-x86_64",
         probe: &["qemu-system-x86_64", "--version"],
         blocks: "boot/test --arch x86_64",
@@ -184,4 +196,45 @@ pub fn probe(tool: &Tool) -> ToolStatus {
 
 pub fn probe_all() -> Vec<ToolStatus> {
     TOOLS.iter().map(probe).collect()
+}
+
+/// Where guests of one architecture get their busybox from.
+#[derive(Debug, Clone, Serialize)]
+pub struct GuestBusybox {
+    pub arch: String,
+    /// `host`, `fetched` or `missing`.
+    pub source: &'static str,
+    pub path: Option<std::path::PathBuf>,
+    /// The Debian package version of a fetched one.
+    pub version: Option<String>,
+}
+
+/// The guest busybox of every architecture with a profile: the host's for the host's own,
+/// else the one `dovetail-port busybox` fetched, else none.
+pub fn guest_busyboxes() -> Vec<GuestBusybox> {
+    use crate::boot::busybox;
+    crate::kbuild::ArchProfile::known()
+        .into_iter()
+        .filter_map(|arch| {
+            let profile = crate::kbuild::ArchProfile::load(&arch).ok()?;
+            let native = (profile.host_arch == std::env::consts::ARCH)
+                .then(busybox::host)
+                .flatten();
+            let (source, path, version) = match (native, busybox::cached(&arch)) {
+                (Some(p), _) => ("host", Some(p), None),
+                (None, Some(p)) => (
+                    "fetched",
+                    Some(p),
+                    busybox::provenance(&arch).map(|v| v.version),
+                ),
+                (None, None) => ("missing", None, None),
+            };
+            Some(GuestBusybox {
+                arch,
+                source,
+                path,
+                version,
+            })
+        })
+        .collect()
 }

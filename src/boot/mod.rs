@@ -4,6 +4,7 @@
 //! [`TestReport`](crate::results::TestReport); [`test`] builds first (incrementally) and then
 //! boots. Both take typed option structs; the CLI only fills them in.
 
+pub mod busybox;
 pub mod initramfs;
 pub mod qemu;
 
@@ -26,9 +27,18 @@ pub enum BootError {
     #[error("busybox {} not found: pass --busybox with a statically linked busybox for the guest architecture", .0.display())]
     NoBusybox(PathBuf),
     #[error(
-        "no static busybox for {arch} guests on this host: pass --busybox PATH (built for {arch})"
+        "no static busybox for {arch} guests on this host: run `dovetail-port busybox --arch {arch}` \
+         to fetch Debian's busybox-static for {arch} once, or pass --busybox PATH (built for {arch})"
     )]
     NoBusyboxForArch { arch: String },
+    #[error("{}: not a busybox for {arch} guests: {why}", path.display())]
+    BadBusybox {
+        path: PathBuf,
+        arch: String,
+        why: String,
+    },
+    #[error("fetching a busybox for {arch}: {message}")]
+    Fetch { arch: String, message: String },
     #[error("payload directory {} does not exist", .0.display())]
     NoPayload(PathBuf),
     #[error("kernel image {} does not exist (run `dovetail-port build` first)", .0.display())]
@@ -119,26 +129,32 @@ pub struct TestOutcome {
     pub report: TestReport,
 }
 
-fn host_busybox() -> Option<PathBuf> {
-    ["/bin/busybox", "/usr/bin/busybox"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-}
-
-/// The guest's busybox: the given one, else the host's for a guest of the host's architecture.
+/// The guest's busybox: the given one, else the host's for a guest of the host's
+/// architecture, else the one `dovetail-port busybox` fetched for it.
 fn guest_busybox(
     given: Option<&PathBuf>,
     profile: &ArchProfile,
 ) -> Result<Option<PathBuf>, BootError> {
     match given {
-        Some(b) => Ok(Some(b.clone())),
+        Some(b) => {
+            // A busybox of the wrong kind only shows as a guest panic: say so before booting.
+            if let Ok(bytes) = std::fs::read(b) {
+                busybox::check_static_elf(&bytes, &profile.guest).map_err(|why| {
+                    BootError::BadBusybox {
+                        path: b.clone(),
+                        arch: profile.arch.clone(),
+                        why,
+                    }
+                })?;
+            }
+            Ok(Some(b.clone()))
+        }
         None if std::env::consts::ARCH == profile.host_arch => {
-            Ok(Some(host_busybox().ok_or_else(|| {
+            Ok(Some(busybox::host().ok_or_else(|| {
                 BootError::NoBusybox("/bin/busybox".into())
             })?))
         }
-        None => Ok(None),
+        None => Ok(busybox::cached(&profile.arch)),
     }
 }
 

@@ -60,6 +60,11 @@ struct BuildSpec {
     /// (aarch64-linux-gnu-, arm-linux-gnueabi-, riscv64-linux-gnu-).
     #[arg(long, value_name = "PREFIX")]
     cross: Option<String>,
+    /// Another make target to build beside the boot image, e.g. a board's device tree
+    /// (`broadcom/bcm2711-rpi-4-b.dtb`, relative to arch/ARCH/boot/dts), `dtbs` or `modules`.
+    /// Repeatable.
+    #[arg(long = "make-target", value_name = "TARGET")]
+    make_targets: Vec<String>,
 }
 
 impl BuildSpec {
@@ -80,6 +85,7 @@ impl BuildSpec {
             o.jobs = j;
         }
         o.cross = self.cross.clone();
+        o.extra_targets = self.make_targets.clone();
         o.progress = true;
         Ok(o)
     }
@@ -109,7 +115,8 @@ pub struct BuildArgs {
 /// What goes into the initramfs: shared by `boot`, `test` and `initramfs`.
 #[derive(Args, Debug, Clone)]
 struct GuestSpec {
-    /// Static busybox for the guest. Default: the host's busybox-static for a native guest.
+    /// Static busybox for the guest. Default: the host's busybox-static for a native guest,
+    /// else the one `dovetail-port busybox --arch ARCH` fetched.
     #[arg(long, value_name = "FILE")]
     busybox: Option<PathBuf>,
     /// Directory copied into the initramfs root (e.g. libevl's installed tree).

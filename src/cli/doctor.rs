@@ -6,6 +6,9 @@ use dovetail_port::doctor;
 
 /// List the host tools dovetail-port drives, their versions, and what a missing one blocks.
 ///
+/// Also lists, per guest architecture, where its busybox comes from: the host's
+/// busybox-static, one fetched by `dovetail-port busybox`, or none yet.
+///
 /// Exit status 0 when every tool is present, 1 when some are missing.
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
@@ -16,8 +19,10 @@ pub struct DoctorArgs {
 
 pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
     let statuses = doctor::probe_all();
+    let guests = doctor::guest_busyboxes();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&statuses)?);
+        let doc = serde_json::json!({ "tools": statuses, "guest_busybox": guests });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         for s in &statuses {
             match &s.version {
@@ -31,6 +36,26 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
     }
     let missing = statuses.iter().filter(|s| !s.present()).count();
     if !args.json {
+        // Not counted as missing tools: a foreign guest needs one only to run a payload.
+        println!("guest busybox:");
+        for g in &guests {
+            let path = g.path.as_ref().map(|p| p.display().to_string());
+            match g.source {
+                "missing" => println!(
+                    "  none     {:<22} payloads and LAVA rootfs need one: dovetail-port busybox --arch {}",
+                    g.arch, g.arch
+                ),
+                source => println!(
+                    "  {source:<8} {:<22} {}{}",
+                    g.arch,
+                    path.unwrap_or_default(),
+                    g.version
+                        .as_ref()
+                        .map(|v| format!(" ({v})"))
+                        .unwrap_or_default()
+                ),
+            }
+        }
         if missing == 0 {
             println!("all {} tools present", statuses.len());
         } else {

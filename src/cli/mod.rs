@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod arch;
 mod build;
+mod busybox;
 mod ci;
 mod demo;
 mod doctor;
@@ -52,6 +53,7 @@ enum Command {
     Build(build::BuildArgs),
     Boot(build::BootArgs),
     Initramfs(build::InitramfsArgs),
+    Busybox(busybox::BusyboxArgs),
     Test(build::TestArgs),
     Ci(ci::CiArgs),
     Doctor(doctor::DoctorArgs),
@@ -70,6 +72,7 @@ pub fn run() -> ExitCode {
         Command::Build(args) => build::run_build(args),
         Command::Boot(args) => build::run_boot(args),
         Command::Initramfs(args) => build::run_initramfs(args),
+        Command::Busybox(args) => busybox::run(args),
         Command::Test(args) => build::run_test(args),
         Command::Ci(args) => ci::run(args),
         Command::Doctor(args) => doctor::run(args),

@@ -25,6 +25,19 @@ pub struct ArchProfile {
     /// Name of the built-in fragment for the QEMU machine.
     pub qemu_fragment: String,
     pub qemu: QemuProfile,
+    pub guest: GuestProfile,
+}
+
+/// The guest's user space: what a busybox for it must be, and where Debian has one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestProfile {
+    /// Debian's name for the architecture (`dovetail-port busybox` fetches its busybox-static).
+    pub debian_arch: String,
+    /// ELF class of guest binaries: 32 or 64.
+    pub elf_class: u8,
+    /// ELF `e_machine` of guest binaries.
+    pub elf_machine: u16,
 }
 
 /// The QEMU side of an architecture profile.

@@ -13,7 +13,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub use arch::{ArchProfile, QemuProfile};
+pub use arch::{ArchProfile, GuestProfile, QemuProfile};
 use config::Request;
 use make::Make;
 
@@ -54,6 +54,8 @@ pub enum KbuildError {
     NoImage(PathBuf),
     #[error("another process holds {} and did not release it", .0.display())]
     Locked(PathBuf),
+    #[error("`{0}` is not a make target (no leading `-`, no `=`, no spaces): pass targets such as `dtbs` or `broadcom/bcm2711-rpi-4-b.dtb`")]
+    BadTarget(String),
 }
 
 /// A requested option the final `.config` does not honour, and why.
@@ -128,6 +130,9 @@ pub struct BuildOptions {
     pub progress: bool,
     /// Stop after configuring and verifying.
     pub config_only: bool,
+    /// make targets built beside the boot image, e.g. a board's device tree
+    /// (`broadcom/bcm2711-rpi-4-b.dtb`) or `modules`.
+    pub extra_targets: Vec<String>,
 }
 
 impl BuildOptions {
@@ -146,6 +151,7 @@ impl BuildOptions {
             cross: None,
             progress: false,
             config_only: false,
+            extra_targets: Vec::new(),
         }
     }
 
@@ -382,6 +388,12 @@ pub fn srcarch_of(make_arch: &str) -> &str {
 
 /// Configures, verifies and builds the boot image.
 pub fn build(opts: &BuildOptions) -> Result<BuildOutput, KbuildError> {
+    // A target is one make word: never an option or a variable assignment.
+    if let Some(bad) = opts.extra_targets.iter().find(|t| {
+        t.is_empty() || t.starts_with('-') || t.contains('=') || t.contains(char::is_whitespace)
+    }) {
+        return Err(KbuildError::BadTarget(bad.clone()));
+    }
     let out = opts.out_dir();
     let _lock = lock_out(&out)?;
     let t0 = Instant::now();
@@ -411,12 +423,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, KbuildError> {
     };
     let log = out.join("build.log");
     let t1 = Instant::now();
-    make.build(
-        opts.jobs,
-        &[profile.image_target.as_str()],
-        &log,
-        opts.progress,
-    )?;
+    let mut targets = vec![profile.image_target.as_str()];
+    targets.extend(opts.extra_targets.iter().map(String::as_str));
+    make.build(opts.jobs, &targets, &log, opts.progress)?;
     output.make_secs = t1.elapsed().as_secs_f64();
     // make may have re-run syncconfig (a Kconfig changed under us): check again.
     let after = std::fs::read_to_string(&output.config).map_err(|e| KbuildError::Io {
