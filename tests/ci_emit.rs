@@ -96,79 +96,119 @@ print(json.dumps(out))"),
     for name in NAMES {
         let job = &jobs[format!("test:{name}")];
         assert_eq!(job["stage"], "test", "{name}: {jobs}");
-        let words: Vec<&str> = job["words"][0]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w.as_str().unwrap())
-            .collect();
+        let words = test_line(job);
         assert_eq!(words[0], "dovetail-port");
-        let arch = words[words.iter().position(|w| *w == "--arch").unwrap() + 1];
+        let arch = words[words.iter().position(|w| w == "--arch").unwrap() + 1].as_str();
         assert!(name.starts_with(arch), "{name}: {words:?}");
         assert!(job["cache"]["paths"][0]
             .as_str()
             .unwrap()
             .starts_with(".dovetail-port/out/"));
+        let first = lines(job)[0].clone();
         if name == "riscv64-build" {
             assert_eq!(words[1], "build");
             assert!(job["junit"].is_null());
+            assert_eq!(lines(job).len(), 1, "a build-only entry needs no guest");
         } else {
             assert_eq!(words[1], "test");
             assert_eq!(job["junit"], format!(".dovetail-port/ci/junit-{name}.xml"));
+            // Every booting entry first gets its guest's busybox (fetched for foreign arches).
+            assert_eq!(
+                first,
+                ["dovetail-port", "busybox", "--arch", arch],
+                "{name}"
+            );
         }
     }
     // The payload command survives the shell as one word, quotes and all.
-    let evl = jobs["test:arm64-evl"]["words"][0].as_array().unwrap();
+    let evl = test_line(&jobs["test:arm64-evl"]);
     let run = evl.iter().position(|w| w == "--run").unwrap();
     assert_eq!(
         evl[run + 1],
         "evl test -k; echo '@@dpt@@ ok it''s quoted'; latmus -t 5"
     );
     assert!(!evl.iter().any(|w| w == "torture"));
-    let x86 = jobs["test:x86_64-tinyconfig"]["words"][0]
-        .as_array()
-        .unwrap();
+    let x86 = test_line(&jobs["test:x86_64-tinyconfig"]);
     assert!(
         x86.windows(2)
             .any(|w| w[0] == "--fragment" && w[1] == "torture"),
         "{x86:?}"
     );
-    // The host-arch boot entry also stages what its LAVA job fetches: the image and the
-    // shell initramfs, kept as artifacts; foreign-arch entries do not (no busybox for them).
-    let lines = jobs["test:x86_64-tinyconfig"]["words"].as_array().unwrap();
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    // Booting entries also stage what their LAVA jobs fetch, kept as artifacts: the image
+    // and the shell initramfs, and the device tree of each board that runs the entry (built
+    // by the test line's --make-target).
+    let x = lines(&jobs["test:x86_64-tinyconfig"]);
+    assert_eq!(x.len(), 5, "{x:?}");
     let lava = ".dovetail-port/ci/lava/x86_64-tinyconfig";
-    assert_eq!(lines[2][0], "cp");
-    assert!(lines[2][1]
-        .as_str()
-        .unwrap()
-        .ends_with("/arch/x86/boot/bzImage"));
-    assert_eq!(lines[2][2], format!("{lava}/bzImage"));
+    assert_eq!(x[3][0], "cp");
+    assert!(x[3][1].ends_with("/arch/x86/boot/bzImage"));
+    assert_eq!(x[3][2], format!("{lava}/bzImage"));
     assert_eq!(
-        lines[3],
-        serde_json::json!([
+        x[4],
+        [
             "dovetail-port",
             "initramfs",
             "--shell",
             "--arch",
             "x86_64",
             "-o",
-            format!("{lava}/rootfs.cpio.gz")
-        ])
+            &format!("{lava}/rootfs.cpio.gz")
+        ]
     );
-    assert!(jobs["test:x86_64-tinyconfig"]["paths"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|p| p == &serde_json::json!(format!("{lava}/"))));
-    assert_eq!(jobs["test:arm64-evl"]["words"].as_array().unwrap().len(), 1);
-    let arm = jobs["test:arm-kunit"]["words"][0].as_array().unwrap();
+    assert!(!x86.iter().any(|w| w == "--make-target"));
+    let a = lines(&jobs["test:arm64-evl"]);
+    let lava = ".dovetail-port/ci/lava/arm64-evl";
+    assert!(
+        evl.windows(2)
+            .any(|w| w == ["--make-target", "broadcom/bcm2711-rpi-4-b.dtb"]),
+        "{evl:?}"
+    );
+    assert!(a[4][1].ends_with("/arch/arm64/boot/dts/broadcom/bcm2711-rpi-4-b.dtb"));
+    assert_eq!(a[4][2], format!("{lava}/"));
+    assert_eq!(a.last().unwrap()[4], "arm64");
+    let arm = test_line(&jobs["test:arm-kunit"]);
     assert!(!arm.iter().any(|w| w == "--no-kunit"));
-    let rv = jobs["test:riscv64-build"]["words"][0].as_array().unwrap();
+    assert!(arm
+        .windows(2)
+        .any(|w| w == ["--make-target", "am335x-boneblack.dtb"]));
+    let rv = test_line(&jobs["test:riscv64-build"]);
     assert!(
         !rv.iter().any(|w| w == "--no-kunit"),
         "riscv64 keeps the default kunit test"
     );
+    for name in ["x86_64-tinyconfig", "arm64-evl", "arm-kunit"] {
+        let paths = jobs[format!("test:{name}")]["paths"].as_array().unwrap();
+        assert!(
+            paths.contains(&serde_json::json!(format!(
+                ".dovetail-port/ci/lava/{name}/"
+            ))),
+            "{name}: {paths:?}"
+        );
+    }
+}
+
+/// A GitLab job's script lines, each split into words.
+fn lines(job: &serde_json::Value) -> Vec<Vec<String>> {
+    job["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            l.as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w.as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// The `dovetail-port test|build` line of a GitLab job.
+fn test_line(job: &serde_json::Value) -> Vec<String> {
+    lines(job)
+        .into_iter()
+        .find(|w| w.len() > 1 && (w[1] == "test" || w[1] == "build"))
+        .expect("a test or build line")
 }
 
 #[test]
@@ -181,7 +221,7 @@ fn github_workflow_parses_and_names_every_entry() {
     let out = python(
         &format!("{SPLIT}doc = yaml.safe_load(open(sys.argv[1]))\n\
 t = doc['jobs']['test']\n\
-print(json.dumps({{'on': sorted(doc[True] if True in doc else doc['on']), 'jobs': sorted(doc['jobs']), 'failfast': t['strategy']['fail-fast'], 'inc': [{{'name': i['name'], 'words': shlex.split(i['command'])}} for i in t['strategy']['matrix']['include']], 'run': t['steps'][2]['run']}}))"),
+print(json.dumps({{'on': sorted(doc[True] if True in doc else doc['on']), 'jobs': sorted(doc['jobs']), 'failfast': t['strategy']['fail-fast'], 'inc': [{{'name': i['name'], 'words': shlex.split(i['command']), 'prepare': shlex.split(i['prepare']), 'stage': [shlex.split(l) for l in i['stage'].splitlines()], 'lava': i['lava']}} for i in t['strategy']['matrix']['include']], 'runs': [(st.get('if'), st.get('run')) for st in t['steps'] if 'run' in st], 'upload': t['steps'][-1]['with']['path']}}))"),
         &[&file],
     );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -191,7 +231,19 @@ print(json.dumps({{'on': sorted(doc[True] if True in doc else doc['on']), 'jobs'
     );
     assert_eq!(v["on"], serde_json::json!(["pull_request", "push"]));
     assert_eq!(v["failfast"], false);
-    assert_eq!(v["run"], "${{ matrix.command }}");
+    // Guest busybox, test, then the LAVA artifacts, the first and last only where set.
+    assert_eq!(
+        v["runs"],
+        serde_json::json!([
+            ["matrix.prepare != ''", "${{ matrix.prepare }}"],
+            [null, "${{ matrix.command }}"],
+            ["matrix.stage != ''", "${{ matrix.stage }}"]
+        ])
+    );
+    assert!(v["upload"]
+        .as_str()
+        .unwrap()
+        .ends_with("\n${{ matrix.lava }}/"));
     let names: Vec<&str> = v["inc"]
         .as_array()
         .unwrap()
@@ -201,6 +253,18 @@ print(json.dumps({{'on': sorted(doc[True] if True in doc else doc['on']), 'jobs'
     assert_eq!(names, NAMES);
     for i in v["inc"].as_array().unwrap() {
         assert_eq!(i["words"][0], "dovetail-port");
+        if i["name"] == "riscv64-build" {
+            assert_eq!(i["prepare"], serde_json::json!([]));
+            assert_eq!(i["stage"], serde_json::json!([]));
+        } else {
+            assert_eq!(i["prepare"][1], "busybox");
+            let stage = i["stage"].as_array().unwrap();
+            assert_eq!(stage.last().unwrap()[1], "initramfs", "{i}");
+            assert_eq!(
+                i["lava"],
+                format!(".dovetail-port/ci/lava/{}", i["name"].as_str().unwrap())
+            );
+        }
     }
 }
 
@@ -301,4 +365,70 @@ fn a_broken_job_is_caught_by_the_same_validator() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+#[test]
+fn every_file_a_lava_job_fetches_is_staged_by_its_entrys_gitlab_job() {
+    let d = setup();
+    let gitlab = d.path().join(".gitlab-ci.yml");
+    let dir = d.path().join("lava");
+    for args in [
+        vec!["ci", "emit", "gitlab", "-o", gitlab.to_str().unwrap()],
+        vec!["ci", "emit", "lava", "-o", dir.to_str().unwrap()],
+    ] {
+        let o = tool(d.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let mut args = vec![gitlab.clone()];
+    args.extend(std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()));
+    let refs: Vec<&Path> = args.iter().map(|p| p.as_path()).collect();
+    // For each LAVA job: its entry and the files it fetches; for each GitLab job: the files
+    // its script lines put in the entry's LAVA folder (cp SRC DEST, initramfs -o FILE).
+    let out = python(
+        r#"import sys, yaml, shlex, json, os
+ci = yaml.safe_load(open(sys.argv[1]))
+staged = {}
+for k, v in ci.items():
+    if not (isinstance(v, dict) and k.startswith('test:')):
+        continue
+    files = []
+    for l in v['script']:
+        w = shlex.split(l)
+        if w[0] == 'cp':
+            files.append(os.path.join(w[2], os.path.basename(w[1])) if w[2].endswith('/') else w[2])
+        elif w[:3] == ['dovetail-port', 'initramfs', '--shell']:
+            files.append(w[w.index('-o') + 1])
+    staged[k[5:]] = files
+fetched = {}
+for p in sys.argv[2:]:
+    job = yaml.safe_load(open(p))
+    dep = job['actions'][0]['deploy']
+    imgs = dep.get('images', dep)
+    fetched[os.path.basename(p)] = [imgs[k]['url'] for k in ('kernel', 'ramdisk', 'dtb') if k in imgs]
+print(json.dumps({'staged': staged, 'fetched': fetched}))"#,
+        &refs,
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let base = "https://lab.example.org/dovetail/${CI_PIPELINE_ID}/";
+    let fetched = v["fetched"].as_object().unwrap();
+    assert_eq!(fetched.len(), 5);
+    let mut dtbs = 0;
+    for (job, urls) in fetched {
+        for url in urls.as_array().unwrap() {
+            let rel = url.as_str().unwrap().strip_prefix(base).unwrap();
+            let (entry, file) = rel.split_once('/').unwrap();
+            assert!(job.starts_with(entry), "{job}: {rel}");
+            let want = format!(".dovetail-port/ci/lava/{rel}");
+            let staged = &v["staged"][entry];
+            assert!(
+                staged
+                    .as_array()
+                    .unwrap()
+                    .contains(&serde_json::json!(want)),
+                "{job} fetches {file}, which the `test:{entry}` job does not stage: {staged}"
+            );
+            dtbs += file.ends_with(".dtb") as usize;
+        }
+    }
+    assert_eq!(dtbs, 2, "both boards boot with a device tree");
 }

@@ -66,6 +66,10 @@ pub fn test_command(c: &Config, e: &MatrixEntry, jobs: &str) -> Vec<String> {
     if !e.tests.contains(&TestKind::Kunit) {
         w.push("--no-kunit".into());
     }
+    for (_, target) in board_dtbs(c, e) {
+        w.push("--make-target".into());
+        w.push(target);
+    }
     if e.boot {
         if let Some(r) = e.guest_commands() {
             w.push("--run".into());
@@ -94,33 +98,88 @@ pub fn lava_dir(e: &MatrixEntry) -> String {
     format!(".dovetail-port/ci/lava/{}", e.name())
 }
 
-/// Script lines that stage an entry's LAVA artifacts: the kernel image and the shell
-/// initramfs (`dovetail-port initramfs --shell`). Only for entries of the runner's own
-/// architecture, whose busybox-static the runner has; foreign ones need a busybox of theirs.
-pub fn lava_artifact_lines(e: &MatrixEntry) -> Option<Vec<String>> {
+/// The script line that gives a booting entry its guest busybox: the host's on a runner of
+/// the entry's architecture, else Debian's busybox-static for it, fetched once
+/// (`dovetail-port busybox`). Payloads and the LAVA rootfs of a foreign arch need it.
+pub fn busybox_line(e: &MatrixEntry) -> Option<String> {
+    e.boot.then(|| {
+        sh_line(&[
+            "dovetail-port".into(),
+            "busybox".into(),
+            "--arch".into(),
+            e.arch.clone(),
+        ])
+    })
+}
+
+/// The device trees the boards running `e` boot with: (path in the build output, make
+/// target), the target being the path below arch/ARCH/boot/dts/ as kbuild names it.
+pub fn board_dtbs(c: &Config, e: &MatrixEntry) -> Vec<(String, String)> {
+    let Ok(profile) = crate::kbuild::ArchProfile::load(&e.arch) else {
+        return Vec::new();
+    };
+    let dts = format!("arch/{}/boot/dts/", profile.make_arch);
+    let mut out: Vec<(String, String)> = c
+        .lava
+        .boards
+        .iter()
+        .filter(|b| e.boot && board_wants(b, e))
+        .filter_map(|b| b.dtb.clone())
+        .map(|dtb| {
+            let target = dtb.strip_prefix(&dts).unwrap_or(&dtb).to_string();
+            (dtb, target)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Script lines that stage a booting entry's LAVA artifacts after its test: the kernel image,
+/// the boards' device trees and the shell initramfs (`dovetail-port initramfs --shell`).
+pub fn lava_artifact_lines(c: &Config, e: &MatrixEntry) -> Option<Vec<String>> {
     let profile = crate::kbuild::ArchProfile::load(&e.arch).ok()?;
-    if !e.boot || profile.host_arch != e.arch {
+    if !e.boot {
         return None;
     }
     let dir = lava_dir(e);
     let image = format!("{dir}/{}", image_name(&e.arch));
-    Some(vec![
+    let mut lines = vec![
         sh_line(&["mkdir".into(), "-p".into(), dir.clone()]),
         sh_line(&[
             "cp".into(),
             format!("{}/{}", out_dir(e), profile.image_path),
             image,
         ]),
-        sh_line(&[
-            "dovetail-port".into(),
-            "initramfs".into(),
-            "--shell".into(),
-            "--arch".into(),
-            e.arch.clone(),
-            "-o".into(),
-            format!("{dir}/rootfs.cpio.gz"),
-        ]),
-    ])
+    ];
+    for (dtb, _) in board_dtbs(c, e) {
+        lines.push(sh_line(&[
+            "cp".into(),
+            format!("{}/{dtb}", out_dir(e)),
+            format!("{dir}/"),
+        ]));
+    }
+    lines.push(sh_line(&[
+        "dovetail-port".into(),
+        "initramfs".into(),
+        "--shell".into(),
+        "--arch".into(),
+        e.arch.clone(),
+        "-o".into(),
+        format!("{dir}/rootfs.cpio.gz"),
+    ]));
+    Some(lines)
+}
+
+/// One entry's `dovetail-port test` line, with the runner's CPU count for -j.
+fn runner_test_line(c: &Config, e: &MatrixEntry) -> String {
+    sh_line(&test_command(c, e, "__NPROC__")).replace("__NPROC__", "\"$(nproc)\"")
+}
+
+/// Whether an entry's job stages LAVA artifacts: it boots and the config emits QEMU jobs
+/// or names boards for it.
+fn stages_lava(c: &Config, e: &MatrixEntry) -> bool {
+    e.boot && (c.lava.qemu || c.lava.boards.iter().any(|b| board_wants(b, e)))
 }
 
 const HEADER: &str =
@@ -197,9 +256,12 @@ pub fn gitlab(c: &Config) -> String {
         ));
     }
     for e in &c.matrix {
-        let cmd = sh_line(&test_command(c, e, "__NPROC__")).replace("__NPROC__", "\"$(nproc)\"");
-        let mut script = vec![s(cmd)];
-        let staged = match c.lava.qemu.then(|| lava_artifact_lines(e)).flatten() {
+        let mut script: Vec<Y> = busybox_line(e).into_iter().map(s).collect();
+        script.push(s(runner_test_line(c, e)));
+        let staged = match stages_lava(c, e)
+            .then(|| lava_artifact_lines(c, e))
+            .flatten()
+        {
             Some(lines) => {
                 script.extend(lines.into_iter().map(s));
                 true
@@ -329,15 +391,21 @@ pub fn github(c: &Config) -> String {
             .matrix
             .iter()
             .map(|e| {
-                let cmd =
-                    sh_line(&test_command(c, e, "__NPROC__")).replace("__NPROC__", "\"$(nproc)\"");
+                let stage = stages_lava(c, e)
+                    .then(|| lava_artifact_lines(c, e))
+                    .flatten()
+                    .map(|l| l.join("\n"))
+                    .unwrap_or_default();
                 map(vec![
                     ("name", s(e.name())),
                     ("arch", s(e.arch.clone())),
                     ("build-key", s(e.build_key())),
                     ("out", s(out_dir(e))),
                     ("logs", s(log_dir(e))),
-                    ("command", s(cmd)),
+                    ("lava", s(lava_dir(e))),
+                    ("prepare", s(busybox_line(e).unwrap_or_default())),
+                    ("command", s(runner_test_line(c, e))),
+                    ("stage", s(stage)),
                 ])
             })
             .collect();
@@ -362,8 +430,17 @@ pub fn github(c: &Config) -> String {
                             ("restore-keys", s("dovetail-port-${{ matrix.build-key }}-")),
                         ])),
                     ]),
+                    map(vec![
+                        ("if", s("matrix.prepare != ''")),
+                        ("run", s("${{ matrix.prepare }}")),
+                    ]),
                     map(vec![("run", s("${{ matrix.command }}"))]),
-                    upload("test-${{ matrix.name }}", s("${{ matrix.logs }}\n${{ matrix.out }}/build.log\n${{ matrix.out }}/.config\n.dovetail-port/ci/junit-${{ matrix.name }}.xml")),
+                    // What the entry's LAVA jobs fetch, published with the artifacts.
+                    map(vec![
+                        ("if", s("matrix.stage != ''")),
+                        ("run", s("${{ matrix.stage }}")),
+                    ]),
+                    upload("test-${{ matrix.name }}", s("${{ matrix.logs }}\n${{ matrix.out }}/build.log\n${{ matrix.out }}/.config\n.dovetail-port/ci/junit-${{ matrix.name }}.xml\n${{ matrix.lava }}/")),
                 ])),
             ]),
         ));
@@ -667,6 +744,15 @@ pub fn lava_board(c: &Config, e: &MatrixEntry, b: &Board) -> String {
     )
 }
 
+/// Whether board `b` runs entry `e`: the entries it names, else every entry of its arch.
+fn board_wants(b: &Board, e: &MatrixEntry) -> bool {
+    if b.entries.is_empty() {
+        b.arch == e.arch
+    } else {
+        b.entries.contains(&e.name())
+    }
+}
+
 /// Every LAVA job: (file name, text).
 pub fn lava(c: &Config) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -677,12 +763,7 @@ pub fn lava(c: &Config) -> Vec<(String, String)> {
             }
         }
         for b in &c.lava.boards {
-            let wanted = if b.entries.is_empty() {
-                b.arch == e.arch
-            } else {
-                b.entries.contains(&e.name())
-            };
-            if wanted {
+            if board_wants(b, e) {
                 out.push((
                     format!("{}-{}.yaml", e.name(), b.device_type),
                     lava_board(c, e, b),
