@@ -241,6 +241,22 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BootError + '_ {
     }
 }
 
+/// Writes `dir/name` by rename from a temporary file beside it, so a reader never sees half
+/// of it.
+fn install(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> Result<PathBuf, BootError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dest = dir.join(name);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(io(&dest))?;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+        .map_err(io(&dest))?;
+    tmp.persist(&dest).map_err(|e| BootError::Io {
+        path: dest.clone(),
+        source: e.error,
+    })?;
+    Ok(dest)
+}
+
 /// The busybox `arch` guests get: the host's for the host's architecture, else the cached
 /// one, fetched first when there is none (or `refresh`). Says what it does on stderr: a
 /// fetch takes a few seconds and reaches the network.
@@ -260,28 +276,30 @@ pub fn fetch(arch: &str, opts: &FetchOptions) -> Result<PathBuf, BootError> {
     }
     let guest = &profile.guest;
     let dir = arch_dir(arch);
-    let apt = dir.join("apt");
-    for sub in [
-        "lists/partial",
-        "cache/archives/partial",
-        "sources.list.d",
-        "download",
-    ] {
-        std::fs::create_dir_all(apt.join(sub)).map_err(io(&apt))?;
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    // apt's state lives only as long as this fetch (and is gone on errors too); one folder
+    // per fetch, so two fetches at once do not share lists or locks.
+    let state = tempfile::Builder::new()
+        .prefix(".apt-")
+        .tempdir_in(&dir)
+        .map_err(io(&dir))?;
+    let apt = state.path();
+    for sub in ["lists/partial", "cache/archives/partial", "sources.list.d"] {
+        std::fs::create_dir_all(apt.join(sub)).map_err(io(apt))?;
     }
     let list = apt.join("sources.list");
     std::fs::write(&list, source.sources_list(&guest.debian_arch)).map_err(io(&list))?;
-    let options = apt_options(&apt, &guest.debian_arch);
+    let options = apt_options(apt, &guest.debian_arch);
     eprintln!(
         "fetching {} for {arch} ({}) from {} {}",
         source.package, guest.debian_arch, source.mirror, source.suite
     );
     let mut update = options.clone();
     update.extend(["-q".into(), "update".into()]);
-    run(arch, "apt-get", &update, &apt)?;
+    run(arch, "apt-get", &update, apt)?;
 
     // A fresh download folder: what is in it afterwards is this package.
-    let download = tempfile::tempdir_in(&apt).map_err(io(&apt))?;
+    let download = tempfile::tempdir_in(apt).map_err(io(apt))?;
     let mut get = options;
     get.extend(["-q".into(), "download".into(), source.package.clone()]);
     run(arch, "apt-get", &get, download.path())?;
@@ -339,16 +357,6 @@ pub fn fetch(arch: &str, opts: &FetchOptions) -> Result<PathBuf, BootError> {
         message: format!("{} {version}: {why}", source.package),
     })?;
 
-    // Install by rename, so a reader never sees half a binary.
-    let staged = dir.join("busybox.new");
-    std::fs::write(&staged, &bytes).map_err(io(&staged))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o755))
-            .map_err(io(&staged))?;
-    }
-    let bin = dir.join("busybox");
-    std::fs::rename(&staged, &bin).map_err(io(&bin))?;
     let prov = Provenance {
         arch: arch.into(),
         debian_arch: guest.debian_arch.clone(),
@@ -358,12 +366,9 @@ pub fn fetch(arch: &str, opts: &FetchOptions) -> Result<PathBuf, BootError> {
         mirror: source.mirror,
         size: bytes.len() as u64,
     };
-    let meta = dir.join("busybox.json");
-    let text = serde_json::to_string_pretty(&prov).expect("provenance serialises");
-    std::fs::write(&meta, text + "\n").map_err(io(&meta))?;
-    drop(download);
-    // The package lists are only needed for this fetch; --refresh gets fresh ones.
-    let _ = std::fs::remove_dir_all(&apt);
+    let text = serde_json::to_string_pretty(&prov).expect("provenance serialises") + "\n";
+    install(&dir, "busybox.json", text.as_bytes(), 0o644)?;
+    let bin = install(&dir, "busybox", &bytes, 0o755)?;
     eprintln!(
         "installed {} {} ({} bytes) as {}",
         prov.package,

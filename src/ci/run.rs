@@ -356,6 +356,19 @@ fn entry_gate(
         g.secs = t.elapsed().as_secs_f64();
         return g;
     }
+    if entry.guest_commands().is_some() || entry.payload.is_some() {
+        // Something to run in the guest: a foreign one needs Debian's busybox for its arch,
+        // fetched once (the host's, or one already cached, comes back at once).
+        emit(Event::Phase {
+            gate: name.clone(),
+            phase: "guest busybox".into(),
+        });
+        if let Err(e) = boot::busybox::fetch(&entry.arch, &Default::default()) {
+            let mut g = g.error(e);
+            g.secs = t.elapsed().as_secs_f64();
+            return g;
+        }
+    }
     emit(Event::Phase {
         gate: name.clone(),
         phase: "booting".into(),
