@@ -432,3 +432,36 @@ print(json.dumps({'staged': staged, 'fetched': fetched}))"#,
     }
     assert_eq!(dtbs, 2, "both boards boot with a device tree");
 }
+
+#[test]
+fn the_publish_command_runs_after_staging_with_ci_variables_expanded() {
+    let d = tempfile::tempdir().unwrap();
+    let config = CONFIG.replace(
+        "[lava]\n",
+        "[lava]\npublish = [\"printf\", \"%s|\", \"{dir}/\", \"lab:/srv/${CI_PIPELINE_ID}/{entry}/\", \"$(touch pwned)\"]\n",
+    );
+    write(d.path(), "dovetail-port.toml", &config);
+    let file = d.path().join(".gitlab-ci.yml");
+    let o = tool(
+        d.path(),
+        &["ci", "emit", "gitlab", "-o", file.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = python(
+        "import sys, yaml\nprint(yaml.safe_load(open(sys.argv[1]))['test:arm64-evl']['script'][-1])",
+        &[&file],
+    );
+    // Run the emitted line through a shell as the runner would.
+    let ran = Command::new("sh")
+        .args(["-c", out.trim()])
+        .env("CI_PIPELINE_ID", "42")
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{out}: {ran:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout),
+        ".dovetail-port/ci/lava/arm64-evl/|lab:/srv/42/arm64-evl/|$(touch pwned)|"
+    );
+    assert!(!d.path().join("pwned").exists());
+}

@@ -242,6 +242,11 @@ pub struct LavaConfig {
     pub qemu: bool,
     #[serde(default)]
     pub boards: Vec<Board>,
+    /// The command (program and arguments) a pipeline job runs after staging an entry's
+    /// artifacts, to put them at `artifacts_url/<entry>/`. `{dir}` is replaced by the staged
+    /// folder and `{entry}` by the entry's name; CI variables (`${CI_PIPELINE_ID}`) expand.
+    #[serde(default)]
+    pub publish: Vec<String>,
 }
 
 fn default_artifacts() -> String {
@@ -254,6 +259,7 @@ impl Default for LavaConfig {
             artifacts_url: default_artifacts(),
             qemu: true,
             boards: Vec::new(),
+            publish: Vec::new(),
         }
     }
 }

@@ -17,17 +17,19 @@ pub fn sh_quote(w: &str) -> String {
     }
 }
 
+/// Quotes one word so that CI variables in it (`$VAR`, `${VAR}`) still expand and nothing
+/// else does: double quotes, with command substitution refused to single quotes.
+fn sh_quote_vars(w: &str) -> String {
+    if !w.contains('$') || w.contains("$(") || w.contains(['`', '\\', '"']) {
+        return sh_quote(w);
+    }
+    format!("\"{w}\"")
+}
+
 fn sh_line(words: &[String]) -> String {
     words
         .iter()
-        .map(|w| {
-            // CI variables stay expandable.
-            if w.starts_with('$') && !w.contains(char::is_whitespace) {
-                format!("\"{w}\"")
-            } else {
-                sh_quote(w)
-            }
-        })
+        .map(|w| sh_quote_vars(w))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -168,6 +170,15 @@ pub fn lava_artifact_lines(c: &Config, e: &MatrixEntry) -> Option<Vec<String>> {
         "-o".into(),
         format!("{dir}/rootfs.cpio.gz"),
     ]));
+    if !c.lava.publish.is_empty() {
+        let words: Vec<String> = c
+            .lava
+            .publish
+            .iter()
+            .map(|w| w.replace("{dir}", &dir).replace("{entry}", &e.name()))
+            .collect();
+        lines.push(sh_line(&words));
+    }
     Some(lines)
 }
 
@@ -786,5 +797,16 @@ mod tests {
             "'evl test -k; echo '\\''x'\\'''"
         );
         assert_eq!(sh_quote(""), "''");
+    }
+
+    #[test]
+    fn ci_variables_expand_and_nothing_else() {
+        assert_eq!(
+            sh_quote_vars("lab:/srv/${CI_PIPELINE_ID}/x/"),
+            "\"lab:/srv/${CI_PIPELINE_ID}/x/\""
+        );
+        assert_eq!(sh_quote_vars("$(rm -rf /)"), "'$(rm -rf /)'");
+        assert_eq!(sh_quote_vars("`id`$X"), "'`id`$X'");
+        assert_eq!(sh_quote_vars("a b"), "'a b'");
     }
 }

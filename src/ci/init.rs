@@ -151,6 +151,8 @@ pub fn render(facts: &TreeFacts) -> String {
          [lava]\n\
          artifacts_url = \"https://ci.example.org/artifacts/${{CI_PIPELINE_ID}}\"\n\
          qemu = true\n\
+         # Run by each pipeline job after staging <entry>'s files in {{dir}}, to upload them:\n\
+         # publish = [\"rsync\", \"-a\", \"{{dir}}/\", \"lab:/srv/artifacts/${{CI_PIPELINE_ID}}/{{entry}}/\"]\n\
          # [[lava.boards]]\n\
          # device_type = \"bcm2711-rpi-4-b\"\n\
          # arch = \"arm64\"\n\
