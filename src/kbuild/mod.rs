@@ -479,3 +479,24 @@ fn build_mini_init(make: &Make, cc: &str) -> Result<PathBuf, KbuildError> {
     }
     Ok(dest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_make_option_or_assignment_is_not_a_target() {
+        let out = tempfile::tempdir().unwrap();
+        for bad in ["-j1", "O=/elsewhere", "dtbs modules", ""] {
+            let mut o = BuildOptions::new("x86_64", "/nonexistent-tree");
+            o.out = Some(out.path().join("o"));
+            o.extra_targets = vec!["dtbs".into(), bad.into()];
+            match build(&o) {
+                Err(KbuildError::BadTarget(t)) => assert_eq!(t, bad),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        // Refused before anything was made.
+        assert!(!out.path().join("o").exists());
+    }
+}
