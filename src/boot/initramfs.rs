@@ -345,7 +345,9 @@ pub fn write_cached(spec: &InitramfsSpec, dest: &Path, cache: &Path) -> Result<(
         }
     } else {
         compress_to(&data, &entry)?;
-        prune(cache, CACHE_ENTRIES);
+        super::prune_newest(cache, CACHE_ENTRIES, |p| {
+            p.to_string_lossy().ends_with(".cpio.gz")
+        });
     }
     let io = io_err(dest);
     let tmp = staging(dest)?;
@@ -355,23 +357,6 @@ pub fn write_cached(spec: &InitramfsSpec, dest: &Path, cache: &Path) -> Result<(
     }
     std::fs::rename(&tmp, dest).map_err(&io)?;
     Ok(())
-}
-
-/// Keeps the `keep` most recently used archives of the cache.
-fn prune(cache: &Path, keep: usize) {
-    let Ok(dir) = std::fs::read_dir(cache) else {
-        return;
-    };
-    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = dir
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".cpio.gz"))
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .collect();
-    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
-    for (_, p) in entries.into_iter().skip(keep) {
-        let _ = std::fs::remove_file(p);
-    }
 }
 
 #[cfg(test)]

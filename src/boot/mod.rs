@@ -174,6 +174,31 @@ pub fn write_initramfs(arch: &str, spec: &InitramfsSpec, dest: &Path) -> Result<
     initramfs::write(&spec, dest)
 }
 
+/// Keeps the `keep` most recently modified entries of `dir` that `pick` selects (files or
+/// folders); the others are removed.
+pub(crate) fn prune_newest(dir: &Path, keep: usize, pick: impl Fn(&Path) -> bool) {
+    let Ok(list) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = list
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| pick(p))
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (_, p) in entries.into_iter().skip(keep) {
+        let _ = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+    }
+}
+
+/// How many default work folders (console log and initramfs of a boot) are kept.
+const KEPT_WORK_DIRS: usize = 32;
+
 fn default_work_dir(arch: &str) -> PathBuf {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -215,10 +240,17 @@ pub fn boot(opts: &BootOptions) -> Result<TestReport, BootError> {
             })
         }
     };
-    let work = opts
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| default_work_dir(&opts.arch));
+    let work = match &opts.work_dir {
+        Some(w) => w.clone(),
+        None => {
+            // The last boots' logs stay for a look; older ones go.
+            let w = default_work_dir(&opts.arch);
+            if let Some(parent) = w.parent() {
+                prune_newest(parent, KEPT_WORK_DIRS - 1, |p| p.is_dir());
+            }
+            w
+        }
+    };
     std::fs::create_dir_all(&work).map_err(|e| BootError::Io {
         path: work.clone(),
         source: e,
@@ -320,4 +352,30 @@ fn out_dir_of(kernel: &Path, profile: &ArchProfile) -> Option<PathBuf> {
 pub fn image_in(out_dir: &Path, arch: &str) -> Result<PathBuf, BootError> {
     let profile = ArchProfile::load(arch)?;
     Ok(out_dir.join(profile.image_path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_keeps_the_newest_picked_entries() {
+        let d = tempfile::tempdir().unwrap();
+        let base = std::time::SystemTime::now() - Duration::from_secs(100);
+        for i in 0..5u64 {
+            let p = d.path().join(format!("run-{i}"));
+            std::fs::create_dir(&p).unwrap();
+            std::fs::write(p.join("console.log"), "x").unwrap();
+            let f = std::fs::File::open(&p).unwrap();
+            f.set_modified(base + Duration::from_secs(i)).unwrap();
+        }
+        std::fs::write(d.path().join("keep.txt"), "not picked").unwrap();
+        prune_newest(d.path(), 2, |p| p.is_dir());
+        let mut left: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["keep.txt", "run-3", "run-4"]);
+    }
 }

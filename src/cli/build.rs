@@ -158,7 +158,7 @@ struct BootSpec {
     #[arg(long)]
     console: bool,
     /// Folder for the initramfs and console.log. Default: a new folder under
-    /// ~/.cache/dovetail-port/boot/.
+    /// ~/.cache/dovetail-port/boot/ (the 32 newest are kept).
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
     /// Report format on stdout.
