@@ -305,3 +305,67 @@ fn each_stage_resolves_its_case_and_refuses_the_unsafe_ones() {
     assert!(text.contains("cascade left include/linux/flags.h"));
     assert!(text.contains(&format!("changed upstream by {} v2", &v2[..12])));
 }
+
+const WORK: &str = "\tunsigned long work = read_work_flags(current);\n\tif (work & WORK_ENTER_TRACE)\n\t\tsyscall = trace_enter(regs, syscall, work);\n\tif (work & WORK_ENTER_AUDIT)\n\t\taudit_enter(regs, syscall);\n\treturn syscall;\n";
+
+/// v1 has `enter_work()` in kernel/entry/common.c; the queue hooks into it; v2 deletes it from
+/// there and, with `header`, has its body in include/linux/entry.h as `enter_mode_work()`.
+fn moved_to_header(dir: &Path, header: bool) -> Value {
+    let other = "int other_entry(void)\n{\n\treturn 0;\n}\n";
+    let func = format!("long enter_work(struct pt_regs *regs, long syscall)\n{{\n{WORK}}}\n\n");
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "kernel/entry/common.c", &format!("{func}{other}"));
+    write(
+        dir,
+        "include/linux/entry.h",
+        "#ifndef ENTRY_H\n#define ENTRY_H\n#endif\n",
+    );
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+    git(dir, &["checkout", "-q", "-b", "queue"]);
+    let hooked = func.replace(
+        "\tif (work & WORK_ENTER_TRACE)\n",
+        "\tif (running_oob())\n\t\treturn syscall;\n\tif (work & WORK_ENTER_TRACE)\n",
+    );
+    write(dir, "kernel/entry/common.c", &format!("{hooked}{other}"));
+    commit_all(dir, "entry: skip syscall work on the oob stage");
+    git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
+    write(dir, "kernel/entry/common.c", other);
+    if header {
+        write(
+            dir,
+            "include/linux/entry.h",
+            &format!("#ifndef ENTRY_H\n#define ENTRY_H\n\nstatic inline long enter_mode_work(struct pt_regs *regs, long syscall)\n{{\n{WORK}}}\n\n#endif\n"),
+        );
+    }
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "queue"]);
+    let out = tool(
+        dir,
+        &["rebase", "v2", "--queue", "v1..queue", "--report", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn code_moved_to_another_file_stays_a_conflict_that_says_where() {
+    let d = tempfile::tempdir().unwrap();
+    let report = moved_to_header(d.path(), true);
+    assert_eq!(verdicts(&report), ["conflict"]);
+    let reasons = report["patches"][0]["paths"][0]["refusals"].to_string();
+    assert!(
+        reasons.contains(
+            "gone from this file, and 6 of its 7 distinctive lines are in the target at include/linux/entry.h:6 (in `enter_mode_work`)"
+        ),
+        "{reasons}"
+    );
+
+    // Deleted, not moved: no place to point at.
+    let d = tempfile::tempdir().unwrap();
+    let report = moved_to_header(d.path(), false);
+    assert_eq!(verdicts(&report), ["conflict"]);
+    let reasons = report["patches"][0]["paths"][0]["refusals"].to_string();
+    assert!(!reasons.contains("gone from this file"), "{reasons}");
+}

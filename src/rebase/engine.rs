@@ -335,6 +335,7 @@ fn first_pass(
     let started = Instant::now();
     let mut saved = Instant::now();
     let mut upstream = None;
+    let first = session.next;
     while session.next < total {
         let i = session.next;
         let mut state = replay_one(repo, session, loaded, i, &mut follower)?;
@@ -352,6 +353,10 @@ fn first_pass(
             std::process::abort();
         }
         progress(session.next, total);
+    }
+    if !session.strict {
+        // One search of the target for every conflict whose code moved to another file.
+        super::resolve::elsewhere::annotate(repo, target_tree, &mut session.patches[first..]);
     }
     session.replay_seconds += started.elapsed().as_secs_f64();
     session.save_synced(&git_dir)?;

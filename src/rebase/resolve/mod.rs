@@ -21,6 +21,7 @@ pub mod append;
 pub mod attribute;
 pub mod decls;
 pub mod diff3;
+pub mod elsewhere;
 pub mod lists;
 pub mod memory;
 pub mod moved;

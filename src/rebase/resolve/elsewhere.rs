@@ -1,0 +1,319 @@
+//! After the replay: conflicts whose code the target moved to another file. When most of the
+//! lines a region's base shows are gone from the file but turn up together in another file of
+//! the target (typically a function moved into a header, renamed or merged on the way), the
+//! region stays a conflict, and a refusal says where the code is now, so the change can be
+//! carried there by hand. Carrying it automatically would be unsafe: the new place may need
+//! includes or declarations the old file had.
+//!
+//! One `git grep -F` over the target's tree per rebase, for every such region's most
+//! distinctive lines, scoped to the regions' top-level folders (the arch folder for arch code)
+//! and the include folders, where moved code goes; each hit is scored by how many of its
+//! region's lines sit around it.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+use std::process::Command;
+
+use git2::{Oid, Repository};
+
+use super::diff3::{self, Segment};
+use super::{norm, Refusal};
+use crate::rebase::merge::PathStatus;
+use crate::rebase::session::PatchState;
+
+/// Lines shorter than this are too common to locate code by (`return 0;`, `}`).
+const DISTINCTIVE: usize = 12;
+/// How many of the region's lines are searched for.
+const PROBES: usize = 3;
+/// Regions of one file looked at.
+const MAX_REGIONS: usize = 4;
+/// Distinctive lines that must be gone from the file before a region is searched for.
+const MIN_GONE: usize = 4;
+
+/// A conflict region that may have moved: its marker line and lines.
+#[derive(Debug, Clone, PartialEq)]
+struct Candidate {
+    path: String,
+    /// 1-based line of its `<<<<<<<` marker.
+    line: usize,
+    /// The region's distinctive base lines.
+    base: Vec<String>,
+    /// The searched ones: gone-from-the-file lines first, longest first.
+    probes: Vec<String>,
+}
+
+/// The regions of `text` (a diff3 merge result of `path`) that may have moved to another file:
+/// most of the distinctive lines their base shows are no longer in the file.
+fn candidates(path: &str, text: &str) -> Vec<Candidate> {
+    let Some(segments) = diff3::parse(text) else {
+        return Vec::new();
+    };
+    // The target's version of the file: the plain runs and each region's `ours` side.
+    let in_file: HashSet<&str> = segments
+        .iter()
+        .flat_map(|s| match s {
+            Segment::Plain(l) => l.iter(),
+            Segment::Conflict(r) => r.ours.iter(),
+        })
+        .map(|l| norm(l))
+        .collect();
+    let mut out = Vec::new();
+    let mut line = 1;
+    for seg in &segments {
+        let r = match seg {
+            Segment::Plain(l) => {
+                line += l.len();
+                continue;
+            }
+            Segment::Conflict(r) => r,
+        };
+        let marker = line;
+        line += r.ours.len() + r.base.len() + r.theirs.len() + 4;
+        let base = distinctive(&r.base);
+        let (mut gone, mut kept): (Vec<&str>, Vec<&str>) =
+            base.iter().partition(|l| !in_file.contains(*l));
+        // A few deleted lines are an edit; code that moved takes a body with it.
+        if gone.len() < MIN_GONE || gone.len() * 2 < base.len() || out.len() == MAX_REGIONS {
+            continue;
+        }
+        gone.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        kept.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        out.push(Candidate {
+            path: path.to_string(),
+            line: marker,
+            probes: gone
+                .into_iter()
+                .chain(kept)
+                .take(PROBES)
+                .map(String::from)
+                .collect(),
+            base: base.into_iter().map(String::from).collect(),
+        });
+    }
+    out
+}
+
+/// Adds a refusal saying where the code is now to every conflict region of `patches` whose
+/// code the target tree `target` has in another file.
+pub fn annotate(repo: &Repository, target: Oid, patches: &mut [PatchState]) {
+    let mut found: Vec<(usize, usize, Candidate)> = Vec::new();
+    for (i, p) in patches.iter().enumerate() {
+        for (j, r) in p.paths.iter().enumerate() {
+            if r.status != PathStatus::Conflict {
+                continue;
+            }
+            let Some(text) = &r.merged_text else { continue };
+            let text = String::from_utf8_lossy(text);
+            found.extend(candidates(&r.path, &text).into_iter().map(|c| (i, j, c)));
+        }
+    }
+    if found.is_empty() {
+        return;
+    }
+    let probes: BTreeSet<&str> = found
+        .iter()
+        .flat_map(|(_, _, c)| c.probes.iter().map(String::as_str))
+        .collect();
+    let scopes: BTreeSet<String> = found.iter().flat_map(|(_, _, c)| scope(&c.path)).collect();
+    let probes: Vec<&str> = probes.into_iter().collect();
+    let scopes: Vec<String> = scopes.into_iter().collect();
+    let Some(hits) = grep(repo.path(), target, &probes, &scopes) else {
+        return;
+    };
+    let Ok(tree) = repo.find_tree(target) else {
+        return;
+    };
+    for (i, j, c) in found {
+        if let Some(spot) = locate(repo, &tree, &c, &hits) {
+            let refusals = &mut patches[i].paths[j].refusals;
+            refusals.push(Refusal {
+                path: c.path.clone(),
+                line: c.line,
+                reason: spot.reason(c.base.len()),
+            });
+            refusals.sort_by_key(|r| r.line);
+        }
+    }
+}
+
+/// The region's lines that can locate code, normalised, each once, in order.
+fn distinctive(lines: &[String]) -> Vec<&str> {
+    let mut seen = HashSet::new();
+    lines
+        .iter()
+        .map(|l| norm(l))
+        .filter(|l| l.len() >= DISTINCTIVE && !l.starts_with("//") && !l.starts_with('*'))
+        .filter(|l| seen.insert(*l))
+        .collect()
+}
+
+/// Where the code is now.
+#[derive(Debug, PartialEq)]
+struct Spot {
+    path: String,
+    line: usize,
+    /// How many of the region's distinctive lines are around `line`.
+    score: usize,
+    function: Option<String>,
+}
+
+impl Spot {
+    fn reason(&self, of: usize) -> String {
+        format!(
+            "the code this region changes is gone from this file, and {} of its {of} distinctive lines are in the target at {}:{}{}: the target moved it to another file; carry the change there by hand (with any include or declaration it needs)",
+            self.score,
+            self.path,
+            self.line,
+            self.function
+                .as_ref()
+                .map(|f| format!(" (in `{f}`)"))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// The pathspecs searched: the file's top-level folder (its arch folder for arch code) and
+/// the include folders.
+fn scope(path: &str) -> Vec<String> {
+    let mut parts = path.split('/');
+    let mut v = vec!["include/".to_string()];
+    match (parts.next(), parts.next()) {
+        (Some("arch"), Some(a)) => {
+            v.push(format!("arch/{a}/"));
+        }
+        (Some(top), Some(_)) => v.push(format!("{top}/")),
+        _ => {}
+    }
+    v
+}
+
+/// One `git grep` hit: path, 1-based line, normalised text.
+type Hit = (String, usize, String);
+
+fn locate(repo: &Repository, tree: &git2::Tree<'_>, c: &Candidate, hits: &[Hit]) -> Option<Spot> {
+    let window = c.base.len() * 2 + 10;
+    let mut scored: Vec<(usize, &str, usize, Vec<String>)> = Vec::new();
+    let mut seen = HashSet::new();
+    let mine = hits.iter().filter(|(file, _, text)| {
+        *file != c.path && c.probes.iter().any(|p| text.contains(p.as_str()))
+    });
+    for (file, at, _) in mine {
+        if !seen.insert((file, at)) {
+            continue;
+        }
+        let Some(blob) = tree
+            .get_path(Path::new(file))
+            .ok()
+            .and_then(|e| repo.find_blob(e.id()).ok())
+        else {
+            continue;
+        };
+        let lines: Vec<String> = String::from_utf8_lossy(blob.content())
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let lo = at.saturating_sub(window);
+        let hi = (at + window).min(lines.len());
+        let near: HashSet<&str> = lines[lo..hi].iter().map(|l| norm(l)).collect();
+        let score = c.base.iter().filter(|l| near.contains(l.as_str())).count();
+        scored.push((score, file, *at, lines));
+    }
+    let top = scored.iter().map(|s| s.0).max()?;
+    let mut at_top = scored.into_iter().filter(|s| s.0 == top);
+    let (score, file, at, lines) = at_top.next()?;
+    // One place only (several hits in the same stretch of one file are one place), two
+    // distinctive lines at least, and half the region's.
+    if at_top.any(|s| s.1 != file) || score < 2 || score * 2 < c.base.len() {
+        return None;
+    }
+    // The hit may be the function's header line itself, its `{` just below.
+    let function = [at, at + 2].into_iter().find_map(|end| {
+        let before: String = lines[..end.min(lines.len())]
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect();
+        super::decls::enclosing(file, &before)
+    });
+    Some(Spot {
+        function,
+        path: file.to_string(),
+        line: at,
+        score,
+    })
+}
+
+/// `git grep -F` for any of `probes` in the tree `tree`, within `scope`.
+fn grep(git_dir: &Path, tree: Oid, probes: &[&str], scope: &[String]) -> Option<Vec<Hit>> {
+    let mut cmd = Command::new("git");
+    cmd.arg("--git-dir")
+        .arg(git_dir)
+        .args(["grep", "-n", "-z", "-F", "-I"]);
+    for p in probes {
+        cmd.arg("-e").arg(p);
+    }
+    cmd.arg(tree.to_string()).arg("--").args(scope);
+    let out = cmd.output().ok()?;
+    // 1: nothing found; anything else but 0 is an error, and no hint is given.
+    if !out.status.success() {
+        return None;
+    }
+    let prefix = format!("{tree}:");
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                let mut f = l.splitn(3, '\0');
+                let file = f.next()?.strip_prefix(&prefix)?.to_string();
+                let at = f.next()?.parse().ok()?;
+                Some((file, at, norm(f.next()?).to_string()))
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_is_the_top_folder_or_arch_and_include() {
+        assert_eq!(scope("kernel/entry/common.c"), ["include/", "kernel/"]);
+        assert_eq!(scope("arch/x86/kernel/irq.c"), ["include/", "arch/x86/"]);
+        assert_eq!(scope("Makefile"), ["include/"]);
+    }
+
+    #[test]
+    fn only_regions_whose_body_left_the_file_are_candidates() {
+        let body = "\tunsigned long work = flags(current);\n\tif (work & WORK_TRACE)\n\t\tsyscall = trace_enter(regs);\n\tif (work & WORK_AUDIT)\n\t\taudit_enter(regs, syscall);\n";
+        // The body is gone from the file (ours is empty): a candidate, gone lines probed.
+        let moved = format!(
+            "int other_function(void);\n<<<<<<< ours\n||||||| base\n{body}=======\n\tif (oob())\n{body}>>>>>>> theirs\n"
+        );
+        let c = candidates("k/a.c", &moved);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].line, 2);
+        assert_eq!(c[0].base.len(), 5);
+        assert_eq!(c[0].probes[0], "unsigned long work = flags(current);");
+        assert_eq!(c[0].probes.len(), PROBES);
+        // The same lines still in the file elsewhere: an edit, not a move.
+        let kept = format!("{body}{moved}");
+        assert!(candidates("k/a.c", &kept).is_empty());
+        // Three lines deleted are an edit too.
+        let small = "<<<<<<< ours\n||||||| base\n\tunsigned long work = flags(current);\n\tif (work & WORK_TRACE)\n\t\tsyscall = trace_enter(regs);\n=======\n\tx();\n>>>>>>> theirs\n";
+        assert!(candidates("k/a.c", small).is_empty());
+    }
+
+    #[test]
+    fn short_and_comment_lines_do_not_locate_code() {
+        let lines: Vec<String> = [
+            "\treturn 0;\n",
+            "\t * a long comment line that says a lot\n",
+            "\tunsigned long work = READ_ONCE(x);\n",
+            "\tunsigned long work = READ_ONCE(x);\n",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(distinctive(&lines), ["unsigned long work = READ_ONCE(x);"]);
+    }
+}
