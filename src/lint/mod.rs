@@ -5,9 +5,11 @@
 
 pub mod arch;
 pub mod baseline;
+pub mod cond;
 pub mod diff;
 pub mod graph;
 pub mod inband;
+pub mod kconfig;
 pub mod normalize;
 pub mod parse;
 pub mod render;
@@ -39,6 +41,8 @@ pub enum LintError {
     Diff { rev: String, message: String },
     #[error("--entry {0}: no function of that name is defined in the linted files")]
     UnknownEntry(String),
+    #[error("--kconfig {}: {message}", path.display())]
+    Kconfig { path: PathBuf, message: String },
     #[error("--arch {arch}: no {} folder in the linted tree (give the kernel's spelling: x86, arm64, arm, riscv...)", dir.display())]
     UnknownArch { arch: String, dir: PathBuf },
 }
