@@ -838,3 +838,39 @@ fn unknown_arch_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn user_space_folders_of_a_kernel_tree_are_not_kernel_code() {
+    // tools/include/linux/lock.h copies a kernel name for user space: a kernel call must
+    // not resolve to it (it did: `scope_oob_ioctl() -> scope_unlock() -> usleep_range()`).
+    let dir = fixture("scope");
+    let d = dir.to_str().unwrap();
+    let (_, v) = lint_json(&[d]);
+    assert_eq!(v["stats"]["files_userspace"], 2, "{}", v["stats"]);
+    let files = chains_with_files(&v);
+    assert!(
+        files.iter().all(|(f, _)| !f.starts_with("tools/")),
+        "{files:#?}"
+    );
+    assert!(files.iter().all(|(_, c)| !c.contains("usleep_range")));
+    // Given as a PATH, tools/ is linted: its code resolves among itself, and kernel code
+    // still does not see it.
+    let tools = dir.join("tools");
+    let (_, v) = lint_json(&["--root", d, d, tools.to_str().unwrap()]);
+    assert_eq!(v["stats"]["files_userspace"], 0);
+    let tools_chains: Vec<(String, String)> = chains_with_files(&v)
+        .into_iter()
+        .filter(|(f, _)| f.starts_with("tools/"))
+        .collect();
+    assert_eq!(
+        tools_chains,
+        [(
+            "tools/include/linux/lock.h".to_string(),
+            "scope_test_entry() -> scope_unlock() -> usleep_range()".to_string()
+        )]
+    );
+    // Outside a kernel tree (no top-level Kconfig and arch/), a tools/ folder is code.
+    let (_, v) = lint_json(&[dir.join("tools").to_str().unwrap()]);
+    assert_eq!(v["stats"]["files_userspace"], 0);
+    assert_eq!(chains_with_files(&v).len(), 1, "{v}");
+}

@@ -108,18 +108,8 @@ fn whole_kernel_tree_resolves_calls_for_one_arch() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("seed.c"), SEEDED).unwrap();
     for (arch, dir) in [(None, "x86"), (Some("arm64"), "arm64")] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dovetail-port"));
-        cmd.args(["lint", "-q", "--format", "json", "--root"])
-            .arg(&tree)
-            .arg(&tree)
-            .arg(tmp.path());
-        if let Some(a) = arch {
-            cmd.args(["--arch", a]);
-        }
-        let out = cmd.output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let args: Vec<&str> = arch.iter().flat_map(|a| ["--arch", a]).collect();
+        let v = lint_whole_tree(&tree, tmp.path(), &args, 1);
         assert_eq!(v["arch"], dir);
         let stats = &v["stats"];
         assert!(
@@ -129,10 +119,7 @@ fn whole_kernel_tree_resolves_calls_for_one_arch() {
         let findings = v["findings"].as_array().unwrap();
         let own = format!("arch/{dir}/");
         for f in findings {
-            let files = std::iter::once(&f["file"])
-                .chain(f["chain"].as_array().unwrap().iter().map(|s| &s["file"]))
-                .map(|x| x.as_str().unwrap());
-            for file in files {
+            for file in finding_files(f) {
                 assert!(
                     !file.starts_with("arch/") || file.starts_with(&own),
                     "{arch:?}: chain crosses into {file}: {}",
@@ -154,5 +141,55 @@ fn whole_kernel_tree_resolves_calls_for_one_arch() {
             ],
             "{arch:?}"
         );
+    }
+}
+
+/// `lint --format json` over the whole `tree` plus `extra` (a driver next to it) with
+/// `args`; the report, once the exit status is `code`.
+fn lint_whole_tree(tree: &Path, extra: &Path, args: &[&str], code: i32) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_dovetail-port"))
+        .args(["lint", "-q", "--format", "json", "--root"])
+        .arg(tree)
+        .arg(tree)
+        .arg(extra)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every file of a finding: where it is and each step of its chain.
+fn finding_files(f: &Value) -> Vec<&str> {
+    std::iter::once(&f["file"])
+        .chain(f["chain"].as_array().unwrap().iter().map(|s| &s["file"]))
+        .map(|x| x.as_str().unwrap())
+        .collect()
+}
+
+/// tools/ (and the other user-space folders) are not kernel code: before, the fixture
+/// driver's chains went into tools/include/linux/panic.h, tools/lib/slab.c and the
+/// rcutorture selftest's preempt.h (13 of its 297 findings).
+#[test]
+fn whole_kernel_tree_leaves_user_space_folders_out() {
+    let cache = KernelCache::default_location();
+    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/oob_driver");
+    let v = lint_whole_tree(&tree, &driver, &[], 1);
+    let stats = &v["stats"];
+    assert!(stats["files_userspace"].as_u64().unwrap() > 3000, "{stats}");
+    let findings = v["findings"].as_array().unwrap();
+    assert!(findings.len() > 100, "the fixture's chains still go deep");
+    for f in findings {
+        for file in finding_files(f) {
+            assert!(
+                !["tools/", "scripts/", "samples/bpf/", "usr/"]
+                    .iter()
+                    .any(|d| file.starts_with(d)),
+                "chain goes through user-space {file}: {}",
+                f["chain_text"]
+            );
+        }
     }
 }

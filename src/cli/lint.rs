@@ -31,6 +31,10 @@ pub enum OutputFormat {
 /// spinlock_t and raw_spinlock_t by declared lock type, kmalloc, schedule, wake-ups,
 /// local_irq_save...) with its full call chain and the oob-safe replacement.
 ///
+/// In a kernel tree, the folders of user-space and host code (tools/, scripts/, usr/,
+/// arch/*/tools/, the user programs of samples/; `[build_scope]` in
+/// rules/build-scope.toml) are not read unless a PATH lies inside one.
+///
 /// Suppress a finding with `/* dovetail-port: allow(RULE) reason */` on its line, the line
 /// above it, or above the function. Rules are data: rules/*.toml.
 ///

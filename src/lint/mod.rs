@@ -16,6 +16,7 @@ pub mod render;
 pub mod rules;
 pub mod sarif;
 pub mod scan;
+pub mod userspace;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -167,6 +168,9 @@ pub struct Stats {
     /// Files under `arch/<B>/` for an arch B that is not the selected one, left out.
     #[serde(default)]
     pub files_other_arch: usize,
+    /// Files under the kernel tree's user-space folders (`tools/`, `scripts/`...), left out.
+    #[serde(default)]
+    pub files_userspace: usize,
     pub elapsed_ms: u64,
 }
 
@@ -276,6 +280,12 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         files.retain(|f| arch::arch_of(f, &root).is_none_or(|a| kept.contains(&a)));
     }
     let files_other_arch = before - files.len();
+    let userspace_dirs = userspace::UserspaceDirs::new(&rules.userspace_dirs);
+    let files_userspace = if userspace::is_kernel_tree(&root) {
+        userspace::retain_kernel_files(&mut files, &opts.paths, &root, &userspace_dirs)
+    } else {
+        0
+    };
 
     // Lexical pass over every file.
     let bar = progress_bar(opts.progress, files.len() as u64, "scanning");
@@ -302,6 +312,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     let mut stats = Stats {
         files_scanned: files.len(),
         files_other_arch,
+        files_userspace,
         ..Default::default()
     };
     let mut unreadable = Vec::new();
@@ -320,11 +331,9 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     }
     stats.unreadable_files = unreadable.len();
 
-    let index = graph::Index::build(&files, &file_scans).scoped(arch::ArchScope::new(
-        &files,
-        &root,
-        selected.as_deref(),
-    ));
+    let index = graph::Index::build(&files, &file_scans)
+        .scoped(arch::ArchScope::new(&files, &root, selected.as_deref()))
+        .user_scoped(userspace::UserScope::new(&files, &root, &userspace_dirs));
     let mut g = graph::Graph::new(&rules, &files, &index, opts.progress);
     // Files worth parsing up front: those that may declare entry points (or all).
     let mut initial: Vec<usize> = if opts.parse_all {

@@ -131,6 +131,12 @@ fn human(report: &LintReport, color: bool) -> String {
             s.files_other_arch
         ));
     }
+    if s.files_userspace > 0 {
+        text.push_str(&format!(
+            "lint: {} file(s) of user-space folders (tools/, scripts/... see rules/build-scope.toml) left out\n",
+            s.files_userspace
+        ));
+    }
     for u in &report.unreadable {
         text.push_str(&format!("lint: skipped unreadable file {u}\n"));
     }

@@ -111,6 +111,12 @@ struct DerivedFile {
     max_depth: Option<usize>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ScopeFile {
+    userspace: Vec<String>,
+}
+
 /// The shape of one rule file; every section is optional so files can be split freely.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -122,6 +128,7 @@ struct RuleFile {
     /// A rule without services: it judges what is stored in oob-called struct members.
     ops_slot: Option<Rule>,
     derived_inband: Option<DerivedFile>,
+    build_scope: Option<ScopeFile>,
 }
 
 /// Everything the checker knows, merged from all rule files.
@@ -154,6 +161,8 @@ pub struct RuleSet {
     pub choke_points: Vec<String>,
     /// How deep to follow calls below the in-tree definition of a listed service.
     pub max_derive_depth: usize,
+    /// Paths of a kernel tree holding user-space or host code (`tools`, `arch/*/tools`).
+    pub userspace_dirs: Vec<String>,
     /// All rules, sorted by id.
     pub rules: Vec<Rule>,
     pub sources: Vec<PathBuf>,
@@ -292,6 +301,9 @@ impl RuleSet {
                     set.max_derive_depth = n;
                 }
             }
+            if let Some(b) = file.build_scope {
+                set.userspace_dirs.extend(b.userspace);
+            }
             if let Some(r) = file.ops_slot {
                 slot = Some(r.id.clone());
                 push_rule(&mut rules, r, path)?;
@@ -397,6 +409,7 @@ mod tests {
         assert_eq!(set.rules[slot].id, "oob-inband-ops-slot");
         assert!(set.is_choke_point("might_sleep") && set.is_choke_point("__wake_up_common"));
         assert!(!set.is_choke_point("msleep"));
+        assert!(set.userspace_dirs.iter().any(|d| d == "tools"));
     }
 
     #[test]

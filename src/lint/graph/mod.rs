@@ -16,6 +16,7 @@ use super::inband::{chain_down, Witness};
 use super::parse::{parse_file, Call, Function, LockArg, ParsedFile, Target};
 use super::rules::{CallClass, RuleSet};
 use super::scan::FileScan;
+use super::userspace::UserScope;
 use super::{display_path, fnv64, ChainStep, EntryPoint, Finding, Suppression, SuppressionKind};
 use slots::{SlotStore, SlotUse};
 
@@ -42,6 +43,8 @@ pub struct Index {
     member_files: HashMap<String, Vec<usize>>,
     /// Which arch folder each file is in, and which definitions a call may reach.
     scope: ArchScope,
+    /// Which files are user-space code explicitly linted, seen only among themselves.
+    user: UserScope,
 }
 
 impl Index {
@@ -95,9 +98,15 @@ impl Index {
         self
     }
 
+    /// Keeps user-space code and kernel code apart (see [`UserScope`]).
+    pub fn user_scoped(mut self, user: UserScope) -> Index {
+        self.user = user;
+        self
+    }
+
     /// May code in file `from` reach a definition in file `to` (same build)?
     pub fn visible(&self, from: usize, to: usize) -> bool {
-        self.scope.visible(from, to)
+        self.scope.visible(from, to) && self.user.visible(from, to)
     }
 
     pub fn defs_named(&self, name: &str) -> Vec<Def> {
@@ -117,7 +126,7 @@ impl Index {
         let mut v: Vec<usize> = defs
             .iter()
             .filter(|d| !d.is_static || self.is_header[d.file])
-            .filter(|d| self.scope.visible(from, d.file))
+            .filter(|d| self.visible(from, d.file))
             .map(|d| d.file)
             .collect();
         v.sort();
