@@ -193,3 +193,99 @@ fn whole_kernel_tree_leaves_user_space_folders_out() {
         }
     }
 }
+
+/// An oob driver whose ops slot holds a function releasing a `spinlock_t`.
+const SEEDED_UNLOCK: &str = r#"// seeded oob driver: a spinlock_t released through an ops slot oob code calls
+struct seed_dev;
+struct seed_ops {
+	void (*step)(struct seed_dev *d);
+};
+struct seed_dev {
+	spinlock_t lock;
+	const struct seed_ops *ops;
+};
+static struct seed_dev seed_dev;
+
+static void seed_step(struct seed_dev *d)
+{
+	spin_unlock(&d->lock);
+}
+
+static const struct seed_ops seed_step_ops = {
+	.step = seed_step,
+};
+
+static long seed_oob_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct seed_dev *d = &seed_dev;
+
+	d->ops->step(d);
+	return 0;
+}
+
+static const struct file_operations seed_fops = {
+	.oob_ioctl = seed_oob_ioctl,
+};
+"#;
+
+/// `spin_unlock()` is in-band only on PREEMPT_RT alone (include/linux/spinlock_rt.h:
+/// `rt_spin_unlock()`, an rtmutex), and Dovetail has no PREEMPT_RT. Before, both
+/// alternatives counted: `seed_step()` was in-band only, an ops-slot finding, and 195
+/// findings went on below `rt_spin_unlock()`.
+#[test]
+fn spin_unlock_is_in_band_only_on_preempt_rt_only() {
+    let cache = KernelCache::default_location();
+    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let tmp = tempfile::tempdir().unwrap();
+    let seed = tmp.path().join("seed");
+    std::fs::create_dir_all(&seed).unwrap();
+    std::fs::write(seed.join("seed.c"), SEEDED_UNLOCK).unwrap();
+    let base = "CONFIG_64BIT=y\nCONFIG_X86_64=y\nCONFIG_SMP=y\nCONFIG_PREEMPTION=y\n";
+    let rt = tmp.path().join("rt.config");
+    std::fs::write(&rt, format!("{base}CONFIG_PREEMPT_RT=y\n")).unwrap();
+    let plain = tmp.path().join("plain.config");
+    std::fs::write(&plain, format!("{base}# CONFIG_PREEMPT_RT is not set\n")).unwrap();
+    let rt_chain = |v: &Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["chain_text"].as_str().unwrap().to_string())
+            .filter(|c| c.contains("rt_spin_unlock()"))
+            .collect()
+    };
+
+    // The shipped assumption (PREEMPT_RT=n): nothing, and spinlock_rt.h is not code.
+    let v = lint_whole_tree(&tree, &seed, &[], 0);
+    assert_eq!(
+        v["findings"].as_array().unwrap().len(),
+        0,
+        "{:#?}",
+        rt_chain(&v)
+    );
+    assert!(v["kconfig"].as_str().unwrap().contains("PREEMPT_RT=n"));
+    assert!(v["stats"]["headers_configured_out"].as_u64().unwrap() >= 3);
+    // A .config without PREEMPT_RT: the same.
+    let v = lint_whole_tree(&tree, &seed, &["--kconfig", plain.to_str().unwrap()], 0);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    // With PREEMPT_RT=y: the RT body sleeps, and the slot holds an in-band-only function.
+    let v = lint_whole_tree(&tree, &seed, &["--kconfig", rt.to_str().unwrap()], 1);
+    let slot = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule"] == "oob-inband-ops-slot"
+                && f["file"].as_str().unwrap().ends_with("seed/seed.c")
+        })
+        .unwrap_or_else(|| panic!("{:#?}", rt_chain(&v)));
+    let chain = slot["chain_text"].as_str().unwrap();
+    assert!(
+        chain.starts_with(
+            "seed_oob_ioctl() -> ->step: seed_step() -> spin_unlock() -> rt_spin_unlock() -> "
+        ),
+        "{chain}"
+    );
+    let via = slot["chain"].as_array().unwrap();
+    assert_eq!(via[2]["file"], "include/linux/spinlock_rt.h", "{chain}");
+}

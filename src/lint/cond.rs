@@ -384,6 +384,21 @@ impl<'a> Conditionals<'a> {
     /// One directive line, `line` = `src[start..end]` from its `#` to the end of the
     /// line (continuations included).
     pub fn directive(&mut self, line: &[u8], start: usize, end: usize) {
+        // Most directives are #defines (millions in the register headers): only a
+        // `CONFIG_` name matters, so look no further than needed.
+        let mut i = 0;
+        while i < line.len() && matches!(line[i], b'#' | b' ' | b'\t') {
+            i += 1;
+        }
+        if line[i..].starts_with(b"define") {
+            let mut j = i + b"define".len();
+            while j < line.len() && matches!(line[j], b' ' | b'\t') {
+                j += 1;
+            }
+            if !(self.active && line[j..].starts_with(b"CONFIG_")) {
+                return;
+            }
+        }
         let (word, after) = directive_word(line);
         if !matches!(
             word,
@@ -403,7 +418,6 @@ impl<'a> Conditionals<'a> {
             return;
         }
         if word == b"define" || word == b"undef" {
-            // Most directives are #defines: only their name matters, no copy needed.
             let (name, _) = directive_word(&line[after..]);
             if self.active && name.starts_with(b"CONFIG_") {
                 self.redefined

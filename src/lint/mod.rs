@@ -9,6 +9,7 @@ pub mod cond;
 pub mod diff;
 pub mod graph;
 pub mod inband;
+pub mod includes;
 pub mod kconfig;
 pub mod normalize;
 pub mod parse;
@@ -71,6 +72,9 @@ pub struct LintOptions {
     /// The architecture generic code is built for (`x86`, `arm64`; `x86_64` is taken as
     /// `x86`). `None`: `x86` when the root has an `arch/` folder, else every arch.
     pub arch: Option<String>,
+    /// A kernel `.config` deciding the preprocessor conditionals on `CONFIG_` symbols.
+    /// `None`: the values assumed in the rules (`[kconfig_assumed]`), the rest unknown.
+    pub kconfig: Option<PathBuf>,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -171,6 +175,12 @@ pub struct Stats {
     /// Files under the kernel tree's user-space folders (`tools/`, `scripts/`...), left out.
     #[serde(default)]
     pub files_userspace: usize,
+    /// Regions of preprocessor conditionals the configuration leaves out.
+    #[serde(default)]
+    pub regions_configured_out: usize,
+    /// Headers only included from such regions (so not read as code).
+    #[serde(default)]
+    pub headers_configured_out: usize,
     pub elapsed_ms: u64,
 }
 
@@ -202,6 +212,10 @@ pub struct LintReport {
     /// The architecture calls from generic code were resolved for, if the tree has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
+    /// The configuration the conditionals were decided for: the `--kconfig` file, or the
+    /// assumed symbol values (`PREEMPT_RT=n ...`).
+    #[serde(default)]
+    pub kconfig: String,
 }
 
 impl LintReport {
@@ -261,6 +275,10 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     };
     rule_paths.extend(opts.extra_rules.iter().cloned());
     let rules = RuleSet::load(&rule_paths)?;
+    let config = match &opts.kconfig {
+        Some(f) => kconfig::Kconfig::from_file(f)?,
+        None => kconfig::Kconfig::assumed(&rules.assumed_kconfig),
+    };
     let mut files = collect_files(&opts.paths)?;
     let root = match &opts.root {
         Some(r) => r.clone(),
@@ -298,7 +316,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         .map(|f| {
             let r = match std::fs::read(f) {
                 Ok(src) => {
-                    let s = scan::scan(&src, &lock_types, &rules.lock_defines, &needles);
+                    let s = scan::scan(&src, &lock_types, &rules.lock_defines, &needles, &config);
                     Ok((s, src.len() as u64))
                 }
                 Err(e) => Err(format!("{}: {e}", f.display())),
@@ -330,6 +348,13 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         }
     }
     stats.unreadable_files = unreadable.len();
+    let incs: Vec<&[cond::Include]> = file_scans.iter().map(|s| &s.includes[..]).collect();
+    let out = includes::configured_out(&files, &incs);
+    for (fs, _) in file_scans.iter_mut().zip(&out).filter(|(_, o)| **o) {
+        *fs = scan::FileScan::default();
+    }
+    stats.headers_configured_out = out.iter().filter(|o| **o).count();
+    stats.regions_configured_out = file_scans.iter().map(|s| s.inactive.len()).sum();
 
     let index = graph::Index::build(&files, &file_scans)
         .scoped(arch::ArchScope::new(&files, &root, selected.as_deref()))
@@ -394,6 +419,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         unreadable,
         diff_base,
         arch: selected,
+        kconfig: config.describe(),
     })
 }
 

@@ -129,6 +129,7 @@ struct RuleFile {
     ops_slot: Option<Rule>,
     derived_inband: Option<DerivedFile>,
     build_scope: Option<ScopeFile>,
+    kconfig_assumed: Option<BTreeMap<String, String>>,
 }
 
 /// Everything the checker knows, merged from all rule files.
@@ -163,6 +164,8 @@ pub struct RuleSet {
     pub max_derive_depth: usize,
     /// Paths of a kernel tree holding user-space or host code (`tools`, `arch/*/tools`).
     pub userspace_dirs: Vec<String>,
+    /// Kconfig symbol values (`y`, `m`, `n`) taken as known without `--kconfig`.
+    pub assumed_kconfig: BTreeMap<String, String>,
     /// All rules, sorted by id.
     pub rules: Vec<Rule>,
     pub sources: Vec<PathBuf>,
@@ -304,6 +307,16 @@ impl RuleSet {
             if let Some(b) = file.build_scope {
                 set.userspace_dirs.extend(b.userspace);
             }
+            for (sym, value) in file.kconfig_assumed.unwrap_or_default() {
+                if !matches!(value.as_str(), "y" | "m" | "n") {
+                    return Err(LintError::Rules {
+                        path: path.to_path_buf(),
+                        message: format!("[kconfig_assumed] {sym} = \"{value}\": give y, m or n"),
+                    });
+                }
+                let sym = sym.strip_prefix("CONFIG_").unwrap_or(&sym).to_string();
+                set.assumed_kconfig.insert(sym, value);
+            }
             if let Some(r) = file.ops_slot {
                 slot = Some(r.id.clone());
                 push_rule(&mut rules, r, path)?;
@@ -410,6 +423,18 @@ mod tests {
         assert!(set.is_choke_point("might_sleep") && set.is_choke_point("__wake_up_common"));
         assert!(!set.is_choke_point("msleep"));
         assert!(set.userspace_dirs.iter().any(|d| d == "tools"));
+        assert_eq!(set.assumed_kconfig["PREEMPT_RT"], "n");
+        assert_eq!(set.assumed_kconfig["IRQ_PIPELINE"], "y");
+    }
+
+    #[test]
+    fn assumed_kconfig_values_are_tristates() {
+        let t = "[kconfig_assumed]\nCONFIG_SMP = 'y'\n";
+        let set = RuleSet::from_texts(&[(Path::new("k.toml"), t)]).unwrap();
+        assert_eq!(set.assumed_kconfig["SMP"], "y", "the prefix is optional");
+        let t = "[kconfig_assumed]\nHZ = '250'\n";
+        let err = RuleSet::from_texts(&[(Path::new("k.toml"), t)]).unwrap_err();
+        assert!(err.to_string().contains("give y, m or n"), "{err}");
     }
 
     #[test]
