@@ -183,6 +183,7 @@ impl Workspace {
             baseline: None,
             diff: None,
             arch: None,
+            kconfig: None,
             progress: true,
         };
         Ok(crate::lint::run(&opts)?)

@@ -838,3 +838,99 @@ fn unknown_arch_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn user_space_folders_of_a_kernel_tree_are_not_kernel_code() {
+    // tools/include/linux/lock.h copies a kernel name for user space: a kernel call must
+    // not resolve to it (it did: `scope_oob_ioctl() -> scope_unlock() -> usleep_range()`).
+    let dir = fixture("scope");
+    let d = dir.to_str().unwrap();
+    let (_, v) = lint_json(&[d]);
+    assert_eq!(v["stats"]["files_userspace"], 2, "{}", v["stats"]);
+    let files = chains_with_files(&v);
+    assert!(
+        files.iter().all(|(f, _)| !f.starts_with("tools/")),
+        "{files:#?}"
+    );
+    assert!(files.iter().all(|(_, c)| !c.contains("usleep_range")));
+    // Given as a PATH, tools/ is linted: its code resolves among itself, and kernel code
+    // still does not see it.
+    let tools = dir.join("tools");
+    let (_, v) = lint_json(&["--root", d, d, tools.to_str().unwrap()]);
+    assert_eq!(v["stats"]["files_userspace"], 0);
+    let tools_chains: Vec<(String, String)> = chains_with_files(&v)
+        .into_iter()
+        .filter(|(f, _)| f.starts_with("tools/"))
+        .collect();
+    assert_eq!(
+        tools_chains,
+        [(
+            "tools/include/linux/lock.h".to_string(),
+            "scope_test_entry() -> scope_unlock() -> usleep_range()".to_string()
+        )]
+    );
+    // Outside a kernel tree (no top-level Kconfig and arch/), a tools/ folder is code.
+    let (_, v) = lint_json(&[dir.join("tools").to_str().unwrap()]);
+    assert_eq!(v["stats"]["files_userspace"], 0);
+    assert_eq!(chains_with_files(&v).len(), 1, "{v}");
+}
+
+#[test]
+fn conditionals_resolve_for_the_configuration() {
+    // drivers/scope/scope.c defines scope_flush() twice, the PREEMPT_RT one sleeping;
+    // include/linux/lock.h gives scope_unlock() from lock_rt.h (which sleeps) only on
+    // PREEMPT_RT. Before, both alternatives counted and both chains were findings.
+    let dir = fixture("scope");
+    let d = dir.to_str().unwrap();
+    let rt_chains = [
+        (
+            "drivers/scope/scope.c".to_string(),
+            "scope_oob_ioctl() -> scope_flush() -> msleep()".to_string(),
+        ),
+        (
+            "kernel/locking/lock_rt.c".to_string(),
+            "scope_oob_ioctl() -> scope_unlock() -> rt_scope_unlock() -> might_sleep()".to_string(),
+        ),
+    ];
+    // Without --kconfig, rules/build-scope.toml assumes PREEMPT_RT=n.
+    let (code, v) = lint_json(&[d]);
+    assert_eq!(code, 0, "{v}");
+    assert!(chains_with_files(&v).is_empty(), "{v}");
+    assert_eq!(v["stats"]["headers_configured_out"], 1, "lock_rt.h");
+    assert!(v["kconfig"].as_str().unwrap().contains("PREEMPT_RT=n"));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let config = |name: &str, text: &str| {
+        let f = tmp.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        f.to_str().unwrap().to_string()
+    };
+    let rt = config("rt.config", "CONFIG_SMP=y\nCONFIG_PREEMPT_RT=y\n");
+    let (code, v) = lint_json(&["--kconfig", &rt, d]);
+    assert_eq!(code, 1);
+    assert_eq!(chains_with_files(&v), rt_chains);
+    assert_eq!(v["kconfig"], rt.as_str());
+    let plain = config(
+        "plain.config",
+        "CONFIG_SMP=y\n# CONFIG_PREEMPT_RT is not set\n",
+    );
+    let (code, v) = lint_json(&["--kconfig", &plain, d]);
+    assert_eq!(code, 0, "{v}");
+    // A .config without the symbol leaves it unset too.
+    let other = config("other.config", "CONFIG_SMP=y\n");
+    let (code, _) = lint_json(&["--kconfig", &other, d]);
+    assert_eq!(code, 0);
+
+    // A rule file can change the assumption: both alternatives known as before.
+    let rules = config("rt.toml", "[kconfig_assumed]\nPREEMPT_RT = 'y'\n");
+    let (code, v) = lint_json(&["--rules", &rules, d]);
+    assert_eq!(code, 1);
+    assert_eq!(chains_with_files(&v), rt_chains);
+
+    // Not a .config, or no such file: the lint cannot run.
+    let junk = config("junk.txt", "hello\n");
+    for bad in [junk.as_str(), "/nonexistent/.config"] {
+        let out = bin().args(["lint", "--kconfig", bad, d]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}

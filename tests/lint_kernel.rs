@@ -108,18 +108,8 @@ fn whole_kernel_tree_resolves_calls_for_one_arch() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("seed.c"), SEEDED).unwrap();
     for (arch, dir) in [(None, "x86"), (Some("arm64"), "arm64")] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dovetail-port"));
-        cmd.args(["lint", "-q", "--format", "json", "--root"])
-            .arg(&tree)
-            .arg(&tree)
-            .arg(tmp.path());
-        if let Some(a) = arch {
-            cmd.args(["--arch", a]);
-        }
-        let out = cmd.output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let args: Vec<&str> = arch.iter().flat_map(|a| ["--arch", a]).collect();
+        let v = lint_whole_tree(&tree, tmp.path(), &args, 1);
         assert_eq!(v["arch"], dir);
         let stats = &v["stats"];
         assert!(
@@ -129,10 +119,7 @@ fn whole_kernel_tree_resolves_calls_for_one_arch() {
         let findings = v["findings"].as_array().unwrap();
         let own = format!("arch/{dir}/");
         for f in findings {
-            let files = std::iter::once(&f["file"])
-                .chain(f["chain"].as_array().unwrap().iter().map(|s| &s["file"]))
-                .map(|x| x.as_str().unwrap());
-            for file in files {
+            for file in finding_files(f) {
                 assert!(
                     !file.starts_with("arch/") || file.starts_with(&own),
                     "{arch:?}: chain crosses into {file}: {}",
@@ -155,4 +142,150 @@ fn whole_kernel_tree_resolves_calls_for_one_arch() {
             "{arch:?}"
         );
     }
+}
+
+/// `lint --format json` over the whole `tree` plus `extra` (a driver next to it) with
+/// `args`; the report, once the exit status is `code`.
+fn lint_whole_tree(tree: &Path, extra: &Path, args: &[&str], code: i32) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_dovetail-port"))
+        .args(["lint", "-q", "--format", "json", "--root"])
+        .arg(tree)
+        .arg(tree)
+        .arg(extra)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every file of a finding: where it is and each step of its chain.
+fn finding_files(f: &Value) -> Vec<&str> {
+    std::iter::once(&f["file"])
+        .chain(f["chain"].as_array().unwrap().iter().map(|s| &s["file"]))
+        .map(|x| x.as_str().unwrap())
+        .collect()
+}
+
+/// tools/ (and the other user-space folders) are not kernel code: before, the fixture
+/// driver's chains went into tools/include/linux/panic.h, tools/lib/slab.c and the
+/// rcutorture selftest's preempt.h (13 of its 297 findings).
+#[test]
+fn whole_kernel_tree_leaves_user_space_folders_out() {
+    let cache = KernelCache::default_location();
+    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/oob_driver");
+    let v = lint_whole_tree(&tree, &driver, &[], 1);
+    let stats = &v["stats"];
+    assert!(stats["files_userspace"].as_u64().unwrap() > 3000, "{stats}");
+    let findings = v["findings"].as_array().unwrap();
+    assert!(findings.len() > 100, "the fixture's chains still go deep");
+    for f in findings {
+        for file in finding_files(f) {
+            assert!(
+                !["tools/", "scripts/", "samples/bpf/", "usr/"]
+                    .iter()
+                    .any(|d| file.starts_with(d)),
+                "chain goes through user-space {file}: {}",
+                f["chain_text"]
+            );
+        }
+    }
+}
+
+/// An oob driver whose ops slot holds a function releasing a `spinlock_t`.
+const SEEDED_UNLOCK: &str = r#"// seeded oob driver: a spinlock_t released through an ops slot oob code calls
+struct seed_dev;
+struct seed_ops {
+	void (*step)(struct seed_dev *d);
+};
+struct seed_dev {
+	spinlock_t lock;
+	const struct seed_ops *ops;
+};
+static struct seed_dev seed_dev;
+
+static void seed_step(struct seed_dev *d)
+{
+	spin_unlock(&d->lock);
+}
+
+static const struct seed_ops seed_step_ops = {
+	.step = seed_step,
+};
+
+static long seed_oob_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct seed_dev *d = &seed_dev;
+
+	d->ops->step(d);
+	return 0;
+}
+
+static const struct file_operations seed_fops = {
+	.oob_ioctl = seed_oob_ioctl,
+};
+"#;
+
+/// `spin_unlock()` is in-band only on PREEMPT_RT alone (include/linux/spinlock_rt.h:
+/// `rt_spin_unlock()`, an rtmutex), and Dovetail has no PREEMPT_RT. Before, both
+/// alternatives counted: `seed_step()` was in-band only, an ops-slot finding, and 195
+/// findings went on below `rt_spin_unlock()`.
+#[test]
+fn spin_unlock_is_in_band_only_on_preempt_rt_only() {
+    let cache = KernelCache::default_location();
+    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let tmp = tempfile::tempdir().unwrap();
+    let seed = tmp.path().join("seed");
+    std::fs::create_dir_all(&seed).unwrap();
+    std::fs::write(seed.join("seed.c"), SEEDED_UNLOCK).unwrap();
+    let base = "CONFIG_64BIT=y\nCONFIG_X86_64=y\nCONFIG_SMP=y\nCONFIG_PREEMPTION=y\n";
+    let rt = tmp.path().join("rt.config");
+    std::fs::write(&rt, format!("{base}CONFIG_PREEMPT_RT=y\n")).unwrap();
+    let plain = tmp.path().join("plain.config");
+    std::fs::write(&plain, format!("{base}# CONFIG_PREEMPT_RT is not set\n")).unwrap();
+    let rt_chain = |v: &Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["chain_text"].as_str().unwrap().to_string())
+            .filter(|c| c.contains("rt_spin_unlock()"))
+            .collect()
+    };
+
+    // The shipped assumption (PREEMPT_RT=n): nothing, and spinlock_rt.h is not code.
+    let v = lint_whole_tree(&tree, &seed, &[], 0);
+    assert_eq!(
+        v["findings"].as_array().unwrap().len(),
+        0,
+        "{:#?}",
+        rt_chain(&v)
+    );
+    assert!(v["kconfig"].as_str().unwrap().contains("PREEMPT_RT=n"));
+    assert!(v["stats"]["headers_configured_out"].as_u64().unwrap() >= 3);
+    // A .config without PREEMPT_RT: the same.
+    let v = lint_whole_tree(&tree, &seed, &["--kconfig", plain.to_str().unwrap()], 0);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    // With PREEMPT_RT=y: the RT body sleeps, and the slot holds an in-band-only function.
+    let v = lint_whole_tree(&tree, &seed, &["--kconfig", rt.to_str().unwrap()], 1);
+    let slot = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule"] == "oob-inband-ops-slot"
+                && f["file"].as_str().unwrap().ends_with("seed/seed.c")
+        })
+        .unwrap_or_else(|| panic!("{:#?}", rt_chain(&v)));
+    let chain = slot["chain_text"].as_str().unwrap();
+    assert!(
+        chain.starts_with(
+            "seed_oob_ioctl() -> ->step: seed_step() -> spin_unlock() -> rt_spin_unlock() -> "
+        ),
+        "{chain}"
+    );
+    let via = slot["chain"].as_array().unwrap();
+    assert_eq!(via[2]["file"], "include/linux/spinlock_rt.h", "{chain}");
 }

@@ -31,6 +31,10 @@ pub enum OutputFormat {
 /// spinlock_t and raw_spinlock_t by declared lock type, kmalloc, schedule, wake-ups,
 /// local_irq_save...) with its full call chain and the oob-safe replacement.
 ///
+/// In a kernel tree, the folders of user-space and host code (tools/, scripts/, usr/,
+/// arch/*/tools/, the user programs of samples/; `[build_scope]` in
+/// rules/build-scope.toml) are not read unless a PATH lies inside one.
+///
 /// Suppress a finding with `/* dovetail-port: allow(RULE) reason */` on its line, the line
 /// above it, or above the function. Rules are data: rules/*.toml.
 ///
@@ -92,6 +96,17 @@ pub struct LintArgs {
     #[arg(long, value_name = "NAME")]
     pub arch: Option<String>,
 
+    /// Decide preprocessor conditionals on Kconfig symbols by this kernel .config:
+    /// `CONFIG_X=y` defines CONFIG_X, `=m` CONFIG_X_MODULE (as autoconf.h does), and a
+    /// symbol the file does not set is undefined. Definitions and calls in the branches it
+    /// leaves out (#ifdef/#ifndef/#if defined(...)/IS_ENABLED(...)/#elif/#else), and
+    /// headers included only from such branches, are not code. Without it, the values of
+    /// [kconfig_assumed] in rules/build-scope.toml hold (PREEMPT_RT=n: Dovetail has no
+    /// PREEMPT_RT; IRQ_PIPELINE=y, DOVETAIL=y) and every other symbol is unknown: both
+    /// branches count, as does any condition not understood.
+    #[arg(long, value_name = "FILE")]
+    pub kconfig: Option<PathBuf>,
+
     /// Parse every file, not only those on oob paths (slower; measures parse robustness).
     #[arg(long)]
     pub parse_all: bool,
@@ -138,6 +153,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
         },
         diff: args.diff.clone(),
         arch: args.arch.clone(),
+        kconfig: args.kconfig.clone(),
         progress: !args.quiet && std::io::stderr().is_terminal(),
         ..Default::default()
     };

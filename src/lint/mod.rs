@@ -5,15 +5,19 @@
 
 pub mod arch;
 pub mod baseline;
+pub mod cond;
 pub mod diff;
 pub mod graph;
 pub mod inband;
+pub mod includes;
+pub mod kconfig;
 pub mod normalize;
 pub mod parse;
 pub mod render;
 pub mod rules;
 pub mod sarif;
 pub mod scan;
+pub mod userspace;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +43,8 @@ pub enum LintError {
     Diff { rev: String, message: String },
     #[error("--entry {0}: no function of that name is defined in the linted files")]
     UnknownEntry(String),
+    #[error("--kconfig {}: {message}", path.display())]
+    Kconfig { path: PathBuf, message: String },
     #[error("--arch {arch}: no {} folder in the linted tree (give the kernel's spelling: x86, arm64, arm, riscv...)", dir.display())]
     UnknownArch { arch: String, dir: PathBuf },
 }
@@ -66,6 +72,9 @@ pub struct LintOptions {
     /// The architecture generic code is built for (`x86`, `arm64`; `x86_64` is taken as
     /// `x86`). `None`: `x86` when the root has an `arch/` folder, else every arch.
     pub arch: Option<String>,
+    /// A kernel `.config` deciding the preprocessor conditionals on `CONFIG_` symbols.
+    /// `None`: the values assumed in the rules (`[kconfig_assumed]`), the rest unknown.
+    pub kconfig: Option<PathBuf>,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -163,6 +172,15 @@ pub struct Stats {
     /// Files under `arch/<B>/` for an arch B that is not the selected one, left out.
     #[serde(default)]
     pub files_other_arch: usize,
+    /// Files under the kernel tree's user-space folders (`tools/`, `scripts/`...), left out.
+    #[serde(default)]
+    pub files_userspace: usize,
+    /// Regions of preprocessor conditionals the configuration leaves out.
+    #[serde(default)]
+    pub regions_configured_out: usize,
+    /// Headers only included from such regions (so not read as code).
+    #[serde(default)]
+    pub headers_configured_out: usize,
     pub elapsed_ms: u64,
 }
 
@@ -194,6 +212,10 @@ pub struct LintReport {
     /// The architecture calls from generic code were resolved for, if the tree has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
+    /// The configuration the conditionals were decided for: the `--kconfig` file, or the
+    /// assumed symbol values (`PREEMPT_RT=n ...`).
+    #[serde(default)]
+    pub kconfig: String,
 }
 
 impl LintReport {
@@ -253,6 +275,10 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     };
     rule_paths.extend(opts.extra_rules.iter().cloned());
     let rules = RuleSet::load(&rule_paths)?;
+    let config = match &opts.kconfig {
+        Some(f) => kconfig::Kconfig::from_file(f)?,
+        None => kconfig::Kconfig::assumed(&rules.assumed_kconfig),
+    };
     let mut files = collect_files(&opts.paths)?;
     let root = match &opts.root {
         Some(r) => r.clone(),
@@ -272,6 +298,12 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         files.retain(|f| arch::arch_of(f, &root).is_none_or(|a| kept.contains(&a)));
     }
     let files_other_arch = before - files.len();
+    let userspace_dirs = userspace::UserspaceDirs::new(&rules.userspace_dirs);
+    let files_userspace = if userspace::is_kernel_tree(&root) {
+        userspace::retain_kernel_files(&mut files, &opts.paths, &root, &userspace_dirs)
+    } else {
+        0
+    };
 
     // Lexical pass over every file.
     let bar = progress_bar(opts.progress, files.len() as u64, "scanning");
@@ -284,7 +316,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         .map(|f| {
             let r = match std::fs::read(f) {
                 Ok(src) => {
-                    let s = scan::scan(&src, &lock_types, &rules.lock_defines, &needles);
+                    let s = scan::scan(&src, &lock_types, &rules.lock_defines, &needles, &config);
                     Ok((s, src.len() as u64))
                 }
                 Err(e) => Err(format!("{}: {e}", f.display())),
@@ -298,6 +330,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     let mut stats = Stats {
         files_scanned: files.len(),
         files_other_arch,
+        files_userspace,
         ..Default::default()
     };
     let mut unreadable = Vec::new();
@@ -315,12 +348,17 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         }
     }
     stats.unreadable_files = unreadable.len();
+    let incs: Vec<&[cond::Include]> = file_scans.iter().map(|s| &s.includes[..]).collect();
+    let out = includes::configured_out(&files, &incs);
+    for (fs, _) in file_scans.iter_mut().zip(&out).filter(|(_, o)| **o) {
+        *fs = scan::FileScan::default();
+    }
+    stats.headers_configured_out = out.iter().filter(|o| **o).count();
+    stats.regions_configured_out = file_scans.iter().map(|s| s.inactive.len()).sum();
 
-    let index = graph::Index::build(&files, &file_scans).scoped(arch::ArchScope::new(
-        &files,
-        &root,
-        selected.as_deref(),
-    ));
+    let index = graph::Index::build(&files, &file_scans)
+        .scoped(arch::ArchScope::new(&files, &root, selected.as_deref()))
+        .user_scoped(userspace::UserScope::new(&files, &root, &userspace_dirs));
     let mut g = graph::Graph::new(&rules, &files, &index, opts.progress);
     // Files worth parsing up front: those that may declare entry points (or all).
     let mut initial: Vec<usize> = if opts.parse_all {
@@ -381,6 +419,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         unreadable,
         diff_base,
         arch: selected,
+        kconfig: config.describe(),
     })
 }
 

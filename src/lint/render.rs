@@ -131,6 +131,22 @@ fn human(report: &LintReport, color: bool) -> String {
             s.files_other_arch
         ));
     }
+    if s.files_userspace > 0 {
+        text.push_str(&format!(
+            "lint: {} file(s) of user-space folders (tools/, scripts/... see rules/build-scope.toml) left out\n",
+            s.files_userspace
+        ));
+    }
+    text.push_str(&format!(
+        "lint: conditionals decided for {}: {} region(s) and {} header(s) left out\n",
+        if report.kconfig.is_empty() {
+            "no known symbol"
+        } else {
+            report.kconfig.as_str()
+        },
+        s.regions_configured_out,
+        s.headers_configured_out
+    ));
     for u in &report.unreadable {
         text.push_str(&format!("lint: skipped unreadable file {u}\n"));
     }

@@ -111,6 +111,12 @@ struct DerivedFile {
     max_depth: Option<usize>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ScopeFile {
+    userspace: Vec<String>,
+}
+
 /// The shape of one rule file; every section is optional so files can be split freely.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -122,6 +128,8 @@ struct RuleFile {
     /// A rule without services: it judges what is stored in oob-called struct members.
     ops_slot: Option<Rule>,
     derived_inband: Option<DerivedFile>,
+    build_scope: Option<ScopeFile>,
+    kconfig_assumed: Option<BTreeMap<String, String>>,
 }
 
 /// Everything the checker knows, merged from all rule files.
@@ -154,6 +162,10 @@ pub struct RuleSet {
     pub choke_points: Vec<String>,
     /// How deep to follow calls below the in-tree definition of a listed service.
     pub max_derive_depth: usize,
+    /// Paths of a kernel tree holding user-space or host code (`tools`, `arch/*/tools`).
+    pub userspace_dirs: Vec<String>,
+    /// Kconfig symbol values (`y`, `m`, `n`) taken as known without `--kconfig`.
+    pub assumed_kconfig: BTreeMap<String, String>,
     /// All rules, sorted by id.
     pub rules: Vec<Rule>,
     pub sources: Vec<PathBuf>,
@@ -292,6 +304,19 @@ impl RuleSet {
                     set.max_derive_depth = n;
                 }
             }
+            if let Some(b) = file.build_scope {
+                set.userspace_dirs.extend(b.userspace);
+            }
+            for (sym, value) in file.kconfig_assumed.unwrap_or_default() {
+                if !matches!(value.as_str(), "y" | "m" | "n") {
+                    return Err(LintError::Rules {
+                        path: path.to_path_buf(),
+                        message: format!("[kconfig_assumed] {sym} = \"{value}\": give y, m or n"),
+                    });
+                }
+                let sym = sym.strip_prefix("CONFIG_").unwrap_or(&sym).to_string();
+                set.assumed_kconfig.insert(sym, value);
+            }
             if let Some(r) = file.ops_slot {
                 slot = Some(r.id.clone());
                 push_rule(&mut rules, r, path)?;
@@ -397,6 +422,19 @@ mod tests {
         assert_eq!(set.rules[slot].id, "oob-inband-ops-slot");
         assert!(set.is_choke_point("might_sleep") && set.is_choke_point("__wake_up_common"));
         assert!(!set.is_choke_point("msleep"));
+        assert!(set.userspace_dirs.iter().any(|d| d == "tools"));
+        assert_eq!(set.assumed_kconfig["PREEMPT_RT"], "n");
+        assert_eq!(set.assumed_kconfig["IRQ_PIPELINE"], "y");
+    }
+
+    #[test]
+    fn assumed_kconfig_values_are_tristates() {
+        let t = "[kconfig_assumed]\nCONFIG_SMP = 'y'\n";
+        let set = RuleSet::from_texts(&[(Path::new("k.toml"), t)]).unwrap();
+        assert_eq!(set.assumed_kconfig["SMP"], "y", "the prefix is optional");
+        let t = "[kconfig_assumed]\nHZ = '250'\n";
+        let err = RuleSet::from_texts(&[(Path::new("k.toml"), t)]).unwrap_err();
+        assert!(err.to_string().contains("give y, m or n"), "{err}");
     }
 
     #[test]

@@ -1,9 +1,14 @@
 //! The fast lexical pass over every file: which functions a file defines (for the
 //! cross-file index), declared lock types, and whether the file may declare oob entry
 //! points. No parsing here: a byte-level tokenizer that skips comments, strings and
-//! preprocessor lines. Full tree-sitter parses happen later, only where needed.
+//! preprocessor lines, and the code that preprocessor conditionals leave out for the
+//! configuration ([`cond`](super::cond)). Full tree-sitter parses happen later, only where
+//! needed, on the same regions.
 
 use std::collections::BTreeMap;
+
+use super::cond::{Conditionals, Include};
+use super::kconfig::Kconfig;
 
 /// A function definition seen lexically.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +31,10 @@ pub struct FileScan {
     /// Struct members this file stores a function name in (`.m = fn,`, `x->m = fn;`),
     /// sorted, without duplicates.
     pub member_stores: Vec<String>,
+    /// Byte ranges the configuration leaves out (not scanned, blanked before parsing).
+    pub inactive: Vec<(usize, usize)>,
+    /// The `#include`s, each marked when it is in a left-out region.
+    pub includes: Vec<Include>,
 }
 
 /// Recognises `.member = [&]name` / `->member = [&]name` followed by `,` `;` `}` or `)`,
@@ -65,12 +74,14 @@ impl StoreMatcher {
 }
 
 /// Scans `src`. `lock_types` are the type names to record, `defines` maps `DEFINE_*`
-/// macros to their types, `needles` decide `may_have_entries`.
+/// macros to their types, `needles` decide `may_have_entries`, `config` decides the
+/// preprocessor conditionals.
 pub fn scan(
     src: &[u8],
     lock_types: &[&str],
     defines: &BTreeMap<String, String>,
     needles: &Needles,
+    config: &Kconfig,
 ) -> FileScan {
     let mut out = FileScan {
         may_have_entries: needles.matches(src),
@@ -89,6 +100,7 @@ pub fn scan(
     let mut prev_was_struct_kw = false;
     let mut define_macro: Option<String> = None;
     let mut stores = StoreMatcher::default();
+    let mut conds = Conditionals::new(config);
     let mut i = 0usize;
     let n = src.len();
     let mut line_start = true;
@@ -106,6 +118,7 @@ pub fn scan(
             }
             b'#' if line_start => {
                 // Preprocessor line, with continuations.
+                let start = i;
                 while i < n && src[i] != b'\n' {
                     if src[i] == b'\\' && i + 1 < n && src[i + 1] == b'\n' {
                         i += 1;
@@ -115,6 +128,7 @@ pub fn scan(
                     }
                     i += 1;
                 }
+                conds.directive(&src[start..i], start, i);
                 continue;
             }
             _ => {}
@@ -142,6 +156,14 @@ pub fn scan(
                 i += 1;
             }
             i += 1;
+            continue;
+        }
+        if !conds.active() {
+            // Left out by the configuration: the build never sees these tokens.
+            i += 1;
+            while i < n && (src[i].is_ascii_alphanumeric() || src[i] == b'_') {
+                i += 1;
+            }
             continue;
         }
         if b.is_ascii_alphabetic() || b == b'_' {
@@ -271,6 +293,7 @@ pub fn scan(
     }
     out.member_stores.sort();
     out.member_stores.dedup();
+    (out.inactive, out.includes) = conds.finish(n);
     out
 }
 
@@ -319,10 +342,51 @@ mod tests {
 
     const TYPES: &[&str] = &["hard_spinlock_t", "spinlock_t", "raw_spinlock_t"];
 
+    /// Scans with no entry needles and no known Kconfig symbol.
+    fn scan_plain(src: &[u8]) -> FileScan {
+        scan(
+            src,
+            TYPES,
+            &defines(),
+            &Needles::new(&[]),
+            &Kconfig::default(),
+        )
+    }
+
+    #[test]
+    fn code_the_configuration_leaves_out_is_not_scanned() {
+        let k = Kconfig::assumed(&[("PREEMPT_RT".to_string(), "n".to_string())].into());
+        let src = b"#ifdef CONFIG_PREEMPT_RT\n#include <linux/spinlock_rt.h>\nvoid unlock(void) { rt(); }\nstruct s { spinlock_t l;\n#else\nvoid unlock(void) { raw(); }\n#endif\n#if 0\nint gone(void) {\n#endif\nint kept(void) { }\n";
+        let s = scan(src, TYPES, &defines(), &Needles::new(&[]), &k);
+        let names: Vec<&str> = s.defs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["unlock", "kept"], "one unlock, braces balanced");
+        assert!(s.lock_fields.is_empty());
+        let left_out: Vec<&str> = s
+            .inactive
+            .iter()
+            .map(|&(a, b)| std::str::from_utf8(&src[a..b]).unwrap().trim())
+            .collect();
+        assert_eq!(
+            left_out,
+            [
+                "#include <linux/spinlock_rt.h>\nvoid unlock(void) { rt(); }\nstruct s { spinlock_t l;",
+                "int gone(void) {"
+            ]
+        );
+        assert_eq!(s.includes.len(), 1);
+        assert!(s.includes[0].inactive);
+        // Nothing known: every branch is read, as before.
+        assert_eq!(
+            scan_plain(src).defs.len(),
+            1,
+            "the unbalanced brace swallows the rest"
+        );
+    }
+
     #[test]
     fn finds_definitions_not_prototypes() {
         let src = b"static int a(void);\nint b(int x) { return a(); }\nstatic inline void c(void)\n__releases(x)\n{\n}\nstruct s { int (*f)(void); };\nint v = f(1);\n#define M(x) { x }\n";
-        let s = scan(src, TYPES, &defines(), &Needles::new(&[]));
+        let s = scan_plain(src);
         assert_eq!(
             s.defs,
             vec![
@@ -341,7 +405,7 @@ mod tests {
     #[test]
     fn records_lock_declarations() {
         let src = b"struct dev {\n\thard_spinlock_t lock;\n\tspinlock_t slow;\n};\nstatic DEFINE_HARD_SPINLOCK(glock);\nstatic DEFINE_SPINLOCK(other);\nstatic raw_spinlock_t rl;\nvoid f(void) { spinlock_t local; }\n";
-        let s = scan(src, TYPES, &defines(), &Needles::new(&[]));
+        let s = scan_plain(src);
         assert!(s
             .lock_fields
             .contains(&("dev".into(), "lock".into(), "hard_spinlock_t".into())));
@@ -365,7 +429,7 @@ mod tests {
     #[test]
     fn records_member_stores() {
         let src = b"static const struct ops o = {\n\t.step = slow_step,\n\t.init = &my_init,\n\t.val = 3,\n\t.cb = (void *)x,\n};\nvoid p(struct d *d) { d->hook = sleepy; if (d->n == m) d->x.fn = f; y = d->q; }\n";
-        let s = scan(src, TYPES, &defines(), &Needles::new(&[]));
+        let s = scan_plain(src);
         assert_eq!(s.member_stores, vec!["fn", "hook", "init", "step"]);
     }
 
@@ -377,6 +441,7 @@ mod tests {
             TYPES,
             &defines(),
             &Needles::new(&["oob_ioctl".to_string()]),
+            &Kconfig::default(),
         );
         assert_eq!(s.defs.len(), 1);
         assert_eq!(s.defs[0].name, "real");

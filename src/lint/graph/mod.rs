@@ -12,10 +12,12 @@ mod derived;
 mod slots;
 
 use super::arch::ArchScope;
+use super::cond::blank;
 use super::inband::{chain_down, Witness};
 use super::parse::{parse_file, Call, Function, LockArg, ParsedFile, Target};
 use super::rules::{CallClass, RuleSet};
 use super::scan::FileScan;
+use super::userspace::UserScope;
 use super::{display_path, fnv64, ChainStep, EntryPoint, Finding, Suppression, SuppressionKind};
 use slots::{SlotStore, SlotUse};
 
@@ -40,8 +42,12 @@ pub struct Index {
     file_vars: HashMap<(usize, String), BTreeSet<String>>,
     /// Struct member -> files storing a function in it (sorted).
     member_files: HashMap<String, Vec<usize>>,
+    /// Per file, the byte ranges the configuration leaves out (blanked before parsing).
+    inactive: Vec<Vec<(usize, usize)>>,
     /// Which arch folder each file is in, and which definitions a call may reach.
     scope: ArchScope,
+    /// Which files are user-space code explicitly linted, seen only among themselves.
+    user: UserScope,
 }
 
 impl Index {
@@ -51,6 +57,7 @@ impl Index {
                 .iter()
                 .map(|f| f.extension().is_some_and(|x| x == "h"))
                 .collect(),
+            inactive: scans.iter().map(|s| s.inactive.clone()).collect(),
             ..Default::default()
         };
         for (i, s) in scans.iter().enumerate() {
@@ -95,9 +102,20 @@ impl Index {
         self
     }
 
+    /// Keeps user-space code and kernel code apart (see [`UserScope`]).
+    pub fn user_scoped(mut self, user: UserScope) -> Index {
+        self.user = user;
+        self
+    }
+
     /// May code in file `from` reach a definition in file `to` (same build)?
     pub fn visible(&self, from: usize, to: usize) -> bool {
-        self.scope.visible(from, to)
+        self.scope.visible(from, to) && self.user.visible(from, to)
+    }
+
+    /// The byte ranges of `file` the configuration leaves out.
+    pub fn inactive(&self, file: usize) -> &[(usize, usize)] {
+        self.inactive.get(file).map_or(&[], Vec::as_slice)
     }
 
     pub fn defs_named(&self, name: &str) -> Vec<Def> {
@@ -117,7 +135,7 @@ impl Index {
         let mut v: Vec<usize> = defs
             .iter()
             .filter(|d| !d.is_static || self.is_header[d.file])
-            .filter(|d| self.scope.visible(from, d.file))
+            .filter(|d| self.visible(from, d.file))
             .map(|d| d.file)
             .collect();
         v.sort();
@@ -203,11 +221,16 @@ impl<'a> Graph<'a> {
         );
         let rules = self.rules;
         let files = self.files;
+        let index = self.index;
         let done: Vec<(usize, ParsedFile)> = todo
             .par_iter()
             .map(|&i| {
                 let p = match std::fs::read(&files[i]) {
-                    Ok(src) => parse_file(&src, rules),
+                    Ok(mut src) => {
+                        // The parser sees what the build compiles, as the lexical pass did.
+                        blank(&mut src, index.inactive(i));
+                        parse_file(&src, rules)
+                    }
                     Err(_) => ParsedFile::default(),
                 };
                 bar.inc(1);
@@ -666,6 +689,7 @@ mod tests {
                     &types,
                     &rules.lock_defines,
                     &Needles::new(&[]),
+                    &crate::lint::kconfig::Kconfig::default(),
                 )
             })
             .collect();
