@@ -278,6 +278,26 @@ fn lint_gate_counts_only_changed_functions_and_fail_fast_skips_the_rest() {
         serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), 1);
 
+    // `[lint] kconfig` reaches the engine: a missing .config is an error naming it.
+    write(
+        dir,
+        "dovetail-port.toml",
+        "[queue]\nbase = \"v1.0\"\n[lint]\npaths = [\"drivers\"]\nkconfig = \"nope.config\"\n",
+    );
+    let o = tool(dir, &["ci", "--only", "lint"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("nope.config"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    write(
+        dir,
+        "dovetail-port.toml",
+        "[queue]\nbase = \"v1.0\"\nonto = \"v1.1\"\n[lint]\npaths = [\"drivers\"]\n",
+    );
+
     // The queue conflicts onto v1.1; without --fail-fast the lint still runs.
     let o = tool(dir, &["ci"]);
     assert_eq!(o.status.code(), Some(1));

@@ -60,6 +60,13 @@ pub struct LintConfig {
     /// Report only findings on lines changed since the queue base (the default).
     #[serde(default = "yes")]
     pub diff: bool,
+    /// A kernel `.config` (relative to the fork's root) that decides the preprocessor
+    /// conditionals, as `lint --kconfig`; without it, the rules' assumed values.
+    #[serde(default)]
+    pub kconfig: Option<PathBuf>,
+    /// The one architecture whose code is resolved, as `lint --arch` (default x86).
+    #[serde(default)]
+    pub arch: Option<String>,
 }
 
 fn yes() -> bool {

@@ -98,6 +98,8 @@ pub fn render(facts: &TreeFacts) -> String {
          [lint]\n\
          paths = [\"{lint_path}\"]\n\
          # baseline = \"lint-baseline.json\"\n\
+         # kconfig = \"lint.config\"   # a .config deciding #ifdef CONFIG_X (default: rules' assumptions)\n\
+         # arch = \"x86\"             # the one arch whose code is resolved\n\
          diff = true\n"
     );
     let mut frags = Vec::new();

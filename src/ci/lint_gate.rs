@@ -39,6 +39,8 @@ pub fn options(root: &Path, l: &LintConfig, diff_base: Option<&str>) -> LintOpti
         } else {
             None
         },
+        kconfig: l.kconfig.as_ref().map(|k| root.join(k)),
+        arch: l.arch.clone(),
         progress: false,
         ..Default::default()
     }
@@ -94,10 +96,14 @@ mod tests {
             paths: vec!["drivers/x".into()],
             baseline: Some("b.json".into()),
             diff: true,
+            kconfig: Some("lint.config".into()),
+            arch: Some("arm64".into()),
         };
         let o = options(Path::new("/f"), &l, Some("v6.1"));
         assert_eq!(o.paths, vec![std::path::PathBuf::from("/f/drivers/x")]);
         assert_eq!(o.baseline, Some("/f/b.json".into()));
+        assert_eq!(o.kconfig, Some("/f/lint.config".into()));
+        assert_eq!(o.arch.as_deref(), Some("arm64"));
         assert_eq!(o.diff.as_deref(), Some("v6.1"));
         l.diff = false;
         assert_eq!(options(Path::new("/f"), &l, Some("v6.1")).diff, None);
