@@ -209,30 +209,22 @@ pub struct GuestBusybox {
     pub version: Option<String>,
 }
 
-/// The guest busybox of every architecture with a profile: the host's for the host's own,
-/// else the one `dovetail-port busybox` fetched, else none.
+/// The guest busybox of every architecture with a profile ([`crate::boot::busybox::available`]).
 pub fn guest_busyboxes() -> Vec<GuestBusybox> {
-    use crate::boot::busybox;
+    use crate::boot::busybox::{self, Origin};
     crate::kbuild::ArchProfile::known()
         .into_iter()
         .filter_map(|arch| {
             let profile = crate::kbuild::ArchProfile::load(&arch).ok()?;
-            let native = (profile.host_arch == std::env::consts::ARCH)
-                .then(busybox::host)
-                .flatten();
-            let (source, path, version) = match (native, busybox::cached(&arch)) {
-                (Some(p), _) => ("host", Some(p), None),
-                (None, Some(p)) => (
-                    "fetched",
-                    Some(p),
-                    busybox::provenance(&arch).map(|v| v.version),
-                ),
-                (None, None) => ("missing", None, None),
+            let found = busybox::available(&profile);
+            let version = match found {
+                Some((Origin::Fetched, _)) => busybox::provenance(&arch).map(|v| v.version),
+                _ => None,
             };
             Some(GuestBusybox {
                 arch,
-                source,
-                path,
+                source: found.as_ref().map_or("missing", |f| f.0.as_str()),
+                path: found.map(|f| f.1),
                 version,
             })
         })

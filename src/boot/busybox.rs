@@ -13,7 +13,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use super::BootError;
-use crate::kbuild::{ArchProfile, GuestProfile};
+use crate::kbuild::{ArchProfile, GuestProfile, KbuildError};
 
 /// `kbuild/busybox.toml`: where the package comes from.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,9 +35,9 @@ impl Source {
             path: path.clone(),
             source: e,
         })?;
-        let mut source: Source = toml::from_str(&text).map_err(|e| BootError::Fetch {
-            arch: "-".into(),
-            message: format!("{}: {e}", path.display()),
+        let mut source: Source = toml::from_str(&text).map_err(|e| KbuildError::BadData {
+            path: path.clone(),
+            message: e.to_string(),
         })?;
         if let Some(m) = std::env::var_os("DOVETAIL_PORT_DEBIAN_MIRROR") {
             source.mirror = m.to_string_lossy().into_owned();
@@ -79,6 +79,36 @@ pub fn host() -> Option<PathBuf> {
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file())
+}
+
+/// Where a guest's busybox comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The host's busybox-static, for a guest of the host's architecture.
+    Host,
+    /// The one `fetch` put in the cache.
+    Fetched,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Host => "host",
+            Origin::Fetched => "fetched",
+        }
+    }
+}
+
+/// The busybox `profile`'s guests get when none is given: the host's for a guest of the
+/// host's architecture, else the fetched one. The one lookup `boot`, `fetch` and `doctor`
+/// share.
+pub fn available(profile: &ArchProfile) -> Option<(Origin, PathBuf)> {
+    let native = (std::env::consts::ARCH == profile.host_arch)
+        .then(host)
+        .flatten();
+    native
+        .map(|p| (Origin::Host, p))
+        .or_else(|| cached(&profile.arch).map(|p| (Origin::Fetched, p)))
 }
 
 /// The fetched busybox for `arch`, when there is one.
@@ -262,13 +292,8 @@ fn install(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> Result<PathBuf, B
 /// fetch takes a few seconds and reaches the network.
 pub fn fetch(arch: &str, opts: &FetchOptions) -> Result<PathBuf, BootError> {
     let profile = ArchProfile::load(arch)?;
-    if !opts.refresh {
-        let native = (std::env::consts::ARCH == profile.host_arch)
-            .then(host)
-            .flatten();
-        if let Some(bin) = native.or_else(|| cached(arch)) {
-            return Ok(bin);
-        }
+    if let (false, Some((_, bin))) = (opts.refresh, available(&profile)) {
+        return Ok(bin);
     }
     let mut source = Source::load()?;
     if let Some(s) = &opts.suite {

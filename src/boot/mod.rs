@@ -129,8 +129,7 @@ pub struct TestOutcome {
     pub report: TestReport,
 }
 
-/// The guest's busybox: the given one, else the host's for a guest of the host's
-/// architecture, else the one `dovetail-port busybox` fetched for it.
+/// The guest's busybox: the given one (checked), else [`busybox::available`].
 fn guest_busybox(
     given: Option<&PathBuf>,
     profile: &ArchProfile,
@@ -149,12 +148,7 @@ fn guest_busybox(
             }
             Ok(Some(b.clone()))
         }
-        None if std::env::consts::ARCH == profile.host_arch => {
-            Ok(Some(busybox::host().ok_or_else(|| {
-                BootError::NoBusybox("/bin/busybox".into())
-            })?))
-        }
-        None => Ok(busybox::cached(&profile.arch)),
+        None => Ok(busybox::available(profile).map(|(_, path)| path)),
     }
 }
 

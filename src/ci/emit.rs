@@ -137,15 +137,20 @@ pub fn board_dtbs(c: &Config, e: &MatrixEntry) -> Vec<(String, String)> {
     out
 }
 
-/// Script lines that stage a booting entry's LAVA artifacts after its test: the kernel image,
-/// the boards' device trees and the shell initramfs (`dovetail-port initramfs --shell`).
-pub fn lava_artifact_lines(c: &Config, e: &MatrixEntry) -> Option<Vec<String>> {
-    let profile = crate::kbuild::ArchProfile::load(&e.arch).ok()?;
-    if !e.boot {
-        return None;
-    }
+/// Script lines that stage an entry's LAVA artifacts after its test: the kernel image, the
+/// boards' device trees and the shell initramfs (`dovetail-port initramfs --shell`), then
+/// the `[lava] publish` command. Empty when no LAVA job boots the entry (it does not boot,
+/// or neither QEMU jobs nor a board want it).
+pub fn lava_artifact_lines(c: &Config, e: &MatrixEntry) -> Vec<String> {
+    let wanted = e.boot && (c.lava.qemu || c.lava.boards.iter().any(|b| board_wants(b, e)));
+    let Some(profile) = wanted
+        .then(|| crate::kbuild::ArchProfile::load(&e.arch).ok())
+        .flatten()
+    else {
+        return Vec::new();
+    };
     let dir = lava_dir(e);
-    let image = format!("{dir}/{}", image_name(&e.arch));
+    let image = format!("{dir}/{}", image_file(&profile));
     let mut lines = vec![
         sh_line(&["mkdir".into(), "-p".into(), dir.clone()]),
         sh_line(&[
@@ -179,18 +184,12 @@ pub fn lava_artifact_lines(c: &Config, e: &MatrixEntry) -> Option<Vec<String>> {
             .collect();
         lines.push(sh_line(&words));
     }
-    Some(lines)
+    lines
 }
 
 /// One entry's `dovetail-port test` line, with the runner's CPU count for -j.
 fn runner_test_line(c: &Config, e: &MatrixEntry) -> String {
     sh_line(&test_command(c, e, "__NPROC__")).replace("__NPROC__", "\"$(nproc)\"")
-}
-
-/// Whether an entry's job stages LAVA artifacts: it boots and the config emits QEMU jobs
-/// or names boards for it.
-fn stages_lava(c: &Config, e: &MatrixEntry) -> bool {
-    e.boot && (c.lava.qemu || c.lava.boards.iter().any(|b| board_wants(b, e)))
 }
 
 const HEADER: &str =
@@ -269,16 +268,9 @@ pub fn gitlab(c: &Config) -> String {
     for e in &c.matrix {
         let mut script: Vec<Y> = busybox_line(e).into_iter().map(s).collect();
         script.push(s(runner_test_line(c, e)));
-        let staged = match stages_lava(c, e)
-            .then(|| lava_artifact_lines(c, e))
-            .flatten()
-        {
-            Some(lines) => {
-                script.extend(lines.into_iter().map(s));
-                true
-            }
-            None => false,
-        };
+        let stage = lava_artifact_lines(c, e);
+        let staged = !stage.is_empty();
+        script.extend(stage.into_iter().map(s));
         let mut paths = vec![
             s(format!("{}/build.log", out_dir(e))),
             s(format!("{}/.config", out_dir(e))),
@@ -402,11 +394,7 @@ pub fn github(c: &Config) -> String {
             .matrix
             .iter()
             .map(|e| {
-                let stage = stages_lava(c, e)
-                    .then(|| lava_artifact_lines(c, e))
-                    .flatten()
-                    .map(|l| l.join("\n"))
-                    .unwrap_or_default();
+                let stage = lava_artifact_lines(c, e).join("\n");
                 map(vec![
                     ("name", s(e.name())),
                     ("arch", s(e.arch.clone())),
@@ -486,14 +474,17 @@ fn lava_qemu_context(arch: &str) -> Option<Vec<(&'static str, Y)>> {
     })
 }
 
+/// The boot image's file name, as staged and fetched.
+fn image_file(p: &crate::kbuild::ArchProfile) -> String {
+    std::path::Path::new(&p.image_path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.image_target.clone())
+}
+
 fn image_name(arch: &str) -> String {
     crate::kbuild::ArchProfile::load(arch)
-        .map(|p| {
-            std::path::Path::new(&p.image_path)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or(p.image_target)
-        })
+        .map(|p| image_file(&p))
         .unwrap_or_else(|_| "Image".into())
 }
 

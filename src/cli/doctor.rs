@@ -39,22 +39,23 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
         // Not counted as missing tools: a foreign guest needs one only to run a payload.
         println!("guest busybox:");
         for g in &guests {
-            let path = g.path.as_ref().map(|p| p.display().to_string());
-            match g.source {
-                "missing" => println!(
+            let Some(path) = &g.path else {
+                println!(
                     "  none     {:<22} payloads and LAVA rootfs need one: dovetail-port busybox --arch {}",
                     g.arch, g.arch
-                ),
-                source => println!(
-                    "  {source:<8} {:<22} {}{}",
-                    g.arch,
-                    path.unwrap_or_default(),
-                    g.version
-                        .as_ref()
-                        .map(|v| format!(" ({v})"))
-                        .unwrap_or_default()
-                ),
-            }
+                );
+                continue;
+            };
+            println!(
+                "  {:<8} {:<22} {}{}",
+                g.source,
+                g.arch,
+                path.display(),
+                g.version
+                    .as_ref()
+                    .map(|v| format!(" ({v})"))
+                    .unwrap_or_default()
+            );
         }
         if missing == 0 {
             println!("all {} tools present", statuses.len());

@@ -192,7 +192,9 @@ type Hit = (String, usize, String);
 
 fn locate(repo: &Repository, tree: &git2::Tree<'_>, c: &Candidate, hits: &[Hit]) -> Option<Spot> {
     let window = c.base.len() * 2 + 10;
-    let mut scored: Vec<(usize, &str, usize, Vec<String>)> = Vec::new();
+    // Each hit file's lines, read once however many hits it has.
+    let mut files: std::collections::HashMap<&str, Vec<String>> = Default::default();
+    let mut scored: Vec<(usize, &str, usize)> = Vec::new();
     let mut seen = HashSet::new();
     let mine = hits.iter().filter(|(file, _, text)| {
         *file != c.path && c.probes.iter().any(|p| text.contains(p.as_str()))
@@ -201,26 +203,28 @@ fn locate(repo: &Repository, tree: &git2::Tree<'_>, c: &Candidate, hits: &[Hit])
         if !seen.insert((file, at)) {
             continue;
         }
-        let Some(blob) = tree
-            .get_path(Path::new(file))
-            .ok()
-            .and_then(|e| repo.find_blob(e.id()).ok())
-        else {
-            continue;
-        };
-        let lines: Vec<String> = String::from_utf8_lossy(blob.content())
-            .lines()
-            .map(str::to_string)
-            .collect();
-        let lo = at.saturating_sub(window);
+        let lines = files.entry(file).or_insert_with(|| {
+            tree.get_path(Path::new(file))
+                .ok()
+                .and_then(|e| repo.find_blob(e.id()).ok())
+                .map(|b| {
+                    String::from_utf8_lossy(b.content())
+                        .lines()
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        let lo = at.saturating_sub(window).min(lines.len());
         let hi = (at + window).min(lines.len());
         let near: HashSet<&str> = lines[lo..hi].iter().map(|l| norm(l)).collect();
         let score = c.base.iter().filter(|l| near.contains(l.as_str())).count();
-        scored.push((score, file, *at, lines));
+        scored.push((score, file, *at));
     }
     let top = scored.iter().map(|s| s.0).max()?;
     let mut at_top = scored.into_iter().filter(|s| s.0 == top);
-    let (score, file, at, lines) = at_top.next()?;
+    let (score, file, at) = at_top.next()?;
+    let lines = &files[file];
     // One place only (several hits in the same stretch of one file are one place), two
     // distinctive lines at least, and half the region's.
     if at_top.any(|s| s.1 != file) || score < 2 || score * 2 < c.base.len() {
