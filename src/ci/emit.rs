@@ -624,6 +624,14 @@ fn login() -> Vec<(&'static str, Y)> {
     ]
 }
 
+/// The boot action: `how` (method and its settings), the boot timeout and the login.
+fn boot_action<const N: usize>(c: &Config, how: [(&'static str, Y); N]) -> Y {
+    let mut fields = vec![("timeout", minutes(c.timeouts.boot))];
+    fields.extend(how);
+    fields.extend(login());
+    map(vec![("boot", map(fields))])
+}
+
 /// One LAVA job for `e` on LAVA's `qemu` device type.
 pub fn lava_qemu(c: &Config, e: &MatrixEntry) -> Option<String> {
     let context = lava_qemu_context(&e.arch)?;
@@ -660,18 +668,7 @@ pub fn lava_qemu(c: &Config, e: &MatrixEntry) -> Option<String> {
                     ),
                 ]),
             )]),
-            map(vec![(
-                "boot",
-                map([
-                    vec![
-                        ("timeout", minutes(c.timeouts.boot)),
-                        ("method", s("qemu")),
-                        ("media", s("tmpfs")),
-                    ],
-                    login(),
-                ]
-                .concat()),
-            )]),
+            boot_action(c, [("method", s("qemu")), ("media", s("tmpfs"))]),
             test_action(c, e),
         ]),
     ));
@@ -721,18 +718,7 @@ pub fn lava_board(c: &Config, e: &MatrixEntry, b: &Board) -> String {
         "actions",
         list([
             map(vec![("deploy", map(deploy))]),
-            map(vec![(
-                "boot",
-                map([
-                    vec![
-                        ("timeout", minutes(c.timeouts.boot)),
-                        ("method", s("u-boot")),
-                        ("commands", s("ramdisk")),
-                    ],
-                    login(),
-                ]
-                .concat()),
-            )]),
+            boot_action(c, [("method", s("u-boot")), ("commands", s("ramdisk"))]),
             test_action(c, e),
         ]),
     ));
