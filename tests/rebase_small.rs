@@ -275,13 +275,20 @@ fn continue_skip_and_finish_write_the_branch() {
         stderr(&out)
     );
 
+    // The conflict stands on the patches before it only: the later core.c patch is not there.
+    assert!(!core.contains("core line 30 OOB"), "{core}");
+    // The worktree's index holds the three versions, as git leaves a conflict.
+    assert_eq!(
+        git(&wt, &["status", "--porcelain", "--", "kernel/sched/core.c"]),
+        "UU kernel/sched/core.c"
+    );
+
     // Resolve: keep both changes.
     let resolved = replace_line(
         &lines("core", 40),
         "core line 10\n",
         "core line 10 upstream OOB\n",
     );
-    let resolved = replace_line(&resolved, "core line 30\n", "core line 30 OOB\n");
     std::fs::write(wt.join("kernel/sched/core.c"), resolved).unwrap();
     let out = tool(dir, &["rebase", "--continue"]);
     assert_eq!(
@@ -292,14 +299,14 @@ fn continue_skip_and_finish_write_the_branch() {
     );
     assert!(stdout(&out).contains("x86: dovetail: select HAVE_DOVETAIL"));
 
-    // Resolve the Kconfig select list by union.
+    // Resolve the Kconfig select list by union, from inside the worktree as a user would.
     let kconfig = replace_line(
         KCONFIG,
         "\tselect HAVE_ARCH_X\n",
         "\tselect HAVE_ARCH_X\n\tselect HAVE_ARCH_Y\n\tselect HAVE_DOVETAIL\n",
     );
     std::fs::write(wt.join("arch/x86/Kconfig"), &kconfig).unwrap();
-    let out = tool(dir, &["rebase", "--continue"]);
+    let out = tool(&wt.join("arch"), &["rebase", "--continue"]);
     assert_eq!(out.status.code(), Some(1), "gone.c waits: {}", stdout(&out));
 
     // Drop the patch for the file upstream deleted.
@@ -326,9 +333,21 @@ fn continue_skip_and_finish_write_the_branch() {
     )
     .contains("foo line 3 PIPELINE_SAFE"));
     assert!(git(dir, &["show", &format!("{branch}:mm/new.c")]).contains("upstream_only"));
+    // One commit per ported patch, in the queue's order.
     assert_eq!(
-        git(dir, &["rev-list", "--count", &format!("v2..{branch}")]),
-        "6"
+        git(
+            dir,
+            &["log", "--reverse", "--format=%s", &format!("v2..{branch}")]
+        ),
+        [
+            "irq_pipeline: add pipeline.c",
+            "irq_pipeline: hook chip",
+            "sched: dovetail: hook core",
+            "irqchip: foo is pipeline-safe",
+            "x86: dovetail: select HAVE_DOVETAIL",
+            "sched: dovetail: second core hook",
+        ]
+        .join("\n")
     );
     let after = user_state(dir);
     let after_without_branch: String = after

@@ -16,12 +16,25 @@ use dovetail_port::rebase::session::Session;
 /// run always goes to the end and gives each patch a verdict: clean, merged, relocated,
 /// already-upstream, empty or conflict. Files the target moved are followed by content.
 ///
-/// Conflicts are queued in a session under .git/dovetail-port/. `--continue` checks the next
-/// one out in a dedicated worktree (.git/dovetail-port/worktree) with diff3 markers; edit the
-/// files there and run `--continue` again to take your resolution. `--skip` drops the patch,
+/// Conflicts are queued in a session under .git/dovetail-port/. `--continue` checks the first
+/// one, in queue order, out in a dedicated worktree (.git/dovetail-port/worktree) on top of
+/// the patches before it: diff3 markers in the files, and base/ours/theirs as index stages
+/// 1/2/3, so `git status`, `git diff` and `git mergetool` work there. Edit the files (or use
+/// `git checkout --theirs`), then run `--continue` again, from there or from the repository:
+/// your resolution is committed in its place and the patches after it are replayed on top of
+/// it, so the result keeps the queue's order. A binary conflict is checked out as FILE.ours,
+/// FILE.base and FILE.theirs: put the version you want at FILE. `--skip` drops the patch,
 /// `--abort` forgets the session, `--status` shows the table. When no conflict is left, the
 /// result is written to a new branch (default `<queue-branch>-on-<target>`). A killed run
 /// resumes with `--continue`. `--explain PATCH` prints every decision made for one patch.
+/// One session runs at a time per repository (a second run says which process holds it).
+/// Paths that git's checkout refuses (`..`, `.git`, below a symlink) are refused by name.
+///
+/// Examples:
+///   dovetail-port rebase v6.12 --queue v6.1..dovetail-6.1     # forward-port a branch
+///   dovetail-port rebase v6.12 --series ~/dovetail-patches/   # a quilt/format-patch series
+///   dovetail-port rebase --continue                           # after editing the worktree
+///   dovetail-port rebase --status --report json | jq '.patches[].verdict'
 ///
 /// Each conflict region you resolve is recorded (see `dovetail-port resolutions`) and applied
 /// again when the same change meets the same upstream change, even where the code moved.

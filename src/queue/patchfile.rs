@@ -87,7 +87,7 @@ pub fn read_queue(path: &Path) -> Result<Vec<PatchFile>> {
 /// A quilt series: one patch file name per line, `#` comments, optional `-pN` (only -p1 works).
 pub fn read_series(series: &Path) -> Result<Vec<PatchFile>> {
     let dir = series.parent().unwrap_or(Path::new("."));
-    let text = std::fs::read_to_string(series).map_err(io(series))?;
+    let text = String::from_utf8_lossy(&read_regular(series)?).into_owned();
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
@@ -119,11 +119,63 @@ pub fn read_series(series: &Path) -> Result<Vec<PatchFile>> {
     Ok(out)
 }
 
-/// Reads one file: every mail of an mbox, or one plain patch.
+/// The largest patch file read: far above any real patch (a whole PREEMPT_RT squash is a few
+/// MiB), low enough that a mistaken path (`/dev/zero` behind a symlink) cannot eat memory.
+pub const MAX_PATCH_BYTES: u64 = 256 << 20;
+
+/// Reads a file the user named as part of a queue: only a regular file (a FIFO would block
+/// forever, a device never ends), and at most `MAX_PATCH_BYTES`.
+pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let bad = |message: String| QueueError::Malformed {
+        path: path.to_path_buf(),
+        line: 0,
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(io(path))?;
+    if !meta.is_file() {
+        let kind = {
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            if t.is_dir() {
+                "a folder"
+            } else if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_socket() {
+                "a socket"
+            } else if t.is_char_device() || t.is_block_device() {
+                "a device"
+            } else {
+                "not a regular file"
+            }
+        };
+        return Err(bad(format!(
+            "is {kind}, not a patch file: only regular files are read as patches"
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PATCH_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io(path))?;
+    if bytes.len() as u64 > MAX_PATCH_BYTES {
+        return Err(bad(format!(
+            "is larger than {} MiB: not a patch file",
+            MAX_PATCH_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Reads one file: every mail of an mbox, or one plain patch. Headers and messages are read
+/// as text (invalid UTF-8 shown as U+FFFD); the diff keeps the file's bytes exactly.
 pub fn read_file(path: &Path) -> Result<Vec<PatchFile>> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
+    let bytes = read_regular(path)?;
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // Lossy decoding never touches a newline, so both splits have the same lines.
+    let raw: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+    debug_assert_eq!(lines.len(), raw.len());
     let starts: Vec<usize> = lines
         .iter()
         .enumerate()
@@ -131,12 +183,17 @@ pub fn read_file(path: &Path) -> Result<Vec<PatchFile>> {
         .map(|(i, _)| i)
         .collect();
     if starts.is_empty() {
-        return Ok(vec![parse_one(path, 0, &lines)?]);
+        return Ok(vec![parse_one(path, 0, &lines, &raw)?]);
     }
     let mut out = Vec::new();
     for (k, &start) in starts.iter().enumerate() {
         let end = starts.get(k + 1).copied().unwrap_or(lines.len());
-        out.push(parse_one(path, start, &lines[start..end])?);
+        out.push(parse_one(
+            path,
+            start,
+            &lines[start..end],
+            &raw[start..end],
+        )?);
     }
     Ok(out)
 }
@@ -150,7 +207,7 @@ fn is_mbox_separator(line: &str) -> bool {
     id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn parse_one(path: &Path, offset: usize, lines: &[&str]) -> Result<PatchFile> {
+fn parse_one(path: &Path, offset: usize, lines: &[&str], raw: &[&[u8]]) -> Result<PatchFile> {
     let mut i = usize::from(lines.first().is_some_and(|l| is_mbox_separator(l)));
     let mut headers: Vec<(String, String)> = Vec::new();
     let has_headers = lines.get(i).is_some_and(|l| {
@@ -231,7 +288,7 @@ fn parse_one(path: &Path, offset: usize, lines: &[&str]) -> Result<PatchFile> {
                     message: format!("binary patch in `{subject}`: binary changes cannot be forward-ported as text; apply it by hand"),
                 });
             }
-            diff.extend_from_slice(line.as_bytes());
+            diff.extend_from_slice(raw.get(j).copied().unwrap_or(line.as_bytes()));
         }
         if let Err(err) = git2::Diff::from_buffer(&diff) {
             return Err(QueueError::Malformed {

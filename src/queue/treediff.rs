@@ -39,7 +39,14 @@ fn walk(
     names.sort();
     names.dedup();
     for name in names {
-        let name_str = String::from_utf8_lossy(&name).into_owned();
+        // Paths travel as text through the engine and its reports: a name that is not UTF-8
+        // is refused by name rather than silently dropped or renamed.
+        let Ok(name_str) = String::from_utf8(name.clone()) else {
+            return Err(git2::Error::from_str(&format!(
+                "file name `{prefix}{}` is not UTF-8: rename it (dovetail-port carries paths as text and never renames one silently)",
+                name.escape_ascii()
+            )));
+        };
         let o = old.and_then(|t| t.get_name(&name_str));
         let n = new.and_then(|t| t.get_name(&name_str));
         if let (Some(a), Some(b)) = (&o, &n) {

@@ -60,7 +60,13 @@ pub fn from_commit(repo: &Repository, id: Oid) -> Result<Vec<PathChange>> {
         Err(_) => None,
     };
     let entry = |e: Option<(Oid, i32)>| e.map(|(id, mode)| Entry { id, mode });
-    let mut changes: Vec<PathChange> = treediff::changed_files(repo, parent_tree.as_ref(), &tree)?
+    let changed = treediff::changed_files(repo, parent_tree.as_ref(), &tree).map_err(|e| {
+        RebaseError::InCommit {
+            commit: id.to_string(),
+            message: e.message().to_string(),
+        }
+    })?;
+    let mut changes: Vec<PathChange> = changed
         .into_iter()
         .map(|c| PathChange {
             old_path: c.old.map(|_| c.path.clone()),
@@ -132,7 +138,7 @@ fn pair_renames(repo: &Repository, changes: &mut Vec<PathChange>) -> Result<()> 
     Ok(())
 }
 
-fn deltas_to_changes(diff: &git2::Diff<'_>) -> Vec<PathChange> {
+fn deltas_to_changes(diff: &git2::Diff<'_>, patch: &PatchFile) -> Result<Vec<PathChange>> {
     let mut out = Vec::new();
     for delta in diff.deltas() {
         let entry = |f: git2::DiffFile<'_>| {
@@ -141,16 +147,38 @@ fn deltas_to_changes(diff: &git2::Diff<'_>) -> Vec<PathChange> {
                 mode: u32::from(f.mode()) as i32,
             })
         };
-        let path = |f: git2::DiffFile<'_>| f.path().map(|p| p.to_string_lossy().into_owned());
+        let path = |f: git2::DiffFile<'_>| -> Result<Option<String>> {
+            let Some(bytes) = f.path_bytes() else {
+                return Ok(None);
+            };
+            match std::str::from_utf8(bytes) {
+                Ok(p) => Ok(Some(p.to_string())),
+                Err(_) => Err(RebaseError::InCommit {
+                    commit: format!("{}:{}", patch.path.display(), patch.line),
+                    message: format!(
+                        "file name `{}` is not UTF-8: rename it (dovetail-port carries paths as text and never renames one silently)",
+                        bytes.escape_ascii()
+                    ),
+                }),
+            }
+        };
         let (base, theirs) = (entry(delta.old_file()), entry(delta.new_file()));
         out.push(PathChange {
-            old_path: base.and(path(delta.old_file())),
-            new_path: theirs.and(path(delta.new_file())),
+            old_path: if base.is_some() {
+                path(delta.old_file())?
+            } else {
+                None
+            },
+            new_path: if theirs.is_some() {
+                path(delta.new_file())?
+            } else {
+                None
+            },
             base,
             theirs,
         });
     }
-    out
+    Ok(out)
 }
 
 /// The path changes of a patch file, against the fake ancestor made of the blobs named on its
@@ -192,5 +220,5 @@ pub fn from_patch_file(repo: &Repository, patch: &PatchFile) -> Result<Vec<PathC
     let mut find = git2::DiffFindOptions::new();
     find.renames(true);
     diff.find_similar(Some(&mut find))?;
-    Ok(deltas_to_changes(&diff))
+    deltas_to_changes(&diff, patch)
 }

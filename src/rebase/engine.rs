@@ -13,6 +13,7 @@ use super::merge::{self, Labels, PathStatus, Replayed, Update};
 use super::resolve::memory::{self, Memory};
 use super::session::{Active, ConflictHunk, PatchState, QueueSource, Session, FORMAT_VERSION};
 use super::upstream::UpstreamIds;
+use super::{lock, worktree};
 use super::{RebaseError, Result, Verdict};
 use crate::queue::patchfile::{self, PatchFile};
 use crate::queue::range;
@@ -59,10 +60,19 @@ pub fn open_repo(path: &Path) -> Result<Repository> {
     // Like git itself, trust the object store's hashes instead of re-hashing every object
     // read: at kernel scale the re-hash was the largest single cost of a replay.
     git2::opts::strict_hash_verification(false);
-    Repository::discover(path).map_err(|source| RebaseError::NotARepo {
+    let repo = Repository::discover(path).map_err(|source| RebaseError::NotARepo {
         path: path.to_path_buf(),
         source,
-    })
+    })?;
+    // From inside a linked worktree (the session's own, where the user resolves a conflict),
+    // the session is the main repository's.
+    if repo.is_worktree() {
+        return Repository::open(repo.commondir()).map_err(|source| RebaseError::NotARepo {
+            path: path.to_path_buf(),
+            source,
+        });
+    }
+    Ok(repo)
 }
 
 /// The queue's patches.
@@ -101,11 +111,21 @@ impl Loaded {
         }
     }
 
+    /// What patch `i` changes; a path git's checkout would refuse is an error naming it.
     fn changes(&self, repo: &Repository, i: usize) -> Result<Vec<PathChange>> {
-        match &self.patches {
-            Patches::Commits(c) => change::from_commit(repo, c[i]),
-            Patches::Files(f) => change::from_patch_file(repo, &f[i]),
+        let (changes, name) = match &self.patches {
+            Patches::Commits(c) => (change::from_commit(repo, c[i])?, c[i].to_string()),
+            Patches::Files(f) => (
+                change::from_patch_file(repo, &f[i])?,
+                format!("{}:{}", f[i].path.display(), f[i].line),
+            ),
+        };
+        for c in &changes {
+            for path in [&c.old_path, &c.new_path].into_iter().flatten() {
+                worktree::check_path(&name, path)?;
+            }
         }
+        Ok(changes)
     }
 
     fn base_tree<'r>(&self, repo: &'r Repository, i: usize) -> Result<Option<git2::Tree<'r>>> {
@@ -164,6 +184,7 @@ fn committer(repo: &Repository) -> Result<git2::Signature<'static>> {
 pub fn start(opts: &StartOptions, progress: Progress<'_>) -> Result<Session> {
     let repo = open_repo(&opts.repo)?;
     let git_dir = repo.path().to_path_buf();
+    let _lock = lock::acquire(&lock::session_path(&git_dir), "a rebase session")?;
     if let Some(existing) = Session::load(&git_dir)? {
         if existing.in_progress() {
             return Err(RebaseError::SessionInProgress {
@@ -230,7 +251,9 @@ pub fn start(opts: &StartOptions, progress: Progress<'_>) -> Result<Session> {
         .branch
         .clone()
         .unwrap_or_else(|| format!("{queue_name}-on-{}", sanitize(&opts.target)));
-    git2::Branch::name_is_valid(&branch)?;
+    if !git2::Branch::name_is_valid(&branch)? {
+        return Err(RebaseError::BadBranch(branch));
+    }
     if !opts.force && repo.find_branch(&branch, git2::BranchType::Local).is_ok() {
         return Err(RebaseError::BranchExists(branch));
     }
@@ -250,23 +273,31 @@ pub fn start(opts: &StartOptions, progress: Progress<'_>) -> Result<Session> {
         strict: opts.strict,
         collateral: Vec::new(),
     };
-    session.save(&git_dir)?;
-    let loaded = Loaded::from_source(&session.source, &git_dir)?;
-    first_pass(&repo, &mut session, &loaded, progress)?;
-    // Needs the queue's old base; patch files have none.
-    if let QueueSource::Range { base, commits, .. } = &session.source {
-        if let Some(head) = commits.last() {
-            session.collateral = collateral_rules.scan(
-                &repo,
-                Oid::from_str(base)?,
-                Oid::from_str(head)?,
-                target_id,
-            )?;
-            session.save_synced(&git_dir)?;
+    let mut run = |session: &mut Session| -> Result<()> {
+        session.save(&git_dir)?;
+        let loaded = Loaded::from_source(&session.source, &git_dir)?;
+        first_pass(&repo, session, &loaded, progress)?;
+        // Needs the queue's old base; patch files have none.
+        if let QueueSource::Range { base, commits, .. } = &session.source {
+            if let Some(head) = commits.last() {
+                session.collateral = collateral_rules.scan(
+                    &repo,
+                    Oid::from_str(base)?,
+                    Oid::from_str(head)?,
+                    target_id,
+                )?;
+                session.save_synced(&git_dir)?;
+            }
         }
-    }
-    if session.pending() == 0 {
-        finish(&repo, &mut session)?;
+        if session.pending() == 0 {
+            finish(&repo, session)?;
+        }
+        Ok(())
+    };
+    if let Err(e) = run(&mut session) {
+        // An error is not a half-started session: the next start begins afresh.
+        let _ = Session::remove(&git_dir);
+        return Err(e);
     }
     Ok(session)
 }
@@ -282,6 +313,7 @@ fn new_state(key: String, subject: String, topic: String) -> PatchState {
         conflicts: Vec::new(),
         interdiff: None,
         notes: Vec::new(),
+        upstream: None,
     }
 }
 
@@ -393,6 +425,7 @@ fn check_upstream(
     if let Some(Some(ids)) = upstream {
         if let Some(found) = ids.find(repo, commits[i])? {
             state.verdict = Some(Verdict::AlreadyUpstream);
+            state.upstream = Some(found.to_string());
             state.notes.push(format!(
                 "same patch-id as upstream commit {} (its text conflicts only because upstream changed it later)",
                 range::short(found)
@@ -414,6 +447,8 @@ fn replay_one(
     let mut state = session.patches[i].clone();
     state.conflicts.clear();
     state.notes.clear();
+    state.new_commit = None;
+    state.interdiff = None;
     let changes = loaded.changes(repo, i)?;
     if changes.is_empty() {
         state.verdict = Some(Verdict::Empty);
@@ -441,6 +476,11 @@ fn replay_one(
         &labels,
         merge_options(session, loaded),
     )?;
+    for update in &replayed.updates {
+        if let Update::Write { path, .. } = update {
+            worktree::check_tree_parents(&ours, &short_key, path)?;
+        }
+    }
     state.paths = replayed.paths.clone();
     for p in &replayed.paths {
         if let Some((old, new, sim)) = &p.followed {
@@ -630,26 +670,46 @@ fn conflict_hunks(replayed: &Replayed) -> Vec<ConflictHunk> {
 }
 
 /// `--continue`: resumes a killed first pass, takes the user's resolution of the conflict in
-/// the worktree, then moves to the next conflict (or finishes).
+/// the worktree, replays the patches after it on top of it, then moves to the next conflict
+/// in queue order (or finishes).
 pub fn resume(repo_path: &Path, progress: Progress<'_>) -> Result<(Session, Step)> {
     let repo = open_repo(repo_path)?;
     let git_dir = repo.path().to_path_buf();
+    let _lock = lock::acquire(&lock::session_path(&git_dir), "a rebase session")?;
     let mut session = load_in_progress(&git_dir)?;
     let mut loaded = Loaded::from_source(&session.source, &git_dir)?;
     if session.next < loaded.len() {
         first_pass(&repo, &mut session, &loaded, progress)?;
     }
     if let Some(active) = session.active.clone() {
+        if !Session::worktree(&git_dir).join(".git").exists() {
+            // The worktree was deleted: check the conflict out again rather than read nothing.
+            let worktree = materialize(&repo, &mut session, &loaded, active.index)?;
+            session.patches[active.index]
+                .notes
+                .push("the session worktree was missing and was checked out again".into());
+            session.save(&git_dir)?;
+            return Ok((
+                session,
+                Step::Waiting {
+                    worktree,
+                    index: active.index,
+                },
+            ));
+        }
         take_resolution(&repo, &mut session, &mut loaded, &active)?;
+        replay_tail(&repo, &mut session, &loaded, active.index + 1)?;
     }
     let step = advance(&repo, &mut session, &loaded)?;
     Ok((session, step))
 }
 
-/// `--skip`: drops the conflict in the worktree (or the next pending one) and moves on.
+/// `--skip`: drops the conflict in the worktree (or the next pending one) and moves on. The
+/// patches after it were replayed without it already, so nothing is replayed again.
 pub fn skip(repo_path: &Path) -> Result<(Session, Step)> {
     let repo = open_repo(repo_path)?;
     let git_dir = repo.path().to_path_buf();
+    let _lock = lock::acquire(&lock::session_path(&git_dir), "a rebase session")?;
     let mut session = load_in_progress(&git_dir)?;
     let loaded = Loaded::from_source(&session.source, &git_dir)?;
     let index = match session.active.take() {
@@ -672,9 +732,10 @@ pub fn skip(repo_path: &Path) -> Result<(Session, Step)> {
 pub fn abort(repo_path: &Path) -> Result<Session> {
     let repo = open_repo(repo_path)?;
     let git_dir = repo.path().to_path_buf();
+    let _lock = lock::acquire(&lock::session_path(&git_dir), "a rebase session")?;
     let session =
         Session::load(&git_dir)?.ok_or_else(|| RebaseError::NoSession(git_dir.clone()))?;
-    remove_worktree(&git_dir)?;
+    worktree::remove(&git_dir);
     Session::remove(&git_dir)?;
     Ok(session)
 }
@@ -692,30 +753,60 @@ fn load_in_progress(git_dir: &Path) -> Result<Session> {
     }
 }
 
-/// Applies pending conflicts that now merge, checks out the next real one, or finishes.
-fn advance(repo: &Repository, session: &mut Session, loaded: &Loaded) -> Result<Step> {
+/// The commit patch `i` is replayed on: the result of the last earlier patch that made one,
+/// or the target. Queue order is kept: patch `i` never lands on top of a later patch.
+fn parent_of(session: &Session, i: usize) -> String {
+    session.patches[..i]
+        .iter()
+        .rev()
+        .find_map(|p| p.new_commit.clone())
+        .unwrap_or_else(|| session.target_id.clone())
+}
+
+/// Replays patches `from..` on top of what precedes them, after an earlier patch's outcome
+/// changed (a resolution taken): each gets a new commit or its new verdict, in queue order.
+fn replay_tail(
+    repo: &Repository,
+    session: &mut Session,
+    loaded: &Loaded,
+    from: usize,
+) -> Result<()> {
     let git_dir = repo.path().to_path_buf();
     let target_tree = repo
         .find_commit(Oid::from_str(&session.target_id)?)?
         .tree()?
         .id();
     let mut follower = Follower::new(target_tree);
-    while let Some(i) = session
+    session.tip = parent_of(session, from);
+    for i in from..session.patches.len() {
+        let p = &session.patches[i];
+        // Decisions that do not depend on the patch's place: a user's skip, an upstream twin.
+        if p.verdict == Some(Verdict::Skipped) || p.upstream.is_some() {
+            continue;
+        }
+        let previous = p.verdict;
+        let mut state = replay_one(repo, session, loaded, i, &mut follower)?;
+        if previous != state.verdict && previous.is_some() {
+            state.notes.push(format!(
+                "replayed after an earlier patch's resolution: was {}",
+                previous.map_or("-", Verdict::as_str)
+            ));
+        }
+        session.patches[i] = state;
+    }
+    session.save(&git_dir)?;
+    Ok(())
+}
+
+/// Checks out the first pending conflict, in queue order, or finishes.
+fn advance(repo: &Repository, session: &mut Session, loaded: &Loaded) -> Result<Step> {
+    let git_dir = repo.path().to_path_buf();
+    if let Some(i) = session
         .patches
         .iter()
         .position(|p| p.verdict == Some(Verdict::Conflict))
     {
-        let state = replay_one(repo, session, loaded, i, &mut follower)?;
-        let still_conflicts = state.verdict == Some(Verdict::Conflict);
-        session.patches[i] = state;
-        if !still_conflicts {
-            session.patches[i]
-                .notes
-                .push("applied without conflict on top of the later patches".into());
-            session.save(&git_dir)?;
-            continue;
-        }
-        let worktree = materialize(repo, session, loaded, i, &mut follower)?;
+        let worktree = materialize(repo, session, loaded, i)?;
         session.save(&git_dir)?;
         return Ok(Step::Waiting { worktree, index: i });
     }
@@ -723,39 +814,23 @@ fn advance(repo: &Repository, session: &mut Session, loaded: &Loaded) -> Result<
     Ok(Step::Finished)
 }
 
-/// Checks the conflict of patch `i` out in the session's worktree, with diff3 markers.
+/// Checks the conflict of patch `i` out in the session's worktree, on top of the patches
+/// before it: diff3 markers in the files, the three versions as index stages.
 fn materialize(
     repo: &Repository,
     session: &mut Session,
     loaded: &Loaded,
     i: usize,
-    follower: &mut Follower,
 ) -> Result<PathBuf> {
     let git_dir = repo.path().to_path_buf();
-    let worktree = Session::worktree(&git_dir);
-    let git_dir_arg = format!("--git-dir={}", git_dir.display());
-    if worktree.join(".git").exists() {
-        let wt = Some(worktree.as_path());
-        crate::process::run("git", ["reset", "-q", "--hard", session.tip.as_str()], wt)?;
-        crate::process::run("git", ["clean", "-q", "-fd"], wt)?;
-    } else {
-        let _ = std::fs::remove_dir_all(&worktree);
-        let _ = crate::process::run("git", [git_dir_arg.as_str(), "worktree", "prune"], None);
-        crate::process::run(
-            "git",
-            [
-                git_dir_arg.as_str(),
-                "worktree",
-                "add",
-                "-q",
-                "--detach",
-                &worktree.to_string_lossy(),
-                &session.tip,
-            ],
-            None,
-        )?;
-    }
-    let tip = repo.find_commit(Oid::from_str(&session.tip)?)?;
+    let parent = parent_of(session, i);
+    let worktree = worktree::checkout(&git_dir, &parent)?;
+    let target_tree = repo
+        .find_commit(Oid::from_str(&session.target_id)?)?
+        .tree()?
+        .id();
+    let mut follower = Follower::new(target_tree);
+    let tip = repo.find_commit(Oid::from_str(&parent)?)?;
     let ours = tip.tree()?;
     let changes = loaded.changes(repo, i)?;
     let base_tree = loaded.base_tree(repo, i)?;
@@ -769,44 +844,51 @@ fn materialize(
         &ours,
         base_tree.as_ref(),
         &changes,
-        follower,
+        &mut follower,
         &labels,
         merge_options(session, loaded),
     )?;
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| RebaseError::Io { path, source }
-    };
+    let name = session.patches[i].short_key();
+    let out = worktree::Checkout::new(&worktree, &name);
     for update in &replayed.updates {
         match update {
-            Update::Write { path, id, .. } => {
-                let file = worktree.join(path);
-                if let Some(dir) = file.parent() {
-                    std::fs::create_dir_all(dir).map_err(io(dir))?;
-                }
-                std::fs::write(&file, repo.find_blob(*id)?.content()).map_err(io(&file))?;
-            }
-            Update::Remove { path } => {
-                let _ = std::fs::remove_file(worktree.join(path));
-            }
+            Update::Write { path, id, mode } => out.write_blob(repo, path, *id, *mode)?,
+            Update::Remove { path } => out.remove(path)?,
         }
     }
     let mut conflicted = Vec::new();
     let mut marked = Vec::new();
+    let mut staged = Vec::new();
     for p in &replayed.paths {
-        if p.status == PathStatus::Conflict {
+        if p.status != PathStatus::Conflict {
+            continue;
+        }
+        let stages = p.stages.unwrap_or_default();
+        if p.conflict == Some(merge::ConflictKind::Binary) {
+            // No lines to mark: the three versions side by side, and no file until the user
+            // puts the one they want there.
+            out.remove(&p.path)?;
+            for ((side, _), entry) in worktree::binary_sides(&p.path).iter().zip([
+                stages.ours,
+                stages.base,
+                stages.theirs,
+            ]) {
+                if let Some(e) = entry {
+                    out.write_blob(repo, side, e.id, 0o100644)?;
+                }
+            }
+            marked.push(Oid::zero().to_string());
+        } else {
             let text = p.merged_text.as_deref().unwrap_or_default();
             if p.merged_text.is_some() {
-                let file = worktree.join(&p.path);
-                if let Some(dir) = file.parent() {
-                    std::fs::create_dir_all(dir).map_err(io(dir))?;
-                }
-                std::fs::write(&file, text).map_err(io(&file))?;
+                out.write(&p.path, text, 0o100644)?;
             }
-            conflicted.push(p.path.clone());
             marked.push(repo.blob(text)?.to_string());
         }
+        conflicted.push(p.path.clone());
+        staged.push((p.path.as_str(), stages));
     }
+    worktree::stage_conflicts(&worktree, &staged)?;
     session.active = Some(Active {
         index: i,
         conflicted,
@@ -815,7 +897,14 @@ fn materialize(
     Ok(worktree)
 }
 
-/// Reads the user's resolution from the worktree and commits it on the tip.
+/// Whether a line is a conflict marker line git or we leave.
+fn is_marker(line: &[u8]) -> bool {
+    [b"<<<<<<< ".as_slice(), b">>>>>>> ", b"||||||| "]
+        .iter()
+        .any(|m| line.starts_with(m))
+}
+
+/// Reads the user's resolution from the worktree and commits it on the patch's parent.
 fn take_resolution(
     repo: &Repository,
     session: &mut Session,
@@ -824,44 +913,65 @@ fn take_resolution(
 ) -> Result<()> {
     let git_dir = repo.path().to_path_buf();
     let worktree = Session::worktree(&git_dir);
+    let i = active.index;
+    let name = session.patches[i].short_key();
+    let files = worktree::Checkout::new(&worktree, &name);
     let mut remaining = Vec::new();
+    let mut binary_open = Vec::new();
+    let binary: Vec<&String> = session.patches[i]
+        .paths
+        .iter()
+        .filter(|p| p.conflict == Some(merge::ConflictKind::Binary))
+        .map(|p| &p.path)
+        .collect();
     for path in &active.conflicted {
         let file = worktree.join(path);
-        if let Ok(text) = std::fs::read_to_string(&file) {
-            for (n, line) in text.lines().enumerate() {
-                if line.starts_with("<<<<<<< ")
-                    || line.starts_with(">>>>>>> ")
-                    || line.starts_with("||||||| ")
-                {
-                    remaining.push(format!("  {}:{}: {}", file.display(), n + 1, line));
-                    break;
-                }
+        if binary.contains(&path) {
+            if std::fs::symlink_metadata(&file).is_err() {
+                binary_open.push(format!("  {} (still missing)", file.display()));
+            }
+            continue;
+        }
+        if let Some(content) = files.read(path) {
+            if let Some(n) = content.split(|&b| b == b'\n').position(is_marker) {
+                remaining.push(format!("  {}:{}", file.display(), n + 1));
             }
         }
     }
     if !remaining.is_empty() {
         return Err(RebaseError::MarkersRemain(remaining.join("\n")));
     }
+    if !binary_open.is_empty() {
+        return Err(RebaseError::BinaryUnresolved(binary_open.join("\n")));
+    }
+    for path in &binary {
+        for (side, _) in worktree::binary_sides(path) {
+            files.remove(&side)?;
+        }
+    }
     let recorded = if session.strict {
         0
     } else {
+        let _store = lock::acquire(
+            &lock::resolutions_path(&git_dir),
+            "a change to the resolution store",
+        )?;
         record_resolutions(repo, session, loaded, active)?
     };
     crate::process::run("git", ["add", "-A"], Some(&worktree))?;
     let out = crate::process::run("git", ["write-tree"], Some(&worktree))?;
     let tree = Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())?;
-    let tip = repo.find_commit(Oid::from_str(&session.tip)?)?;
-    let i = active.index;
+    let tip = repo.find_commit(Oid::from_str(&parent_of(session, i))?)?;
     let state = &mut session.patches[i];
     if tree == tip.tree()?.id() {
         state.verdict = Some(Verdict::Skipped);
+        state.new_commit = None;
         state.notes.push("resolved to no change: dropped".into());
     } else {
         let id = commit(repo, loaded, i, &tip, tree)?;
         state.verdict = Some(Verdict::Resolved);
         state.new_commit = Some(id.to_string());
         state.notes.push("resolved by hand".into());
-        session.tip = id.to_string();
     }
     if recorded > 0 {
         state.notes.push(format!(
@@ -882,13 +992,23 @@ fn record_resolutions(
 ) -> Result<usize> {
     let worktree = Session::worktree(repo.path());
     let state = &session.patches[active.index];
+    let files = worktree::Checkout::new(&worktree, &state.key);
     let recorded_for = format!("{} {}", state.short_key(), state.subject);
+    // Another process may have recorded resolutions since this run loaded them.
+    loaded.memory = Memory::load(repo.path())?;
     let mut count = 0;
     for (path, marked) in active.conflicted.iter().zip(&active.marked) {
-        let marked = repo.find_blob(Oid::from_str(marked)?)?;
+        let Ok(marked) = Oid::from_str(marked) else {
+            continue;
+        };
+        if marked.is_zero() {
+            continue; // a binary conflict: no regions
+        }
+        let marked = repo.find_blob(marked)?;
+        let resolved = files.read(path).unwrap_or_default();
         let (Ok(marked), Ok(resolved)) = (
             std::str::from_utf8(marked.content()),
-            std::fs::read_to_string(worktree.join(path)),
+            String::from_utf8(resolved),
         ) else {
             continue;
         };
@@ -913,29 +1033,9 @@ fn record_resolutions(
     Ok(count)
 }
 
-fn remove_worktree(git_dir: &Path) -> Result<()> {
-    let worktree = Session::worktree(git_dir);
-    if worktree.exists() {
-        let git_dir_arg = format!("--git-dir={}", git_dir.display());
-        let _ = crate::process::run(
-            "git",
-            [
-                git_dir_arg.as_str(),
-                "worktree",
-                "remove",
-                "--force",
-                &worktree.to_string_lossy(),
-            ],
-            None,
-        );
-        let _ = std::fs::remove_dir_all(&worktree);
-        let _ = crate::process::run("git", [git_dir_arg.as_str(), "worktree", "prune"], None);
-    }
-    Ok(())
-}
-
 /// Writes the result branch (the only ref the tool moves) and closes the session.
 fn finish(repo: &Repository, session: &mut Session) -> Result<()> {
+    session.tip = parent_of(session, session.patches.len());
     let tip = Oid::from_str(&session.tip)?;
     let name = format!("refs/heads/{}", session.branch);
     let exists = repo.find_reference(&name).is_ok();
@@ -946,7 +1046,7 @@ fn finish(repo: &Repository, session: &mut Session) -> Result<()> {
     repo.reference(&name, tip, session.force, &message)?;
     session.finished = true;
     session.active = None;
-    remove_worktree(repo.path())?;
+    worktree::remove(repo.path());
     session.save_synced(repo.path())?;
     Ok(())
 }

@@ -52,6 +52,25 @@ pub enum ConflictKind {
     Binary,
 }
 
+impl ConflictKind {
+    /// The name people read, as git says it (`modify/delete`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictKind::Content => "content",
+            ConflictKind::AddAdd => "add/add",
+            ConflictKind::ModifyDelete => "modify/delete",
+            ConflictKind::DeleteModify => "delete/modify",
+            ConflictKind::Binary => "binary",
+        }
+    }
+}
+
+impl std::fmt::Display for ConflictKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One path's result.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PathResult {
@@ -72,6 +91,18 @@ pub struct PathResult {
     /// Why the cascade left regions of a conflict alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refusals: Vec<super::resolve::Refusal>,
+    /// For conflicts: the three versions, as git's index stages 1 (base), 2 (ours) and
+    /// 3 (theirs) give them to `git status`, `git diff` and merge tools.
+    #[serde(skip)]
+    pub stages: Option<Stages>,
+}
+
+/// The versions of a conflicted path; `None` where that side has no file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stages {
+    pub base: Option<Entry>,
+    pub ours: Option<Entry>,
+    pub theirs: Option<Entry>,
 }
 
 /// The outcome of replaying one patch on a tree.
@@ -189,6 +220,7 @@ fn replay_path(
         merged_text: None,
         placements: Vec::new(),
         refusals: Vec::new(),
+        stages: None,
     };
 
     // Where the file lives in the target, following a move when the old path is gone.
@@ -208,6 +240,10 @@ fn replay_path(
         _ => (None, None),
     };
 
+    let ours_version = match (change.base, &change.new_path) {
+        (None, Some(path)) => Entry::at(ours, path),
+        _ => ours_entry,
+    };
     let mut res = match (change.base, change.theirs) {
         // The patch adds a file.
         (None, Some(theirs)) => {
@@ -302,6 +338,13 @@ fn replay_path(
         (None, None) => result(change.display(), PathStatus::AlreadyPresent, None),
     };
     res.followed = followed;
+    if res.status == PathStatus::Conflict {
+        res.stages = Some(Stages {
+            base: change.base,
+            ours: ours_version,
+            theirs: change.theirs,
+        });
+    }
     Ok(res)
 }
 
@@ -495,6 +538,7 @@ fn finish_merge(
         merged_text: merged.conflict_text,
         placements: Vec::new(),
         refusals: Vec::new(),
+        stages: None,
     }
 }
 
@@ -518,7 +562,18 @@ fn cascade_path(
     let Some(text) = &res.merged_text else {
         return Ok(());
     };
-    let outcome = super::resolve::cascade(&res.path, text, memory);
+    // Stages are isolated one by one; this catches the cascade's own bookkeeping too.
+    let outcome = super::resolve::isolate::run("the cascade", || {
+        super::resolve::cascade(&res.path, text, memory)
+    })
+    .unwrap_or_else(|reason| super::resolve::Outcome {
+        refusals: vec![super::resolve::Refusal {
+            path: res.path.clone(),
+            line: 1,
+            reason,
+        }],
+        ..Default::default()
+    });
     res.refusals = outcome.refusals;
     if let Some(marked) = outcome.marked {
         // Some regions placed, others refused: the user finishes from the placed text.

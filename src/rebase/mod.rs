@@ -8,11 +8,13 @@ pub mod collateral;
 pub mod engine;
 pub mod follow;
 pub mod interdiff;
+pub mod lock;
 pub mod merge;
 pub mod report;
 pub mod resolve;
 pub mod session;
 pub mod upstream;
+pub mod worktree;
 
 use std::path::PathBuf;
 
@@ -62,6 +64,26 @@ pub enum RebaseError {
     BranchExists(String),
     #[error("unresolved conflict markers remain:\n{0}\nedit the files, then run `dovetail-port rebase --continue` again")]
     MarkersRemain(String),
+    #[error("{what} is already running in this repository ({holder}; lock {path}): wait for it to finish")]
+    Locked {
+        path: PathBuf,
+        what: String,
+        holder: String,
+    },
+    #[error("{patch}: path `{path}` {reason}; git's checkout refuses such paths too: fix the queue, or drop the patch with --skip")]
+    UnsafePath {
+        patch: String,
+        path: String,
+        reason: String,
+    },
+    #[error("{commit}: {message}")]
+    InCommit { commit: String, message: String },
+    #[error(
+        "invalid branch name `{0}`: pick another with --branch NAME (see git check-ref-format)"
+    )]
+    BadBranch(String),
+    #[error("binary conflict not resolved:\n{0}\nput the version you want at that path (e.g. copy FILE.theirs to FILE), then run `dovetail-port rebase --continue` again")]
+    BinaryUnresolved(String),
     #[error("{0}")]
     Process(#[from] crate::process::ProcessError),
     #[error(transparent)]

@@ -181,7 +181,7 @@ impl<'a> Report<'a> {
                 let _ = writeln!(out, "  note: {n}");
             }
             for c in &p.conflicts {
-                let _ = writeln!(out, "  conflict in {}:{} ({:?})", c.path, c.line, c.kind);
+                let _ = writeln!(out, "  conflict in {}:{} ({})", c.path, c.line, c.kind);
                 for by in &c.changed_upstream_by {
                     let _ = writeln!(out, "    changed upstream by {by}");
                 }
@@ -430,7 +430,7 @@ pub fn explain(session: &Session, i: usize) -> String {
             let _ = writeln!(out, "  left at line {}: {}", r.line, r.reason);
         }
         for c in p.conflicts.iter().filter(|c| c.path == x.path) {
-            let _ = writeln!(out, "  conflict at line {} ({:?})", c.line, c.kind);
+            let _ = writeln!(out, "  conflict at line {} ({})", c.line, c.kind);
             let refused = x.refusals.iter().any(|r| r.line == c.line);
             if !refused && !session.strict && x.conflict.is_some() {
                 let _ = writeln!(out, "    no stage of the cascade recognised this region");

@@ -56,6 +56,10 @@ pub struct PatchState {
     pub interdiff: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The upstream commit with the same patch-id, when one was found: that verdict does not
+    /// depend on where in the queue the patch is replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
 }
 
 impl PatchState {
@@ -174,18 +178,25 @@ impl Session {
             move |source| RebaseError::Io { path, source }
         };
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let tmp = dir.join("session.json.tmp");
         let text = serde_json::to_vec_pretty(self).expect("session serialises");
+        // A temporary file of its own (unique name): concurrent writers never share one.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".session-")
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(io(&dir))?;
         {
             use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-            f.write_all(&text).map_err(io(&tmp))?;
+            tmp.write_all(&text).map_err(io(tmp.path()))?;
             if sync {
-                f.sync_all().map_err(io(&tmp))?;
+                tmp.as_file().sync_all().map_err(io(tmp.path()))?;
             }
         }
         let path = Self::file(git_dir);
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        tmp.persist(&path).map_err(|e| RebaseError::Io {
+            path: path.clone(),
+            source: e.error,
+        })?;
         Ok(())
     }
 

@@ -69,6 +69,10 @@ impl UpstreamIds {
 pub fn patch_id(repo: &Repository, id: Oid) -> Result<Oid> {
     let commit = repo.find_commit(id)?;
     let parent = commit.parent(0).ok().map(|p| p.tree()).transpose()?;
-    let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&commit.tree()?), None)?;
+    // With the binary data in the diff: without it, two commits that change one binary file
+    // differently both read "Binary files differ" and would share a patch-id.
+    let mut opts = git2::DiffOptions::new();
+    opts.show_binary(true);
+    let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&commit.tree()?), Some(&mut opts))?;
     Ok(diff.patchid(None)?)
 }

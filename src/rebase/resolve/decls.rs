@@ -65,7 +65,11 @@ fn split(lines: &[String]) -> Option<Vec<(String, Vec<String>)>> {
     let mut first_comment = None;
     let mut cursor = root.walk();
     for node in root.children(&mut cursor) {
-        let first_line = || norm(&lines[node.start_position().row]).to_string();
+        let first_line = || {
+            lines
+                .get(node.start_position().row)
+                .map_or(String::new(), |l| norm(l).to_string())
+        };
         if node.kind() == "comment" {
             first_comment.get_or_insert_with(first_line);
             continue;
@@ -83,10 +87,17 @@ fn split(lines: &[String]) -> Option<Vec<(String, Vec<String>)>> {
             })
         }?;
         let start = node.start_position().row;
-        let end = node.end_position().row;
+        // A declaration that ends the text ends on the row after the last line: that row is
+        // not a line of its own.
+        let last = lines.len().checked_sub(1)?;
+        let (end, column) = match node.end_position() {
+            p if p.row > last => (last, lines[last].len()),
+            p => (p.row, p.column),
+        };
+        let rest = lines[end].get(column..).unwrap_or("");
         if start < next_line
-            || lines[end].trim_end().len() != node.end_position().column
-                && !lines[end][node.end_position().column..].trim().is_empty()
+            || start > end
+            || lines[end].trim_end().len() != column && !rest.trim().is_empty()
         {
             // Two declarations share a line: too clever to split safely.
             return None;
@@ -249,6 +260,18 @@ mod tests {
 
     fn v(s: &str) -> Vec<String> {
         s.split_inclusive('\n').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_define_that_ends_the_text_splits_without_panicking() {
+        // A preprocessor definition's node takes its newline, so it ends on the row after the
+        // last line (seen on a real distribution queue).
+        let units = split(&v("int a;\n#define B 1\n")).unwrap();
+        assert_eq!(units.len(), 2);
+        assert_eq!(units[1].0, "#define B");
+        assert_eq!(units[1].1, v("#define B 1\n"));
+        // And the stage itself, on a region made of such a definition.
+        let _ = run("#define A 1\n", "", "#define B 1\n");
     }
 
     fn run(ours: &str, base: &str, theirs: &str) -> Decision {

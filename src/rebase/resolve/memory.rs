@@ -172,15 +172,25 @@ impl Memory {
             path: dir.clone(),
             source,
         })?;
+        // Keys name files: only a key of the form this tool makes (a hex object id) does.
+        if record.key.is_empty() || !record.key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(MemoryError::BadRecord {
+                path: dir,
+                message: format!("key `{}` is not a hex id", record.key.escape_default()),
+            });
+        }
         let path = dir.join(format!("{}.json", record.key));
-        let tmp = dir.join(format!(".{}.tmp", record.key));
         let text = serde_json::to_string_pretty(&record).expect("records serialise");
-        std::fs::write(&tmp, text + "\n")
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|source| MemoryError::Io {
-                path: path.clone(),
-                source,
-            })?;
+        let io = |source| MemoryError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".record-")
+            .tempfile_in(&dir)
+            .map_err(io)?;
+        std::io::Write::write_all(&mut tmp, (text + "\n").as_bytes()).map_err(io)?;
+        tmp.persist(&path).map_err(|e| io(e.error))?;
         self.records.insert(record.key.clone(), record);
         Ok(())
     }
@@ -335,8 +345,12 @@ struct Bundle {
     records: Vec<Record>,
 }
 
+/// The first 12 characters of a key (keys come from users' imported files: not always ASCII).
 pub fn short(key: &str) -> &str {
-    &key[..key.len().min(12)]
+    match key.char_indices().nth(12) {
+        Some((end, _)) => &key[..end],
+        None => key,
+    }
 }
 
 fn same(a: &[String], b: &[String]) -> bool {

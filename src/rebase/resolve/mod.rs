@@ -22,6 +22,7 @@ pub mod attribute;
 pub mod decls;
 pub mod diff3;
 pub mod elsewhere;
+pub mod isolate;
 pub mod lists;
 pub mod memory;
 pub mod moved;
@@ -142,7 +143,8 @@ pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Ou
             Segment::Conflict(r) => r.ours.len() + r.base.len() + r.theirs.len() + 4,
         })
         .collect();
-    let moves = moved::find(path, &segments);
+    // A stage that fails on this input places nothing: the regions stay conflicts.
+    let moves = isolate::run("moved-block", || moved::find(path, &segments)).unwrap_or_default();
     let mut by_offset: Vec<&moved::Move> = moves.iter().collect();
     by_offset.sort_by_key(|m| std::cmp::Reverse((m.segment, m.offset)));
     for m in by_offset {
@@ -279,7 +281,9 @@ fn resolve_region(
     // A human's earlier decision for this very conflict comes before any heuristic, and a
     // recorded resolution that no longer fits is a refusal the user must see.
     if let Some(memory) = memory {
-        match memory.resolve(ctx, region) {
+        let decision = isolate::run(Method::Recorded.as_str(), || memory.resolve(ctx, region))
+            .unwrap_or_else(Decision::Refuse);
+        match decision {
             Decision::Pass => {}
             Decision::Refuse(reason) => {
                 return (
@@ -303,7 +307,9 @@ fn resolve_region(
     ];
     let mut reasons = Vec::new();
     for (method, stage) in stages {
-        match stage(ctx, region) {
+        let decision =
+            isolate::run(method.as_str(), || stage(ctx, region)).unwrap_or_else(Decision::Refuse);
+        match decision {
             Decision::Pass => {}
             Decision::Refuse(reason) => {
                 // A refusal is final: a later, looser stage must not overrule it.
