@@ -697,8 +697,10 @@ pub fn resume(repo_path: &Path, progress: Progress<'_>) -> Result<(Session, Step
                 },
             ));
         }
+        // Where the patches after it stood before: on what preceded the conflict.
+        let old_base = parent_of(&session, active.index);
         take_resolution(&repo, &mut session, &mut loaded, &active)?;
-        replay_tail(&repo, &mut session, &loaded, active.index + 1)?;
+        replay_tail(&repo, &mut session, &loaded, active.index + 1, &old_base)?;
     }
     let step = advance(&repo, &mut session, &loaded)?;
     Ok((session, step))
@@ -765,11 +767,16 @@ fn parent_of(session: &Session, i: usize) -> String {
 
 /// Replays patches `from..` on top of what precedes them, after an earlier patch's outcome
 /// changed (a resolution taken): each gets a new commit or its new verdict, in queue order.
+/// `old_base` is what patch `from` stood on before. Only a patch whose paths differ between
+/// the old and the new chain is merged again; any other keeps its verdict and, when it had a
+/// commit, has the same change committed on its new parent (a resolution touches a handful of
+/// paths; the queue behind it hundreds of patches).
 fn replay_tail(
     repo: &Repository,
     session: &mut Session,
     loaded: &Loaded,
     from: usize,
+    old_base: &str,
 ) -> Result<()> {
     let git_dir = repo.path().to_path_buf();
     let target_tree = repo
@@ -777,14 +784,27 @@ fn replay_tail(
         .tree()?
         .id();
     let mut follower = Follower::new(target_tree);
-    session.tip = parent_of(session, from);
+    let mut old_tip = old_base.to_string();
+    let mut new_tip = parent_of(session, from);
+    let mut differ = differing_paths(repo, &old_tip, &new_tip)?;
     for i in from..session.patches.len() {
         let p = &session.patches[i];
         // Decisions that do not depend on the patch's place: a user's skip, an upstream twin.
         if p.verdict == Some(Verdict::Skipped) || p.upstream.is_some() {
             continue;
         }
+        let old_commit = p.new_commit.clone();
+        if !touches(repo, loaded, i, p, &differ)? {
+            if let Some(old) = old_commit {
+                let id = recommit(repo, &old, &new_tip)?;
+                session.patches[i].new_commit = Some(id.to_string());
+                old_tip = old;
+                new_tip = id.to_string();
+            }
+            continue;
+        }
         let previous = p.verdict;
+        session.tip = new_tip.clone();
         let mut state = replay_one(repo, session, loaded, i, &mut follower)?;
         if previous != state.verdict && previous.is_some() {
             state.notes.push(format!(
@@ -793,9 +813,93 @@ fn replay_tail(
             ));
         }
         session.patches[i] = state;
+        if let Some(old) = old_commit {
+            old_tip = old;
+        }
+        new_tip = session.tip.clone();
+        differ = differing_paths(repo, &old_tip, &new_tip)?;
     }
+    session.tip = new_tip;
     session.save(&git_dir)?;
     Ok(())
+}
+
+/// The paths whose files differ between two commits' trees.
+fn differing_paths(
+    repo: &Repository,
+    a: &str,
+    b: &str,
+) -> Result<std::collections::HashSet<String>> {
+    if a == b {
+        return Ok(Default::default());
+    }
+    let ta = repo.find_commit(Oid::from_str(a)?)?.tree()?;
+    let tb = repo.find_commit(Oid::from_str(b)?)?.tree()?;
+    Ok(crate::queue::treediff::changed_files(repo, Some(&ta), &tb)?
+        .into_iter()
+        .map(|c| c.path)
+        .collect())
+}
+
+/// Whether patch `i` reads or writes any of `paths` (its own paths, where it landed, and
+/// where the target had moved them).
+fn touches(
+    repo: &Repository,
+    loaded: &Loaded,
+    i: usize,
+    state: &PatchState,
+    paths: &std::collections::HashSet<String>,
+) -> Result<bool> {
+    if paths.is_empty() {
+        return Ok(false);
+    }
+    let hit = |p: &str| paths.contains(p);
+    for c in loaded.changes(repo, i)? {
+        if [&c.old_path, &c.new_path]
+            .into_iter()
+            .flatten()
+            .any(|p| hit(p))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(state.paths.iter().any(|r| {
+        hit(&r.path)
+            || r.followed
+                .as_ref()
+                .is_some_and(|(a, b, _)| hit(a) || hit(b))
+    }))
+}
+
+/// The same change as commit `old` (same message, author and committer), on `parent`.
+fn recommit(repo: &Repository, old: &str, parent: &str) -> Result<Oid> {
+    let old = repo.find_commit(Oid::from_str(old)?)?;
+    let old_parent = old.parent(0)?;
+    let parent = repo.find_commit(Oid::from_str(parent)?)?;
+    let changed =
+        crate::queue::treediff::changed_files(repo, Some(&old_parent.tree()?), &old.tree()?)?;
+    let updates: Vec<Update> = changed
+        .into_iter()
+        .map(|c| match c.new {
+            Some((id, mode)) => Update::Write {
+                path: c.path,
+                id,
+                mode,
+            },
+            None => Update::Remove { path: c.path },
+        })
+        .collect();
+    let tree = repo.find_tree(merge::apply_updates(repo, &parent.tree()?, &updates)?)?;
+    let (author, committer) = (old.author().to_owned(), old.committer().to_owned());
+    let id = repo.commit(
+        None,
+        &author,
+        &committer,
+        &String::from_utf8_lossy(old.message_bytes()),
+        &tree,
+        &[&parent],
+    )?;
+    Ok(id)
 }
 
 /// Checks out the first pending conflict, in queue order, or finishes.
