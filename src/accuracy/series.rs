@@ -232,25 +232,26 @@ pub fn build_queue(git_dir: &Path, base: &str, patches: &[SeriesPatch]) -> Resul
         let tree = git(&["write-tree".as_ref()], &[])?;
         let (message, author) = message_of(p);
         let mut extra: Vec<(&str, &OsStr)> = Vec::new();
-        let date;
-        if let Some(a) = &author {
-            extra.push(("GIT_AUTHOR_NAME", OsStr::new(&a.name)));
-            extra.push(("GIT_AUTHOR_EMAIL", OsStr::new(&a.email)));
-            date = format!(
-                "{} {:+03}{:02}",
+        let (name, email) = author.as_ref().map_or(
+            ("Debian kernel team", "debian-kernel@lists.debian.org"),
+            |a| (a.name.as_str(), a.email.as_str()),
+        );
+        // A mail without a date parses as time 0, which git refuses: the fixed date then.
+        let date = match author.as_ref().filter(|a| a.time > 0) {
+            Some(a) => format!(
+                "{} {}{:02}{:02}",
                 a.time,
-                a.offset / 60,
-                (a.offset % 60).abs()
-            );
-            extra.push(("GIT_AUTHOR_DATE", OsStr::new(&date)));
-        } else {
-            extra.push(("GIT_AUTHOR_NAME", OsStr::new("Debian kernel team")));
-            extra.push((
-                "GIT_AUTHOR_EMAIL",
-                OsStr::new("debian-kernel@lists.debian.org"),
-            ));
-            extra.push(("GIT_AUTHOR_DATE", OsStr::new("1700000000 +0000")));
-        }
+                if a.offset < 0 { '-' } else { '+' },
+                a.offset.abs() / 60,
+                a.offset.abs() % 60
+            ),
+            None => "1700000000 +0000".to_string(),
+        };
+        let extra: [(&str, &OsStr); 3] = [
+            ("GIT_AUTHOR_NAME", OsStr::new(name)),
+            ("GIT_AUTHOR_EMAIL", OsStr::new(email)),
+            ("GIT_AUTHOR_DATE", OsStr::new(&date)),
+        ];
         let commit = git(
             &[
                 "commit-tree".as_ref(),
