@@ -231,7 +231,6 @@ pub fn build_queue(git_dir: &Path, base: &str, patches: &[SeriesPatch]) -> Resul
         }
         let tree = git(&["write-tree".as_ref()], &[])?;
         let (message, author) = message_of(p);
-        let mut extra: Vec<(&str, &OsStr)> = Vec::new();
         let (name, email) = author.as_ref().map_or(
             ("Debian kernel team", "debian-kernel@lists.debian.org"),
             |a| (a.name.as_str(), a.email.as_str()),
