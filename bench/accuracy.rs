@@ -44,6 +44,9 @@ use dovetail_port::kernels::{self};
 ///                            chained like a rebase; a conflicted commit is left out
 ///   patch --fuzz=2           `patch -p1 --fuzz=2` of each patch file on a 6.1 checkout; a
 ///                            patch with a rejected hunk is undone and left out
+///   dovetail-port --series   `rebase --series` of the same patch files in a repository that
+///                            holds only 6.1 (the 5.10 blobs their `index` lines name are
+///                            absent): forward-porting without the old tree
 ///
 /// Scoring: a 5.10 patch is kept when the 6.1 queue has one with the same series path or the
 /// same subject (`[PATCH n/m]` tags and whitespace ignored). A kept patch's port is
@@ -70,11 +73,13 @@ struct Args {
     /// Only fetch and build the queues, print where they are, and stop.
     #[arg(long)]
     prepare_only: bool,
-    /// Tools to run, comma-separated: dovetail-port, strict, merge-ort, patch.
+    /// Tools to run, comma-separated: dovetail-port, strict, merge-ort, patch, series
+    /// (`dovetail-port rebase --series` of the 5.10 patch files in a repository holding only
+    /// 6.1: no old tree).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "dovetail-port,strict,merge-ort,patch"
+        default_value = "dovetail-port,strict,merge-ort,patch,series"
     )]
     tools: Vec<String>,
     /// Passed by `cargo bench`; ignored.
@@ -169,7 +174,22 @@ fn main() -> Result<()> {
             "strict" => dovetail(&clone, &range, &target, &commits, true)?,
             "merge-ort" => merge_ort(&clone, &target, &commits)?,
             "patch" => patch_fuzz(&clone, &target, &queue, scratch.path())?,
-            other => bail!("unknown tool `{other}`: use dovetail-port, strict, merge-ort, patch"),
+            "series" => {
+                let only = target_only_repo(&cache, &target)?;
+                let clone = scratch.path().join("series-only.git");
+                kernels::shared_clone_of(&only, &clone)?;
+                series_no_base(
+                    &clone,
+                    &target,
+                    &queue,
+                    &debian_old,
+                    &config.series,
+                    scratch.path(),
+                )?
+            }
+            other => {
+                bail!("unknown tool `{other}`: use dovetail-port, strict, merge-ort, patch, series")
+            }
         };
         eprintln!(
             "bench/accuracy: {} done in {:.1} s ({})",
@@ -306,19 +326,53 @@ fn dovetail(
     if strict {
         cmd.arg("--strict");
     }
-    cmd.arg(target).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.arg(target);
+    let (status, seconds, entries) = run_dovetail(cmd, &report)?;
+    let by_key: HashMap<String, (String, Option<String>)> = entries.into_iter().collect();
+    let mut outcomes = Vec::with_capacity(commits.len());
+    for c in commits {
+        let outcome = match by_key.get(c) {
+            None => Outcome::NoResult {
+                reason: status.clone(),
+            },
+            Some((_, Some(new))) => Outcome::Ported {
+                change: change_between(repo, &format!("{new}^"), new)?,
+            },
+            Some((v, None)) if waits(v) => Outcome::Conflict { verdict: v.clone() },
+            // Nothing to apply (empty, already upstream...): ported as no change.
+            Some((_, None)) => Outcome::Ported {
+                change: Change::default(),
+            },
+        };
+        outcomes.push(outcome);
+    }
+    Ok(ToolRun {
+        name: name.into(),
+        status,
+        seconds,
+        outcomes,
+    })
+}
+
+/// One report entry: key, (verdict, new commit).
+type Entry = (String, (String, Option<String>));
+
+/// Runs a prepared `dovetail-port rebase` command: its status line, wall time and report
+/// entries. A crash or error is a status, not a bench failure.
+fn run_dovetail(mut cmd: Command, report: &Path) -> Result<(String, f64, Vec<Entry>)> {
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     let started = Instant::now();
     let out = cmd.output().context("running dovetail-port")?;
     let seconds = started.elapsed().as_secs_f64();
-    let code = out.status.code();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let status = match code {
+    let status = match out.status.code() {
         Some(0) => "ok".to_string(),
         Some(1) => "ok, conflicts left (exit 1)".to_string(),
         other => {
             let why = stderr
                 .lines()
                 .find(|l| l.contains("panicked at"))
+                .or_else(|| stderr.lines().find(|l| l.starts_with("error")))
                 .or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()))
                 .unwrap_or("")
                 .trim();
@@ -328,10 +382,10 @@ fn dovetail(
             )
         }
     };
-    let parsed: Option<serde_json::Value> = fs::read(&report)
+    let parsed: Option<serde_json::Value> = fs::read(report)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
-    let mut by_key: HashMap<String, (String, Option<String>)> = HashMap::new();
+    let mut entries = Vec::new();
     if let Some(patches) = parsed
         .as_ref()
         .and_then(|v| v.get("patches"))
@@ -348,35 +402,10 @@ fn dovetail(
                 .get("new_commit")
                 .and_then(|c| c.as_str())
                 .map(str::to_string);
-            by_key.insert(key.to_string(), (verdict, commit));
+            entries.push((key.to_string(), (verdict, commit)));
         }
     }
-    let mut outcomes = Vec::with_capacity(commits.len());
-    for c in commits {
-        let outcome = match by_key.get(c) {
-            None => Outcome::NoResult {
-                reason: status.clone(),
-            },
-            Some((_, Some(new))) => Outcome::Ported {
-                change: change_between(repo, &format!("{new}^"), new)?,
-            },
-            // Verdicts that wait for a person: a conflict, a patch blocked by one.
-            Some((v, None)) if v == "conflict" || v == "blocked" || v == "-" => {
-                Outcome::Conflict { verdict: v.clone() }
-            }
-            // Nothing to apply (empty, already upstream...): ported as no change.
-            Some((_, None)) => Outcome::Ported {
-                change: Change::default(),
-            },
-        };
-        outcomes.push(outcome);
-    }
-    Ok(ToolRun {
-        name: name.into(),
-        status,
-        seconds,
-        outcomes,
-    })
+    Ok((status, seconds, entries))
 }
 
 /// git's merge-ort, one `merge-tree` per commit chained like a rebase (what `git replay` does
@@ -533,6 +562,117 @@ fn unified(rel: &Path, before: &[u8], after: &[u8]) -> Vec<u8> {
         .header(&format!("a/{name}"), &format!("b/{name}"))
         .to_string()
         .into_bytes()
+}
+
+/// A cached bare repository holding only `target` (no 5.10 objects), for `--series` runs
+/// that must not find the patches' pre-images.
+fn target_only_repo(cache: &DebianLinux, target: &str) -> Result<PathBuf> {
+    let _lock = cache.lock()?;
+    let only = cache.root().join(format!("only-{target}.git"));
+    if only.join("refs/tags").join(target).exists() {
+        return Ok(only);
+    }
+    kernels::init_bare(&only)?;
+    eprintln!(
+        "bench/accuracy: copying {target} alone into {} ...",
+        only.display()
+    );
+    git(
+        &only,
+        &[
+            "fetch",
+            "-q",
+            "--no-tags",
+            &cache.repo_path().display().to_string(),
+            &format!("refs/tags/{target}:refs/tags/{target}"),
+        ],
+    )?;
+    Ok(only)
+}
+
+/// `dovetail-port rebase --series`: the queue's patch files (the ones that are commits of the
+/// queue, in order) as one quilt series, replayed in a repository without the old tree.
+fn series_no_base(
+    repo: &Path,
+    target: &str,
+    queue: &[SeriesPatch],
+    debian_old: &Path,
+    folders: &[String],
+    scratch: &Path,
+) -> Result<ToolRun> {
+    let dir = scratch.join("series-queue");
+    fs::create_dir_all(&dir)?;
+    for f in folders {
+        std::os::unix::fs::symlink(debian_old.join(f), dir.join(f))?;
+    }
+    let list: String = queue
+        .iter()
+        .map(|p| format!("{}\n", p.series_path))
+        .collect();
+    fs::write(dir.join("series"), list)?;
+    let report = repo.with_extension("report.json");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dovetail-port"));
+    cmd.arg("rebase")
+        .arg("-C")
+        .arg(repo)
+        .arg("--series")
+        .arg(&dir)
+        .args([
+            "--branch",
+            "ported",
+            "--force",
+            "--report",
+            "json",
+            "--report-file",
+        ])
+        .arg(&report)
+        .arg(target);
+    let (status, seconds, entries) = run_dovetail(cmd, &report)?;
+    // Keys are `FILE:LINE`; a file holding several mails has several entries.
+    let mut by_file: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
+    for (key, v) in entries {
+        let file = key.rsplit_once(':').map_or(key.as_str(), |(f, _)| f);
+        by_file.entry(file.to_string()).or_default().push(v);
+    }
+    let mut outcomes = Vec::with_capacity(queue.len());
+    for p in queue {
+        let found = by_file
+            .iter()
+            .find(|(f, _)| f.ends_with(&p.series_path))
+            .map(|(_, v)| v);
+        let outcome = match found {
+            None => Outcome::NoResult {
+                reason: status.clone(),
+            },
+            Some(v) => {
+                let waiting = v.iter().find(|(verdict, c)| c.is_none() && waits(verdict));
+                let commits: Vec<&String> = v.iter().filter_map(|(_, c)| c.as_ref()).collect();
+                match (waiting, commits.first(), commits.last()) {
+                    (Some((verdict, _)), _, _) => Outcome::Conflict {
+                        verdict: verdict.clone(),
+                    },
+                    (None, Some(first), Some(last)) => Outcome::Ported {
+                        change: change_between(repo, &format!("{first}^"), last)?,
+                    },
+                    _ => Outcome::Ported {
+                        change: Change::default(),
+                    },
+                }
+            }
+        };
+        outcomes.push(outcome);
+    }
+    Ok(ToolRun {
+        name: "dovetail-port --series".into(),
+        status,
+        seconds,
+        outcomes,
+    })
+}
+
+/// Verdicts that wait for a person: a conflict, a patch blocked by one, no verdict yet.
+fn waits(verdict: &str) -> bool {
+    matches!(verdict, "conflict" | "blocked" | "-")
 }
 
 fn print_table(
