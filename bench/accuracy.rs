@@ -517,14 +517,20 @@ fn patch_fuzz(repo: &Path, target: &str, queue: &[SeriesPatch], scratch: &Path) 
                 let before = if created {
                     Vec::new()
                 } else {
-                    fs::read(&saved)?
+                    fs::read(&saved).with_context(|| format!("reading {}", saved.display()))?
                 };
                 let after = fs::read(&live).unwrap_or_default();
                 diff.extend(unified(rel, &before, &after));
             } else if created {
                 let _ = fs::remove_file(&live);
             } else {
-                fs::copy(&saved, &live)?;
+                // patch removes folders a deletion emptied.
+                if let Some(parent) = live.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                fs::copy(&saved, &live).with_context(|| {
+                    format!("restoring {} after {}", rel.display(), p.series_path)
+                })?;
             }
         }
         let _ = fs::remove_dir_all(&backup);
