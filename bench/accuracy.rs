@@ -198,7 +198,7 @@ fn main() -> Result<()> {
         runs.push(run);
     }
 
-    let scored: Vec<(Tally, Vec<(Option<usize>, Grade)>)> = runs
+    let scored: Vec<Scored> = runs
         .iter()
         .map(|r| score::score(&queue, &r.outcomes, &truth))
         .collect();
@@ -259,6 +259,9 @@ fn prepare(cache: &DebianLinux, config: &Config, refresh: bool) -> Result<Prepar
     fs::write(&state, serde_json::to_string_pretty(&p)? + "\n")?;
     Ok(p)
 }
+
+/// A tool's totals, and per patch the kept-as index and grade.
+type Scored = (Tally, Vec<(Option<usize>, Grade)>);
 
 /// One tool's run: per queue patch, its outcome.
 struct ToolRun {
@@ -681,12 +684,7 @@ fn waits(verdict: &str) -> bool {
     matches!(verdict, "conflict" | "blocked" | "-")
 }
 
-fn print_table(
-    runs: &[ToolRun],
-    scored: &[(Tally, Vec<(Option<usize>, Grade)>)],
-    queue: usize,
-    prepared: &Prepared,
-) {
+fn print_table(runs: &[ToolRun], scored: &[Scored], queue: usize, prepared: &Prepared) {
     let ort = runs
         .iter()
         .position(|r| r.name == "merge-ort")
@@ -756,6 +754,13 @@ fn print_table(
     // The goals of issue 13, for the cascade.
     if let Some(i) = runs.iter().position(|r| r.name == "dovetail-port") {
         let t = &scored[i].0;
+        if t.no_result > 0 {
+            println!(
+                "goals (dovetail-port): not measured, {} patches without a result ({})",
+                t.no_result, runs[i].status
+            );
+            return;
+        }
         let ratio = ort.map_or(f64::NAN, |o| runs[i].seconds / o);
         let goal = |ok: bool| if ok { "met" } else { "not met" };
         println!(
@@ -818,7 +823,7 @@ fn write_json(
     queue: &[SeriesPatch],
     truth: &Truth<'_>,
     runs: &[ToolRun],
-    scored: &[(Tally, Vec<(Option<usize>, Grade)>)],
+    scored: &[Scored],
 ) -> Result<()> {
     let ort = runs
         .iter()
