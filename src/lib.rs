@@ -2,6 +2,8 @@
 //!
 //! One module per engine; the CLI in `src/cli/` is a thin layer over these.
 
+pub mod accuracy;
+pub mod apt;
 pub mod arch;
 pub mod boot;
 pub mod ci;

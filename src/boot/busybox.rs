@@ -8,11 +8,11 @@
 //! guest's machine before it is installed.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
 use super::BootError;
+use crate::apt::{AptError, PrivateApt};
 use crate::kbuild::{ArchProfile, GuestProfile, KbuildError};
 
 /// `kbuild/busybox.toml`: where the package comes from.
@@ -193,75 +193,22 @@ pub struct FetchOptions {
     pub suite: Option<String>,
 }
 
-/// The apt options that give apt its own state under `apt`: lists, archives, sources, no
-/// dpkg status, no lock on the host's folders, and the one foreign architecture.
-fn apt_options(apt: &Path, debian_arch: &str) -> Vec<String> {
-    let mut o = vec![
-        format!("Dir::State::Lists={}", apt.join("lists").display()),
-        format!("Dir::Cache={}", apt.join("cache").display()),
-        format!(
-            "Dir::Etc::SourceList={}",
-            apt.join("sources.list").display()
-        ),
-        format!(
-            "Dir::Etc::SourceParts={}",
-            apt.join("sources.list.d").display()
-        ),
-        "Dir::State::status=/dev/null".into(),
-        "Debug::NoLocking=1".into(),
-        // Only the Packages index is needed.
-        "Acquire::Languages=none".into(),
-        "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false".into(),
-        "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false".into(),
-        "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false".into(),
-        "Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false".into(),
-        format!("APT::Architecture={debian_arch}"),
-        format!("APT::Architectures={debian_arch}"),
-    ];
-    if running_as_root() {
-        // apt drops to `_apt` for downloads, which cannot write into our cache folder.
-        o.push("APT::Sandbox::User=root".into());
-    }
-    o.into_iter().flat_map(|v| ["-o".to_string(), v]).collect()
-}
-
-fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
 /// Runs a program with arguments, in `dir`, failing with its stderr.
 fn run(arch: &str, program: &str, args: &[String], dir: &Path) -> Result<String, BootError> {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .env("LC_ALL", "C")
-        .output()
-        .map_err(|e| BootError::Fetch {
-            arch: arch.into(),
-            message: format!(
-                "could not run `{program}`: {e} (fetching needs Debian's apt and dpkg-deb; \
-                 on other hosts pass --busybox PATH)"
-            ),
-        })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
-        return Err(BootError::Fetch {
-            arch: arch.into(),
-            message: format!(
-                "`{program} {}` failed ({}):\n{}",
-                args.iter()
-                    .filter(|a| !a.starts_with("Dir::") && *a != "-o")
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                out.status,
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            ),
-        });
+    crate::apt::run_tool(program, args, dir).map_err(|e| fetch_error(arch, e))
+}
+
+fn fetch_error(arch: &str, e: AptError) -> BootError {
+    let hint = match e {
+        AptError::Spawn { .. } => {
+            " (fetching needs Debian's apt and dpkg-deb; on other hosts pass --busybox PATH)"
+        }
+        _ => "",
+    };
+    BootError::Fetch {
+        arch: arch.into(),
+        message: format!("{e}{hint}"),
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BootError + '_ {
@@ -302,32 +249,29 @@ pub fn fetch(arch: &str, opts: &FetchOptions) -> Result<PathBuf, BootError> {
     let guest = &profile.guest;
     let dir = arch_dir(arch);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    // apt's state lives only as long as this fetch (and is gone on errors too); one folder
-    // per fetch, so two fetches at once do not share lists or locks.
-    let state = tempfile::Builder::new()
-        .prefix(".apt-")
-        .tempdir_in(&dir)
-        .map_err(io(&dir))?;
+    // apt's state lives only as long as this fetch (and is gone on errors too).
+    let state = PrivateApt::new(
+        &dir,
+        &source.sources_list(&guest.debian_arch),
+        Some(&guest.debian_arch),
+    )
+    .map_err(|e| fetch_error(arch, e))?;
     let apt = state.path();
-    for sub in ["lists/partial", "cache/archives/partial", "sources.list.d"] {
-        std::fs::create_dir_all(apt.join(sub)).map_err(io(apt))?;
-    }
-    let list = apt.join("sources.list");
-    std::fs::write(&list, source.sources_list(&guest.debian_arch)).map_err(io(&list))?;
-    let options = apt_options(apt, &guest.debian_arch);
     eprintln!(
         "fetching {} for {arch} ({}) from {} {}",
         source.package, guest.debian_arch, source.mirror, source.suite
     );
-    let mut update = options.clone();
-    update.extend(["-q".into(), "update".into()]);
-    run(arch, "apt-get", &update, apt)?;
+    state.update().map_err(|e| fetch_error(arch, e))?;
 
     // A fresh download folder: what is in it afterwards is this package.
     let download = tempfile::tempdir_in(apt).map_err(io(apt))?;
-    let mut get = options;
-    get.extend(["-q".into(), "download".into(), source.package.clone()]);
-    run(arch, "apt-get", &get, download.path())?;
+    state
+        .run(
+            "apt-get",
+            &["-q", "download", &source.package],
+            download.path(),
+        )
+        .map_err(|e| fetch_error(arch, e))?;
     let deb = std::fs::read_dir(download.path())
         .map_err(io(download.path()))?
         .flatten()
@@ -478,9 +422,5 @@ mod tests {
         let line = s.sources_list("riscv64");
         assert!(line.starts_with("deb [arch=riscv64 signed-by=/usr/share/keyrings/"));
         assert!(line.trim_end().ends_with(&format!("{} main", s.suite)));
-        let opts = apt_options(Path::new("/c/apt"), "riscv64");
-        assert!(opts.contains(&"Dir::Etc::SourceList=/c/apt/sources.list".to_string()));
-        assert!(opts.contains(&"APT::Architectures=riscv64".to_string()));
-        assert!(opts.contains(&"Dir::State::status=/dev/null".to_string()));
     }
 }

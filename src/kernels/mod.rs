@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::process;
 
+pub mod debian;
+
 /// The kernel series the project works with, oldest first.
 pub const SERIES: &[&str] = &["6.1", "6.12"];
 
@@ -146,24 +148,7 @@ impl KernelCache {
     }
 
     fn ensure_repo(&self) -> Result<()> {
-        let repo = self.repo_path();
-        if repo.join("HEAD").exists() {
-            return Ok(());
-        }
-        let staging = self.root.join(".kernels.git.new");
-        let _ = fs::remove_dir_all(&staging);
-        process::run(
-            "git",
-            [
-                OsStr::new("init"),
-                OsStr::new("-q"),
-                OsStr::new("--bare"),
-                staging.as_os_str(),
-            ],
-            None,
-        )?;
-        fs::rename(&staging, &repo).map_err(io_err(&repo))?;
-        Ok(())
+        init_bare(&self.repo_path())
     }
 
     fn ensure_imported(&self, series: &str) -> Result<()> {
@@ -178,40 +163,9 @@ impl KernelCache {
             "dovetail-port: importing linux {version} into {} ...",
             repo.display()
         );
-        let index = repo.join(format!("index-{series}"));
-        let _ = fs::remove_file(&index);
-        let git_dir = format!("--git-dir={}", repo.display());
-        let work_tree = format!("--work-tree={}", tree.display());
-        let env: [(&str, &OsStr); 6] = [
-            ("GIT_INDEX_FILE", index.as_os_str()),
-            ("GIT_AUTHOR_NAME", OsStr::new("Debian linux-source")),
-            (
-                "GIT_AUTHOR_EMAIL",
-                OsStr::new("linux-source@debian.invalid"),
-            ),
-            ("GIT_COMMITTER_NAME", OsStr::new("dovetail-port")),
-            ("GIT_COMMITTER_EMAIL", OsStr::new("dovetail-port@invalid")),
-            ("GIT_AUTHOR_DATE", OsStr::new("1700000000 +0000")),
-        ];
-        let mut env = env.to_vec();
-        env.push(("GIT_COMMITTER_DATE", OsStr::new("1700000000 +0000")));
-        process::run_with_env(
-            "git",
-            [&git_dir, &work_tree, "add", "-A", "-f", "."],
-            Some(&tree),
-            &env,
-        )?;
-        let tree_id = process::run_with_env("git", [&git_dir, "write-tree"], None, &env)?;
-        let tree_id = String::from_utf8_lossy(&tree_id.stdout).trim().to_string();
         let message = format!("Linux {version} (Debian linux-source-{series})");
-        let commit = process::run_with_env(
-            "git",
-            [&git_dir, "commit-tree", &tree_id, "-m", &message],
-            None,
-            &env,
-        )?;
-        let commit = String::from_utf8_lossy(&commit.stdout).trim().to_string();
-        let _ = fs::remove_file(&index);
+        let commit = import_tree(&repo, &tree, &message, &format!("index-{series}"))?;
+        let git_dir = format!("--git-dir={}", repo.display());
         let full = format!("refs/tags/v{version}");
         process::run("git", [&git_dir, "update-ref", &full, &commit], None)?;
         // The short tag is written last: its presence means the import is complete.
@@ -219,6 +173,71 @@ impl KernelCache {
         process::run("git", [&git_dir, "update-ref", &short, &commit], None)?;
         Ok(())
     }
+}
+
+/// The fixed identities and dates imports are made with, so one tarball always gives one
+/// commit id.
+pub const IMPORT_ENV: [(&str, &str); 6] = [
+    ("GIT_AUTHOR_NAME", "Debian linux-source"),
+    ("GIT_AUTHOR_EMAIL", "linux-source@debian.invalid"),
+    ("GIT_COMMITTER_NAME", "dovetail-port"),
+    ("GIT_COMMITTER_EMAIL", "dovetail-port@invalid"),
+    ("GIT_AUTHOR_DATE", "1700000000 +0000"),
+    ("GIT_COMMITTER_DATE", "1700000000 +0000"),
+];
+
+/// Creates a bare repository at `repo` unless one is there (atomically: made beside it, then
+/// renamed, so a killed run leaves no half repository).
+pub fn init_bare(repo: &Path) -> Result<()> {
+    if repo.join("HEAD").exists() {
+        return Ok(());
+    }
+    let name = repo.file_name().unwrap_or(OsStr::new("repo.git"));
+    let mut staging_name = OsStr::new(".").to_os_string();
+    staging_name.push(name);
+    staging_name.push(".new");
+    let staging = repo.with_file_name(staging_name);
+    let _ = fs::remove_dir_all(&staging);
+    process::run(
+        "git",
+        [
+            OsStr::new("init"),
+            OsStr::new("-q"),
+            OsStr::new("--bare"),
+            staging.as_os_str(),
+        ],
+        None,
+    )?;
+    fs::rename(&staging, repo).map_err(io_err(repo))?;
+    Ok(())
+}
+
+/// Imports the folder `tree` (every file, ignore rules off) into the bare repository `repo` as
+/// a root commit with `message`, fixed identities and dates; returns the commit id. `index` is
+/// the name of the scratch index file used inside `repo`. Moves no ref.
+pub fn import_tree(repo: &Path, tree: &Path, message: &str, index: &str) -> Result<String> {
+    let index = repo.join(index);
+    let _ = fs::remove_file(&index);
+    let git_dir = format!("--git-dir={}", repo.display());
+    let work_tree = format!("--work-tree={}", tree.display());
+    let mut env: Vec<(&str, &OsStr)> = vec![("GIT_INDEX_FILE", index.as_os_str())];
+    env.extend(IMPORT_ENV.iter().map(|(k, v)| (*k, OsStr::new(*v))));
+    process::run_with_env(
+        "git",
+        [&git_dir, &work_tree, "add", "-A", "-f", "."],
+        Some(tree),
+        &env,
+    )?;
+    let tree_id = process::run_with_env("git", [&git_dir, "write-tree"], None, &env)?;
+    let tree_id = String::from_utf8_lossy(&tree_id.stdout).trim().to_string();
+    let commit = process::run_with_env(
+        "git",
+        [&git_dir, "commit-tree", &tree_id, "-m", message],
+        None,
+        &env,
+    )?;
+    let _ = fs::remove_file(&index);
+    Ok(String::from_utf8_lossy(&commit.stdout).trim().to_string())
 }
 
 /// Reads `VERSION.PATCHLEVEL.SUBLEVEL` from a kernel tree's top Makefile.
@@ -246,6 +265,11 @@ pub fn kernel_version(tree: &Path) -> Result<String> {
 /// A throw-away repository sharing the cache's objects (alternates), for tests and the demo
 /// to create branches in without touching the cache's refs.
 pub fn shared_clone(cache: &KernelCache, dest: &Path) -> Result<()> {
+    shared_clone_of(&cache.repo_path(), dest)
+}
+
+/// A throw-away bare clone of `repo` sharing its objects (alternates).
+pub fn shared_clone_of(repo: &Path, dest: &Path) -> Result<()> {
     process::run(
         "git",
         [
@@ -253,7 +277,7 @@ pub fn shared_clone(cache: &KernelCache, dest: &Path) -> Result<()> {
             OsStr::new("-q"),
             OsStr::new("--shared"),
             OsStr::new("--bare"),
-            cache.repo_path().as_os_str(),
+            repo.as_os_str(),
             dest.as_os_str(),
         ],
         None,

@@ -1,0 +1,263 @@
+//! What a patch changes, independent of where: per file, the multiset of lines it adds and the
+//! multiset of lines it removes. Hunk positions, line numbers and context are ignored, so a
+//! port that lands the same lines elsewhere in the file compares equal to the original.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// One file's added and removed lines, each with its count.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FileChange {
+    pub added: BTreeMap<String, usize>,
+    pub removed: BTreeMap<String, usize>,
+}
+
+impl FileChange {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+
+    fn count(m: &BTreeMap<String, usize>) -> usize {
+        m.values().sum()
+    }
+}
+
+/// A whole patch's change, by path (the new path; the old one for a deletion).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub files: BTreeMap<String, FileChange>,
+    /// Files changed in binary form (no lines to compare).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub binary: Vec<String>,
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.binary.is_empty()
+    }
+
+    pub fn lines_added(&self) -> usize {
+        self.files
+            .values()
+            .map(|f| FileChange::count(&f.added))
+            .sum()
+    }
+
+    pub fn lines_removed(&self) -> usize {
+        self.files
+            .values()
+            .map(|f| FileChange::count(&f.removed))
+            .sum()
+    }
+
+    /// Files whose changes differ between `self` and `other` (in either).
+    pub fn differing_files(&self, other: &Change) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .files
+            .iter()
+            .filter(|(p, f)| other.files.get(*p) != Some(f))
+            .map(|(p, _)| p.clone())
+            .collect();
+        out.extend(
+            other
+                .files
+                .keys()
+                .filter(|p| !self.files.contains_key(*p))
+                .cloned(),
+        );
+        out
+    }
+}
+
+/// The path of a `---`/`+++` header with its first component stripped (`-p1`), `None` for
+/// `/dev/null`. A tab ends the name (traditional diffs add a timestamp there).
+fn header_path(rest: &str) -> Option<String> {
+    let name = rest.split('\t').next().unwrap_or("").trim_end();
+    let name = name
+        .strip_prefix('"')
+        .and_then(|n| n.strip_suffix('"'))
+        .unwrap_or(name);
+    if name == "/dev/null" {
+        return None;
+    }
+    Some(match name.split_once('/') {
+        Some((_, p)) => p.to_string(),
+        None => name.to_string(),
+    })
+}
+
+/// `@@ -a,b +c,d @@` → (b, d): how many old and new lines the hunk spans.
+fn hunk_counts(line: &str) -> Option<(usize, usize)> {
+    let rest = line.strip_prefix("@@ -")?;
+    let (old, rest) = rest.split_once(" +")?;
+    let new = rest.split_once(" @@")?.0;
+    let count = |r: &str| -> Option<usize> {
+        match r.split_once(',') {
+            Some((_, n)) => n.parse().ok(),
+            None => r.parse::<usize>().ok().map(|_| 1),
+        }
+    };
+    Some((count(old)?, count(new)?))
+}
+
+/// Parses unified diff text (git or traditional, any mail or DEP-3 header before it, any
+/// signature after it) into a [`Change`]. Hunk line counts decide where a hunk ends, so a
+/// removed line that starts with `-- ` is not taken for a header. Never fails: what is not
+/// a diff is skipped.
+pub fn parse_diff(bytes: &[u8]) -> Change {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut change = Change::default();
+    let mut current: Option<String> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            // A git header names the file even when no hunk follows (mode change, binary).
+            current = rest.rsplit_once(" b/").map(|(_, b)| b.to_string());
+            i += 1;
+            continue;
+        }
+        if line.starts_with("GIT binary patch") || line.starts_with("Binary files ") {
+            if let Some(p) = &current {
+                change.binary.push(p.clone());
+            }
+            i += 1;
+            continue;
+        }
+        if let (Some(old), Some(new)) = (
+            line.strip_prefix("--- "),
+            lines.get(i + 1).and_then(|n| n.strip_prefix("+++ ")),
+        ) {
+            current = header_path(new).or_else(|| header_path(old));
+            i += 2;
+            continue;
+        }
+        if let (Some((mut old, mut new)), Some(path)) = (hunk_counts(line), current.as_ref()) {
+            i += 1;
+            let file = change.files.entry(path.clone()).or_default();
+            while (old > 0 || new > 0) && i < lines.len() {
+                let l = lines[i];
+                let body = l.get(1..).unwrap_or("").trim_end_matches('\r').to_string();
+                match l.as_bytes().first() {
+                    Some(b'+') => {
+                        *file.added.entry(body).or_insert(0) += 1;
+                        new = new.saturating_sub(1);
+                    }
+                    Some(b'-') => {
+                        *file.removed.entry(body).or_insert(0) += 1;
+                        old = old.saturating_sub(1);
+                    }
+                    Some(b'\\') => {}
+                    // Context; an empty line is context whose space was stripped.
+                    _ => {
+                        old = old.saturating_sub(1);
+                        new = new.saturating_sub(1);
+                    }
+                }
+                i += 1;
+            }
+            // `\ No newline at end of file` after the last line.
+            while lines.get(i).is_some_and(|l| l.starts_with('\\')) {
+                i += 1;
+            }
+            continue;
+        }
+        i += 1;
+    }
+    // A line removed and added again (a hunk that only moved it) is no change.
+    for f in change.files.values_mut() {
+        let common: Vec<(String, usize)> = f
+            .added
+            .iter()
+            .filter_map(|(l, &n)| f.removed.get(l).map(|&m| (l.clone(), n.min(m))))
+            .collect();
+        for (l, n) in common {
+            for side in [&mut f.added, &mut f.removed] {
+                let left = side[&l] - n;
+                if left == 0 {
+                    side.remove(&l);
+                } else {
+                    side.insert(l.clone(), left);
+                }
+            }
+        }
+    }
+    change.files.retain(|_, f| !f.is_empty());
+    change
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIT: &str = "From: A <a@b>
+Subject: [PATCH 2/3] x: y
+
+body
+---
+ a.c | 2 +-
+diff --git a/a.c b/a.c
+index 1..2 100644
+--- a/a.c
++++ b/a.c
+@@ -1,3 +1,3 @@
+ ctx
+--- old comment
++-- new comment
+ ctx
+@@ -10,2 +10,4 @@ fn
+ ctx
+
++added twice
++added twice
+diff --git a/gone.c b/gone.c
+deleted file mode 100644
+--- a/gone.c
++++ /dev/null
+@@ -1 +0,0 @@
+-bye
+\\ No newline at end of file
+-- 
+2.40.0
+";
+
+    #[test]
+    fn counts_lines_per_file_and_ignores_headers_context_and_signature() {
+        let c = parse_diff(GIT.as_bytes());
+        assert_eq!(c.files.len(), 2, "{c:?}");
+        let a = &c.files["a.c"];
+        assert_eq!(a.removed.get("-- old comment"), Some(&1));
+        assert_eq!(a.added.get("-- new comment"), Some(&1));
+        assert_eq!(a.added.get("added twice"), Some(&2));
+        assert_eq!(c.files["gone.c"].removed.get("bye"), Some(&1));
+        assert_eq!((c.lines_added(), c.lines_removed()), (3, 2));
+    }
+
+    #[test]
+    fn positions_do_not_matter_but_lines_do() {
+        let at = |n: usize, line: &str| {
+            format!("--- a/f\n+++ b/f\n@@ -{n},2 +{n},3 @@\n x\n+{line}\n y\n").into_bytes()
+        };
+        assert_eq!(parse_diff(&at(5, "z")), parse_diff(&at(500, "z")));
+        assert_ne!(parse_diff(&at(5, "z")), parse_diff(&at(5, "z ")));
+        let c = parse_diff(&at(5, "z"));
+        let d = parse_diff(&at(5, "w"));
+        assert_eq!(c.differing_files(&d), ["f"]);
+    }
+
+    #[test]
+    fn traditional_diffs_strip_one_component_and_timestamps() {
+        let t = "Description: fix\nAuthor: Ben\n\n--- linux.orig/drivers/x.c\t2020-01-01\n+++ linux/drivers/x.c\t2020-01-02\n@@ -1 +1 @@\n-a\n+b\n";
+        let c = parse_diff(t.as_bytes());
+        assert_eq!(c.files.keys().collect::<Vec<_>>(), ["drivers/x.c"]);
+    }
+
+    #[test]
+    fn a_line_only_moved_is_no_change_and_garbage_is_empty() {
+        let t = "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-a\n b\n+a\n";
+        assert!(parse_diff(t.as_bytes()).is_empty());
+        assert!(parse_diff(b"hello\n@@ nonsense @@\n\xff\xfe").is_empty());
+    }
+}
