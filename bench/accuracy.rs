@@ -15,12 +15,13 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use dovetail_port::accuracy::change::{parse_diff, Change};
 use dovetail_port::accuracy::score::{self, Grade, Outcome, Tally, Truth};
-use dovetail_port::accuracy::series::{self, BuiltQueue, SeriesPatch};
-use dovetail_port::kernels::debian::{Config, DebianLinux, SourcePackage};
+use dovetail_port::accuracy::prepare::{prepare, Prepared, NEW_BRANCH, OLD_BRANCH};
+use dovetail_port::accuracy::series::{self, SeriesPatch};
+use dovetail_port::kernels::debian::{Config, DebianLinux};
 use dovetail_port::kernels::{self};
 
 /// Replay Debian's 5.10 kernel queue onto 6.1 with dovetail-port, git's merge-ort and
@@ -88,16 +89,6 @@ struct Args {
 }
 
 /// What is cached about the built queues, to skip rebuilding them.
-#[derive(Debug, Serialize, Deserialize)]
-struct Prepared {
-    old: SourcePackage,
-    new: SourcePackage,
-    old_queue: BuiltQueue,
-    new_queue: BuiltQueue,
-}
-
-const OLD_BRANCH: &str = "debian-5.10-queue";
-const NEW_BRANCH: &str = "debian-6.1-queue";
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -213,53 +204,6 @@ fn main() -> Result<()> {
 }
 
 /// Fetches, imports and builds both queues, once (under the cache's lock).
-fn prepare(cache: &DebianLinux, config: &Config, refresh: bool) -> Result<Prepared> {
-    let _lock = cache.lock()?;
-    let state = cache.root().join("queues.json");
-    let repo = cache.repo_path();
-    let pkgs = cache.fetch(config, &[&config.old, &config.new], refresh)?;
-    let [old, new]: [SourcePackage; 2] = pkgs
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("expected two packages"))?;
-    if let Ok(text) = fs::read_to_string(&state) {
-        if let Ok(p) = serde_json::from_str::<Prepared>(&text) {
-            let refs_ok = [OLD_BRANCH, NEW_BRANCH]
-                .iter()
-                .all(|b| repo.join("refs/heads").join(b).exists());
-            if !refresh && p.old == old && p.new == new && refs_ok {
-                return Ok(p);
-            }
-        }
-    }
-    let mut queues = Vec::new();
-    for (pkg, branch) in [(&old, OLD_BRANCH), (&new, NEW_BRANCH)] {
-        let tag = cache.ensure_imported(pkg)?;
-        let debian = cache.ensure_debian_dir(config, pkg)?;
-        let patches = series::read_series(&debian, &config.series)?;
-        eprintln!(
-            "bench/accuracy: committing Debian {}'s {} patches on {tag} ...",
-            pkg.version,
-            patches.len()
-        );
-        let q = series::build_queue(&repo, &tag, &patches)?;
-        git(
-            &repo,
-            &["update-ref", &format!("refs/heads/{branch}"), &q.tip],
-        )?;
-        queues.push(q);
-    }
-    let new_queue = queues.pop().expect("two queues");
-    let old_queue = queues.pop().expect("two queues");
-    let p = Prepared {
-        old,
-        new,
-        old_queue,
-        new_queue,
-    };
-    fs::write(&state, serde_json::to_string_pretty(&p)? + "\n")?;
-    Ok(p)
-}
-
 /// A tool's totals, and per patch the kept-as index and grade.
 type Scored = (Tally, Vec<(Option<usize>, Grade)>);
 

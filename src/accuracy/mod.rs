@@ -4,5 +4,6 @@
 //! port ([`score`]).
 
 pub mod change;
+pub mod prepare;
 pub mod score;
 pub mod series;
