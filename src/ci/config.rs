@@ -298,7 +298,7 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, CiError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
@@ -312,21 +312,25 @@ impl Config {
         Ok(config)
     }
 
-    fn check(&self, path: &Path) -> Result<(), CiError> {
+    /// Checks what serde cannot and writes each matrix arch in our spelling (`aarch64` →
+    /// `arm64`), so everything downstream sees one name.
+    fn check(&mut self, path: &Path) -> Result<(), CiError> {
         let bad = |message: String| CiError::BadConfig {
             path: path.to_path_buf(),
             line: None,
             message,
         };
-        let known = crate::kbuild::ArchProfile::known();
         let mut names = std::collections::BTreeSet::new();
-        for e in &self.matrix {
-            if !known.contains(&e.arch) {
+        for e in &mut self.matrix {
+            match crate::kbuild::ArchProfile::canonical(&e.arch) {
+                Ok(arch) => e.arch = arch,
+                Err(err) => return Err(bad(format!("matrix entry `{}`: {err}", e.name()))),
+            }
+            if let Err(why) = check_entry_name(&e.name()) {
                 return Err(bad(format!(
-                    "matrix entry `{}`: unknown arch `{}` (known: {})",
-                    e.name(),
-                    e.arch,
-                    known.join(", ")
+                    "matrix entry name `{}` {why}: it names files, folders and CI jobs; \
+                     give the entry a `name = \"...\"` of letters, digits, `.`, `_`, `+`, `-`",
+                    e.name().escape_debug()
                 )));
             }
             if !names.insert(e.name()) {
@@ -355,6 +359,27 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A matrix entry name becomes a folder, file and job name: letters, digits, `.`, `_`, `+`,
+/// `-`, not starting with `.` or `-` (so never `..`, never a path, never an option).
+pub fn check_entry_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("is empty");
+    }
+    if name.starts_with(['.', '-']) {
+        return Err("starts with `.` or `-`");
+    }
+    if name.contains(['/', '\\']) {
+        return Err("contains a path separator");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'))
+    {
+        return Err("has characters other than letters, digits, `.`, `_`, `+`, `-`");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -398,7 +423,7 @@ mod tests {
         let e = Config::parse("[[matrix]]\narch = \"sparc\"\n", Path::new("f.toml"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown arch `sparc`"), "{e}");
+        assert!(e.contains("unknown architecture `sparc`"), "{e}");
         let e = Config::parse(
             "[[matrix]]\narch = \"x86_64\"\ncolour = 1\n",
             Path::new("f.toml"),
@@ -406,5 +431,24 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn entry_names_cannot_be_paths_and_arches_take_any_spelling() {
+        for name in ["../../x", "a/b", "..", ".hidden", "-rf", "a b", "a\\b", ""] {
+            let text = format!("[[matrix]]\narch = \"x86_64\"\nname = {name:?}\n");
+            let e = Config::parse(&text, Path::new("f.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("matrix entry name"), "{name}: {e}");
+        }
+        let c = Config::parse(
+            "[[matrix]]\narch = \"aarch64\"\n[[matrix]]\narch = \"riscv\"\nname = \"rv-1.0_b+c\"\n",
+            Path::new("f.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.matrix[0].arch, "arm64");
+        assert_eq!(c.matrix[0].name(), "arm64-tinyconfig");
+        assert_eq!(c.matrix[1].arch, "riscv64");
     }
 }

@@ -33,8 +33,9 @@ enum AccelArg {
 /// Where and how to build.
 #[derive(Args, Debug, Clone)]
 struct BuildSpec {
-    /// Target architecture (a profile in kbuild/arch/: x86_64, arm64, arm, riscv64).
-    #[arg(long, default_value = "x86_64")]
+    /// Target architecture (a profile in kbuild/arch/: x86_64, arm64, arm, riscv64; the
+    /// kernel's and toolchains' spellings x86, aarch64, riscv work too).
+    #[arg(long, default_value = "x86_64", value_parser = super::profile_arch)]
     arch: String,
     /// Kernel source tree (never modified). Default: the cached Debian 6.12 tree.
     #[arg(long, value_name = "DIR")]
@@ -86,7 +87,7 @@ impl BuildSpec {
         }
         o.cross = self.cross.clone();
         o.extra_targets = self.make_targets.clone();
-        o.progress = true;
+        o.progress = super::progress_wanted();
         Ok(o)
     }
 }
@@ -239,8 +240,8 @@ impl BootSpec {
 /// Exit status: 0 all passed, 1 a test failed, crashed or the guest hung, 2 error.
 #[derive(Args, Debug)]
 pub struct BootArgs {
-    /// Guest architecture (a profile in kbuild/arch/).
-    #[arg(long, default_value = "x86_64")]
+    /// Guest architecture (a profile in kbuild/arch/; any spelling: aarch64, riscv, x86).
+    #[arg(long, default_value = "x86_64", value_parser = super::profile_arch)]
     arch: String,
     /// Kernel image (bzImage, Image, zImage). Default: the image in --out.
     #[arg(long, value_name = "FILE")]
@@ -261,8 +262,8 @@ pub struct BootArgs {
 /// and --payload is copied into the root, as for `boot`.
 #[derive(Args, Debug)]
 pub struct InitramfsArgs {
-    /// Guest architecture (a profile in kbuild/arch/).
-    #[arg(long, default_value = "x86_64")]
+    /// Guest architecture (a profile in kbuild/arch/; any spelling: aarch64, riscv, x86).
+    #[arg(long, default_value = "x86_64", value_parser = super::profile_arch)]
     arch: String,
     #[command(flatten)]
     guest: GuestSpec,
@@ -302,7 +303,7 @@ pub struct TestArgs {
 
 fn print_build(out: &BuildOutput, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(out)?);
+        print!("{}", dovetail_port::schema::to_json(out));
         return Ok(());
     }
     println!(

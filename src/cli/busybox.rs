@@ -19,8 +19,9 @@ use dovetail_port::boot::busybox::{self, FetchOptions};
 /// unless --refresh. Exit status 0 on success, 2 on errors.
 #[derive(Args, Debug)]
 pub struct BusyboxArgs {
-    /// Guest architecture (a profile in kbuild/arch/); repeatable.
-    #[arg(long, required = true)]
+    /// Guest architecture (a profile in kbuild/arch/; any spelling: aarch64, riscv, x86);
+    /// repeatable.
+    #[arg(long, required = true, value_parser = super::profile_arch)]
     arch: Vec<String>,
     /// Fetch again even when one is cached.
     #[arg(long)]

@@ -1,6 +1,5 @@
 //! `ci`, `ci init`, `ci emit gitlab|github|lava`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -237,7 +236,7 @@ fn run_gate(a: RunArgs) -> anyhow::Result<u8> {
         },
     };
 
-    let live = std::io::stderr().is_terminal();
+    let live = super::progress_wanted();
     let multi = MultiProgress::new();
     let bars: Mutex<std::collections::HashMap<String, ProgressBar>> = Mutex::default();
     let style = ProgressStyle::with_template("{spinner} {prefix:<24} {msg} [{elapsed}]")

@@ -128,7 +128,7 @@ fn render(session: &Session, args: &RebaseArgs) -> anyhow::Result<()> {
     let report = Report::new(session);
     let text = match args.report {
         ReportFormat::Human => report.human(),
-        ReportFormat::Json => report.json() + "\n",
+        ReportFormat::Json => dovetail_port::schema::stamp_text(&report.json()),
         ReportFormat::Md => report.markdown(),
     };
     print!("{text}");
