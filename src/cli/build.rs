@@ -108,9 +108,8 @@ pub struct BuildArgs {
     /// Stop after configuring and verifying the .config.
     #[arg(long)]
     config_only: bool,
-    /// Print the result as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    format: super::FormatArg,
 }
 
 /// What goes into the initramfs: shared by `boot`, `test` and `initramfs`.
@@ -168,8 +167,12 @@ struct BootSpec {
     /// Also write JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
-    /// Also write the JSON report to FILE.
-    #[arg(long, value_name = "FILE")]
+    /// Write the report (in --format) to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also write the JSON report to FILE (old spelling of `--format json -o FILE` beside
+    /// the human report).
+    #[arg(long, value_name = "FILE", hide = true)]
     json_out: Option<PathBuf>,
     /// Fail unless latmus's worst-case latency (its `RTS|` summary line) is at most USEC
     /// microseconds. In QEMU this is a regression check against earlier runs of the same
@@ -210,7 +213,13 @@ impl BootSpec {
             OutputFormat::Json => Format::Json,
             OutputFormat::Junit => Format::Junit,
         };
-        print!("{}", render::render(report, format));
+        let text = render::render(report, format);
+        match &self.output {
+            Some(path) => {
+                std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+            }
+            None => print!("{text}"),
+        }
         if let Some(path) = &self.junit {
             std::fs::write(path, render::junit(report))
                 .with_context(|| format!("writing {}", path.display()))?;
@@ -322,7 +331,7 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<u8> {
     let mut opts = args.spec.options()?;
     opts.config_only = args.config_only;
     let out = kbuild::build(&opts)?;
-    print_build(&out, args.json)?;
+    print_build(&out, args.format.json())?;
     Ok(EXIT_OK)
 }
 

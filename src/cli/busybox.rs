@@ -29,9 +29,9 @@ pub struct BusyboxArgs {
     /// Debian suite to take the package from, instead of kbuild/busybox.toml's.
     #[arg(long)]
     suite: Option<String>,
-    /// Print JSON (path and provenance per architecture) instead of paths.
-    #[arg(long)]
-    json: bool,
+    /// `--format json`: path and provenance per architecture instead of paths.
+    #[command(flatten)]
+    format: super::FormatArg,
 }
 
 pub fn run(args: BusyboxArgs) -> anyhow::Result<u8> {
@@ -42,7 +42,7 @@ pub fn run(args: BusyboxArgs) -> anyhow::Result<u8> {
     let mut rows = Vec::new();
     for arch in &args.arch {
         let path = busybox::fetch(arch, &opts)?;
-        if args.json {
+        if args.format.json() {
             rows.push(serde_json::json!({
                 "arch": arch,
                 "path": path,
@@ -52,8 +52,13 @@ pub fn run(args: BusyboxArgs) -> anyhow::Result<u8> {
             println!("{}", path.display());
         }
     }
-    if args.json {
+    if args.format.legacy_json() {
         println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if args.format.json() {
+        print!(
+            "{}",
+            dovetail_port::schema::to_json(&serde_json::json!({ "busybox": rows }))
+        );
     }
     Ok(super::EXIT_OK)
 }

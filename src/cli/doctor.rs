@@ -22,12 +22,11 @@ use dovetail_port::{data, doctor};
 ///   apt-get install -y $(dovetail-port doctor --apt)     # what a CI image needs
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: super::FormatArg,
     /// Print only the Debian packages providing every tool, space-separated, for
     /// `apt-get install`.
-    #[arg(long, conflicts_with = "json")]
+    #[arg(long)]
     pub apt: bool,
 }
 
@@ -43,7 +42,7 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
     let accel = doctor::accel_status();
     let missing = statuses.iter().filter(|s| !s.present()).count();
     let healthy = missing == 0 && data.ok() && cache.ok();
-    if args.json {
+    if args.format.json() {
         let doc = serde_json::json!({
             "schema_version": 1,
             "tools": statuses,

@@ -69,6 +69,35 @@ enum ColorArg {
     Never,
 }
 
+/// `--format human|json` for commands whose report has these two forms; the old `--json`
+/// switch stays as a hidden alias for one release.
+#[derive(Args, Debug, Clone)]
+pub struct FormatArg {
+    /// Output format: human or json (JSON carries `schema_version`).
+    #[arg(long, value_enum, default_value_t = HumanOrJson::Human, value_name = "FORMAT")]
+    format: HumanOrJson,
+    /// Same as --format json (old spelling).
+    #[arg(long, hide = true)]
+    json: bool,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum HumanOrJson {
+    Human,
+    Json,
+}
+
+impl FormatArg {
+    pub fn json(&self) -> bool {
+        self.json || self.format == HumanOrJson::Json
+    }
+
+    /// The old `--json` switch was given: keep the old JSON shape for it.
+    pub fn legacy_json(&self) -> bool {
+        self.json
+    }
+}
+
 static GLOBAL: OnceLock<GlobalArgs> = OnceLock::new();
 
 fn global() -> &'static GlobalArgs {
@@ -225,5 +254,41 @@ pub fn run() -> ExitCode {
             }
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_is_consistent() {
+        // Duplicate flags (a global -q beside a command's own), bad defaults, aliases that
+        // collide: clap checks all of it here.
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn old_output_spellings_still_parse() {
+        let cli = Cli::try_parse_from(["dovetail-port", "doctor", "--json"]).unwrap();
+        let Command::Doctor(d) = cli.command else {
+            panic!()
+        };
+        assert!(d.format.json() && d.format.legacy_json());
+        let cli = Cli::try_parse_from([
+            "dovetail-port",
+            "-q",
+            "queue",
+            "export",
+            "--queue",
+            "a..b",
+            "--out",
+            "x",
+        ])
+        .unwrap();
+        assert!(cli.global.quiet);
+        let cli =
+            Cli::try_parse_from(["dovetail-port", "doctor", "--format", "json", "-v"]).unwrap();
+        assert_eq!(cli.global.verbose, 1);
     }
 }
