@@ -25,6 +25,75 @@ pub struct Config {
     pub outputs: Outputs,
     #[serde(default)]
     pub lava: LavaConfig,
+    #[serde(default)]
+    pub ci: RunnerConfig,
+}
+
+/// Where the emitted pipelines run and how a job gets the tool (`[ci]`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerConfig {
+    /// Container image of every job (GitLab `image:`, GitHub `container:`). The default has
+    /// a current Rust on Debian, so the install steps can build the tool.
+    #[serde(default = "default_image")]
+    pub image: String,
+    /// GitLab runner tags (e.g. `["kvm"]` for runners with /dev/kvm).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// GitHub `runs-on` labels.
+    #[serde(default = "default_runs_on")]
+    pub runs_on: Vec<String>,
+    /// Git URL the default install builds dovetail-port from (`cargo install --git`);
+    /// crates.io when absent.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Shell commands run before the tool in every job. Default: the Debian packages of
+    /// `dovetail-port doctor --apt`, then `cargo install` from `source`.
+    #[serde(default)]
+    pub install: Option<Vec<String>>,
+}
+
+fn default_image() -> String {
+    "rust:1-bookworm".into()
+}
+
+fn default_runs_on() -> Vec<String> {
+    vec!["ubuntu-latest".into()]
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            image: default_image(),
+            tags: Vec::new(),
+            runs_on: default_runs_on(),
+            source: None,
+            install: None,
+        }
+    }
+}
+
+impl RunnerConfig {
+    /// The install commands: the configured ones, or the default.
+    pub fn install_commands(&self) -> Vec<String> {
+        if let Some(cmds) = &self.install {
+            return cmds.clone();
+        }
+        let packages = crate::doctor::apt_packages().join(" ");
+        let cargo = match &self.source {
+            Some(url) => format!(
+                "cargo install --locked --root /usr/local --git {} dovetail-port",
+                super::emit::sh_quote(url)
+            ),
+            None => "cargo install --locked --root /usr/local dovetail-port".to_string(),
+        };
+        vec![
+            "apt-get update".into(),
+            format!("DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pkg-config {packages}"),
+            "command -v dovetail-port >/dev/null || ".to_string() + &cargo,
+            "dovetail-port doctor || true".into(),
+        ]
+    }
 }
 
 /// The queue: the commits `base..head`, checked for replaying cleanly onto `onto`.
@@ -341,6 +410,12 @@ impl Config {
             }
         }
         for b in &self.lava.boards {
+            if let Err(why) = check_entry_name(&b.device_type) {
+                return Err(bad(format!(
+                    "lava board device_type `{}` {why}: it names the job files",
+                    b.device_type.escape_debug()
+                )));
+            }
             for n in &b.entries {
                 if !names.contains(n) {
                     return Err(bad(format!(
