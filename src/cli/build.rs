@@ -179,6 +179,18 @@ struct BootSpec {
     /// setup; absolute bounds only mean something on hardware.
     #[arg(long, value_name = "USEC")]
     max_latency: Option<f64>,
+    /// Run and report only the KUnit suites/cases matching SUITE_GLOB[.TEST_GLOB], as
+    /// kunit.py's filter_glob (passed to the guest as `kunit.filter_glob=`).
+    #[arg(long, value_name = "GLOB", value_parser = filter_glob)]
+    filter: Option<String>,
+}
+
+fn filter_glob(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.chars().any(char::is_whitespace) {
+        return Err("a filter is SUITE_GLOB or SUITE_GLOB.TEST_GLOB, without spaces".into());
+    }
+    globset::Glob::new(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
 }
 
 impl BootSpec {
@@ -196,6 +208,9 @@ impl BootSpec {
         o.memory_mb = self.memory;
         o.cpus = self.cpus;
         o.append = self.append.clone();
+        if let Some(f) = &self.filter {
+            o.append.push(format!("kunit.filter_glob={f}"));
+        }
         o.idle_timeout = Duration::from_secs(self.idle_timeout);
         o.timeout = Duration::from_secs(self.timeout);
         o.console = self.console;
@@ -206,6 +221,9 @@ impl BootSpec {
     fn emit(&self, mut report: TestReport) -> anyhow::Result<u8> {
         if let Some(max) = self.max_latency {
             report.gate_latency(max);
+        }
+        if let Some(f) = &self.filter {
+            report.retain_glob(f)?;
         }
         let report = &report;
         let format = match self.format {
@@ -304,6 +322,10 @@ pub fn run_initramfs(args: InitramfsArgs) -> anyhow::Result<u8> {
 /// KUnit verdicts. Exit status: 0 all passed, 1 a test failed, crashed or hung, 2 error.
 #[derive(Args, Debug)]
 pub struct TestArgs {
+    /// A KUnit config: a file, or a folder holding `.kunitconfig` (`fs/ext4`), as kunit.py
+    /// takes; applied as one more fragment, every option verified.
+    #[arg(long, value_name = "PATH")]
+    kunitconfig: Option<PathBuf>,
     #[command(flatten)]
     spec: BuildSpec,
     #[command(flatten)]
@@ -346,7 +368,24 @@ pub fn run_boot(args: BootArgs) -> anyhow::Result<u8> {
 }
 
 pub fn run_test(args: TestArgs) -> anyhow::Result<u8> {
-    let build = args.spec.options()?;
+    let mut build = args.spec.options()?;
+    if let Some(path) = &args.kunitconfig {
+        let file = if path.is_dir() {
+            path.join(".kunitconfig")
+        } else {
+            path.clone()
+        };
+        if !file.is_file() {
+            anyhow::bail!(
+                "--kunitconfig {}: no such file (give a .kunitconfig or a folder holding one)",
+                file.display()
+            );
+        }
+        let Some(text) = file.to_str() else {
+            anyhow::bail!("--kunitconfig {}: the path is not UTF-8", file.display());
+        };
+        build.fragments.push(text.to_string());
+    }
     let boot = args.boot.options(&args.spec.arch, PathBuf::new());
     let outcome = boot::test(&TestOptions { build, boot })?;
     eprintln!(

@@ -18,6 +18,7 @@ mod lint;
 mod queue;
 mod rebase;
 mod resolutions;
+mod results;
 
 /// Exit codes shared by every command, so CI can act on them.
 pub const EXIT_OK: u8 = 0;
@@ -140,6 +141,8 @@ enum Command {
     Initramfs(build::InitramfsArgs),
     Busybox(busybox::BusyboxArgs),
     Test(build::TestArgs),
+    #[command(subcommand)]
+    Results(results::ResultsCommand),
     Ci(ci::CiArgs),
     Doctor(doctor::DoctorArgs),
     Demo(demo::DemoArgs),
@@ -239,6 +242,7 @@ pub fn run() -> ExitCode {
         Command::Initramfs(args) => build::run_initramfs(args),
         Command::Busybox(args) => busybox::run(args),
         Command::Test(args) => build::run_test(args),
+        Command::Results(cmd) => results::run(cmd),
         Command::Ci(args) => ci::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Demo(args) => demo::run(args),
