@@ -33,7 +33,7 @@ fn main() {
         "{:<22} {:>7} {:>12} {:>12} {:>8} {:>14} {:>12}",
         "queue", "commits", "ours (s)", "git ort (s)", "ratio", "ours commits/s", "same result"
     );
-    let sample_dir = dovetail_port::data_dir().join("patchsets/sample");
+    let sample_dir = dovetail_port::data::folder("patchsets/sample");
     if sample_dir.join("series").exists() {
         let patches = patchfile::read_queue(&sample_dir).expect("sample queue");
         let author = Author {

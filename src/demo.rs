@@ -63,7 +63,7 @@ impl Workspace {
     }
 
     pub fn sample_dir() -> PathBuf {
-        crate::data_dir().join("patchsets/sample")
+        crate::data::folder("patchsets/sample")
     }
 
     /// Makes the repository (once) and (re)creates the sample queue branch on v6.1.

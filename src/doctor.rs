@@ -230,3 +230,126 @@ pub fn guest_busyboxes() -> Vec<GuestBusybox> {
         })
         .collect()
 }
+
+/// The kernel cache: where it is, whether it can be written, which series are ready.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheStatus {
+    pub root: std::path::PathBuf,
+    /// A file could be created there (or in the nearest existing parent).
+    pub writable: bool,
+    /// Series imported into the cached repository (`6.1`, `6.12`).
+    pub imported: Vec<String>,
+    /// Series whose Debian tarball is installed, ready to import on first use.
+    pub tarballs: Vec<String>,
+}
+
+impl CacheStatus {
+    pub fn ok(&self) -> bool {
+        self.writable
+    }
+}
+
+pub fn cache_status() -> CacheStatus {
+    use crate::kernels::{cache_root, KernelCache, SERIES};
+    let root = cache_root();
+    let cache = KernelCache::new(root.clone());
+    let existing = root
+        .ancestors()
+        .find(|p| p.is_dir())
+        .map(|p| p.to_path_buf());
+    let writable = existing.is_some_and(|dir| {
+        tempfile::Builder::new()
+            .prefix(".doctor-")
+            .tempfile_in(dir)
+            .is_ok()
+    });
+    let imported = git2::Repository::open_bare(cache.repo_path())
+        .map(|repo| {
+            SERIES
+                .iter()
+                .filter(|s| {
+                    repo.revparse_single(&format!("refs/tags/{}", KernelCache::tag(s)))
+                        .is_ok()
+                })
+                .map(|s| s.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let tarballs = SERIES
+        .iter()
+        .filter(|s| std::path::Path::new(&format!("/usr/src/linux-source-{s}.tar.xz")).is_file())
+        .map(|s| s.to_string())
+        .collect();
+    CacheStatus {
+        root,
+        writable,
+        imported,
+        tarballs,
+    }
+}
+
+/// Whether guests of the host's architecture can run under KVM, and if not why.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccelStatus {
+    /// `uname -m` of the host.
+    pub host_arch: &'static str,
+    /// The profile whose guests KVM would run (the host's architecture), if any.
+    pub profile: Option<String>,
+    /// `kvm` or `tcg`: what `boot --accel auto` picks for that profile.
+    pub accel: &'static str,
+    pub reason: String,
+}
+
+/// Probes the accelerator the way `boot --accel auto` decides: /dev/kvm opens read-write for
+/// a guest of the host's architecture, and no earlier boot found KVM silent.
+pub fn accel_status() -> AccelStatus {
+    use crate::boot::qemu;
+    let host_arch = std::env::consts::ARCH;
+    let profile = crate::kbuild::ArchProfile::known()
+        .into_iter()
+        .filter_map(|a| crate::kbuild::ArchProfile::load(&a).ok())
+        .find(|p| p.host_arch == host_arch);
+    let verdict = qemu::kvm_verdict_file();
+    let (accel, reason) = match &profile {
+        None => (
+            "tcg",
+            format!("no arch profile runs natively on a {host_arch} host"),
+        ),
+        Some(p) if !qemu::kvm_candidate(p) => {
+            let why = match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/kvm")
+            {
+                Ok(_) => "KVM unavailable".to_string(),
+                Err(e) => format!("/dev/kvm: {e} (add the user to group kvm, or boot with TCG)"),
+            };
+            ("tcg", why)
+        }
+        Some(_) if verdict.exists() => (
+            "tcg",
+            format!(
+                "an earlier boot found KVM silent (delete {} to try again)",
+                verdict.display()
+            ),
+        ),
+        Some(p) => ("kvm", format!("/dev/kvm is usable for {} guests", p.arch)),
+    };
+    AccelStatus {
+        host_arch,
+        profile: profile.map(|p| p.arch),
+        accel,
+        reason,
+    }
+}
+
+/// The Debian packages that provide every tool, deduplicated, in table order.
+pub fn apt_packages() -> Vec<&'static str> {
+    let mut seen = Vec::new();
+    for t in TOOLS {
+        if !seen.contains(&t.package) {
+            seen.push(t.package);
+        }
+    }
+    seen
+}

@@ -7,6 +7,7 @@ pub mod apt;
 pub mod arch;
 pub mod boot;
 pub mod ci;
+pub mod data;
 pub mod demo;
 pub mod doctor;
 pub mod kbuild;
@@ -16,12 +17,4 @@ pub mod process;
 pub mod queue;
 pub mod rebase;
 pub mod results;
-
-/// Where the project's data folders live: next to the binary's source at build time, or
-/// `$DOVETAIL_PORT_DATA` when the tool is installed elsewhere.
-pub fn data_dir() -> std::path::PathBuf {
-    match std::env::var_os("DOVETAIL_PORT_DATA") {
-        Some(dir) => dir.into(),
-        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-    }
-}
+pub mod schema;

@@ -221,7 +221,7 @@ fn github_workflow_parses_and_names_every_entry() {
     let out = python(
         &format!("{SPLIT}doc = yaml.safe_load(open(sys.argv[1]))\n\
 t = doc['jobs']['test']\n\
-print(json.dumps({{'on': sorted(doc[True] if True in doc else doc['on']), 'jobs': sorted(doc['jobs']), 'failfast': t['strategy']['fail-fast'], 'inc': [{{'name': i['name'], 'words': shlex.split(i['command']), 'prepare': shlex.split(i['prepare']), 'stage': [shlex.split(l) for l in i['stage'].splitlines()], 'lava': i['lava']}} for i in t['strategy']['matrix']['include']], 'runs': [(st.get('if'), st.get('run')) for st in t['steps'] if 'run' in st], 'upload': t['steps'][-1]['with']['path']}}))"),
+print(json.dumps({{'on': sorted(doc[True] if True in doc else doc['on']), 'jobs': sorted(doc['jobs']), 'failfast': t['strategy']['fail-fast'], 'inc': [{{'name': i['name'], 'words': shlex.split(i['command']), 'prepare': shlex.split(i['prepare']), 'stage': [shlex.split(l) for l in i['stage'].splitlines()], 'lava': i['lava']}} for i in t['strategy']['matrix']['include']], 'runs': [(st.get('if'), st.get('run')) for st in t['steps'] if 'run' in st and 'name' not in st], 'upload': t['steps'][-1]['with']['path']}}))"),
         &[&file],
     );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -231,7 +231,8 @@ print(json.dumps({{'on': sorted(doc[True] if True in doc else doc['on']), 'jobs'
     );
     assert_eq!(v["on"], serde_json::json!(["pull_request", "push"]));
     assert_eq!(v["failfast"], false);
-    // Guest busybox, test, then the LAVA artifacts, the first and last only where set.
+    // After the install step: guest busybox, test, then the LAVA artifacts, the first and
+    // last only where set.
     assert_eq!(
         v["runs"],
         serde_json::json!([
@@ -464,4 +465,157 @@ fn the_publish_command_runs_after_staging_with_ci_variables_expanded() {
         ".dovetail-port/ci/lava/arm64-evl/|lab:/srv/42/arm64-evl/|$(touch pwned)|"
     );
     assert!(!d.path().join("pwned").exists());
+}
+
+#[test]
+fn emitted_yaml_passes_yamllint_and_jobs_install_the_tool() {
+    let d = setup();
+    let gl = d.path().join("gl.yml");
+    let gh = d.path().join("gh.yml");
+    let lava = d.path().join("lava");
+    let emit = |args: &[&str]| {
+        let o = Command::new(bin())
+            .args(["ci", "emit"])
+            .args(args)
+            .current_dir(d.path())
+            .env("DOVETAIL_PORT_DATA", env!("CARGO_MANIFEST_DIR"))
+            .env("CI_PIPELINE_ID", "4242")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    };
+    emit(&["gitlab", "-o", gl.to_str().unwrap()]);
+    emit(&["github", "-o", gh.to_str().unwrap()]);
+    emit(&["lava", "-o", lava.to_str().unwrap()]);
+    let mut files = vec![gl.clone(), gh.clone()];
+    for e in std::fs::read_dir(&lava).unwrap().flatten() {
+        files.push(e.path());
+    }
+    assert!(files.len() > 4);
+    // yamllint's default config: no errors, no warnings.
+    let o = Command::new("yamllint")
+        .args(["-f", "parsable", "--strict"])
+        .args(&files)
+        .output()
+        .expect("yamllint installed (apt-get install yamllint)");
+    assert!(
+        o.status.success() && o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // The folded long lines read back as the same commands.
+    let out = python(
+        "import sys, yaml, json\n\
+gl = yaml.safe_load(open(sys.argv[1])); gh = yaml.safe_load(open(sys.argv[2]))\n\
+print(json.dumps({'default': gl['default'], 'lint': gl['lint'], 'submit': gl['lava-submit'], \
+'stages': gl['stages'], 'gh_test': gh['jobs']['test'], 'gh_lint': gh['jobs']['lint']}))",
+        &[&gl, &gh],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["default"]["image"], "rust:1-bookworm");
+    let before: Vec<&str> = v["default"]["before_script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert!(before.iter().any(|l| l.contains(
+        "apt-get install -y --no-install-recommends pkg-config git tar xz-utils make gcc"
+    )));
+    assert!(before.iter().any(|l| l.contains("cargo install --locked")));
+    assert_eq!(
+        v["lint"]["artifacts"]["reports"]["codequality"],
+        "gl-code-quality.json"
+    );
+    assert!(v["lint"]["script"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("--codequality gl-code-quality.json"));
+    assert_eq!(v["stages"], serde_json::json!(["gate", "test", "lava"]));
+    let submit = v["submit"]["script"].to_string();
+    assert!(
+        submit.contains("ci emit lava") && submit.contains("lavacli --uri"),
+        "{submit}"
+    );
+    assert_eq!(v["gh_test"]["container"], "rust:1-bookworm");
+    assert_eq!(v["gh_test"]["runs-on"], "ubuntu-latest");
+    assert_eq!(
+        v["gh_lint"]["steps"][1]["name"],
+        "install dovetail-port and the kernel tools"
+    );
+    // LAVA URLs carry the pipeline's value, not the variable's name.
+    let job = std::fs::read_to_string(lava.join("x86_64-tinyconfig-qemu.yaml")).unwrap();
+    let job: String = job
+        .lines()
+        .map(|l| l.trim_start().trim_end_matches('\\'))
+        .collect();
+    assert!(
+        job.contains("https://lab.example.org/dovetail/4242/x86_64-tinyconfig/"),
+        "{job}"
+    );
+    assert!(!job.contains("CI_PIPELINE_ID"));
+}
+
+#[test]
+fn runner_section_sets_image_tags_runs_on_and_install() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "dovetail-port.toml",
+        "[[matrix]]\narch = \"x86_64\"\n[ci]\nimage = \"registry.example.org/kernel-ci:12\"\n\
+tags = [\"kvm\"]\nruns_on = [\"self-hosted\", \"kvm\"]\ninstall = [\"true\"]\n",
+    );
+    let gl = stdout(&tool(d.path(), &["ci", "emit", "gitlab"]));
+    let gh = stdout(&tool(d.path(), &["ci", "emit", "github"]));
+    let f = d.path().join("gl.yml");
+    let g = d.path().join("gh.yml");
+    std::fs::write(&f, gl).unwrap();
+    std::fs::write(&g, gh).unwrap();
+    let out = python(
+        "import sys, yaml, json\n\
+gl = yaml.safe_load(open(sys.argv[1])); gh = yaml.safe_load(open(sys.argv[2]))\n\
+print(json.dumps([gl['default'], gh['jobs']['test']['runs-on'], gh['jobs']['test']['container'], gh['jobs']['test']['steps'][1]['run']]))",
+        &[&f, &g],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v[0],
+        serde_json::json!({"image": "registry.example.org/kernel-ci:12", "tags": ["kvm"], "before_script": ["true"]})
+    );
+    assert_eq!(v[1], serde_json::json!(["self-hosted", "kvm"]));
+    assert_eq!(v[2], "registry.example.org/kernel-ci:12");
+    assert_eq!(v[3], "true");
+}
+
+#[test]
+fn entry_names_cannot_reach_outside_the_output_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let fork = root.path().join("a/b/fork");
+    write(
+        &fork,
+        "dovetail-port.toml",
+        "[[matrix]]\narch = \"x86_64\"\nname = \"../../x\"\n",
+    );
+    let o = tool(&fork, &["ci", "emit", "lava", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("matrix entry name `../../x` starts with `.`"),
+        "{}",
+        stderr(&o)
+    );
+    // Nothing was written anywhere.
+    let written: Vec<_> = walk(root.path());
+    assert_eq!(written, vec![fork.join("dovetail-port.toml")]);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
 }

@@ -204,9 +204,10 @@ pub struct MakefileLine {
     pub when: Option<String>,
 }
 
-/// Where the arch data lives: `<data_dir>/arch-templates`.
+/// Where the arch data lives: the `arch-templates` folder of the first data layer that has
+/// one ([`crate::data::folder`]).
 pub fn templates_dir() -> PathBuf {
-    crate::data_dir().join("arch-templates")
+    crate::data::folder("arch-templates")
 }
 
 fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ArchError> {

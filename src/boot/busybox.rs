@@ -30,7 +30,7 @@ pub struct Source {
 
 impl Source {
     pub fn load() -> Result<Self, BootError> {
-        let path = crate::data_dir().join("kbuild/busybox.toml");
+        let path = crate::data::file("kbuild/busybox.toml");
         let text = std::fs::read_to_string(&path).map_err(|e| BootError::Io {
             path: path.clone(),
             source: e,

@@ -25,6 +25,75 @@ pub struct Config {
     pub outputs: Outputs,
     #[serde(default)]
     pub lava: LavaConfig,
+    #[serde(default)]
+    pub ci: RunnerConfig,
+}
+
+/// Where the emitted pipelines run and how a job gets the tool (`[ci]`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerConfig {
+    /// Container image of every job (GitLab `image:`, GitHub `container:`). The default has
+    /// a current Rust on Debian, so the install steps can build the tool.
+    #[serde(default = "default_image")]
+    pub image: String,
+    /// GitLab runner tags (e.g. `["kvm"]` for runners with /dev/kvm).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// GitHub `runs-on` labels.
+    #[serde(default = "default_runs_on")]
+    pub runs_on: Vec<String>,
+    /// Git URL the default install builds dovetail-port from (`cargo install --git`);
+    /// crates.io when absent.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Shell commands run before the tool in every job. Default: the Debian packages of
+    /// `dovetail-port doctor --apt`, then `cargo install` from `source`.
+    #[serde(default)]
+    pub install: Option<Vec<String>>,
+}
+
+fn default_image() -> String {
+    "rust:1-bookworm".into()
+}
+
+fn default_runs_on() -> Vec<String> {
+    vec!["ubuntu-latest".into()]
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            image: default_image(),
+            tags: Vec::new(),
+            runs_on: default_runs_on(),
+            source: None,
+            install: None,
+        }
+    }
+}
+
+impl RunnerConfig {
+    /// The install commands: the configured ones, or the default.
+    pub fn install_commands(&self) -> Vec<String> {
+        if let Some(cmds) = &self.install {
+            return cmds.clone();
+        }
+        let packages = crate::doctor::apt_packages().join(" ");
+        let cargo = match &self.source {
+            Some(url) => format!(
+                "cargo install --locked --root /usr/local --git {} dovetail-port",
+                super::emit::sh_quote(url)
+            ),
+            None => "cargo install --locked --root /usr/local dovetail-port".to_string(),
+        };
+        vec![
+            "apt-get update".into(),
+            format!("DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pkg-config {packages}"),
+            "command -v dovetail-port >/dev/null || ".to_string() + &cargo,
+            "dovetail-port doctor || true".into(),
+        ]
+    }
 }
 
 /// The queue: the commits `base..head`, checked for replaying cleanly onto `onto`.
@@ -298,7 +367,7 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, CiError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
@@ -312,21 +381,25 @@ impl Config {
         Ok(config)
     }
 
-    fn check(&self, path: &Path) -> Result<(), CiError> {
+    /// Checks what serde cannot and writes each matrix arch in our spelling (`aarch64` →
+    /// `arm64`), so everything downstream sees one name.
+    fn check(&mut self, path: &Path) -> Result<(), CiError> {
         let bad = |message: String| CiError::BadConfig {
             path: path.to_path_buf(),
             line: None,
             message,
         };
-        let known = crate::kbuild::ArchProfile::known();
         let mut names = std::collections::BTreeSet::new();
-        for e in &self.matrix {
-            if !known.contains(&e.arch) {
+        for e in &mut self.matrix {
+            match crate::kbuild::ArchProfile::canonical(&e.arch) {
+                Ok(arch) => e.arch = arch,
+                Err(err) => return Err(bad(format!("matrix entry `{}`: {err}", e.name()))),
+            }
+            if let Err(why) = check_entry_name(&e.name()) {
                 return Err(bad(format!(
-                    "matrix entry `{}`: unknown arch `{}` (known: {})",
-                    e.name(),
-                    e.arch,
-                    known.join(", ")
+                    "matrix entry name `{}` {why}: it names files, folders and CI jobs; \
+                     give the entry a `name = \"...\"` of letters, digits, `.`, `_`, `+`, `-`",
+                    e.name().escape_debug()
                 )));
             }
             if !names.insert(e.name()) {
@@ -337,6 +410,12 @@ impl Config {
             }
         }
         for b in &self.lava.boards {
+            if let Err(why) = check_entry_name(&b.device_type) {
+                return Err(bad(format!(
+                    "lava board device_type `{}` {why}: it names the job files",
+                    b.device_type.escape_debug()
+                )));
+            }
             for n in &b.entries {
                 if !names.contains(n) {
                     return Err(bad(format!(
@@ -355,6 +434,27 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A matrix entry name becomes a folder, file and job name: letters, digits, `.`, `_`, `+`,
+/// `-`, not starting with `.` or `-` (so never `..`, never a path, never an option).
+pub fn check_entry_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("is empty");
+    }
+    if name.starts_with(['.', '-']) {
+        return Err("starts with `.` or `-`");
+    }
+    if name.contains(['/', '\\']) {
+        return Err("contains a path separator");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'))
+    {
+        return Err("has characters other than letters, digits, `.`, `_`, `+`, `-`");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -398,7 +498,7 @@ mod tests {
         let e = Config::parse("[[matrix]]\narch = \"sparc\"\n", Path::new("f.toml"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown arch `sparc`"), "{e}");
+        assert!(e.contains("unknown architecture `sparc`"), "{e}");
         let e = Config::parse(
             "[[matrix]]\narch = \"x86_64\"\ncolour = 1\n",
             Path::new("f.toml"),
@@ -406,5 +506,24 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn entry_names_cannot_be_paths_and_arches_take_any_spelling() {
+        for name in ["../../x", "a/b", "..", ".hidden", "-rf", "a b", "a\\b", ""] {
+            let text = format!("[[matrix]]\narch = \"x86_64\"\nname = {name:?}\n");
+            let e = Config::parse(&text, Path::new("f.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("matrix entry name"), "{name}: {e}");
+        }
+        let c = Config::parse(
+            "[[matrix]]\narch = \"aarch64\"\n[[matrix]]\narch = \"riscv\"\nname = \"rv-1.0_b+c\"\n",
+            Path::new("f.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.matrix[0].arch, "arm64");
+        assert_eq!(c.matrix[0].name(), "arm64-tinyconfig");
+        assert_eq!(c.matrix[1].arch, "riscv64");
     }
 }

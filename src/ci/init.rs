@@ -148,6 +148,15 @@ pub fn render(facts: &TreeFacts) -> String {
          # junit = \"ci-junit.xml\"\n\
          # sarif = \"ci-lint.sarif\"\n\
          # summary_md = \"ci-summary.md\"\n\n\
+         # Where the emitted pipelines run. Every job runs the install commands first; the\n\
+         # default installs the Debian packages of `dovetail-port doctor --apt`, then the\n\
+         # tool with `cargo install` (from `source` when set, else crates.io).\n\
+         [ci]\n\
+         # image = \"rust:1-bookworm\"   # GitLab image:, GitHub container:\n\
+         # tags = [\"kvm\"]              # GitLab runner tags\n\
+         # runs_on = [\"ubuntu-latest\"] # GitHub runs-on\n\
+         # source = \"https://git.example.org/you/dovetail-port.git\"\n\
+         # install = [\"apt-get update\", \"apt-get install -y ...\"]\n\n\
          # `ci emit lava`: where the CI publishes <entry>/<kernel image> and <entry>/rootfs.cpio.gz,\n\
          # and the lab's real boards (booted with U-Boot over TFTP) besides QEMU.\n\
          [lava]\n\

@@ -40,7 +40,10 @@ pub fn options(root: &Path, l: &LintConfig, diff_base: Option<&str>) -> LintOpti
             None
         },
         kconfig: l.kconfig.as_ref().map(|k| root.join(k)),
-        arch: l.arch.clone(),
+        arch: l
+            .arch
+            .as_deref()
+            .map(crate::kbuild::ArchProfile::kernel_name),
         progress: false,
         ..Default::default()
     }

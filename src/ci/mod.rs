@@ -5,6 +5,7 @@
 //! [`run::CiReport`] that [`report`] renders; [`emit`] writes the same matrix as GitLab CI,
 //! GitHub Actions and LAVA jobs.
 
+pub mod codequality;
 pub mod config;
 pub mod emit;
 pub mod init;

@@ -292,5 +292,6 @@ pub fn json(r: &CiReport) -> String {
     if let Some(o) = v.as_object_mut() {
         o.insert("passed".into(), r.passed().into());
     }
+    crate::schema::stamp(&mut v);
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }

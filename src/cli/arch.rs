@@ -24,7 +24,8 @@ use super::{EXIT_ATTENTION, EXIT_OK};
 #[derive(Args, Debug)]
 pub struct NewArchArgs {
     /// Architecture name: a descriptor arch-templates/isa/ARCH.toml (riscv, loongarch,
-    /// arm64, x86, arm, powerpc, ...).
+    /// arm64, x86, arm, powerpc, ...); riscv64, aarch64, x86_64 name the same ones.
+    #[arg(value_parser = super::kernel_arch)]
     pub arch: String,
     /// Kernel source tree to scaffold.
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -53,7 +54,9 @@ pub struct NewArchArgs {
 /// not, 2 on error.
 #[derive(Args, Debug)]
 pub struct ArchStatusArgs {
-    /// Architecture name: a descriptor arch-templates/isa/ARCH.toml.
+    /// Architecture name: a descriptor arch-templates/isa/ARCH.toml (riscv and riscv64,
+    /// arm64 and aarch64, x86 and x86_64 are the same).
+    #[arg(value_parser = super::kernel_arch)]
     pub arch: String,
     /// Kernel source tree to inspect.
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -81,7 +84,7 @@ pub fn run_new_arch(args: NewArchArgs) -> anyhow::Result<u8> {
         templates: None,
     })?;
     match args.format {
-        Format::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        Format::Json => emit(&dovetail_port::schema::to_json(&report))?,
         Format::Human => {
             if report.dry_run {
                 emit(&report.diff())?;
@@ -99,7 +102,7 @@ pub fn run_arch_status(args: ArchStatusArgs) -> anyhow::Result<u8> {
         templates: None,
     })?;
     match args.format {
-        Format::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&st)?))?,
+        Format::Json => emit(&dovetail_port::schema::to_json(&st))?,
         Format::Human => emit(&st.to_human())?,
     }
     let ok = match args.min_percent {

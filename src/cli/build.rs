@@ -33,8 +33,9 @@ enum AccelArg {
 /// Where and how to build.
 #[derive(Args, Debug, Clone)]
 struct BuildSpec {
-    /// Target architecture (a profile in kbuild/arch/: x86_64, arm64, arm, riscv64).
-    #[arg(long, default_value = "x86_64")]
+    /// Target architecture (a profile in kbuild/arch/: x86_64, arm64, arm, riscv64; the
+    /// kernel's and toolchains' spellings x86, aarch64, riscv work too).
+    #[arg(long, default_value = "x86_64", value_parser = super::profile_arch)]
     arch: String,
     /// Kernel source tree (never modified). Default: the cached Debian 6.12 tree.
     #[arg(long, value_name = "DIR")]
@@ -86,7 +87,7 @@ impl BuildSpec {
         }
         o.cross = self.cross.clone();
         o.extra_targets = self.make_targets.clone();
-        o.progress = true;
+        o.progress = super::progress_wanted();
         Ok(o)
     }
 }
@@ -107,9 +108,8 @@ pub struct BuildArgs {
     /// Stop after configuring and verifying the .config.
     #[arg(long)]
     config_only: bool,
-    /// Print the result as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    format: super::FormatArg,
 }
 
 /// What goes into the initramfs: shared by `boot`, `test` and `initramfs`.
@@ -167,14 +167,30 @@ struct BootSpec {
     /// Also write JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
-    /// Also write the JSON report to FILE.
-    #[arg(long, value_name = "FILE")]
+    /// Write the report (in --format) to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also write the JSON report to FILE (old spelling of `--format json -o FILE` beside
+    /// the human report).
+    #[arg(long, value_name = "FILE", hide = true)]
     json_out: Option<PathBuf>,
     /// Fail unless latmus's worst-case latency (its `RTS|` summary line) is at most USEC
     /// microseconds. In QEMU this is a regression check against earlier runs of the same
     /// setup; absolute bounds only mean something on hardware.
     #[arg(long, value_name = "USEC")]
     max_latency: Option<f64>,
+    /// Run and report only the KUnit suites/cases matching SUITE_GLOB[.TEST_GLOB], as
+    /// kunit.py's filter_glob (passed to the guest as `kunit.filter_glob=`).
+    #[arg(long, value_name = "GLOB", value_parser = filter_glob)]
+    filter: Option<String>,
+}
+
+fn filter_glob(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.chars().any(char::is_whitespace) {
+        return Err("a filter is SUITE_GLOB or SUITE_GLOB.TEST_GLOB, without spaces".into());
+    }
+    globset::Glob::new(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
 }
 
 impl BootSpec {
@@ -192,6 +208,9 @@ impl BootSpec {
         o.memory_mb = self.memory;
         o.cpus = self.cpus;
         o.append = self.append.clone();
+        if let Some(f) = &self.filter {
+            o.append.push(format!("kunit.filter_glob={f}"));
+        }
         o.idle_timeout = Duration::from_secs(self.idle_timeout);
         o.timeout = Duration::from_secs(self.timeout);
         o.console = self.console;
@@ -203,13 +222,22 @@ impl BootSpec {
         if let Some(max) = self.max_latency {
             report.gate_latency(max);
         }
+        if let Some(f) = &self.filter {
+            report.retain_glob(f)?;
+        }
         let report = &report;
         let format = match self.format {
             OutputFormat::Human => Format::Human,
             OutputFormat::Json => Format::Json,
             OutputFormat::Junit => Format::Junit,
         };
-        print!("{}", render::render(report, format));
+        let text = render::render(report, format);
+        match &self.output {
+            Some(path) => {
+                std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+            }
+            None => print!("{text}"),
+        }
         if let Some(path) = &self.junit {
             std::fs::write(path, render::junit(report))
                 .with_context(|| format!("writing {}", path.display()))?;
@@ -239,8 +267,8 @@ impl BootSpec {
 /// Exit status: 0 all passed, 1 a test failed, crashed or the guest hung, 2 error.
 #[derive(Args, Debug)]
 pub struct BootArgs {
-    /// Guest architecture (a profile in kbuild/arch/).
-    #[arg(long, default_value = "x86_64")]
+    /// Guest architecture (a profile in kbuild/arch/; any spelling: aarch64, riscv, x86).
+    #[arg(long, default_value = "x86_64", value_parser = super::profile_arch)]
     arch: String,
     /// Kernel image (bzImage, Image, zImage). Default: the image in --out.
     #[arg(long, value_name = "FILE")]
@@ -261,8 +289,8 @@ pub struct BootArgs {
 /// and --payload is copied into the root, as for `boot`.
 #[derive(Args, Debug)]
 pub struct InitramfsArgs {
-    /// Guest architecture (a profile in kbuild/arch/).
-    #[arg(long, default_value = "x86_64")]
+    /// Guest architecture (a profile in kbuild/arch/; any spelling: aarch64, riscv, x86).
+    #[arg(long, default_value = "x86_64", value_parser = super::profile_arch)]
     arch: String,
     #[command(flatten)]
     guest: GuestSpec,
@@ -294,6 +322,10 @@ pub fn run_initramfs(args: InitramfsArgs) -> anyhow::Result<u8> {
 /// KUnit verdicts. Exit status: 0 all passed, 1 a test failed, crashed or hung, 2 error.
 #[derive(Args, Debug)]
 pub struct TestArgs {
+    /// A KUnit config: a file, or a folder holding `.kunitconfig` (`fs/ext4`), as kunit.py
+    /// takes; applied as one more fragment, every option verified.
+    #[arg(long, value_name = "PATH")]
+    kunitconfig: Option<PathBuf>,
     #[command(flatten)]
     spec: BuildSpec,
     #[command(flatten)]
@@ -302,7 +334,7 @@ pub struct TestArgs {
 
 fn print_build(out: &BuildOutput, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(out)?);
+        print!("{}", dovetail_port::schema::to_json(out));
         return Ok(());
     }
     println!(
@@ -321,7 +353,7 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<u8> {
     let mut opts = args.spec.options()?;
     opts.config_only = args.config_only;
     let out = kbuild::build(&opts)?;
-    print_build(&out, args.json)?;
+    print_build(&out, args.format.json())?;
     Ok(EXIT_OK)
 }
 
@@ -336,7 +368,24 @@ pub fn run_boot(args: BootArgs) -> anyhow::Result<u8> {
 }
 
 pub fn run_test(args: TestArgs) -> anyhow::Result<u8> {
-    let build = args.spec.options()?;
+    let mut build = args.spec.options()?;
+    if let Some(path) = &args.kunitconfig {
+        let file = if path.is_dir() {
+            path.join(".kunitconfig")
+        } else {
+            path.clone()
+        };
+        if !file.is_file() {
+            anyhow::bail!(
+                "--kunitconfig {}: no such file (give a .kunitconfig or a folder holding one)",
+                file.display()
+            );
+        }
+        let Some(text) = file.to_str() else {
+            anyhow::bail!("--kunitconfig {}: the path is not UTF-8", file.display());
+        };
+        build.fragments.push(text.to_string());
+    }
     let boot = args.boot.options(&args.spec.arch, PathBuf::new());
     let outcome = boot::test(&TestOptions { build, boot })?;
     eprintln!(

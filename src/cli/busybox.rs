@@ -19,8 +19,9 @@ use dovetail_port::boot::busybox::{self, FetchOptions};
 /// unless --refresh. Exit status 0 on success, 2 on errors.
 #[derive(Args, Debug)]
 pub struct BusyboxArgs {
-    /// Guest architecture (a profile in kbuild/arch/); repeatable.
-    #[arg(long, required = true)]
+    /// Guest architecture (a profile in kbuild/arch/; any spelling: aarch64, riscv, x86);
+    /// repeatable.
+    #[arg(long, required = true, value_parser = super::profile_arch)]
     arch: Vec<String>,
     /// Fetch again even when one is cached.
     #[arg(long)]
@@ -28,9 +29,9 @@ pub struct BusyboxArgs {
     /// Debian suite to take the package from, instead of kbuild/busybox.toml's.
     #[arg(long)]
     suite: Option<String>,
-    /// Print JSON (path and provenance per architecture) instead of paths.
-    #[arg(long)]
-    json: bool,
+    /// `--format json`: path and provenance per architecture instead of paths.
+    #[command(flatten)]
+    format: super::FormatArg,
 }
 
 pub fn run(args: BusyboxArgs) -> anyhow::Result<u8> {
@@ -41,7 +42,7 @@ pub fn run(args: BusyboxArgs) -> anyhow::Result<u8> {
     let mut rows = Vec::new();
     for arch in &args.arch {
         let path = busybox::fetch(arch, &opts)?;
-        if args.json {
+        if args.format.json() {
             rows.push(serde_json::json!({
                 "arch": arch,
                 "path": path,
@@ -51,8 +52,13 @@ pub fn run(args: BusyboxArgs) -> anyhow::Result<u8> {
             println!("{}", path.display());
         }
     }
-    if args.json {
+    if args.format.legacy_json() {
         println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if args.format.json() {
+        print!(
+            "{}",
+            dovetail_port::schema::to_json(&serde_json::json!({ "busybox": rows }))
+        );
     }
     Ok(super::EXIT_OK)
 }

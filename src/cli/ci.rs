@@ -1,6 +1,5 @@
 //! `ci`, `ci init`, `ci emit gitlab|github|lava`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -128,6 +127,10 @@ struct RunArgs {
     /// Write the whole report as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write the lint findings as a GitLab Code Quality report (artifacts:reports:
+    /// codequality), so they show in merge-request diffs.
+    #[arg(long, value_name = "FILE")]
+    codequality: Option<PathBuf>,
 }
 
 pub fn run(args: CiArgs) -> anyhow::Result<u8> {
@@ -237,7 +240,7 @@ fn run_gate(a: RunArgs) -> anyhow::Result<u8> {
         },
     };
 
-    let live = std::io::stderr().is_terminal();
+    let live = super::progress_wanted();
     let multi = MultiProgress::new();
     let bars: Mutex<std::collections::HashMap<String, ProgressBar>> = Mutex::default();
     let style = ProgressStyle::with_template("{spinner} {prefix:<24} {msg} [{elapsed}]")
@@ -291,6 +294,18 @@ fn run_gate(a: RunArgs) -> anyhow::Result<u8> {
     }
     if let Some(p) = &a.json {
         write(p, &report::json(&rep))?;
+    }
+    if let Some(p) = &a.codequality {
+        match &rep.sarif {
+            Some(s) => write(
+                p,
+                &(serde_json::to_string_pretty(&ci::codequality::from_sarif(s))? + "\n"),
+            )?,
+            None => eprintln!(
+                "ci: no Code Quality report written to {}: the lint gate did not run or did not finish",
+                p.display()
+            ),
+        }
     }
     if let Some(p) = &sarif {
         match &rep.sarif {

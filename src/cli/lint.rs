@@ -1,6 +1,5 @@
 //! `lint`: clap arguments resolved into [`LintOptions`], then the library does the work.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -93,7 +92,7 @@ pub struct LintArgs {
     /// arch's definitions only, calls from arch/<A>/ to arch/<A>/ or generic code, and the
     /// other arch/ folders are not read unless given as a PATH. Default: x86 when the tree
     /// has an arch/x86 folder.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = super::kernel_arch)]
     pub arch: Option<String>,
 
     /// Decide preprocessor conditionals on Kconfig symbols by this kernel .config:
@@ -110,10 +109,6 @@ pub struct LintArgs {
     /// Parse every file, not only those on oob paths (slower; measures parse robustness).
     #[arg(long)]
     pub parse_all: bool,
-
-    /// Do not show a progress bar.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
 }
 
 pub fn run(args: LintArgs) -> anyhow::Result<u8> {
@@ -154,7 +149,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
         diff: args.diff.clone(),
         arch: args.arch.clone(),
         kconfig: args.kconfig.clone(),
-        progress: !args.quiet && std::io::stderr().is_terminal(),
+        progress: super::progress_wanted(),
         ..Default::default()
     };
     if args.no_default_rules {
@@ -182,8 +177,11 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
         OutputFormat::Json => Format::Json,
         OutputFormat::Sarif => Format::Sarif,
     };
-    let color = args.output.is_none() && std::io::stdout().is_terminal();
-    let text = lint::render(&report, format, color);
+    let color = args.output.is_none() && super::color_stdout();
+    let mut text = lint::render(&report, format, color);
+    if format == Format::Json {
+        text = dovetail_port::schema::stamp_text(&text);
+    }
     match &args.output {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
         None => print!("{text}"),

@@ -3,7 +3,10 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod arch;
 mod build;
@@ -15,6 +18,7 @@ mod lint;
 mod queue;
 mod rebase;
 mod resolutions;
+mod results;
 
 /// Exit codes shared by every command, so CI can act on them.
 pub const EXIT_OK: u8 = 0;
@@ -34,11 +38,93 @@ scaffolds and measures ports to new CPU architectures, checks drivers for out-of
 safety, builds and boots kernels in QEMU with their unit tests, and gates kernel forks in CI.\n\n\
 Exit status: 0 when everything succeeded, 1 when the work finished but needs attention \
 (conflicts, findings, failed tests), 2 on errors.",
-    propagate_version = true
+    propagate_version = true,
+    after_help = "Examples:\n  dovetail-port demo                       # rebase, lint, build, boot a sample queue\n  dovetail-port rebase --help              # one command's manual\n  dovetail-port completions bash           # shell completions; `dovetail-port man` for the man page"
 )]
 struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Options every command takes, before or after its name.
+#[derive(Args, Debug, Clone)]
+struct GlobalArgs {
+    /// When to colour output: auto (a terminal, unless NO_COLOR is set or TERM=dumb;
+    /// CLICOLOR_FORCE forces it), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    color: ColorArg,
+    /// Less output: no progress bars or spinners.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// More output: progress also when stderr is not a terminal (CI logs).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--format human|json` for commands whose report has these two forms; the old `--json`
+/// switch stays as a hidden alias for one release.
+#[derive(Args, Debug, Clone)]
+pub struct FormatArg {
+    /// Output format: human or json (JSON carries `schema_version`).
+    #[arg(long, value_enum, default_value_t = HumanOrJson::Human, value_name = "FORMAT")]
+    format: HumanOrJson,
+    /// Same as --format json (old spelling).
+    #[arg(long, hide = true)]
+    json: bool,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum HumanOrJson {
+    Human,
+    Json,
+}
+
+impl FormatArg {
+    pub fn json(&self) -> bool {
+        self.json || self.format == HumanOrJson::Json
+    }
+
+    /// The old `--json` switch was given: keep the old JSON shape for it.
+    pub fn legacy_json(&self) -> bool {
+        self.json
+    }
+}
+
+static GLOBAL: OnceLock<GlobalArgs> = OnceLock::new();
+
+fn global() -> &'static GlobalArgs {
+    GLOBAL.get_or_init(|| GlobalArgs {
+        color: ColorArg::Auto,
+        quiet: false,
+        verbose: 0,
+    })
+}
+
+/// Whether stdout gets colours: `--color`, then NO_COLOR / CLICOLOR_FORCE / TERM=dumb and
+/// whether stdout is a terminal (anstream's rules, as cargo and ripgrep follow them).
+pub fn color_stdout() -> bool {
+    let choice = match global().color {
+        ColorArg::Always => return true,
+        ColorArg::Never => return false,
+        ColorArg::Auto => anstream::AutoStream::choice(&std::io::stdout()),
+    };
+    choice != anstream::ColorChoice::Never
+}
+
+/// Whether to draw progress (bars, spinners, live lines) on stderr: on a terminal unless
+/// `-q`; elsewhere only with `-v`.
+pub fn progress_wanted() -> bool {
+    let g = global();
+    !g.quiet && (g.verbose > 0 || std::io::stderr().is_terminal())
 }
 
 #[derive(Subcommand, Debug)]
@@ -55,13 +141,95 @@ enum Command {
     Initramfs(build::InitramfsArgs),
     Busybox(busybox::BusyboxArgs),
     Test(build::TestArgs),
+    #[command(subcommand)]
+    Results(results::ResultsCommand),
     Ci(ci::CiArgs),
     Doctor(doctor::DoctorArgs),
     Demo(demo::DemoArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
+}
+
+/// Print a shell completion script.
+///
+/// Examples:
+///
+///   dovetail-port completions bash > ~/.local/share/bash-completion/completions/dovetail-port
+///
+///   dovetail-port completions zsh > "${fpath[1]}/_dovetail-port"
+///
+///   dovetail-port completions fish > ~/.config/fish/completions/dovetail-port.fish
+#[derive(Args, Debug)]
+struct CompletionsArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
+}
+
+/// Print the manual page (roff) of dovetail-port or of one of its commands.
+///
+/// Examples:
+///
+///   dovetail-port man | man -l -
+///
+///   dovetail-port man ci > ~/.local/share/man/man1/dovetail-port-ci.1
+#[derive(Args, Debug)]
+struct ManArgs {
+    /// A command (`rebase`, `ci`, `queue list`...); the whole tool when absent.
+    command: Vec<String>,
+}
+
+fn completions(args: CompletionsArgs) -> anyhow::Result<u8> {
+    let mut cmd = Cli::command();
+    clap_complete::generate(
+        args.shell,
+        &mut cmd,
+        "dovetail-port",
+        &mut std::io::stdout(),
+    );
+    Ok(EXIT_OK)
+}
+
+fn man(args: ManArgs) -> anyhow::Result<u8> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut name = String::from("dovetail-port");
+    for sub in &args.command {
+        let Some(found) = cmd.find_subcommand(sub).cloned() else {
+            anyhow::bail!("no command `{}` (see `{name} --help`)", sub.escape_debug());
+        };
+        name = format!("{name}-{sub}");
+        cmd = found.name(name.clone());
+    }
+    clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+    Ok(EXIT_OK)
+}
+
+/// Rust ignores SIGPIPE, so a closed stdout (`dovetail-port queue list | head`) would turn
+/// every print into a panic. Default handling ends the process quietly with the usual
+/// status, as for any Unix filter. Children are unaffected: none is fed through a pipe.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// `--arch` of build, boot, test...: any spelling, resolved to our profile name (`aarch64` →
+/// `arm64`) by the one arch table, [`dovetail_port::kbuild::ArchProfile::load`].
+pub fn profile_arch(s: &str) -> Result<String, String> {
+    dovetail_port::kbuild::ArchProfile::canonical(s).map_err(|e| e.to_string())
+}
+
+/// The arch of new-arch, arch-status and lint: the kernel's name (`riscv64` → `riscv`).
+pub fn kernel_arch(s: &str) -> Result<String, String> {
+    Ok(dovetail_port::kbuild::ArchProfile::kernel_name(s))
 }
 
 pub fn run() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
+    let _ = GLOBAL.set(cli.global.clone());
     let result = match cli.command {
         Command::Rebase(args) => rebase::run(args),
         Command::Resolutions(args) => resolutions::run(args),
@@ -74,9 +242,12 @@ pub fn run() -> ExitCode {
         Command::Initramfs(args) => build::run_initramfs(args),
         Command::Busybox(args) => busybox::run(args),
         Command::Test(args) => build::run_test(args),
+        Command::Results(cmd) => results::run(cmd),
         Command::Ci(args) => ci::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Completions(args) => completions(args),
+        Command::Man(args) => man(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -87,5 +258,41 @@ pub fn run() -> ExitCode {
             }
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_is_consistent() {
+        // Duplicate flags (a global -q beside a command's own), bad defaults, aliases that
+        // collide: clap checks all of it here.
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn old_output_spellings_still_parse() {
+        let cli = Cli::try_parse_from(["dovetail-port", "doctor", "--json"]).unwrap();
+        let Command::Doctor(d) = cli.command else {
+            panic!()
+        };
+        assert!(d.format.json() && d.format.legacy_json());
+        let cli = Cli::try_parse_from([
+            "dovetail-port",
+            "-q",
+            "queue",
+            "export",
+            "--queue",
+            "a..b",
+            "--out",
+            "x",
+        ])
+        .unwrap();
+        assert!(cli.global.quiet);
+        let cli =
+            Cli::try_parse_from(["dovetail-port", "doctor", "--format", "json", "-v"]).unwrap();
+        assert_eq!(cli.global.verbose, 1);
     }
 }

@@ -46,9 +46,8 @@ pub struct Source {
 pub struct ListArgs {
     #[command(flatten)]
     pub source: Source,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: super::FormatArg,
 }
 
 #[derive(Args, Debug)]
@@ -83,7 +82,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "BASE..HEAD")]
     pub queue: String,
     /// Output directory (mbox, quilt) or file (squashed).
-    #[arg(long, short = 'o', value_name = "PATH")]
+    #[arg(long = "output", short = 'o', alias = "out", value_name = "PATH")]
     pub out: PathBuf,
     #[arg(long, value_enum, default_value_t = Format::Mbox)]
     pub format: Format,
@@ -165,8 +164,13 @@ pub fn run(cmd: QueueCommand) -> anyhow::Result<u8> {
     match cmd {
         QueueCommand::List(args) => {
             let rows = rows(&args.source)?;
-            if args.json {
+            if args.format.legacy_json() {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if args.format.json() {
+                print!(
+                    "{}",
+                    dovetail_port::schema::to_json(&serde_json::json!({ "patches": rows }))
+                );
             } else {
                 for r in &rows {
                     let id: String =

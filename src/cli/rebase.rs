@@ -87,12 +87,17 @@ pub struct RebaseArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Report format on stdout.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    /// Report format on stdout (old spelling: --report).
+    #[arg(long = "format", alias = "report", value_enum, default_value_t = ReportFormat::Human)]
     pub report: ReportFormat,
 
-    /// Also write the report to this file (format from --report).
-    #[arg(long, value_name = "FILE")]
+    /// Also write the report to this file, in --format (old spelling: --report-file).
+    #[arg(
+        long = "output",
+        short = 'o',
+        alias = "report-file",
+        value_name = "FILE"
+    )]
     pub report_file: Option<PathBuf>,
 
     /// Take the resolution from the worktree (or resume a killed run) and go on.
@@ -141,7 +146,7 @@ fn render(session: &Session, args: &RebaseArgs) -> anyhow::Result<()> {
     let report = Report::new(session);
     let text = match args.report {
         ReportFormat::Human => report.human(),
-        ReportFormat::Json => report.json() + "\n",
+        ReportFormat::Json => dovetail_port::schema::stamp_text(&report.json()),
         ReportFormat::Md => report.markdown(),
     };
     print!("{text}");

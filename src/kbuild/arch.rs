@@ -24,6 +24,9 @@ pub struct ArchProfile {
     pub image_path: String,
     /// Name of the built-in fragment for the QEMU machine.
     pub qemu_fragment: String,
+    /// Other spellings users type for it (`aarch64`); `make_arch` is always one too.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub qemu: QemuProfile,
     pub guest: GuestProfile,
 }
@@ -56,38 +59,63 @@ pub struct QemuProfile {
 }
 
 impl ArchProfile {
-    /// Where the profiles live.
-    pub fn dir() -> PathBuf {
-        crate::data_dir().join("kbuild").join("arch")
+    /// The profile files of every data layer: `arch` → path.
+    fn files() -> std::collections::BTreeMap<String, PathBuf> {
+        crate::data::files_in("kbuild/arch", "toml")
+            .into_iter()
+            .map(|(name, path)| (name.trim_end_matches(".toml").to_string(), path))
+            .collect()
     }
 
     /// Every architecture with a profile, sorted.
     pub fn known() -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(Self::dir())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let p = e.path();
-                if p.extension()? != "toml" {
-                    return None;
-                }
-                Some(p.file_stem()?.to_string_lossy().into_owned())
-            })
-            .collect();
-        names.sort();
-        names
+        Self::files().into_keys().collect()
     }
 
+    /// The profile for `arch` or any of its spellings (`aarch64` → arm64, `riscv` → riscv64,
+    /// `x86` → x86_64): the one place where arch names are mapped.
     pub fn load(arch: &str) -> Result<Self, KbuildError> {
-        let path = Self::dir().join(format!("{arch}.toml"));
-        if !path.is_file() {
-            return Err(KbuildError::UnknownArch {
+        let files = Self::files();
+        if let Some(path) = files.get(arch) {
+            return Self::load_file(path);
+        }
+        let mut matches = Vec::new();
+        // A broken profile is reported when asked for by name, not on every other lookup.
+        for profile in files.values().filter_map(|p| Self::load_file(p).ok()) {
+            if profile.make_arch == arch || profile.aliases.iter().any(|a| a == arch) {
+                matches.push(profile);
+            }
+        }
+        match matches.len() {
+            1 => Ok(matches.remove(0)),
+            0 => Err(KbuildError::UnknownArch {
                 arch: arch.to_string(),
                 known: Self::known().join(", "),
-            });
+            }),
+            _ => Err(KbuildError::UnknownArch {
+                arch: format!("{arch}` (ambiguous: it names several profiles) `"),
+                known: matches
+                    .iter()
+                    .map(|p| p.arch.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
         }
-        Self::load_file(&path)
+    }
+
+    /// Our name for `arch` in any spelling (`aarch64` → `arm64`).
+    pub fn canonical(arch: &str) -> Result<String, KbuildError> {
+        Ok(Self::load(arch)?.arch)
+    }
+
+    /// The kernel's name for `arch` in any spelling (`riscv64` → `riscv`, `x86_64` → `x86`),
+    /// as `arch/` folders and the new-arch descriptors use; a name no profile knows (a new
+    /// port: `loongarch`) is kept as given.
+    pub fn kernel_name(arch: &str) -> String {
+        Self::load(arch).map_or_else(
+            |_| arch.to_string(),
+            |p| super::srcarch_of(&p.make_arch).to_string(),
+        )
     }
 
     pub fn load_file(path: &Path) -> Result<Self, KbuildError> {
@@ -126,11 +154,20 @@ mod tests {
             assert!(known.contains(&arch.to_string()), "{known:?}");
             let p = ArchProfile::load(arch).unwrap();
             assert_eq!(p.arch, arch);
-            let frag = crate::data_dir()
-                .join("kbuild/fragments")
-                .join(format!("{}.config", p.qemu_fragment));
+            let frag = crate::data::file(&format!("kbuild/fragments/{}.config", p.qemu_fragment));
             assert!(frag.is_file(), "{}", frag.display());
         }
+        for (spelling, ours, kernel) in [
+            ("aarch64", "arm64", "arm64"),
+            ("riscv", "riscv64", "riscv"),
+            ("x86", "x86_64", "x86"),
+            ("amd64", "x86_64", "x86"),
+            ("x86_64", "x86_64", "x86"),
+        ] {
+            assert_eq!(ArchProfile::canonical(spelling).unwrap(), ours);
+            assert_eq!(ArchProfile::kernel_name(spelling), kernel);
+        }
+        assert_eq!(ArchProfile::kernel_name("loongarch"), "loongarch");
         let err = ArchProfile::load("sparc").unwrap_err().to_string();
         assert!(err.contains("sparc") && err.contains("x86_64"), "{err}");
     }

@@ -48,25 +48,17 @@ pub fn resolve_fragment(name_or_path: &str) -> Result<PathBuf, KbuildError> {
     if as_path.is_file() {
         return Ok(as_path);
     }
-    let dir = crate::data_dir().join("kbuild").join("fragments");
-    let builtin = dir.join(format!(
-        "{}.config",
-        name_or_path.trim_end_matches(".config")
-    ));
-    if !name_or_path.contains('/') && builtin.is_file() {
-        return Ok(builtin);
+    let fragments = crate::data::files_in("kbuild/fragments", "config");
+    let name = format!("{}.config", name_or_path.trim_end_matches(".config"));
+    if !name_or_path.contains('/') {
+        if let Some(builtin) = fragments.get(&name) {
+            return Ok(builtin.clone());
+        }
     }
-    let mut known: Vec<String> = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            e.path()
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-        })
+    let known: Vec<&str> = fragments
+        .keys()
+        .map(|k| k.trim_end_matches(".config"))
         .collect();
-    known.sort();
     Err(KbuildError::NoFragment {
         name: name_or_path.to_string(),
         known: known.join(", "),
@@ -140,7 +132,7 @@ pub fn merge_requests(fragments: &[Vec<Request>]) -> Result<Vec<Request>, Kbuild
         }
         merged.insert(req.symbol.clone(), req.clone());
     }
-    let path = crate::data_dir().join("kbuild").join("conflicts.toml");
+    let path = crate::data::file("kbuild/conflicts.toml");
     if let Ok(text) = std::fs::read_to_string(&path) {
         let table: ConflictFile = toml::from_str(&text).map_err(|e| KbuildError::BadData {
             path: path.clone(),

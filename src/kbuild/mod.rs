@@ -454,7 +454,7 @@ pub const MINI_INIT: &str = "dovetail-port-init";
 fn build_mini_init(make: &Make, cc: &str) -> Result<PathBuf, KbuildError> {
     make.quiet(&["headers"])?;
     let dest = make.out.join(MINI_INIT);
-    let src = crate::data_dir().join("kbuild/initramfs/mini-init.c");
+    let src = crate::data::file("kbuild/initramfs/mini-init.c");
     let nolibc = make.tree.join("tools/include/nolibc/nolibc.h");
     let out = std::process::Command::new(cc)
         .args(["-Os", "-static", "-nostdlib", "-fno-stack-protector"])

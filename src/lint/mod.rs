@@ -59,7 +59,7 @@ pub struct LintOptions {
     pub root: Option<PathBuf>,
     /// Extra entry points by function name.
     pub entries: Vec<String>,
-    /// Rule files or directories; empty means `data_dir()/rules`.
+    /// Rule files or directories; empty means the data layers' `rules/*.toml`.
     pub rules: Vec<PathBuf>,
     /// Extra rule files/directories added to the defaults.
     pub extra_rules: Vec<PathBuf>,
@@ -269,7 +269,9 @@ fn display_path(path: &Path, root: &Path) -> String {
 pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     let started = Instant::now();
     let mut rule_paths = if opts.rules.is_empty() {
-        vec![crate::data_dir().join("rules")]
+        crate::data::files_in("rules", "toml")
+            .into_values()
+            .collect()
     } else {
         opts.rules.clone()
     };

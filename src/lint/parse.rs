@@ -685,7 +685,7 @@ mod tests {
     use super::*;
 
     fn rules() -> RuleSet {
-        RuleSet::load(&[crate::data_dir().join("rules")]).unwrap()
+        RuleSet::load(&[crate::data::folder("rules")]).unwrap()
     }
 
     fn names(f: &Function) -> Vec<(String, bool)> {

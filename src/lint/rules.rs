@@ -408,7 +408,7 @@ mod tests {
 
     #[test]
     fn loads_the_shipped_rules() {
-        let set = RuleSet::load(&[crate::data_dir().join("rules")]).unwrap();
+        let set = RuleSet::load(&[crate::data::folder("rules")]).unwrap();
         assert!(set.fops_members.contains(&"oob_ioctl".to_string()));
         let i = set.services["mutex_lock"];
         assert_eq!(set.rules[i].id, "oob-sleeping-lock");

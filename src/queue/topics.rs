@@ -42,7 +42,7 @@ pub const OTHER: &str = "other";
 impl Topics {
     /// The rules shipped in `patchsets/dovetail.toml`.
     pub fn builtin() -> Result<Self> {
-        Self::load(&crate::data_dir().join("patchsets/dovetail.toml"))
+        Self::load(&crate::data::file("patchsets/dovetail.toml"))
     }
 
     pub fn load(path: &Path) -> Result<Self> {

@@ -90,7 +90,7 @@ pub struct Rules(Vec<Rule>);
 
 impl Rules {
     pub fn builtin() -> Result<Rules> {
-        Self::load(&crate::data_dir().join("patchsets/collateral.toml"))
+        Self::load(&crate::data::file("patchsets/collateral.toml"))
     }
 
     pub fn load(path: &Path) -> Result<Rules> {

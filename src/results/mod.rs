@@ -176,6 +176,36 @@ impl TestReport {
             && matches!(self.end, BootEnd::Completed { .. })
     }
 
+    /// Keeps the cases kunit.py's `filter_glob` would run: `SUITE_GLOB` or
+    /// `SUITE_GLOB.TEST_GLOB` (`list*`, `list-kernel-test.*add*`); counts follow. Cases that
+    /// are not KUnit's (boot self tests, payload markers) are kept. An invalid glob is an
+    /// error naming it.
+    pub fn retain_glob(&mut self, filter: &str) -> Result<(), globset::Error> {
+        let (suite, test) = match filter.split_once('.') {
+            Some((s, t)) => (s, Some(t)),
+            None => (filter, None),
+        };
+        let suite = globset::Glob::new(suite)?.compile_matcher();
+        let test = test
+            .map(|t| globset::Glob::new(t).map(|g| g.compile_matcher()))
+            .transpose()?;
+        self.cases.retain(|c| {
+            c.source != Source::Ktap
+                || (suite.is_match(&c.suite) && test.as_ref().is_none_or(|t| t.is_match(&c.name)))
+        });
+        let mut counts = Counts::default();
+        for c in &self.cases {
+            match c.verdict {
+                Verdict::Pass => counts.passed += 1,
+                Verdict::Fail => counts.failed += 1,
+                Verdict::Skip => counts.skipped += 1,
+                Verdict::Crashed => counts.crashed += 1,
+            }
+        }
+        self.counts = counts;
+        Ok(())
+    }
+
     pub fn failing_cases(&self) -> impl Iterator<Item = &TestCase> {
         self.cases.iter().filter(|c| c.verdict.is_failure())
     }
@@ -240,6 +270,37 @@ pub fn analyse(console: &str, end: BootEnd) -> TestReport {
         latency,
         notes,
     }
+}
+
+/// Re-reads a saved console (`console.log` of a boot, or any log with KTAP in it) into the
+/// same report a boot gives, as kunit.py's `parse` does. How the boot ended is read back from
+/// the log: the completion marker, else a fatal kernel event, else it stopped short.
+pub fn reparse(console: &str, path: &std::path::Path) -> TestReport {
+    let done = console
+        .lines()
+        .map(strip_timestamp)
+        .find(|l| marker::is_done(l));
+    let end = match done {
+        Some(l) => BootEnd::Completed {
+            payload_status: marker::done_status(l),
+        },
+        None => {
+            let lines: Vec<&str> = console.lines().collect();
+            if crash::detect(&lines).iter().any(|c| c.kind.is_fatal()) {
+                BootEnd::Crashed
+            } else {
+                BootEnd::Exited { status: None }
+            }
+        }
+    };
+    let mut report = analyse(console, end);
+    report.console_log = Some(path.to_path_buf());
+    if done.is_none() && !report.cases.is_empty() {
+        report
+            .notes
+            .push("the log has no completion marker: the boot was cut short".into());
+    }
+    report
 }
 
 /// Boot-time self tests that print their own verdict, e.g. Dovetail's

@@ -113,6 +113,7 @@ pub fn json(r: &TestReport) -> String {
     if let Some(obj) = v.as_object_mut() {
         obj.insert("passed".into(), serde_json::Value::Bool(r.passed()));
     }
+    crate::schema::stamp(&mut v);
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }
 

@@ -676,7 +676,7 @@ mod tests {
     use crate::lint::scan::{scan, Needles};
 
     fn setup(srcs: &[&str]) -> (Vec<PathBuf>, Index, RuleSet) {
-        let rules = RuleSet::load(&[crate::data_dir().join("rules")]).unwrap();
+        let rules = RuleSet::load(&[crate::data::folder("rules")]).unwrap();
         let types = ["hard_spinlock_t", "spinlock_t", "raw_spinlock_t"];
         let files: Vec<PathBuf> = (0..srcs.len())
             .map(|i| PathBuf::from(format!("f{i}.c")))
