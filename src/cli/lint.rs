@@ -111,6 +111,12 @@ pub struct LintArgs {
     #[arg(long)]
     pub parse_all: bool,
 
+    /// Lint without the files and folders that cannot be read and without special files
+    /// (FIFOs, devices, sockets), listing them at the end of the report. Without it, any
+    /// of them, given as a PATH or met in a folder, stops the lint with exit status 2.
+    #[arg(long)]
+    pub skip_unreadable: bool,
+
     /// Do not show a progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -155,6 +161,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
         arch: args.arch.clone(),
         kconfig: args.kconfig.clone(),
         progress: !args.quiet && std::io::stderr().is_terminal(),
+        skip_unreadable: args.skip_unreadable,
         ..Default::default()
     };
     if args.no_default_rules {

@@ -148,7 +148,10 @@ fn human(report: &LintReport, color: bool) -> String {
         s.headers_configured_out
     ));
     for u in &report.unreadable {
-        text.push_str(&format!("lint: skipped unreadable file {u}\n"));
+        text.push_str(&format!("lint: skipped (--skip-unreadable) {u}\n"));
+    }
+    for n in &report.notes {
+        text.push_str(&format!("lint: note: {n}\n"));
     }
     text
 }
