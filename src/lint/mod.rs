@@ -11,6 +11,7 @@ pub mod graph;
 pub mod inband;
 pub mod includes;
 pub mod kconfig;
+pub mod makefiles;
 pub mod normalize;
 pub mod parse;
 pub mod render;
@@ -182,6 +183,9 @@ pub struct Stats {
     /// Files under the kernel tree's user-space folders (`tools/`, `scripts/`...), left out.
     #[serde(default)]
     pub files_userspace: usize,
+    /// `.c` files the tree's Makefiles build only for symbols the configuration does not set.
+    #[serde(default)]
+    pub files_not_built: usize,
     /// Regions of preprocessor conditionals the configuration leaves out.
     #[serde(default)]
     pub regions_configured_out: usize,
@@ -366,7 +370,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     let rules = RuleSet::load(&rule_paths)?;
     let config = match &opts.kconfig {
         Some(f) => kconfig::Kconfig::from_file(f)?,
-        None => kconfig::Kconfig::assumed(&rules.assumed_kconfig),
+        None => kconfig::Kconfig::assumed(&rules.assumed_kconfig).with_off(&rules.assumed_off),
     };
     let mut unreadable = Vec::new();
     let mut files = collect_files(&opts.paths, opts.skip_unreadable, &mut unreadable)?;
@@ -391,6 +395,17 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     let userspace_dirs = userspace::UserspaceDirs::new(&rules.userspace_dirs);
     let files_userspace = if userspace::is_kernel_tree(&root) {
         userspace::retain_kernel_files(&mut files, &opts.paths, &root, &userspace_dirs)
+    } else {
+        0
+    };
+
+    // kbuild: .c files the Makefiles build only for unset symbols are not this kernel's code.
+    let files_not_built = if userspace::is_kernel_tree(&root) {
+        let out = makefiles::left_out(&files, &root, &config);
+        let before = files.len();
+        let mut it = out.iter();
+        files.retain(|f| !*it.next().expect("one mask entry per file") || opts.paths.contains(f));
+        before - files.len()
     } else {
         0
     };
@@ -421,6 +436,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         files_scanned: files.len(),
         files_other_arch,
         files_userspace,
+        files_not_built,
         ..Default::default()
     };
     let mut file_scans = Vec::with_capacity(files.len());

@@ -137,6 +137,12 @@ fn human(report: &LintReport, color: bool) -> String {
             s.files_userspace
         ));
     }
+    if s.files_not_built > 0 {
+        text.push_str(&format!(
+            "lint: {} .c file(s) the Makefiles build only for unset symbols left out\n",
+            s.files_not_built
+        ));
+    }
     text.push_str(&format!(
         "lint: conditionals decided for {}: {} region(s) and {} header(s) left out\n",
         if report.kconfig.is_empty() {
