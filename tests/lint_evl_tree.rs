@@ -144,3 +144,54 @@ fn terminal_sinks_are_the_data_that_stops_error_paths() {
     ]);
     assert_eq!(chains(&v), SEEDED);
 }
+
+fn text(format: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_dovetail-port"))
+        .args(["lint", "-q", "--format", format])
+        .arg(tree())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn findings_are_grouped_by_root_and_printed_for_editors() {
+    let v = lint(&[]);
+    let mut roots: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["root"].as_str().unwrap())
+        .collect();
+    roots.sort();
+    roots.dedup();
+    // The ring's two findings share their root: the member call out of do_xbuf_read().
+    assert_eq!(
+        roots,
+        [
+            "__evl_schedule() -> evl_switch_account() -> kzalloc()",
+            "control_oob_ioctl() -> down()",
+            "proxy_oob_write() -> do_proxy_write() -> msleep()",
+            "xbuf_oob_read() -> do_xbuf_read() -> ->signal_output: outbound_signal_output() -> wake_up()",
+        ]
+    );
+    let human = text("human");
+    assert!(
+        human.contains("root 1/4: control_oob_ioctl() -> down() (1 chain(s)"),
+        "{human}"
+    );
+    assert!(human.contains("(2 chain(s) below it"), "{human}");
+    assert!(
+        human.contains("suppress: `/* dovetail-port: allow(oob-sleeping-lock) reason */`"),
+        "{human}"
+    );
+    assert!(human.contains("5 finding(s) under 4 root(s)"), "{human}");
+    let gcc = text("gcc");
+    let lines: Vec<&str> = gcc.lines().collect();
+    assert_eq!(lines.len(), 5, "{gcc}");
+    assert!(
+        lines.contains(&"drivers/evl/proxy.c:9:2: error: in-band-only `msleep()` called in oob context, reached from `proxy_oob_write()` (fops.oob_write) (chain: proxy_oob_write() -> do_proxy_write() -> msleep()) [oob-might-sleep]"),
+        "{gcc}"
+    );
+}

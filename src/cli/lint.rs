@@ -19,6 +19,9 @@ pub enum OutputFormat {
     Json,
     /// SARIF 2.1.0, for code-scanning upload
     Sarif,
+    /// one `file:line:col: error: message (chain: ...) [rule]` line per finding, for
+    /// editors' quickfix lists and grep
+    Gcc,
 }
 
 /// Check C sources for calls to in-band-only services from out-of-band (oob) context.
@@ -188,6 +191,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
         OutputFormat::Human => Format::Human,
         OutputFormat::Json => Format::Json,
         OutputFormat::Sarif => Format::Sarif,
+        OutputFormat::Gcc => Format::Gcc,
     };
     let color = args.output.is_none() && std::io::stdout().is_terminal();
     let text = lint::render(&report, format, color);

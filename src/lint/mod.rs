@@ -15,6 +15,7 @@ pub mod makefiles;
 pub mod normalize;
 pub mod parse;
 pub mod render;
+pub mod roots;
 pub mod rules;
 pub mod sarif;
 pub mod scan;
@@ -152,6 +153,11 @@ pub struct Finding {
     /// Set for an ops-slot finding: the finding is at the store site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot: Option<OpsSlot>,
+    /// The root the finding is grouped under: the chain from the entry point to the
+    /// frontier call (the first call out of the linted paths, or out of the entry's own
+    /// folder when the whole tree is linted), `entry() -> ... -> frontier()`.
+    #[serde(default)]
+    pub root: String,
 }
 
 /// An in-band-only function stored in a struct member that oob code calls through.
@@ -488,6 +494,10 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     let entries = g.entry_points(&opts.entries, &root);
     let mut findings = g.propagate(&entries, &root);
     let notes = g.too_deep(&root);
+    let given: Vec<String> = opts.paths.iter().map(|p| display_path(p, &root)).collect();
+    for f in &mut findings {
+        f.root = roots::root_of(f, &given);
+    }
 
     let parsed = g.parsed_stats();
     stats.files_parsed = parsed.0;

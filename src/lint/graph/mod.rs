@@ -663,6 +663,7 @@ impl<'a> Graph<'a> {
             fingerprint,
             suppressed,
             slot: None,
+            root: String::new(),
         }
     }
 
