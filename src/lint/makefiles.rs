@@ -119,7 +119,7 @@ pub fn left_out(files: &[PathBuf], root: &Path, config: &Kconfig) -> Vec<bool> {
     files
         .iter()
         .map(|f| {
-            if !f.extension().is_some_and(|x| x == "c") {
+            if f.extension().is_none_or(|x| x != "c") {
                 return false;
             }
             let Some(dir) = f.parent() else {
