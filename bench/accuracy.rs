@@ -197,7 +197,7 @@ fn main() -> Result<()> {
     let json = args
         .json
         .clone()
-        .unwrap_or_else(|| dovetail_port::data_dir().join("target/bench-accuracy/results.json"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-accuracy/results.json"));
     write_json(&json, &prepared, &queue, &truth, &runs, &scored)?;
     println!("per-patch results: {}", json.display());
     Ok(())

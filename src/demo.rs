@@ -185,6 +185,7 @@ impl Workspace {
             arch: None,
             kconfig: None,
             progress: true,
+            skip_unreadable: false,
         };
         Ok(crate::lint::run(&opts)?)
     }

@@ -18,6 +18,9 @@ pub enum OutputFormat {
     Json,
     /// SARIF 2.1.0, for code-scanning upload
     Sarif,
+    /// one `file:line:col: error: message (chain: ...) [rule]` line per finding, for
+    /// editors' quickfix lists and grep
+    Gcc,
 }
 
 /// Check C sources for calls to in-band-only services from out-of-band (oob) context.
@@ -34,10 +37,27 @@ pub enum OutputFormat {
 /// arch/*/tools/, the user programs of samples/; `[build_scope]` in
 /// rules/build-scope.toml) are not read unless a PATH lies inside one.
 ///
+/// Conditions are evaluated as formulas for oob context (running_oob() true,
+/// running_inband() false, through likely/unlikely, !, &&, ||, early returns and
+/// WARN_ON(running_oob()) assertions): branches false there are not followed. Calls to
+/// terminal sinks (panic, BUG, WARN slow paths, sanitizer reports, console flush on
+/// panic; rules/oob-terminal.toml) and to __noreturn/__cold functions end the walk. A
+/// call through a member resolves along the member path of the object the oob caller
+/// passes (obnd.ring.wait_input, not ibnd.ring.wait_input).
+///
+/// Findings are grouped by root (entry point + the first call out of the given paths);
+/// the human report prints one block per root with its count and shortest chain.
+///
 /// Suppress a finding with `/* dovetail-port: allow(RULE) reason */` on its line, the line
 /// above it, or above the function. Rules are data: rules/*.toml.
 ///
-/// Exit status: 0 no error findings, 1 error findings remain, 2 the lint could not run.
+/// Examples:
+///   dovetail-port lint --arch arm64 --kconfig .config .
+///   dovetail-port lint --format gcc kernel/evl drivers/evl > lint.txt   # quickfix list
+///   dovetail-port lint --skip-unreadable --format json -o lint.json .
+///
+/// Exit status: 0 no error findings, 1 error findings remain, 2 the lint could not run
+/// (including an unreadable file or folder, or a FIFO/device, unless --skip-unreadable).
 #[derive(Args, Debug)]
 pub struct LintArgs {
     /// Files or directories to lint (directories are walked for .c and .h files).
@@ -99,16 +119,25 @@ pub struct LintArgs {
     /// `CONFIG_X=y` defines CONFIG_X, `=m` CONFIG_X_MODULE (as autoconf.h does), and a
     /// symbol the file does not set is undefined. Definitions and calls in the branches it
     /// leaves out (#ifdef/#ifndef/#if defined(...)/IS_ENABLED(...)/#elif/#else), and
-    /// headers included only from such branches, are not code. Without it, the values of
-    /// [kconfig_assumed] in rules/build-scope.toml hold (PREEMPT_RT=n: Dovetail has no
-    /// PREEMPT_RT; IRQ_PIPELINE=y, DOVETAIL=y) and every other symbol is unknown: both
-    /// branches count, as does any condition not understood.
+    /// headers included only from such branches, are not code; neither are the .c files
+    /// the tree's Makefiles build only for symbols it does not set (obj-$(CONFIG_X),
+    /// composite objects, folders). Without it, the values of [kconfig_assumed] in
+    /// rules/build-scope.toml hold (PREEMPT_RT=n: Dovetail has no PREEMPT_RT;
+    /// IRQ_PIPELINE=y, DOVETAIL=y), debug and sanitizer options are not set
+    /// ([kconfig_assumed_off]: DEBUG_*, *_DEBUG, KASAN*, UBSAN*...), and every other symbol
+    /// is unknown: both branches count, as does any condition not understood.
     #[arg(long, value_name = "FILE")]
     pub kconfig: Option<PathBuf>,
 
     /// Parse every file, not only those on oob paths (slower; measures parse robustness).
     #[arg(long)]
     pub parse_all: bool,
+
+    /// Lint without the files and folders that cannot be read and without special files
+    /// (FIFOs, devices, sockets), listing them at the end of the report. Without it, any
+    /// of them, given as a PATH or met in a folder, stops the lint with exit status 2.
+    #[arg(long)]
+    pub skip_unreadable: bool,
 }
 
 pub fn run(args: LintArgs) -> anyhow::Result<u8> {
@@ -150,6 +179,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
         arch: args.arch.clone(),
         kconfig: args.kconfig.clone(),
         progress: super::progress_wanted(),
+        skip_unreadable: args.skip_unreadable,
         ..Default::default()
     };
     if args.no_default_rules {
@@ -176,6 +206,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
         OutputFormat::Human => Format::Human,
         OutputFormat::Json => Format::Json,
         OutputFormat::Sarif => Format::Sarif,
+        OutputFormat::Gcc => Format::Gcc,
     };
     let color = args.output.is_none() && super::color_stdout();
     let mut text = lint::render(&report, format, color);

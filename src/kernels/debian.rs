@@ -80,7 +80,7 @@ pub struct AptSource {
 
 impl Config {
     pub fn load() -> Result<Self> {
-        Self::load_from(&crate::data_dir().join("patchsets/debian-linux.toml"))
+        Self::load_from(&crate::data::file("patchsets/debian-linux.toml"))
     }
 
     pub fn load_from(path: &Path) -> Result<Self> {

@@ -39,6 +39,8 @@ pub struct Kconfig {
     complete: bool,
     /// The `.config` read, if any.
     pub file: Option<PathBuf>,
+    /// Without a `.config`: symbol patterns (`DEBUG_*`, `*_DEBUG`, `KASAN*`) taken as not set.
+    off: Vec<String>,
 }
 
 impl Kconfig {
@@ -61,6 +63,7 @@ impl Kconfig {
                 .collect(),
             complete: true,
             file: Some(path.to_path_buf()),
+            off: Vec::new(),
         })
     }
 
@@ -73,14 +76,32 @@ impl Kconfig {
                 .collect(),
             complete: false,
             file: None,
+            off: Vec::new(),
         }
+    }
+
+    /// Also takes the symbols matching these patterns (one `*` at the start or the end,
+    /// or none) as not set, unless `values` says otherwise.
+    pub fn with_off(mut self, patterns: &[String]) -> Kconfig {
+        self.off = patterns.to_vec();
+        self
+    }
+
+    fn assumed_off(&self, symbol: &str) -> bool {
+        self.off
+            .iter()
+            .any(|p| match (p.strip_prefix('*'), p.strip_suffix('*')) {
+                (Some(suffix), _) => symbol.ends_with(suffix),
+                (None, Some(prefix)) => symbol.starts_with(prefix),
+                (None, None) => symbol == p,
+            })
     }
 
     /// The value of `symbol` (no `CONFIG_` prefix); `None` when unknown.
     pub fn get(&self, symbol: &str) -> Option<Value> {
         match self.values.get(symbol) {
             Some(v) => Some(v.clone()),
-            None if self.complete => Some(Value::No),
+            None if self.complete || self.assumed_off(symbol) => Some(Value::No),
             None => None,
         }
     }
@@ -101,6 +122,7 @@ impl Kconfig {
                     };
                     format!("{k}={v}")
                 })
+                .chain(self.off.iter().map(|p| format!("{p}=n")))
                 .collect::<Vec<_>>()
                 .join(" "),
         }
@@ -136,6 +158,12 @@ mod tests {
         assert_eq!(k.get("PREEMPT_RT"), Some(Value::No));
         assert_eq!(k.get("SMP"), None);
         assert_eq!(k.describe(), "PREEMPT_RT=n");
+        let k = k.with_off(&["KASAN*".into(), "*_DEBUG".into(), "LOCKDEP".into()]);
+        assert_eq!(k.get("KASAN_GENERIC"), Some(Value::No));
+        assert_eq!(k.get("SLUB_DEBUG"), Some(Value::No));
+        assert_eq!(k.get("LOCKDEP"), Some(Value::No));
+        assert_eq!(k.get("LOCKDEP_SUPPORT"), None);
+        assert_eq!(k.describe(), "PREEMPT_RT=n KASAN*=n *_DEBUG=n LOCKDEP=n");
     }
 
     #[test]

@@ -11,9 +11,11 @@ pub mod graph;
 pub mod inband;
 pub mod includes;
 pub mod kconfig;
+pub mod makefiles;
 pub mod normalize;
 pub mod parse;
 pub mod render;
+pub mod roots;
 pub mod rules;
 pub mod sarif;
 pub mod scan;
@@ -37,6 +39,10 @@ pub enum LintError {
     Rules { path: PathBuf, message: String },
     #[error("{}: no such file or directory to lint", .0.display())]
     MissingPath(PathBuf),
+    #[error("{}: cannot read: {reason} (fix its permissions or remove it, or pass --skip-unreadable to lint without it)", path.display())]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("{}: is a {kind}, not a regular file or directory (remove it from the paths, or pass --skip-unreadable to lint without it)", path.display())]
+    SpecialFile { path: PathBuf, kind: &'static str },
     #[error("{}: invalid baseline: {message} (regenerate it with --write-baseline)", path.display())]
     Baseline { path: PathBuf, message: String },
     #[error("--diff {rev}: {message}")]
@@ -77,6 +83,9 @@ pub struct LintOptions {
     pub kconfig: Option<PathBuf>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Lint without the files and folders that cannot be read (and special files),
+    /// listing them in the report, instead of failing.
+    pub skip_unreadable: bool,
 }
 
 /// Where an oob context starts.
@@ -144,6 +153,11 @@ pub struct Finding {
     /// Set for an ops-slot finding: the finding is at the store site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot: Option<OpsSlot>,
+    /// The root the finding is grouped under: the chain from the entry point to the
+    /// frontier call (the first call out of the linted paths, or out of the entry's own
+    /// folder when the whole tree is linted), `entry() -> ... -> frontier()`.
+    #[serde(default)]
+    pub root: String,
 }
 
 /// An in-band-only function stored in a struct member that oob code calls through.
@@ -175,6 +189,9 @@ pub struct Stats {
     /// Files under the kernel tree's user-space folders (`tools/`, `scripts/`...), left out.
     #[serde(default)]
     pub files_userspace: usize,
+    /// `.c` files the tree's Makefiles build only for symbols the configuration does not set.
+    #[serde(default)]
+    pub files_not_built: usize,
     /// Regions of preprocessor conditionals the configuration leaves out.
     #[serde(default)]
     pub regions_configured_out: usize,
@@ -204,8 +221,12 @@ pub struct LintReport {
     pub findings: Vec<Finding>,
     pub rules: Vec<Rule>,
     pub stats: Stats,
-    /// Files that could not be read (path and reason); the run continues without them.
+    /// Files and folders that could not be read, or special files, skipped under
+    /// `--skip-unreadable` (path and reason).
     pub unreadable: Vec<String>,
+    /// What the lint could not analyse (functions nested too deep), one line each.
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// Set in `--diff` mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff_base: Option<String>,
@@ -230,31 +251,109 @@ impl LintReport {
     }
 }
 
-/// Collects `.c`/`.h` files under the given paths, sorted, without duplicates.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LintError> {
+/// Collects `.c`/`.h` files under the given paths, sorted, without duplicates. A path or
+/// a `.c`/`.h` entry met that cannot be read, or is a special file (FIFO, device, socket:
+/// reading one could block forever), is an error; with `skip_unreadable` it is listed in
+/// `skipped` instead. Symbolic links met in folders are followed to files, not folders.
+pub fn collect_files(
+    paths: &[PathBuf],
+    skip_unreadable: bool,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<PathBuf>, LintError> {
+    let mut refuse = |e: LintError| -> Result<(), LintError> {
+        if skip_unreadable {
+            skipped.push(e.to_string());
+            Ok(())
+        } else {
+            Err(e)
+        }
+    };
     let mut files = Vec::new();
     for p in paths {
-        if !p.exists() {
-            return Err(LintError::MissingPath(p.clone()));
-        }
-        if p.is_file() {
+        let meta = match std::fs::metadata(p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(LintError::MissingPath(p.clone()))
+            }
+            Err(e) => {
+                refuse(unreadable(p, &e))?;
+                continue;
+            }
+        };
+        if meta.is_file() {
             files.push(p.clone());
+            continue;
+        }
+        if !meta.is_dir() {
+            refuse(special(p, &meta.file_type()))?;
             continue;
         }
         for e in walkdir::WalkDir::new(p)
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-            .filter_map(|e| e.ok())
         {
+            let e = match e {
+                Ok(e) => e,
+                Err(err) => {
+                    let path = err.path().unwrap_or(p).to_path_buf();
+                    let reason = err
+                        .io_error()
+                        .map_or_else(|| err.to_string(), |io| io.to_string());
+                    refuse(LintError::Unreadable { path, reason })?;
+                    continue;
+                }
+            };
             let path = e.path();
-            if e.file_type().is_file() && path.extension().is_some_and(|x| x == "c" || x == "h") {
+            if !path.extension().is_some_and(|x| x == "c" || x == "h") {
+                continue;
+            }
+            let ty = if e.file_type().is_symlink() {
+                match std::fs::metadata(path) {
+                    Ok(m) => m.file_type(),
+                    Err(err) => {
+                        refuse(unreadable(path, &err))?;
+                        continue;
+                    }
+                }
+            } else {
+                e.file_type()
+            };
+            if ty.is_file() {
                 files.push(path.to_path_buf());
+            } else if !ty.is_dir() {
+                refuse(special(path, &ty))?;
             }
         }
     }
     files.sort();
     files.dedup();
     Ok(files)
+}
+
+fn unreadable(path: &Path, e: &std::io::Error) -> LintError {
+    LintError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+fn special(path: &Path, ty: &std::fs::FileType) -> LintError {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = if ty.is_fifo() {
+        "FIFO"
+    } else if ty.is_char_device() {
+        "character device"
+    } else if ty.is_block_device() {
+        "block device"
+    } else if ty.is_socket() {
+        "socket"
+    } else {
+        "special file"
+    };
+    LintError::SpecialFile {
+        path: path.to_path_buf(),
+        kind,
+    }
 }
 
 fn display_path(path: &Path, root: &Path) -> String {
@@ -279,9 +378,10 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     let rules = RuleSet::load(&rule_paths)?;
     let config = match &opts.kconfig {
         Some(f) => kconfig::Kconfig::from_file(f)?,
-        None => kconfig::Kconfig::assumed(&rules.assumed_kconfig),
+        None => kconfig::Kconfig::assumed(&rules.assumed_kconfig).with_off(&rules.assumed_off),
     };
-    let mut files = collect_files(&opts.paths)?;
+    let mut unreadable = Vec::new();
+    let mut files = collect_files(&opts.paths, opts.skip_unreadable, &mut unreadable)?;
     let root = match &opts.root {
         Some(r) => r.clone(),
         None if opts.paths.len() == 1 && opts.paths[0].is_dir() => opts.paths[0].clone(),
@@ -307,13 +407,24 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         0
     };
 
+    // kbuild: .c files the Makefiles build only for unset symbols are not this kernel's code.
+    let files_not_built = if userspace::is_kernel_tree(&root) {
+        let out = makefiles::left_out(&files, &root, &config);
+        let before = files.len();
+        let mut it = out.iter();
+        files.retain(|f| !*it.next().expect("one mask entry per file") || opts.paths.contains(f));
+        before - files.len()
+    } else {
+        0
+    };
+
     // Lexical pass over every file.
     let bar = progress_bar(opts.progress, files.len() as u64, "scanning");
     let mut lock_types: Vec<&str> = rules.safe_lock_types.iter().map(String::as_str).collect();
     lock_types.extend(rules.unsafe_lock_types.keys().map(String::as_str));
     lock_types.sort();
     let needles = scan::Needles::new(&rules.entry_needles());
-    let scans: Vec<Result<(scan::FileScan, u64), String>> = files
+    let scans: Vec<Result<(scan::FileScan, u64), (PathBuf, String)>> = files
         .par_iter()
         .map(|f| {
             let r = match std::fs::read(f) {
@@ -321,7 +432,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
                     let s = scan::scan(&src, &lock_types, &rules.lock_defines, &needles, &config);
                     Ok((s, src.len() as u64))
                 }
-                Err(e) => Err(format!("{}: {e}", f.display())),
+                Err(e) => Err((f.clone(), e.to_string())),
             };
             bar.inc(1);
             r
@@ -333,9 +444,9 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         files_scanned: files.len(),
         files_other_arch,
         files_userspace,
+        files_not_built,
         ..Default::default()
     };
-    let mut unreadable = Vec::new();
     let mut file_scans = Vec::with_capacity(files.len());
     for r in scans {
         match r {
@@ -343,8 +454,12 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
                 stats.bytes_scanned += len;
                 file_scans.push(s);
             }
-            Err(e) => {
-                unreadable.push(e);
+            Err((path, reason)) => {
+                let e = LintError::Unreadable { path, reason };
+                if !opts.skip_unreadable {
+                    return Err(e);
+                }
+                unreadable.push(e.to_string());
                 file_scans.push(scan::FileScan::default());
             }
         }
@@ -380,6 +495,11 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     g.ensure_parsed(&initial);
     let entries = g.entry_points(&opts.entries, &root);
     let mut findings = g.propagate(&entries, &root);
+    let notes = g.too_deep(&root);
+    let given: Vec<String> = opts.paths.iter().map(|p| display_path(p, &root)).collect();
+    for f in &mut findings {
+        f.root = roots::root_of(f, &given);
+    }
 
     let parsed = g.parsed_stats();
     stats.files_parsed = parsed.0;
@@ -419,6 +539,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         rules: rules.rules.clone(),
         stats,
         unreadable,
+        notes,
         diff_base,
         arch: selected,
         kconfig: config.describe(),

@@ -172,14 +172,17 @@ pub fn normalize(src: &[u8]) -> Vec<u8> {
             }
         }
     }
+    // Matches come in order: the line start is searched from the previous match only, so
+    // a line holding millions of them stays linear.
+    let (mut searched, mut line_start) = (0usize, 0usize);
     for m in loop_re().find_iter(src) {
         // Only at statement position: the name must start a line's code (after
         // whitespace) so that definitions of such macros (`#define`) or helpers
         // called inside expressions are left alone.
-        let line_start = src[..m.start()]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
+        if let Some(p) = src[searched..m.start()].iter().rposition(|&b| b == b'\n') {
+            line_start = searched + p + 1;
+        }
+        searched = m.start();
         let prefix = &src[line_start..m.start()];
         if !prefix.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
@@ -202,6 +205,9 @@ pub fn normalize(src: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The longest macro argument list looked at (real ones are far shorter).
+const MAX_PAREN_SPAN: usize = 16 * 1024;
+
 fn blank(out: &mut [u8], start: usize, end: usize) {
     for b in &mut out[start..end] {
         if *b != b'\n' {
@@ -211,10 +217,12 @@ fn blank(out: &mut [u8], start: usize, end: usize) {
 }
 
 /// Index of the `)` matching the `(` at `open`, if any (strings are not special-cased:
-/// annotation arguments rarely hold parentheses in strings).
+/// annotation arguments rarely hold parentheses in strings). Gives up after
+/// [`MAX_PAREN_SPAN`] bytes, so nested or unbalanced input cannot make it quadratic.
 fn matching_paren(src: &[u8], open: usize) -> Option<usize> {
     let mut depth = 0usize;
-    for (i, &b) in src.iter().enumerate().skip(open) {
+    let end = src.len().min(open.saturating_add(MAX_PAREN_SPAN));
+    for (i, &b) in src[..end].iter().enumerate().skip(open) {
         match b {
             b'(' => depth += 1,
             b')' => {

@@ -3,6 +3,7 @@
 //! in-band), entry-point registrations, struct-member assignments and comments that
 //! matter (markers and suppressions).
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -44,6 +45,19 @@ pub struct Call {
     /// or placed after an explicit switch to in-band).
     pub inband: bool,
     pub lock_arg: Option<LockArg>,
+    /// What each argument designates, when it is a variable or a member path of one
+    /// (`&x->obnd.ring`), for object-sensitive member calls.
+    pub args: Vec<Option<Access>>,
+    /// For a member call, the object path called through (`ring->wait_input`).
+    pub object: Option<Access>,
+}
+
+/// A variable and the member path below it: `&x->obnd.ring` is `x` with `[obnd, ring]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Access {
+    /// The variable at the root, when the root is a plain identifier.
+    pub base: Option<String>,
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +69,12 @@ pub struct Function {
     pub start_byte: usize,
     pub end_byte: usize,
     pub has_error: bool,
+    /// Declared `__noreturn` or `__cold`: an error path that ends or reports, not followed.
+    pub terminal: bool,
+    /// Nests deeper than [`MAX_NESTING`]: nothing below that depth was analysed.
+    pub too_deep: bool,
+    /// Parameter names in order (empty names for unnamed ones).
+    pub params: Vec<String>,
     pub calls: Vec<Call>,
     /// Local variable / parameter -> struct type name (`struct foo *p` gives p -> foo).
     pub var_structs: Vec<(String, String)>,
@@ -84,6 +104,9 @@ pub struct SuppressionComment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberStore {
     pub member: String,
+    /// The member path stored into, ending with `member`: `x->ibnd.ring.wait_input = f`
+    /// gives `[ibnd, ring, wait_input]`, a nested initialiser its designators.
+    pub path: Vec<String>,
     pub function: String,
     pub line: u32,
     pub column: u32,
@@ -99,13 +122,35 @@ pub struct ParsedFile {
     pub suppressions: Vec<SuppressionComment>,
     /// Top-level syntax errors outside any function.
     pub errors_outside_functions: usize,
+    /// Function name -> index of its first definition in `functions`.
+    pub by_name: HashMap<String, usize>,
+    /// Set (to the size) when the file is larger than [`MAX_PARSE_BYTES`]: not parsed.
+    pub too_large: Option<usize>,
 }
 
 impl ParsedFile {
     pub fn functions_with_errors(&self) -> usize {
         self.functions.iter().filter(|f| f.has_error).count()
     }
+
+    /// The first function of that name defined in this file.
+    pub fn function_named(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
 }
+
+/// Larger files are not parsed (reported as notes): the largest C file of a kernel tree is
+/// under 2 MB (6.1: a 1.7 MB wireless table); a generated 20 MB one would take a minute.
+pub const MAX_PARSE_BYTES: usize = 8 << 20;
+
+/// How deep the syntax tree is followed (statements, expressions, initialisers). Real
+/// kernel functions stay far below; deeper input is not recursed into, and its function
+/// is reported as not fully analysed.
+pub const MAX_NESTING: usize = 1000;
+/// A member path longer than this is not tracked (the call falls back to every store).
+const MAX_PATH: usize = 8;
+/// Conditions are evaluated to this depth; deeper parts count as unknown.
+const MAX_COND_DEPTH: usize = 64;
 
 fn suppress_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -156,11 +201,18 @@ fn function_ref(node: Node, src: &[u8]) -> Option<String> {
     }
 }
 
-fn push_store(stores: &mut Vec<MemberStore>, member: String, value: Node, src: &[u8]) {
+fn push_store(
+    stores: &mut Vec<MemberStore>,
+    member: String,
+    path: Vec<String>,
+    value: Node,
+    src: &[u8],
+) {
     if let Some(function) = function_ref(value, src) {
         let start = value.start_position();
         stores.push(MemberStore {
             member,
+            path,
             function,
             line: start.row as u32 + 1,
             column: start.column as u32 + 1,
@@ -201,38 +253,112 @@ fn lock_arg(node: Node, src: &[u8]) -> LockArg {
     }
 }
 
-/// Which branch of a condition runs in-band.
+/// A condition's value in oob context (Kleene logic): `running_oob()` is true there,
+/// `running_inband()` false, anything else (`hard_irqs_disabled()`, a flag) unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Polarity {
-    /// The then-branch runs in-band.
-    ThenInband,
-    /// The else-branch (and what follows an early exit) runs in-band.
-    ElseInband,
-    None,
+pub enum Tri {
+    True,
+    False,
+    Unknown,
 }
 
-fn condition_polarity(cond: &str, rules: &RuleSet) -> Polarity {
-    let c: String = cond.chars().filter(|c| !c.is_whitespace()).collect();
-    if c.contains("||") {
-        return Polarity::None;
-    }
-    for name in &rules.inband_checks {
-        if c.contains(&format!("!{name}(")) {
-            return Polarity::ElseInband;
-        }
-        if c.contains(&format!("{name}(")) {
-            return Polarity::ThenInband;
+impl Tri {
+    fn not(self) -> Tri {
+        match self {
+            Tri::True => Tri::False,
+            Tri::False => Tri::True,
+            Tri::Unknown => Tri::Unknown,
         }
     }
-    for name in &rules.oob_checks {
-        if c.contains(&format!("!{name}(")) {
-            return Polarity::ThenInband;
-        }
-        if c.contains(&format!("{name}(")) {
-            return Polarity::ElseInband;
+
+    fn and(self, o: Tri) -> Tri {
+        match (self, o) {
+            (Tri::False, _) | (_, Tri::False) => Tri::False,
+            (Tri::True, Tri::True) => Tri::True,
+            _ => Tri::Unknown,
         }
     }
-    Polarity::None
+
+    fn or(self, o: Tri) -> Tri {
+        self.not().and(o.not()).not()
+    }
+}
+
+/// The argument `i` of a call node, skipping comments.
+fn call_arg(call: Node, i: usize) -> Option<Node> {
+    let args = call.child_by_field_name("arguments")?;
+    let mut c = args.walk();
+    let found = args
+        .named_children(&mut c)
+        .filter(|n| n.kind() != "comment")
+        .nth(i);
+    found
+}
+
+/// Evaluates a condition for oob context: through parentheses, `!`, `&&`, `||`,
+/// `== 0`/`!= 0`, `likely()`/`unlikely()`/`WARN_ON()`-style wrappers (rules).
+pub fn eval_oob(node: Node, src: &[u8], rules: &RuleSet) -> Tri {
+    eval_at(node, src, rules, 0)
+}
+
+fn eval_at(node: Node, src: &[u8], rules: &RuleSet, depth: usize) -> Tri {
+    if depth > MAX_COND_DEPTH {
+        return Tri::Unknown;
+    }
+    let sub = |n: Option<Node>| n.map_or(Tri::Unknown, |n| eval_at(n, src, rules, depth + 1));
+    match node.kind() {
+        "parenthesized_expression" => {
+            let mut c = node.walk();
+            let last = node
+                .named_children(&mut c)
+                .filter(|n| n.kind() != "comment")
+                .last();
+            sub(last)
+        }
+        "unary_expression" => {
+            let op = node.child_by_field_name("operator").map(|o| text(o, src));
+            match op {
+                Some("!") => sub(node.child_by_field_name("argument")).not(),
+                _ => Tri::Unknown,
+            }
+        }
+        "binary_expression" => {
+            let op = node
+                .child_by_field_name("operator")
+                .map_or("", |o| text(o, src));
+            let left = node.child_by_field_name("left");
+            let right = node.child_by_field_name("right");
+            let is_zero = |n: Option<Node>| n.is_some_and(|n| text(n, src).trim() == "0");
+            match op {
+                "&&" => sub(left).and(sub(right)),
+                "||" => sub(left).or(sub(right)),
+                "==" if is_zero(right) => sub(left).not(),
+                "==" if is_zero(left) => sub(right).not(),
+                "!=" if is_zero(right) => sub(left),
+                "!=" if is_zero(left) => sub(right),
+                _ => Tri::Unknown,
+            }
+        }
+        "call_expression" => {
+            let Some(f) = node
+                .child_by_field_name("function")
+                .filter(|f| f.kind() == "identifier")
+            else {
+                return Tri::Unknown;
+            };
+            let name = text(f, src);
+            if rules.oob_checks.iter().any(|c| c == name) {
+                Tri::True
+            } else if rules.inband_checks.iter().any(|c| c == name) {
+                Tri::False
+            } else if let Some(&i) = rules.condition_wrappers.get(name) {
+                sub(call_arg(node, i))
+            } else {
+                Tri::Unknown
+            }
+        }
+        _ => Tri::Unknown,
+    }
 }
 
 /// Does this statement always leave the enclosing block (return/goto/break/continue)?
@@ -240,61 +366,100 @@ fn exits(node: Node) -> bool {
     match node.kind() {
         "return_statement" | "goto_statement" | "break_statement" | "continue_statement" => true,
         "compound_statement" => {
-            let count = node.named_child_count();
-            count > 0 && node.named_child(count - 1).is_some_and(exits)
+            let mut c = node.walk();
+            let last = node
+                .named_children(&mut c)
+                .filter(|n| n.kind() != "comment")
+                .last();
+            last.is_some_and(exits)
         }
-        "expression_statement" => false,
+        "else_clause" => node.named_child(0).is_some_and(exits),
         _ => false,
     }
 }
 
-/// Is the code at `node` guarded to run in-band, looking at its ancestors up to `stop`?
-fn guarded_inband(node: Node, stop: Node, src: &[u8], rules: &RuleSet) -> bool {
-    let mut child = node;
-    while let Some(parent) = child.parent() {
-        if parent.id() == stop.id() {
-            break;
+/// The guard state of one node of the syntax tree, computed once from its parent's
+/// (so the analysis is linear in the function's size).
+#[derive(Clone, Copy)]
+struct Frame<'t> {
+    node: Node<'t>,
+    /// Code here cannot run in oob context.
+    inband: bool,
+    /// In a block: the statements from here on run in-band (after an early exit on an
+    /// oob test, or an assertion that the stage is in-band).
+    rest_inband: bool,
+    /// For an `if` or `?:`: its condition in oob context.
+    cond: Tri,
+}
+
+impl<'t> Frame<'t> {
+    fn new(node: Node<'t>, inband: bool, src: &[u8], rules: &RuleSet) -> Frame<'t> {
+        let cond = match node.kind() {
+            "if_statement" | "conditional_expression" => node
+                .child_by_field_name("condition")
+                .map_or(Tri::Unknown, |c| eval_oob(c, src, rules)),
+            _ => Tri::Unknown,
+        };
+        Frame {
+            node,
+            inband,
+            rest_inband: false,
+            cond,
         }
-        match parent.kind() {
-            "if_statement" => {
-                let pol = parent
-                    .child_by_field_name("condition")
-                    .map_or(Polarity::None, |c| condition_polarity(text(c, src), rules));
-                let in_then = parent
-                    .child_by_field_name("consequence")
-                    .is_some_and(|c| c.id() == child.id());
-                let in_else = parent
-                    .child_by_field_name("alternative")
-                    .is_some_and(|c| c.id() == child.id());
-                if (pol == Polarity::ThenInband && in_then)
-                    || (pol == Polarity::ElseInband && in_else)
-                {
-                    return true;
-                }
-            }
-            "compound_statement" => {
-                // `if (running_oob()) return -EPERM;` earlier in the block: in-band after it.
-                let mut sib = child.prev_named_sibling();
-                while let Some(s) = sib {
-                    if s.kind() == "if_statement" && s.child_by_field_name("alternative").is_none()
-                    {
-                        let pol = s
-                            .child_by_field_name("condition")
-                            .map_or(Polarity::None, |c| condition_polarity(text(c, src), rules));
-                        if pol == Polarity::ElseInband
-                            && s.child_by_field_name("consequence").is_some_and(exits)
-                        {
-                            return true;
-                        }
-                    }
-                    sib = s.prev_named_sibling();
-                }
-            }
-            _ => {}
-        }
-        child = parent;
     }
-    false
+
+    /// The frame of a child reached through `field` of this node.
+    fn child(
+        &self,
+        child: Node<'t>,
+        field: Option<&str>,
+        src: &[u8],
+        rules: &RuleSet,
+    ) -> Frame<'t> {
+        let mut inband = self.inband || self.rest_inband;
+        if matches!(self.node.kind(), "if_statement" | "conditional_expression") {
+            inband |= match field {
+                Some("consequence") => self.cond == Tri::False,
+                Some("alternative") => self.cond == Tri::True,
+                _ => false,
+            };
+        }
+        Frame::new(child, inband, src, rules)
+    }
+
+    /// After the statement `done` (with its frame) in this block: does the rest of the
+    /// block run in-band?
+    fn after(&mut self, done: &Frame, src: &[u8], rules: &RuleSet) {
+        if self.node.kind() != "compound_statement" || self.rest_inband {
+            return;
+        }
+        let s = done.node;
+        self.rest_inband = match s.kind() {
+            "if_statement" => {
+                let then_exits = s.child_by_field_name("consequence").is_some_and(exits);
+                let alt = s.child_by_field_name("alternative");
+                match (done.cond, alt) {
+                    // `if (running_oob()) return;`: what follows is in-band.
+                    (Tri::True, None) => then_exits,
+                    (Tri::True, Some(a)) => then_exits && exits(a),
+                    // `if (running_inband()) { ... } else return;`
+                    (Tri::False, Some(a)) => exits(a),
+                    _ => false,
+                }
+            }
+            // `WARN_ON(running_oob());`: asserted in-band from here on.
+            "expression_statement" => s
+                .named_child(0)
+                .filter(|c| c.kind() == "call_expression")
+                .and_then(|c| {
+                    let f = c.child_by_field_name("function")?;
+                    let name = text(f, src);
+                    rules.assertions.iter().any(|a| a == name).then_some(c)
+                })
+                .is_some_and(|c| eval_oob(c, src, rules) == Tri::True),
+            _ => false,
+        };
+    }
 }
 
 fn declarator_name(mut node: Node, src: &[u8]) -> Option<String> {
@@ -317,6 +482,13 @@ fn struct_type_name(ty: Node, src: &[u8]) -> Option<String> {
 
 /// Parses `src` (the original bytes; normalisation happens here).
 pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
+    if src.len() > MAX_PARSE_BYTES {
+        return ParsedFile {
+            too_large: Some(src.len()),
+            ..Default::default()
+        };
+    }
+    let orig = src;
     let norm = normalize(src);
     let mut parser = Parser::new();
     parser
@@ -329,12 +501,14 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
         };
     };
     let src = &norm[..];
+    let lines = LineIndex::new(src);
     let root = tree.root_node();
     let mut out = ParsedFile::default();
     let mut markers: Vec<usize> = Vec::new();
     let mut suppress_raw: Vec<(Vec<String>, String, u32, u32, usize)> = Vec::new();
-    // Iterative DFS.
+    // Iterative DFS; `frames` holds the guard state of each node on the path from the root.
     let mut cursor = root.walk();
+    let mut frames: Vec<Frame> = vec![Frame::new(root, false, src, rules)];
     let mut current: Option<(usize, Node)> = None;
     let mut seen_calls: std::collections::HashSet<usize> = Default::default();
     loop {
@@ -344,11 +518,12 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
                 current = None;
             }
         }
+        let here = *frames.last().expect("the root frame stays");
         let mut descend = true;
         match node.kind() {
             "function_definition" => {
-                let name = node
-                    .child_by_field_name("declarator")
+                let declarator = node.child_by_field_name("declarator");
+                let name = declarator
                     .and_then(|d| declarator_name(d, src))
                     .unwrap_or_default();
                 let mut is_static = false;
@@ -358,6 +533,18 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
                         is_static = true;
                     }
                 }
+                // The attributes were blanked for the parser: read them in the original.
+                let head_end = node
+                    .child_by_field_name("body")
+                    .map_or(node.end_byte(), |b| b.start_byte());
+                // Blanked words before the type (`__cold void f(...)`) are not in the node.
+                let from = node.start_byte();
+                let back = from.saturating_sub(256);
+                let head_start = orig[back..from]
+                    .iter()
+                    .rposition(|b| matches!(b, b';' | b'}' | b'{' | b'/' | b'#'))
+                    .map_or(back, |p| back + p + 1);
+                let terminal = terminal_re().is_match(&orig[head_start..head_end]);
                 out.functions.push(Function {
                     name,
                     is_static,
@@ -366,6 +553,9 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
                     start_byte: node.start_byte(),
                     end_byte: node.end_byte(),
                     has_error: node.has_error(),
+                    terminal,
+                    too_deep: false,
+                    params: declarator.map(|d| params(d, src)).unwrap_or_default(),
                     calls: Vec::new(),
                     var_structs: Vec::new(),
                 });
@@ -387,13 +577,10 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
                 }
             }
             "initializer_pair" => {
-                let member = node
-                    .child_by_field_name("designator")
-                    .filter(|d| d.kind() == "field_designator")
-                    .and_then(|d| d.named_child(0))
-                    .map(|f| text(f, src).to_string());
+                let member = designator(node, src);
                 if let (Some(m), Some(v)) = (member, node.child_by_field_name("value")) {
-                    push_store(&mut out.member_assigns, m, v, src);
+                    let path = initializer_path(&frames, m.clone(), src);
+                    push_store(&mut out.member_assigns, m, path, v, src);
                 }
             }
             "assignment_expression" => {
@@ -404,12 +591,15 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
                     .and_then(|l| l.child_by_field_name("field"))
                     .map(|f| text(f, src).to_string());
                 if let (Some(m), Some(v)) = (member, node.child_by_field_name("right")) {
-                    push_store(&mut out.member_assigns, m, v, src);
+                    let path = left
+                        .and_then(|l| access(l, src))
+                        .map_or_else(|| vec![m.clone()], |a| a.fields);
+                    push_store(&mut out.member_assigns, m, path, v, src);
                 }
             }
             "call_expression" => {
-                if let Some((fi, fnode)) = current {
-                    if let Some(call) = make_call(node, fnode, src, rules) {
+                if let Some((fi, _)) = current {
+                    if let Some(call) = make_call(node, here.inband, src, rules) {
                         seen_calls.insert(call.byte);
                         registration(node, src, rules, &mut out.entries);
                         out.functions[fi].calls.push(call);
@@ -420,7 +610,9 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
                 if current.is_none() {
                     out.errors_outside_functions += 1;
                 }
-                if let Some((fi, fnode)) = current {
+                // An ERROR inside an ERROR: its text was read with the outer one.
+                let nested = frames.len() > 1 && frames[frames.len() - 2].node.kind() == "ERROR";
+                if let Some((fi, _)) = current.filter(|_| !nested) {
                     // Keep recall inside unparsed regions: `name(` sequences are calls.
                     let t = text(node, src);
                     for cap in call_in_error_re().captures_iter(t) {
@@ -436,16 +628,18 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
                         if rules.classify(m.as_str()) == super::rules::CallClass::Other {
                             continue;
                         }
-                        let pos = line_col(src, byte);
-                        let inband = guarded_inband(node, fnode, src, rules);
+                        seen_calls.insert(byte);
+                        let pos = lines.line_col(byte);
                         out.functions[fi].calls.push(Call {
                             target: Target::Name(m.as_str().to_string()),
                             line: pos.0,
                             column: pos.1,
                             end_column: pos.1 + m.as_str().len() as u32,
                             byte,
-                            inband,
+                            inband: here.inband,
                             lock_arg: None,
+                            args: Vec::new(),
+                            object: None,
                         });
                     }
                 }
@@ -475,11 +669,27 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
             "string_literal" | "char_literal" | "number_literal" => descend = false,
             _ => {}
         }
+        if descend && frames.len() >= MAX_NESTING && node.child_count() > 0 {
+            // Refused, not recursed into: the function is reported as not fully analysed.
+            descend = false;
+            if let Some((fi, _)) = current {
+                out.functions[fi].too_deep = true;
+            }
+        }
         if descend && cursor.goto_first_child() {
+            let f = here.child(cursor.node(), cursor.field_name(), src, rules);
+            frames.push(f);
             continue;
         }
         loop {
+            let done = frames.pop().expect("a frame per node on the path");
+            if let Some(parent) = frames.last_mut() {
+                parent.after(&done, src, rules);
+            }
             if cursor.goto_next_sibling() {
+                let parent = *frames.last().expect("a sibling has a parent");
+                let f = parent.child(cursor.node(), cursor.field_name(), src, rules);
+                frames.push(f);
                 break;
             }
             if !cursor.goto_parent() {
@@ -490,12 +700,128 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
     }
 }
 
+/// Line and column (1-based) of byte offsets, from a table of line starts built once.
+struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+    fn new(src: &[u8]) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            src.iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex(starts)
+    }
+
+    fn line_col(&self, byte: usize) -> (u32, u32) {
+        let line = self.0.partition_point(|&s| s <= byte).max(1);
+        let col = byte - self.0[line - 1];
+        (line as u32, col as u32 + 1)
+    }
+}
+
+fn terminal_re() -> &'static regex::bytes::Regex {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    RE.get_or_init(|| regex::bytes::Regex::new(r"\b(?:__noreturn|__cold)\b").unwrap())
+}
+
+/// The member a designated initialiser names (`.member = ...`).
+fn designator(pair: Node, src: &[u8]) -> Option<String> {
+    pair.child_by_field_name("designator")
+        .filter(|d| d.kind() == "field_designator")
+        .and_then(|d| d.named_child(0))
+        .map(|f| text(f, src).to_string())
+}
+
+/// The designators of the initialisers enclosing the one being visited (the last frame),
+/// outermost first, then `member`: `.obnd = { .ring = { .wait_input = f } }`.
+fn initializer_path(frames: &[Frame], member: String, src: &[u8]) -> Vec<String> {
+    let mut path = vec![member];
+    for f in frames.iter().rev().skip(1) {
+        match f.node.kind() {
+            "initializer_list" => {}
+            "initializer_pair" if path.len() < MAX_PATH => match designator(f.node, src) {
+                Some(d) => path.push(d),
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    path.reverse();
+    path
+}
+
+/// The parameter names of a function declarator (through pointer declarators).
+fn params(mut decl: Node, src: &[u8]) -> Vec<String> {
+    while decl.kind() != "function_declarator" {
+        match decl.child_by_field_name("declarator") {
+            Some(d) => decl = d,
+            None => return Vec::new(),
+        }
+    }
+    let Some(list) = decl.child_by_field_name("parameters") else {
+        return Vec::new();
+    };
+    let mut c = list.walk();
+    let v = list
+        .named_children(&mut c)
+        .filter(|p| p.kind() == "parameter_declaration")
+        .map(|p| {
+            p.child_by_field_name("declarator")
+                .and_then(|d| declarator_name(d, src))
+                .unwrap_or_default()
+        })
+        .collect();
+    v
+}
+
+/// What an expression designates as a variable and member path: `x`, `&x->a.b`,
+/// `(struct t *)x->a`; `None` for anything else.
+fn access(node: Node, src: &[u8]) -> Option<Access> {
+    let mut fields = Vec::new();
+    let mut n = node;
+    loop {
+        match n.kind() {
+            "pointer_expression" | "parenthesized_expression" => {
+                n = n
+                    .child_by_field_name("argument")
+                    .or_else(|| n.named_child(0))?;
+            }
+            "cast_expression" => n = n.child_by_field_name("value")?,
+            "field_expression" => {
+                if fields.len() >= MAX_PATH {
+                    return None;
+                }
+                fields.push(text(n.child_by_field_name("field")?, src).to_string());
+                n = n.child_by_field_name("argument")?;
+            }
+            "identifier" => {
+                fields.reverse();
+                return Some(Access {
+                    base: Some(text(n, src).to_string()),
+                    fields,
+                });
+            }
+            _ if !fields.is_empty() => {
+                fields.reverse();
+                return Some(Access { base: None, fields });
+            }
+            _ => return None,
+        }
+    }
+}
+
 fn finish(
     out: &mut ParsedFile,
     markers: Vec<usize>,
     suppress_raw: Vec<(Vec<String>, String, u32, u32, usize)>,
     rules: &RuleSet,
 ) {
+    for (i, f) in out.functions.iter().enumerate() {
+        out.by_name.entry(f.name.clone()).or_insert(i);
+    }
     // Switch to in-band: every call after the first switch in a body runs in-band.
     for f in &mut out.functions {
         f.calls.sort_by_key(|c| c.byte);
@@ -541,24 +867,17 @@ fn finish(
     }
 }
 
-fn line_col(src: &[u8], byte: usize) -> (u32, u32) {
-    let before = &src[..byte];
-    let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-    let col = byte
-        - before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
-    (line, col as u32 + 1)
-}
-
-fn make_call(node: Node, fnode: Node, src: &[u8], rules: &RuleSet) -> Option<Call> {
+fn make_call(node: Node, inband: bool, src: &[u8], rules: &RuleSet) -> Option<Call> {
     let func = node.child_by_field_name("function")?;
-    let (target, name_node) = match func.kind() {
-        "identifier" => (Target::Name(text(func, src).to_string()), func),
+    let (target, name_node, object) = match func.kind() {
+        "identifier" => (Target::Name(text(func, src).to_string()), func, None),
         "field_expression" => {
             let f = func.child_by_field_name("field")?;
-            (Target::Member(text(f, src).to_string()), f)
+            (
+                Target::Member(text(f, src).to_string()),
+                f,
+                access(func, src),
+            )
         }
         "parenthesized_expression" => {
             // `(*ops->fn)(...)` or `(fn)(...)`.
@@ -569,10 +888,14 @@ fn make_call(node: Node, fnode: Node, src: &[u8], rules: &RuleSet) -> Option<Cal
                 inner
             };
             match inner.kind() {
-                "identifier" => (Target::Name(text(inner, src).to_string()), inner),
+                "identifier" => (Target::Name(text(inner, src).to_string()), inner, None),
                 "field_expression" => {
                     let f = inner.child_by_field_name("field")?;
-                    (Target::Member(text(f, src).to_string()), f)
+                    (
+                        Target::Member(text(f, src).to_string()),
+                        f,
+                        access(inner, src),
+                    )
                 }
                 _ => return None,
             }
@@ -586,6 +909,16 @@ fn make_call(node: Node, fnode: Node, src: &[u8], rules: &RuleSet) -> Option<Cal
             .map(|a| lock_arg(a, src)),
         _ => None,
     };
+    let mut args = Vec::new();
+    if let Some(list) = node.child_by_field_name("arguments") {
+        let mut c = list.walk();
+        args = list
+            .named_children(&mut c)
+            .filter(|n| n.kind() != "comment")
+            .take(16)
+            .map(|a| access(a, src))
+            .collect();
+    }
     let start = name_node.start_position();
     Some(Call {
         target,
@@ -593,8 +926,10 @@ fn make_call(node: Node, fnode: Node, src: &[u8], rules: &RuleSet) -> Option<Cal
         column: start.column as u32 + 1,
         end_column: name_node.end_position().column as u32 + 1,
         byte: name_node.start_byte(),
-        inband: guarded_inband(node, fnode, src, rules),
+        inband,
         lock_arg: lock,
+        args,
+        object,
     })
 }
 
@@ -767,6 +1102,59 @@ mod tests {
             .map(|(n, _)| n.as_str())
             .collect();
         assert_eq!(inband, vec!["a", "c", "d", "g"], "{got:?}");
+    }
+
+    #[test]
+    fn guards_are_boolean_formulas() {
+        let src = b"void put(struct e *e)\n{\n\tif (unlikely(running_oob() || hard_irqs_disabled())) {\n\t\tdefer(e);\n\t} else {\n\t\tdestroy(e);\n\t}\n\tif (likely(!running_oob() && x))\n\t\tslow();\n\tif (hard_irqs_disabled() || running_inband())\n\t\tmaybe();\n\tif (running_oob() == 0)\n\t\tzero();\n\tr = running_oob() ? fast() : slow2();\n}\nvoid early(void)\n{\n\tnow();\n\tif (WARN_ON(running_oob()))\n\t\treturn;\n\tafter();\n}\nvoid assert(void)\n{\n\tbefore();\n\tWARN_ON_ONCE(running_oob());\n\tlater();\n\tif (hard_irqs_disabled())\n\t\treturn;\n\tstill();\n}\n";
+        let p = parse_file(src, &rules());
+        let inband = |f: &Function| -> Vec<String> {
+            names(f)
+                .into_iter()
+                .filter(|(_, g)| *g)
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(
+            inband(&p.functions[0]),
+            ["destroy", "slow", "zero", "slow2"],
+            "{:?}",
+            names(&p.functions[0])
+        );
+        assert_eq!(inband(&p.functions[1]), ["after"]);
+        assert_eq!(
+            inband(&p.functions[2]),
+            ["later", "hard_irqs_disabled", "still"]
+        );
+    }
+
+    #[test]
+    fn member_paths_of_stores_calls_and_arguments() {
+        let src = b"void build(struct x *x)\n{\n\tx->ibnd.ring.wait_input = in_wait;\n\tx->obnd.ring.wait_input = out_wait;\n}\nstatic struct t t = { .obnd = { .ring = { .wait_input = w } } };\nlong rd(struct x *x) { return do_read(&x->obnd.ring, 3); }\nint do_read(struct ring *ring, int n) { return ring->wait_input(ring, n); }\n__cold void oops(void) { }\n";
+        let p = parse_file(src, &rules());
+        let paths: Vec<String> = p.member_assigns.iter().map(|m| m.path.join(".")).collect();
+        assert_eq!(
+            paths,
+            [
+                "ibnd.ring.wait_input",
+                "obnd.ring.wait_input",
+                "obnd.ring.wait_input"
+            ]
+        );
+        let rd = &p.functions[1];
+        let a = rd.calls[0].args[0].as_ref().unwrap();
+        assert_eq!(
+            (a.base.as_deref(), a.fields.join(".")),
+            (Some("x"), "obnd.ring".into())
+        );
+        let dr = &p.functions[2];
+        assert_eq!(dr.params, ["ring", "n"]);
+        let o = dr.calls[0].object.as_ref().unwrap();
+        assert_eq!(
+            (o.base.as_deref(), o.fields.join(".")),
+            (Some("ring"), "wait_input".into())
+        );
+        assert!(p.functions[3].terminal && !dr.terminal);
     }
 
     #[test]

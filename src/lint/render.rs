@@ -1,5 +1,6 @@
 //! Renderers: one report, several outputs (rustc-style text, JSON, SARIF).
 
+use std::io::Write;
 use std::path::Path;
 
 use codespan_reporting::diagnostic::{Diagnostic, Label};
@@ -13,6 +14,8 @@ pub enum Format {
     Human,
     Json,
     Sarif,
+    /// One `file:line:col: severity: message [rule]` line per finding.
+    Gcc,
 }
 
 /// Renders the report. `color` only affects the human format.
@@ -24,7 +27,26 @@ pub fn render(report: &LintReport, format: Format, color: bool) -> String {
             serde_json::to_string_pretty(&super::sarif::to_sarif(report)).expect("sarif serialises")
                 + "\n"
         }
+        Format::Gcc => gcc(report),
     }
+}
+
+/// Compiler-style lines (editors' quickfix lists, grep): every active finding.
+fn gcc(report: &LintReport) -> String {
+    let mut out = String::new();
+    for f in report.active() {
+        out.push_str(&format!(
+            "{}:{}:{}: {}: {} (chain: {}) [{}]\n",
+            f.file,
+            f.line,
+            f.column,
+            f.severity.as_str(),
+            f.message,
+            f.chain_text,
+            f.rule
+        ));
+    }
+    out
 }
 
 fn byte_range(src: &str, line: u32, col: u32, end_col: u32) -> std::ops::Range<usize> {
@@ -54,7 +76,17 @@ fn human(report: &LintReport, color: bool) -> String {
             Box::new(termcolor::NoColor::new(&mut buf))
         };
         let config = term::Config::default();
-        for f in report.active() {
+        let groups = super::roots::group(report.active());
+        for (gi, g) in groups.iter().enumerate() {
+            let f = g.findings[0];
+            let _ = writeln!(
+                out,
+                "root {}/{}: {} ({} chain(s) below it; the shortest:)",
+                gi + 1,
+                groups.len(),
+                g.root,
+                g.findings.len()
+            );
             let id = *ids.entry(f.file.as_str()).or_insert_with(|| {
                 let src = std::fs::read(Path::new(&report.root).join(&f.file))
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -90,10 +122,29 @@ fn human(report: &LintReport, color: bool) -> String {
                     ),
                     format!("why: {}", f.rationale),
                     format!("help: use {}", f.replacement),
+                    format!(
+                        "suppress: `/* dovetail-port: allow({}) reason */` on the line or above the function, or record it with --baseline FILE --write-baseline",
+                        f.rule
+                    ),
                 ]);
             if term::emit(&mut out, &config, &files, &diag).is_err() {
                 // Fall back to a plain line when the snippet cannot be shown.
                 let _ = writeln_plain(&mut out, f);
+            }
+            for other in &g.findings[1..] {
+                let _ = writeln!(
+                    out,
+                    "  also {}:{}:{}: {}[{}]: {}",
+                    other.file,
+                    other.line,
+                    other.column,
+                    other.severity.as_str(),
+                    other.rule,
+                    other.chain_text
+                );
+            }
+            if g.findings.len() > 1 {
+                let _ = writeln!(out);
             }
         }
     }
@@ -106,8 +157,9 @@ fn human(report: &LintReport, color: bool) -> String {
         .filter(|f| f.severity == Severity::Error)
         .count();
     text.push_str(&format!(
-        "lint: {} finding(s) ({} error(s), {} warning(s)), {} suppressed; {} entry point(s), {} function(s) reached\n",
+        "lint: {} finding(s) under {} root(s) ({} error(s), {} warning(s)), {} suppressed; {} entry point(s), {} function(s) reached\n",
         active,
+        super::roots::group(report.active()).len(),
         errors,
         active - errors,
         suppressed,
@@ -137,6 +189,12 @@ fn human(report: &LintReport, color: bool) -> String {
             s.files_userspace
         ));
     }
+    if s.files_not_built > 0 {
+        text.push_str(&format!(
+            "lint: {} .c file(s) the Makefiles build only for unset symbols left out\n",
+            s.files_not_built
+        ));
+    }
     text.push_str(&format!(
         "lint: conditionals decided for {}: {} region(s) and {} header(s) left out\n",
         if report.kconfig.is_empty() {
@@ -148,7 +206,10 @@ fn human(report: &LintReport, color: bool) -> String {
         s.headers_configured_out
     ));
     for u in &report.unreadable {
-        text.push_str(&format!("lint: skipped unreadable file {u}\n"));
+        text.push_str(&format!("lint: skipped (--skip-unreadable) {u}\n"));
+    }
+    for n in &report.notes {
+        text.push_str(&format!("lint: note: {n}\n"));
     }
     text
 }

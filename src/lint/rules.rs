@@ -62,8 +62,16 @@ struct ContextFile {
     oob_checks: Vec<String>,
     switch_inband: Vec<String>,
     tolerated: Vec<String>,
+    condition_wrappers: BTreeMap<String, usize>,
+    assertions: Vec<String>,
     max_depth: Option<usize>,
     max_slot_files: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct TerminalFile {
+    functions: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,6 +138,15 @@ struct RuleFile {
     derived_inband: Option<DerivedFile>,
     build_scope: Option<ScopeFile>,
     kconfig_assumed: Option<BTreeMap<String, String>>,
+    /// Symbol patterns (`DEBUG_*`, `KASAN*`) taken as not set without `--kconfig`.
+    kconfig_assumed_off: Option<KconfigOffFile>,
+    terminal: Option<TerminalFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct KconfigOffFile {
+    patterns: Vec<String>,
 }
 
 /// Everything the checker knows, merged from all rule files.
@@ -143,6 +160,19 @@ pub struct RuleSet {
     pub oob_checks: Vec<String>,
     pub switch_inband: Vec<String>,
     pub tolerated: Vec<String>,
+    /// Calls that pass one argument's truth value on (`likely(c)`, `WARN_ON(c)`): name ->
+    /// index of that argument.
+    pub condition_wrappers: BTreeMap<String, usize>,
+    /// Wrappers that, as a statement, assert their condition false from then on
+    /// (`WARN_ON(running_oob());`).
+    pub assertions: Vec<String>,
+    /// Functions that end or report a fatal condition (panic, BUG, sanitizer reports,
+    /// WARN slow paths): the walk stops there.
+    pub terminal: Vec<String>,
+    /// The `prefix*` entries of `terminal`, without the `*`.
+    pub terminal_prefixes: Vec<String>,
+    /// Kconfig symbol patterns assumed not set without `--kconfig`.
+    pub assumed_off: Vec<String>,
     pub max_depth: usize,
     /// A member stored in more files than this is too generic to resolve calls through.
     pub max_slot_files: usize,
@@ -180,6 +210,8 @@ pub enum CallClass {
     Lock,
     /// Tolerated from oob; not followed.
     Tolerated,
+    /// Ends the world or reports a fatal condition: not followed, never a finding.
+    Terminal,
     /// Switches the caller to in-band for the rest of the body.
     SwitchInband,
     /// Anything else: followed if defined in the linted files.
@@ -247,6 +279,8 @@ impl RuleSet {
                 set.oob_checks.extend(c.oob_checks);
                 set.switch_inband.extend(c.switch_inband);
                 set.tolerated.extend(c.tolerated);
+                set.condition_wrappers.extend(c.condition_wrappers);
+                set.assertions.extend(c.assertions);
                 if let Some(d) = c.max_depth {
                     set.max_depth = d;
                 }
@@ -317,11 +351,36 @@ impl RuleSet {
                 let sym = sym.strip_prefix("CONFIG_").unwrap_or(&sym).to_string();
                 set.assumed_kconfig.insert(sym, value);
             }
+            if let Some(t) = file.terminal {
+                set.terminal.extend(t.functions);
+            }
+            if let Some(k) = file.kconfig_assumed_off {
+                set.assumed_off.extend(k.patterns);
+            }
             if let Some(r) = file.ops_slot {
                 slot = Some(r.id.clone());
                 push_rule(&mut rules, r, path)?;
             }
         }
+        if let Some(a) = set
+            .assertions
+            .iter()
+            .find(|a| !set.condition_wrappers.contains_key(*a))
+        {
+            return Err(LintError::Rules {
+                path: texts.last().map(|t| t.0.to_path_buf()).unwrap_or_default(),
+                message: format!(
+                    "assertion `{a}` is not in [oob_context] condition_wrappers (say which argument is its condition)"
+                ),
+            });
+        }
+        set.terminal.sort();
+        set.terminal.dedup();
+        set.terminal_prefixes = set
+            .terminal
+            .iter()
+            .filter_map(|t| t.strip_suffix('*').map(String::from))
+            .collect();
         if set.marker.is_empty() {
             set.marker = "dovetail-port: oob-entry".into();
         }
@@ -352,6 +411,8 @@ impl RuleSet {
     pub fn classify(&self, name: &str) -> CallClass {
         if let Some(&i) = self.services.get(name) {
             CallClass::Service(i)
+        } else if self.is_terminal(name) {
+            CallClass::Terminal
         } else if self.lock_calls.iter().any(|c| c == name) {
             CallClass::Lock
         } else if self.switch_inband.iter().any(|c| c == name) {
@@ -361,6 +422,14 @@ impl RuleSet {
         } else {
             CallClass::Other
         }
+    }
+
+    /// A listed terminal sink (exact name, or a `prefix*` entry).
+    pub fn is_terminal(&self, name: &str) -> bool {
+        self.terminal
+            .binary_search_by(|t| t.as_str().cmp(name))
+            .is_ok()
+            || self.terminal_prefixes.iter().any(|p| name.starts_with(p))
     }
 
     pub fn is_choke_point(&self, name: &str) -> bool {

@@ -24,7 +24,8 @@ impl Graph<'_> {
         let mut seeds: Vec<Seed<FuncKey>> = Vec::new();
         let mut edges: Vec<Edge<FuncKey>> = Vec::new();
         for (&file, p) in &self.parsed {
-            for (fi, func) in p.functions.iter().enumerate() {
+            // `__noreturn`/`__cold` functions are error paths: neither seeds nor callees.
+            for (fi, func) in p.functions.iter().enumerate().filter(|(_, f)| !f.terminal) {
                 let key = (file, fi);
                 for (ci, call) in func.calls.iter().enumerate().filter(|(_, c)| !c.inband) {
                     let Target::Name(n) = &call.target else {
@@ -50,7 +51,9 @@ impl Graph<'_> {
                     };
                     for f in callees {
                         if let Some(&callee) = by_name.get(&(f, n.as_str())) {
-                            edges.push((key, ci, (f, callee)));
+                            if !self.parsed[&f].functions[callee].terminal {
+                                edges.push((key, ci, (f, callee)));
+                            }
                         }
                     }
                 }

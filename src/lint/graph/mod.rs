@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 mod derived;
+mod objects;
 mod slots;
 
 use super::arch::ArchScope;
@@ -265,11 +266,34 @@ impl<'a> Graph<'a> {
     }
 
     fn find_function(&self, file: usize, name: &str) -> Option<usize> {
-        self.parsed
-            .get(&file)?
-            .functions
-            .iter()
-            .position(|f| f.name == name)
+        self.parsed.get(&file)?.function_named(name)
+    }
+
+    /// Functions the syntax tree nests too deep to analyse whole, as notes.
+    pub fn too_deep(&self, root: &Path) -> Vec<String> {
+        let mut keys: Vec<&usize> = self.parsed.keys().collect();
+        keys.sort();
+        let mut out = Vec::new();
+        for &i in keys {
+            if let Some(n) = self.parsed[&i].too_large {
+                out.push(format!(
+                    "{}: {:.1} MB, larger than any kernel source ({} MB): not parsed, its functions are not followed",
+                    display_path(&self.files[i], root),
+                    n as f64 / 1e6,
+                    super::parse::MAX_PARSE_BYTES >> 20
+                ));
+            }
+            for f in self.parsed[&i].functions.iter().filter(|f| f.too_deep) {
+                out.push(format!(
+                    "{}:{}: `{}()` nests deeper than {} levels: not analysed below that depth (split it, or check it by hand)",
+                    display_path(&self.files[i], root),
+                    f.start_line,
+                    f.name,
+                    super::parse::MAX_NESTING
+                ));
+            }
+        }
+        out
     }
 
     fn func(&self, key: FuncKey) -> &Function {
@@ -366,13 +390,14 @@ impl<'a> Graph<'a> {
         let mut found: Vec<(FuncKey, Call, usize, String)> = Vec::new();
         let mut seen_sites: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
         let mut slot_uses: Vec<SlotUse> = Vec::new();
+        let mut objects = objects::Objects::default();
         while !frontier.is_empty() {
             self.parse_slot_stores(&frontier);
-            let mut candidates: Vec<(FuncKey, Option<String>, usize, String)> = Vec::new();
+            let mut candidates: Vec<(FuncKey, Option<String>, usize, String, usize)> = Vec::new();
             for &key in &frontier {
                 let depth = visited[&key].depth;
                 let func = self.func(key).clone();
-                for call in func.calls.iter().filter(|c| !c.inband) {
+                for (ci, call) in func.calls.iter().enumerate().filter(|(_, c)| !c.inband) {
                     match &call.target {
                         Target::Name(n) => match self.rules.classify(n) {
                             CallClass::Service(r) => {
@@ -387,17 +412,20 @@ impl<'a> Graph<'a> {
                                     }
                                 }
                             }
-                            CallClass::Tolerated | CallClass::SwitchInband => {}
+                            CallClass::Tolerated
+                            | CallClass::SwitchInband
+                            | CallClass::Terminal => {}
                             CallClass::Other => {
                                 if depth < self.rules.max_depth && n != &func.name {
                                     for f in self.index.resolve(n, key.0) {
-                                        candidates.push((key, None, f, n.clone()));
+                                        candidates.push((key, None, f, n.clone(), ci));
                                     }
                                 }
                             }
                         },
                         Target::Member(m) => {
-                            let stores = self.member_candidates(m, key.0);
+                            let wanted = objects.object_paths(key, &func, call);
+                            let stores = self.member_candidates(m, key.0, &wanted);
                             if depth < self.rules.max_depth {
                                 for s in &stores {
                                     candidates.push((
@@ -405,6 +433,7 @@ impl<'a> Graph<'a> {
                                         Some(m.clone()),
                                         s.def_file,
                                         s.name.clone(),
+                                        ci,
                                     ));
                                 }
                             }
@@ -420,12 +449,25 @@ impl<'a> Graph<'a> {
             let files: Vec<usize> = candidates.iter().map(|c| c.2).collect();
             self.ensure_parsed(&files);
             let mut next = Vec::new();
-            for (from, via, file, name) in candidates {
+            for (from, via, file, name, ci) in candidates {
                 let Some(fi) = self.find_function(file, &name) else {
                     continue;
                 };
                 let key = (file, fi);
+                // `__noreturn`/`__cold`: an error path, not followed.
+                if self.func(key).terminal {
+                    continue;
+                }
+                // Direct calls pass what their arguments designate on to the callee.
+                let grew = via.is_none() && {
+                    let (caller, callee) = (self.func(from), self.func(key));
+                    objects.pass(from, caller, &caller.calls[ci], key, callee)
+                };
                 if visited.contains_key(&key) {
+                    // Seen already, but now with more objects: its member calls again.
+                    if grew && objects.may_revisit(key) && !next.contains(&key) {
+                        next.push(key);
+                    }
                     continue;
                 }
                 let (entry, depth) = {
@@ -477,8 +519,31 @@ impl<'a> Graph<'a> {
     }
 
     /// The stores a `->member(...)` call may reach: those of that member in the caller's
-    /// file, else in any parsed file when that is a short list.
-    fn member_candidates(&self, member: &str, from: usize) -> Vec<SlotStore> {
+    /// file, else in any parsed file when that is a short list; of those, the stores
+    /// along the object paths `wanted` when any is (object-sensitive), else all.
+    fn member_candidates(
+        &self,
+        member: &str,
+        from: usize,
+        wanted: &objects::Paths,
+    ) -> Vec<SlotStore> {
+        let all = self.member_stores(member, from);
+        let matching: Vec<SlotStore> = all
+            .iter()
+            .filter(|s| {
+                let path = &self.parsed[&s.store_file].member_assigns[s.store].path;
+                objects::matches(wanted, path)
+            })
+            .cloned()
+            .collect();
+        if matching.is_empty() {
+            all
+        } else {
+            matching
+        }
+    }
+
+    fn member_stores(&self, member: &str, from: usize) -> Vec<SlotStore> {
         let collect = |file: usize| -> Vec<SlotStore> {
             let mut v = Vec::new();
             for (si, st) in self.parsed[&file].member_assigns.iter().enumerate() {
@@ -598,6 +663,7 @@ impl<'a> Graph<'a> {
             fingerprint,
             suppressed,
             slot: None,
+            root: String::new(),
         }
     }
 

@@ -124,6 +124,7 @@ impl Graph<'_> {
             chain_text,
             fingerprint,
             suppressed,
+            root: String::new(),
             slot: Some(OpsSlot {
                 member: member.to_string(),
                 function: s.name.clone(),
