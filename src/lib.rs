@@ -3,6 +3,7 @@
 //! One module per engine; the CLI in `src/cli/` is a thin layer over these.
 
 pub mod arch;
+pub mod bisect;
 pub mod boot;
 pub mod ci;
 pub mod demo;

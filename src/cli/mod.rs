@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod arch;
+mod bisect;
 mod build;
 mod busybox;
 mod ci;
@@ -55,6 +56,7 @@ enum Command {
     Initramfs(build::InitramfsArgs),
     Busybox(busybox::BusyboxArgs),
     Test(build::TestArgs),
+    Bisect(bisect::BisectArgs),
     Ci(ci::CiArgs),
     Doctor(doctor::DoctorArgs),
     Demo(demo::DemoArgs),
@@ -74,6 +76,7 @@ pub fn run() -> ExitCode {
         Command::Initramfs(args) => build::run_initramfs(args),
         Command::Busybox(args) => busybox::run(args),
         Command::Test(args) => build::run_test(args),
+        Command::Bisect(args) => bisect::run(args),
         Command::Ci(args) => ci::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Demo(args) => demo::run(args),
