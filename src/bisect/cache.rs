@@ -61,6 +61,16 @@ impl VerdictCache {
         Self::read(&self.setup_dir.join(kind).join(format!("{tree}.json")))
     }
 
+    /// A name for this cache's setup and kind, for files kept beside the build.
+    pub fn name(&self) -> String {
+        let part = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        format!("{}-{}", part(&self.setup_dir), part(&self.dir))
+    }
+
     /// The cache of another kind of check under the same setup.
     pub fn sibling(&self, kind: &str) -> VerdictCache {
         VerdictCache {

@@ -133,6 +133,9 @@ impl KernelSetup {
 pub trait Check {
     /// Which cache holds its verdicts.
     fn cache(&self) -> &VerdictCache;
+    /// Whether this outcome (not from the cache) left a complete build in the build folder,
+    /// whose dependency files then tell what this setup compiles.
+    fn completed_build(&self, outcome: &StepOutcome) -> bool;
     /// A verdict implied by another kind of check on the same tree (a tree that does not
     /// build does not boot either).
     fn implied(&self, _tree: git2::Oid) -> Option<StepOutcome> {
@@ -236,6 +239,18 @@ impl KernelCheck {
 impl Check for KernelCheck {
     fn cache(&self) -> &VerdictCache {
         &self.cache
+    }
+
+    fn completed_build(&self, o: &StepOutcome) -> bool {
+        o.built
+            && !matches!(
+                o.evidence,
+                Some(
+                    Evidence::CompileError { .. }
+                        | Evidence::BuildError { .. }
+                        | Evidence::ConfigDropped { .. }
+                )
+            )
     }
 
     fn implied(&self, tree: git2::Oid) -> Option<StepOutcome> {
@@ -375,6 +390,11 @@ impl RunCheck {
 impl Check for RunCheck {
     fn cache(&self) -> &VerdictCache {
         &self.cache
+    }
+
+    /// A passing command is taken to have finished whatever build it runs.
+    fn completed_build(&self, o: &StepOutcome) -> bool {
+        o.verdict == Verdict::Pass
     }
 
     fn run(

@@ -8,6 +8,7 @@ use git2::{Oid, Repository};
 
 use super::cache::{StepOutcome, VerdictCache};
 use super::check::{Check, CheckSpec, KernelCheck, RunCheck};
+use super::evidence::Evidence;
 use super::impact::{self, PatchSkip, Rules};
 use super::report::{BisectReport, Guilty, Outcome, PatchRef, Skipped, Step};
 use super::search::{self, Known, Next, Verdict};
@@ -219,7 +220,30 @@ pub fn run_with(
     outcomes[head] = Some(o);
 
     let rules = Rules::builtin()?;
-    let complete_marker = ws.root().join("complete-build");
+    // Per setup: a complete build of another configuration says nothing of this one.
+    let complete_marker = ws
+        .root()
+        .join(format!("complete-{}", runner.check.cache().name()));
+    if runner.checks_run > 0
+        && outcomes[head]
+            .as_ref()
+            .is_some_and(|o| runner.check.completed_build(o))
+    {
+        let _ = std::fs::write(&complete_marker, trees[head].to_string());
+    }
+    // A compile error at the head: only its file, headers and build files can cause it.
+    let compile_error = match outcomes[head].as_ref().and_then(|o| o.evidence.as_ref()) {
+        Some(Evidence::CompileError { file, .. }) if opts.impact => {
+            let includes = repo
+                .find_tree(trees[head])
+                .and_then(|t| t.get_path(std::path::Path::new(file)))
+                .and_then(|e| repo.find_blob(e.id()))
+                .map(|b| impact::includes_sources(b.content()))
+                .unwrap_or(true);
+            Some((file.clone(), includes))
+        }
+        _ => None,
+    };
     // What can matter, from the fixed rules and the builds so far. The dependency files of a
     // build that stopped at an error list only what it reached: they count once one step
     // passed in this build folder.
@@ -238,7 +262,21 @@ pub fn run_with(
         }
         patches
             .iter()
-            .map(|p| impact::patch_cannot_matter(&p.paths, &rules, &scope))
+            .map(|p| {
+                impact::patch_cannot_matter(&p.paths, &rules, &scope).or_else(|| {
+                    let (file, includes) = compile_error.as_ref()?;
+                    let can = p
+                        .paths
+                        .iter()
+                        .any(|x| impact::can_cause_compile_error(x, file, *includes, &rules));
+                    (!can).then(|| PatchSkip {
+                        reason: format!(
+                            "touches only other sources: cannot cause the compile error in {file}"
+                        ),
+                        from_build: true,
+                    })
+                })
+            })
             .collect()
     };
     let mut skips = analyse(&runner, &mut notes);
@@ -319,7 +357,7 @@ pub fn run_with(
             let runs_before = runner.checks_run;
             let o = runner.check(Some(&refs[i]), patches[i].id, trees[i], progress)?;
             verdicts[i] = Some(o.verdict);
-            let passed = o.verdict == Verdict::Pass;
+            let complete = runner.checks_run > runs_before && runner.check.completed_build(&o);
             outcomes[i] = Some(o);
             if skips[i].is_some() && verdicts[i] == Some(Verdict::Fail) {
                 // A skipped patch's tree fails where the search expected its predecessor's
@@ -340,7 +378,7 @@ pub fn run_with(
                     i + 1
                 ));
             }
-            if passed && runner.checks_run > runs_before {
+            if complete {
                 let _ = std::fs::write(&complete_marker, trees[i].to_string());
                 skips = analyse(&runner, &mut notes);
             }

@@ -177,6 +177,41 @@ pub fn patch_cannot_matter(paths: &[String], rules: &Rules, scope: &Scope) -> Op
     Some(PatchSkip { reason, from_build })
 }
 
+/// For a compile error in `file`: whether a change to `path` can cause it. Another source
+/// file cannot, unless `file` includes sources itself (`#include "x.c"`, as
+/// kernel/sched/build_policy.c does); headers, Kconfig, Makefiles and scripts can.
+pub fn can_cause_compile_error(
+    path: &str,
+    file: &str,
+    includes_sources: bool,
+    rules: &Rules,
+) -> bool {
+    if path == file || includes_sources {
+        return true;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let tracked = rules
+        .tracked_suffixes
+        .iter()
+        .any(|s| name.ends_with(s.as_str()));
+    let source = [".c", ".S", ".s"].iter().any(|s| name.ends_with(s)) && !name.ends_with(".lds.S");
+    !(tracked && source)
+}
+
+/// Whether C or assembly text includes other source files (not headers).
+pub fn includes_sources(text: &[u8]) -> bool {
+    String::from_utf8_lossy(text).lines().any(|l| {
+        let t = l.trim_start();
+        t.strip_prefix('#')
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix("include"))
+            .is_some_and(|r| {
+                let r = r.trim().trim_matches(|c| c == '"' || c == '<' || c == '>');
+                r.ends_with(".c") || r.ends_with(".S") || r.ends_with(".s")
+            })
+    })
+}
+
 /// Reads kbuild's dependency files under `out` (a build of `tree`) into a [`Scope`].
 pub fn scope_from_build(out: &Path, tree: &Path, srcarch: Option<&str>) -> Scope {
     let mut scope = Scope {
@@ -321,6 +356,42 @@ mod tests {
         assert_eq!(cannot_matter("kernel/irq/chip.c", &r, &scope), None);
         // `Documentation2/` is not `Documentation/`.
         assert_eq!(cannot_matter("Documentation2/x.c", &r, &scope), None);
+    }
+
+    #[test]
+    fn a_compile_error_is_caused_by_its_file_headers_or_build_files_only() {
+        let r = rules();
+        let f = "kernel/irq/handle.c";
+        assert!(can_cause_compile_error(f, f, false, &r));
+        assert!(can_cause_compile_error(
+            "include/linux/dovetail_sample.h",
+            f,
+            false,
+            &r
+        ));
+        assert!(can_cause_compile_error("kernel/irq/Kconfig", f, false, &r));
+        assert!(can_cause_compile_error("kernel/irq/Makefile", f, false, &r));
+        assert!(can_cause_compile_error(
+            "arch/x86/kernel/vmlinux.lds.S",
+            f,
+            false,
+            &r
+        ));
+        assert!(!can_cause_compile_error("kernel/irq/chip.c", f, false, &r));
+        assert!(!can_cause_compile_error(
+            "arch/x86/entry/entry_64.S",
+            f,
+            false,
+            &r
+        ));
+        assert!(can_cause_compile_error("kernel/sched/fair.c", f, true, &r));
+        assert!(includes_sources(
+            b"#include \"sched.h\"\n# include \"fair.c\"\n"
+        ));
+        assert!(!includes_sources(
+            b"#include <linux/irq.h>\n#include \"internals.h\"\n"
+        ));
+        assert!(!includes_sources(b"\xff\xfe"));
     }
 
     #[test]
