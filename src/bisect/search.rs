@@ -4,9 +4,9 @@
 //!
 //! The queue is `0..n` oldest first; the base (before patch 0) is taken to pass. A patch that
 //! cannot matter has its predecessor's verdict, so the guilty patch is always one that can:
-//! the search bisects those only. Among the split points that need no more checks in the
-//! worst case than the middle one, a topic boundary is preferred, so whole topics are tried
-//! as units first.
+//! the search bisects those only. Among the split points that cost no more than the middle
+//! one (worst case, then expected checks), a topic boundary is preferred, so whole topics are
+//! tried as units first.
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,17 @@ pub fn checks_for(n: usize) -> u32 {
     }
 }
 
+/// Total checks over all `n` equally likely suspects when each is found by halving (the sum
+/// of their depths in the search tree): ties on the worst case are broken on this, the
+/// expected cost.
+fn total_depth(n: usize) -> usize {
+    if n <= 1 {
+        0
+    } else {
+        n + total_depth(n.div_ceil(2)) + total_depth(n / 2)
+    }
+}
+
 /// The next step. At least one patch must be known to fail (the head, checked first).
 pub fn next(patches: &[Known<'_>]) -> Next {
     let Some(bad) = patches
@@ -76,7 +87,13 @@ pub fn next(patches: &[Known<'_>]) -> Next {
     }
     // Split at suspect k: a failing tree leaves suspects[..=k], a passing one suspects[k+1..].
     let n = suspects.len();
-    let cost = |k: usize| checks_for(k + 1).max(checks_for(n - k - 1));
+    // Worst case first, then the expected cost.
+    let cost = |k: usize| {
+        (
+            checks_for(k + 1).max(checks_for(n - k - 1)),
+            total_depth(k + 1) + total_depth(n - k - 1),
+        )
+    };
     let testable: Vec<usize> = (0..n - 1)
         .filter(|&k| patches[suspects[k]].verdict.is_none())
         .collect();
@@ -214,6 +231,10 @@ mod tests {
             Next::Check(3)
         );
         assert_eq!(checks_for(8), 3);
+        // After a topic boundary that costs as much in the worst case but more on average
+        // (1 | 4 suspects rather than 2 | 3): the middle.
+        assert_eq!(next(&known(&["a", "b", "b", "b", "b"])), Next::Check(2));
+        assert_eq!((total_depth(1), total_depth(3), total_depth(4)), (0, 5, 8));
     }
 
     #[test]
