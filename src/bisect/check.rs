@@ -281,14 +281,15 @@ impl Check for KernelCheck {
                 let Some(ev) = evidence::from_build_error(&e, dir, &self.out) else {
                     return Err(e.into());
                 };
-                let verdict = match ev {
-                    Evidence::ConfigDropped { .. } => Verdict::Untestable,
-                    _ => Verdict::Fail,
+                // A configuration that does not apply stops before compiling anything.
+                let (verdict, built) = match ev {
+                    Evidence::ConfigDropped { .. } => (Verdict::Untestable, false),
+                    _ => (Verdict::Fail, true),
                 };
                 let outcome = StepOutcome {
                     verdict,
                     evidence: Some(ev),
-                    built: true,
+                    built,
                     booted: false,
                     secs: t0.elapsed().as_secs_f64(),
                 };
