@@ -18,8 +18,8 @@ use clap::Parser;
 use serde::Serialize;
 
 use dovetail_port::accuracy::change::{parse_diff, Change};
-use dovetail_port::accuracy::score::{self, Grade, Outcome, Tally, Truth};
 use dovetail_port::accuracy::prepare::{prepare, Prepared, NEW_BRANCH, OLD_BRANCH};
+use dovetail_port::accuracy::score::{self, Grade, Outcome, Tally, Truth};
 use dovetail_port::accuracy::series::{self, SeriesPatch};
 use dovetail_port::kernels::debian::{Config, DebianLinux};
 use dovetail_port::kernels::{self};
@@ -194,10 +194,9 @@ fn main() -> Result<()> {
         .map(|r| score::score(&queue, &r.outcomes, &truth))
         .collect();
     print_table(&runs, &scored, queue.len(), &prepared);
-    let json = args
-        .json
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-accuracy/results.json"));
+    let json = args.json.clone().unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-accuracy/results.json")
+    });
     write_json(&json, &prepared, &queue, &truth, &runs, &scored)?;
     println!("per-patch results: {}", json.display());
     Ok(())

@@ -5,6 +5,7 @@
 pub mod accuracy;
 pub mod apt;
 pub mod arch;
+pub mod bisect;
 pub mod boot;
 pub mod ci;
 pub mod data;

@@ -92,7 +92,12 @@ fn the_cascade_runs_over_every_region_of_a_real_queue_without_failing() {
         .unwrap_or_else(|| git(&repo, &["rev-parse", &format!("{target}^{{commit}}")]));
     for p in patches {
         if let Some(c) = p["new_commit"].as_str() {
-            assert_eq!(git(&repo, &["rev-parse", &format!("{c}^")]), parent, "{}", p["subject"]);
+            assert_eq!(
+                git(&repo, &["rev-parse", &format!("{c}^")]),
+                parent,
+                "{}",
+                p["subject"]
+            );
             parent = c.to_string();
         }
     }

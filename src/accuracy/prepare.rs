@@ -78,4 +78,3 @@ pub fn prepare(cache: &DebianLinux, config: &Config, refresh: bool) -> Result<Pr
     fs::write(&state, serde_json::to_string_pretty(&p)? + "\n")?;
     Ok(p)
 }
-

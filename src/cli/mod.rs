@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod arch;
+mod bisect;
 mod build;
 mod busybox;
 mod ci;
@@ -143,6 +144,7 @@ enum Command {
     Test(build::TestArgs),
     #[command(subcommand)]
     Results(results::ResultsCommand),
+    Bisect(bisect::BisectArgs),
     Ci(ci::CiArgs),
     Doctor(doctor::DoctorArgs),
     Demo(demo::DemoArgs),
@@ -243,6 +245,7 @@ pub fn run() -> ExitCode {
         Command::Busybox(args) => busybox::run(args),
         Command::Test(args) => build::run_test(args),
         Command::Results(cmd) => results::run(cmd),
+        Command::Bisect(args) => bisect::run(args),
         Command::Ci(args) => ci::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Demo(args) => demo::run(args),

@@ -202,3 +202,142 @@ pub fn python(code: &str, args: &[&Path]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The sample queue forward-ported onto Debian's 6.12 (the patches git merges without a
+/// conflict: 1-7 and 13-15, ten commits) with two seeded faults, for `bisect`:
+/// `bisect-both` breaks the build in patch 4 (a missing `;` in kernel/irq/handle.c, kept by
+/// every later patch) and a KUnit case in patch 15 (`irq_pipeline_sample_switch_oob()`
+/// stores the opposite stage); `bisect-kunit` has only the KUnit fault. Created once in
+/// `<cache>/bisect-test/kernel.git` (sharing the kernel cache's objects, fixed identities,
+/// so the same commits every time). Returns the repository.
+pub fn bisect_seeded_repo() -> PathBuf {
+    use dovetail_port::kernels::{cache_root, KernelCache};
+    use dovetail_port::queue::{apply, patchfile, range, Author};
+    use std::fs::File;
+    let cache = KernelCache::default_location();
+    cache.ensure().expect("kernel cache");
+    let dir = cache_root().join("bisect-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = File::create(dir.join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let repo_path = dir.join("kernel.git");
+    let ready = dir.join("kernel.git.ready");
+    if ready.exists() {
+        return repo_path;
+    }
+    let _ = std::fs::remove_dir_all(&repo_path);
+    dovetail_port::kernels::shared_clone(&cache, &repo_path).unwrap();
+    let repo = git2::Repository::open(&repo_path).unwrap();
+    let who = Author {
+        name: "Dovetail Port Sample".into(),
+        email: "sample@dovetail-port.invalid".into(),
+        time: 1_767_607_200,
+        offset: 0,
+    };
+    let sig = who.to_signature().unwrap();
+    let patches = patchfile::read_queue(Path::new(&sample_dir())).unwrap();
+    let on_61 = apply::apply_series(
+        &repo,
+        range::resolve(&repo, "v6.1").unwrap(),
+        &patches,
+        &who,
+    )
+    .unwrap();
+    // Forward-port with git's own merge: what merges cleanly goes in, conflicts stay out.
+    let mut ported: Vec<git2::Oid> = Vec::new();
+    let mut tip = range::resolve(&repo, "v6.12").unwrap();
+    for id in on_61 {
+        let out = Command::new("git")
+            .arg(format!("--git-dir={}", repo_path.display()))
+            .args(["merge-tree", "--write-tree"])
+            .arg(format!("--merge-base={id}^"))
+            .arg(tip.to_string())
+            .arg(id.to_string())
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            continue;
+        }
+        let tree =
+            git2::Oid::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap())
+                .unwrap();
+        let parent = repo.find_commit(tip).unwrap();
+        if tree == parent.tree_id() {
+            continue;
+        }
+        let c = repo.find_commit(id).unwrap();
+        let msg = String::from_utf8_lossy(c.message_bytes()).into_owned();
+        tip = repo
+            .commit(
+                None,
+                &sig,
+                &sig,
+                &msg,
+                &repo.find_tree(tree).unwrap(),
+                &[&parent],
+            )
+            .unwrap();
+        ported.push(tip);
+    }
+    assert_eq!(ported.len(), 10, "the sample queue's clean ports on 6.12");
+    // Rewrites the queue with `path` replaced by `fault(text)` from patch `from` (1-based) on.
+    let seed = |queue: &[git2::Oid], from: usize, path: &str, old: &str, new: &str| {
+        let mut out = Vec::new();
+        let mut parent = repo
+            .find_commit(range::resolve(&repo, "v6.12").unwrap())
+            .unwrap();
+        for (i, id) in queue.iter().enumerate() {
+            let c = repo.find_commit(*id).unwrap();
+            let mut tree = c.tree().unwrap();
+            if i + 1 >= from {
+                let entry = tree.get_path(Path::new(path)).unwrap();
+                let text =
+                    String::from_utf8(repo.find_blob(entry.id()).unwrap().content().to_vec())
+                        .unwrap();
+                assert!(
+                    text.contains(old),
+                    "{path} of patch {} lacks {old:?}",
+                    i + 1
+                );
+                let blob = repo.blob(text.replacen(old, new, 1).as_bytes()).unwrap();
+                let new_tree = git2::build::TreeUpdateBuilder::new()
+                    .upsert(path, blob, git2::FileMode::Blob)
+                    .create_updated(&repo, &tree)
+                    .unwrap();
+                tree = repo.find_tree(new_tree).unwrap();
+            }
+            let msg = String::from_utf8_lossy(c.message_bytes()).into_owned();
+            let nid = repo
+                .commit(None, &sig, &sig, &msg, &tree, &[&parent])
+                .unwrap();
+            parent = repo.find_commit(nid).unwrap();
+            out.push(nid);
+        }
+        out
+    };
+    let kunit = seed(
+        &ported,
+        10,
+        "kernel/irq/pipeline_sample.c",
+        "raw_cpu_write(irq_pipeline_sample_oob, oob);",
+        "raw_cpu_write(irq_pipeline_sample_oob, !oob);",
+    );
+    let both = seed(
+        &kunit,
+        4,
+        "kernel/irq/handle.c",
+        "irq_pipeline_sample_handled(desc);",
+        "irq_pipeline_sample_handled(desc)",
+    );
+    for (name, q) in [("bisect-kunit", &kunit), ("bisect-both", &both)] {
+        repo.reference(
+            &format!("refs/heads/{name}"),
+            *q.last().unwrap(),
+            true,
+            "seeded",
+        )
+        .unwrap();
+    }
+    File::create(&ready).unwrap();
+    repo_path
+}
