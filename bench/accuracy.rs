@@ -88,8 +88,6 @@ struct Args {
     bench: bool,
 }
 
-/// What is cached about the built queues, to skip rebuilding them.
-
 fn main() -> Result<()> {
     let args = Args::parse();
     let config = Config::load()?;

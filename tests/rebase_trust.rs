@@ -362,3 +362,36 @@ fn a_second_run_is_refused_while_the_first_holds_the_session() {
         Some(1)
     );
 }
+
+#[test]
+fn a_resolutions_import_waits_for_no_one_and_says_who_holds_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    three_patches(dir);
+    let bundle = dir.join("bundle.json");
+    let out = tool(dir, &["resolutions", "export", bundle.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lock = dir.join(".git/dovetail-port/resolutions.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    std::fs::write(
+        &lock,
+        "pid 1 (dovetail-port resolutions import team.json)\n",
+    )
+    .unwrap();
+    let mut holder = std::process::Command::new("flock")
+        .args(["-o", lock.to_str().unwrap(), "sleep", "30"])
+        .spawn()
+        .expect("flock (util-linux) runs");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = tool(dir, &["resolutions", "import", bundle.to_str().unwrap()]);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("import team.json"),
+        "{}",
+        stderr(&out)
+    );
+    let out = tool(dir, &["resolutions", "import", bundle.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

@@ -104,6 +104,17 @@ fn git_dir(repo: &Path) -> anyhow::Result<PathBuf> {
 
 pub fn run(args: ResolutionsArgs) -> anyhow::Result<u8> {
     let git_dir = git_dir(&args.repo)?;
+    // Imports and forgets change the store: one writer at a time, reading it under the lock,
+    // so "kept unless --replace" holds against a concurrent import.
+    let _lock = match args.command {
+        ResolutionsCommand::Import { .. } | ResolutionsCommand::Forget { .. } => {
+            Some(dovetail_port::rebase::lock::acquire(
+                &dovetail_port::rebase::lock::resolutions_path(&git_dir),
+                "a change to the resolution store",
+            )?)
+        }
+        _ => None,
+    };
     let mut memory = Memory::load(&git_dir)?;
     match args.command {
         ResolutionsCommand::List => {
