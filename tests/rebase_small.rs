@@ -146,14 +146,6 @@ fn verdicts(report: &Value) -> Vec<String> {
         .collect()
 }
 
-fn json_run(dir: &Path, args: &[&str]) -> (i32, Value) {
-    let out = tool(dir, args);
-    let code = out.status.code().unwrap_or(-1);
-    let v = serde_json::from_str(&stdout(&out))
-        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}\n{}", stdout(&out), stderr(&out)));
-    (code, v)
-}
-
 #[test]
 fn every_verdict_and_nothing_of_the_user_moves() {
     let tmp = tempfile::tempdir().unwrap();

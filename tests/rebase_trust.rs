@@ -10,14 +10,6 @@ use std::path::Path;
 use common::*;
 use serde_json::Value;
 
-fn json_run(dir: &Path, args: &[&str]) -> (i32, Value) {
-    let out = tool(dir, args);
-    let code = out.status.code().unwrap_or(-1);
-    let v = serde_json::from_str(&stdout(&out))
-        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}\n{}", stdout(&out), stderr(&out)));
-    (code, v)
-}
-
 fn verdicts(report: &Value) -> Vec<String> {
     report["patches"]
         .as_array()

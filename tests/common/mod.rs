@@ -341,3 +341,12 @@ pub fn bisect_seeded_repo() -> PathBuf {
     File::create(&ready).unwrap();
     repo_path
 }
+
+/// Runs the tool and reads its JSON report from stdout; panics with the output when it is not JSON.
+pub fn json_run(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = tool(dir, args);
+    let code = out.status.code().unwrap_or(-1);
+    let v = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}\n{}", stdout(&out), stderr(&out)));
+    (code, v)
+}
