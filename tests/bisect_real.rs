@@ -100,6 +100,59 @@ fn seeded_build_and_kunit_faults_are_named_with_their_evidence() {
     assert_eq!(again["checks_run"], 0);
     assert_eq!(again["guilty"]["patch"]["position"], 4);
 
+    // 2b. `rebase --verify build` names the same patch in the session: the queue replayed
+    // onto its own base keeps every tree, so the verdicts cached above answer every step.
+    let ws: PathBuf = dovetail_port::kernels::cache_root().join("bisect-test/workspace");
+    let rebase = Command::new(bin())
+        .current_dir(&repo)
+        .env("DOVETAIL_PORT_DATA", env!("CARGO_MANIFEST_DIR"))
+        .env("DOVETAIL_PORT_CACHE", verdicts.path())
+        .args(["rebase", "v6.12", "--queue", "v6.12..bisect-both"])
+        .args(["--branch", "verify-test", "--force", "--verify", "build"])
+        .arg("--workspace")
+        .arg(&ws)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(rebase.status.code(), Some(1), "{}", stderr(&rebase));
+    let r: Value = serde_json::from_str(&stdout(&rebase)).unwrap();
+    let v = &r["verification"];
+    assert_eq!(v["outcome"], "found", "{v:#}");
+    assert_eq!(v["guilty"], 4, "{v:#}");
+    assert_eq!(v["builds_run"], 0, "{v:#}");
+    assert!(
+        v["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("kernel/irq/handle.c"),
+        "{v:#}"
+    );
+    let verdicts_of: Vec<&str> = r["patches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts_of[3], "breaks-build", "{verdicts_of:?}");
+    assert_eq!(
+        verdicts_of
+            .iter()
+            .filter(|v| v.starts_with("breaks"))
+            .count(),
+        1,
+        "{verdicts_of:?}"
+    );
+    // The session keeps it: --status shows the verdict and exits 1.
+    let status = Command::new(bin())
+        .current_dir(&repo)
+        .args(["rebase", "--status"])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(1));
+    let text = stdout(&status);
+    assert!(text.contains("breaks-build"), "{text}");
+    assert!(text.contains("patch #4 breaks it"), "{text}");
+
     // 3. The KUnit fault of patch 15 (position 10), on the queue without the build fault,
     // with the sample's own options so its suite is built. Trees before the suite's Kconfig
     // patch cannot take that configuration: untestable, stepped around.

@@ -112,6 +112,14 @@ pub struct QueueConfig {
     /// Topic rules (TOML) for the report; the built-in Dovetail/EVL topics otherwise.
     #[serde(default)]
     pub topics: Option<PathBuf>,
+    /// After a replay with no conflict, check the result (`build`, `boot` or `test`) with
+    /// the first matrix entry's arch, config and fragments; when it fails, bisect the
+    /// replayed queue and name the patch that breaks it.
+    #[serde(default)]
+    pub verify: Option<crate::rebase::verify::VerifyKind>,
+    /// With `verify = "test"`: the KUnit suites or `suite.case` names that must pass.
+    #[serde(default)]
+    pub verify_tests: Vec<String>,
 }
 
 fn default_head() -> String {

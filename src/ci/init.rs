@@ -87,7 +87,9 @@ pub fn render(facts: &TreeFacts) -> String {
          base = \"{base}\"\n\
          head = \"HEAD\"\n\
          # onto = \"stable/linux-{}.y\"   # the upstream branch you track\n\
-         # topics = \"topics.toml\"        # topic rules for the report (built-in otherwise)\n",
+         # topics = \"topics.toml\"        # topic rules for the report (built-in otherwise)\n\
+         # verify = \"build\"              # then build the result (first [[matrix]] kernel);\n\
+         #                               # a failure is bisected to the patch that breaks it\n",
         base.trim_start_matches('v')
     );
     let lint_path = if facts.evl { "drivers/evl" } else { "drivers" };

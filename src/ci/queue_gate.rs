@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::rebase::engine::{self, QueueSpec, StartOptions};
 use crate::rebase::session::Session;
+use crate::rebase::verify::{self, VerifySetup};
 use crate::rebase::Verdict;
 
 use super::config::QueueConfig;
@@ -20,19 +21,48 @@ pub struct QueueCheck {
     /// (subject, commit) of every patch that conflicts.
     pub conflicts: Vec<(String, String)>,
     pub counts: std::collections::BTreeMap<String, usize>,
+    /// `verify`: the check's one-line outcome, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
+    /// Whether the verified result passes (true when nothing was verified).
+    pub verified: bool,
+    /// The patch that breaks the verified check, with its evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaks: Option<Broken>,
+}
+
+/// The queue patch `verify` found breaking the result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Broken {
+    pub subject: String,
+    /// The queue's own commit, abbreviated.
+    pub commit: String,
+    /// `breaks-build`, `breaks-boot` or `breaks-test`.
+    pub verdict: String,
+    pub evidence: String,
 }
 
 impl QueueCheck {
     pub fn passed(&self) -> bool {
-        self.conflicts.is_empty()
+        self.conflicts.is_empty() && self.verified
     }
+}
+
+/// How the queue's verification builds: the first matrix entry's kernel, or x86_64
+/// tinyconfig when there is none.
+pub struct VerifyKernel {
+    pub arch: Option<String>,
+    pub config: String,
+    pub fragments: Vec<String>,
 }
 
 /// Runs the check. `progress(done, total)` after each patch.
 pub fn check(
     root: &Path,
     q: &QueueConfig,
+    kernel: &VerifyKernel,
     progress: &mut dyn FnMut(usize, usize),
+    verify_progress: &mut dyn FnMut(&str),
 ) -> Result<QueueCheck, CiError> {
     let repo = engine::open_repo(root).map_err(CiError::Rebase)?;
     let resolve = |spec: &str| -> Result<git2::Oid, CiError> {
@@ -57,6 +87,9 @@ pub fn check(
             patches: 0,
             conflicts: Vec::new(),
             counts: Default::default(),
+            verification: None,
+            verified: true,
+            breaks: None,
         });
     }
     let scratch = tempfile::Builder::new()
@@ -100,7 +133,33 @@ pub fn check(
         strict: false,
         collateral: None,
     };
-    let session: Session = engine::start(&opts, progress).map_err(CiError::Rebase)?;
+    let mut session: Session = engine::start(&opts, progress).map_err(CiError::Rebase)?;
+    if let (Some(kind), true) = (q.verify, session.finished) {
+        let mut setup = VerifySetup::new(kind);
+        setup.tests = q.verify_tests.clone();
+        setup.arch = kernel.arch.clone();
+        setup.config = kernel.config.clone();
+        setup.fragments = kernel.fragments.clone();
+        // The fork's own bisection workspace: builds stay incremental from run to run.
+        setup.workspace = Some(crate::bisect::workspace::Workspace::default_root(
+            repo.path(),
+        ));
+        session = verify::configure(scratch.path(), setup).map_err(CiError::Rebase)?;
+        verify::run(scratch.path(), &mut session, false, verify_progress)
+            .map_err(CiError::Rebase)?;
+    }
+    let verification = session.verification.as_ref();
+    let breaks = verification.and_then(|v| v.guilty).map(|n| {
+        let p = &session.patches[n - 1];
+        Broken {
+            subject: p.subject.clone(),
+            commit: p.key.chars().take(12).collect(),
+            verdict: p.verdict_name().to_string(),
+            evidence: verification
+                .and_then(|v| v.evidence.clone())
+                .unwrap_or_default(),
+        }
+    });
     let mut counts = std::collections::BTreeMap::new();
     let mut conflicts = Vec::new();
     for p in &session.patches {
@@ -116,5 +175,8 @@ pub fn check(
         patches: session.patches.len(),
         conflicts,
         counts,
+        verification: verification.map(|v| v.summary()),
+        verified: verification.is_none_or(|v| v.passed()),
+        breaks,
     })
 }

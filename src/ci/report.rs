@@ -188,6 +188,17 @@ pub fn junit(r: &CiReport) -> String {
                     )),
                 });
             }
+            if let Some(b) = &q.breaks {
+                cases.push(Case {
+                    class: "queue".into(),
+                    name: format!("{} {}", b.commit, b.subject),
+                    outcome: Some((
+                        "failure",
+                        format!("{} onto {}", b.verdict, q.onto),
+                        b.evidence.clone(),
+                    )),
+                });
+            }
         }
         for f in &g.findings {
             cases.push(Case {
@@ -294,4 +305,58 @@ pub fn json(r: &CiReport) -> String {
     }
     crate::schema::stamp(&mut v);
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::queue_gate::{Broken, QueueCheck};
+    use crate::ci::run::{GateKind, GateResult, Status};
+
+    #[test]
+    fn a_patch_that_breaks_the_verified_build_is_a_junit_failure_with_its_evidence() {
+        let queue = QueueCheck {
+            range: "v6.12..HEAD".into(),
+            onto: "v6.12".into(),
+            patches: 15,
+            conflicts: Vec::new(),
+            counts: Default::default(),
+            verification: Some("verify build: the result fails; patch #4 breaks it".into()),
+            verified: false,
+            breaks: Some(Broken {
+                subject: "irq_pipeline: count <handled> interrupts".into(),
+                commit: "0123456789ab".into(),
+                verdict: "breaks-build".into(),
+                evidence: "kernel/irq/handle.c:196:9: expected ';'".into(),
+            }),
+        };
+        assert!(!queue.passed());
+        let r = CiReport {
+            root: "/fork".into(),
+            gates: vec![GateResult {
+                name: "queue".into(),
+                kind: GateKind::Queue,
+                status: Status::Failed,
+                summary: "15 patch(es)".into(),
+                detail: None,
+                secs: 1.0,
+                log: None,
+                tests: None,
+                findings: Vec::new(),
+                queue: Some(queue),
+            }],
+            sarif: None,
+            secs: 1.0,
+        };
+        let x = junit(&r);
+        assert!(
+            x.contains(
+                "<testcase classname=\"queue\" name=\"0123456789ab irq_pipeline: count &lt;handled&gt; interrupts\""
+            ),
+            "{x}"
+        );
+        assert!(x.contains("message=\"breaks-build onto v6.12\""), "{x}");
+        assert!(x.contains("kernel/irq/handle.c:196:9: expected"), "{x}");
+        assert!(x.contains("failures=\"2\""), "{x}");
+    }
 }

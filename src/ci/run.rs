@@ -226,7 +226,29 @@ fn queue_gate(opts: &RunOptions, emit: &(dyn Fn(Event) + Sync)) -> Option<GateRe
             });
         }
     };
-    let g = match queue_gate::check(&opts.root, q, &mut progress) {
+    let kernel = match opts.config.matrix.first() {
+        Some(e) => queue_gate::VerifyKernel {
+            arch: Some(e.arch.clone()),
+            config: in_fork(&opts.root, &e.config),
+            fragments: e
+                .all_fragments()
+                .iter()
+                .map(|f| in_fork(&opts.root, f))
+                .collect(),
+        },
+        None => queue_gate::VerifyKernel {
+            arch: None,
+            config: "tinyconfig".into(),
+            fragments: Vec::new(),
+        },
+    };
+    let mut verify_progress = |line: &str| {
+        emit(Event::Phase {
+            gate: "queue".into(),
+            phase: format!("verify: {}", line.trim()),
+        })
+    };
+    let g = match queue_gate::check(&opts.root, q, &kernel, &mut progress, &mut verify_progress) {
         Ok(c) if c.patches == 0 => {
             g.summary = format!("queue {} is empty: nothing to replay", c.range);
             g.queue = Some(c);
@@ -244,7 +266,10 @@ fn queue_gate(opts: &RunOptions, emit: &(dyn Fn(Event) + Sync)) -> Option<GateRe
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            if !c.passed() {
+            if let Some(v) = &c.verification {
+                g.summary = format!("{}; {v}", g.summary);
+            }
+            if !c.conflicts.is_empty() {
                 g.status = Status::Failed;
                 g.detail = Some(
                     c.conflicts
@@ -254,6 +279,15 @@ fn queue_gate(opts: &RunOptions, emit: &(dyn Fn(Event) + Sync)) -> Option<GateRe
                         .join("\n")
                         + "\nrun `dovetail-port rebase` to resolve them",
                 );
+            } else if !c.passed() {
+                g.status = Status::Failed;
+                g.detail = Some(match &c.breaks {
+                    Some(b) => format!(
+                        "{}: {} {}\n{}\nrun `dovetail-port bisect` on the queue for the full report",
+                        b.verdict, b.commit, b.subject, b.evidence
+                    ),
+                    None => c.verification.clone().unwrap_or_default(),
+                });
             }
             g.queue = Some(c);
             g

@@ -121,6 +121,11 @@ pub fn color_stdout() -> bool {
     choice != anstream::ColorChoice::Never
 }
 
+/// `-q`: no progress or step lines on stderr.
+pub fn quiet() -> bool {
+    global().quiet
+}
+
 /// Whether to draw progress (bars, spinners, live lines) on stderr: on a terminal unless
 /// `-q`; elsewhere only with `-v`.
 pub fn progress_wanted() -> bool {

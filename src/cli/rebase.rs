@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use dovetail_port::rebase::engine::{self, QueueSpec, StartOptions, Step};
 use dovetail_port::rebase::report::{self, Report};
 use dovetail_port::rebase::session::Session;
+use dovetail_port::rebase::verify::{self, VerifyKind, VerifySetup};
 
 /// Forward-port the patch queue onto a new kernel base, in memory.
 ///
@@ -35,6 +36,7 @@ use dovetail_port::rebase::session::Session;
 ///   dovetail-port rebase v6.12 --series ~/dovetail-patches/   # a quilt/format-patch series
 ///   dovetail-port rebase --continue                           # after editing the worktree
 ///   dovetail-port rebase --status --report json | jq '.patches[].verdict'
+///   dovetail-port rebase v6.12 --queue v6.1..evl --verify build   # and name a patch that breaks it
 ///
 /// Each conflict region you resolve is recorded (see `dovetail-port resolutions`) and applied
 /// again when the same change meets the same upstream change, even where the code moved.
@@ -122,6 +124,102 @@ pub struct RebaseArgs {
     /// the interdiff. PATCH is its number in the table or a prefix of its commit id.
     #[arg(long, value_name = "PATCH", conflicts_with_all = ["cont", "skip", "abort", "status"])]
     pub explain: Option<String>,
+
+    /// Once every patch is ported, check the result: it builds, it boots in QEMU without a
+    /// kernel event, or the tests named by --verify-test pass. When it fails, the ported
+    /// queue is bisected (as `dovetail-port bisect` does: patches that cannot matter are never
+    /// built, verdicts are cached by tree) and the patch that breaks it gets the verdict
+    /// breaks-build, breaks-boot or breaks-test with the evidence; the exit status is then 1.
+    /// Kept in the session: a `--continue` that finishes the port runs it.
+    #[arg(long, value_enum, value_name = "CHECK", help_heading = "Verification",
+          conflicts_with_all = ["abort", "explain"])]
+    pub verify: Option<VerifyArg>,
+
+    /// With --verify test: a KUnit suite or `suite.case` that must pass. Repeatable.
+    #[arg(
+        long = "verify-test",
+        value_name = "NAME",
+        requires = "verify",
+        help_heading = "Verification"
+    )]
+    pub verify_tests: Vec<String>,
+
+    /// With --verify: the architecture profile (kbuild/arch/: x86_64, arm64, arm, riscv64).
+    #[arg(long, requires = "verify", help_heading = "Verification")]
+    pub arch: Option<String>,
+
+    /// With --verify: base configuration, a make target (tinyconfig, defconfig) or a file.
+    #[arg(
+        long,
+        value_name = "BASE",
+        default_value = "tinyconfig",
+        help_heading = "Verification"
+    )]
+    pub config: String,
+
+    /// With --verify: a config fragment (built-in name or path). Repeatable.
+    #[arg(
+        long = "fragment",
+        value_name = "F",
+        requires = "verify",
+        help_heading = "Verification"
+    )]
+    pub fragments: Vec<String>,
+
+    /// With --verify: leave out the built-in KUnit fragment.
+    #[arg(long, requires = "verify", help_heading = "Verification")]
+    pub no_kunit: bool,
+
+    /// With --verify: the bisection's workspace (source tree and build folder, reused across
+    /// runs). Default: the one `dovetail-port bisect` uses for this repository.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "verify",
+        help_heading = "Verification"
+    )]
+    pub workspace: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VerifyArg {
+    /// The kernel builds.
+    Build,
+    /// It builds and boots without a kernel event.
+    Boot,
+    /// It builds, boots and the --verify-test tests pass.
+    Test,
+}
+
+impl RebaseArgs {
+    fn verify_setup(&self) -> Option<VerifySetup> {
+        let kind = match self.verify? {
+            VerifyArg::Build => VerifyKind::Build,
+            VerifyArg::Boot => VerifyKind::Boot,
+            VerifyArg::Test => VerifyKind::Test,
+        };
+        let mut setup = VerifySetup::new(kind);
+        setup.tests = self.verify_tests.clone();
+        setup.arch = self.arch.clone();
+        setup.config = self.config.clone();
+        setup.fragments = self.fragments.clone();
+        setup.kunit = !self.no_kunit;
+        setup.workspace = self.workspace.clone();
+        Some(setup)
+    }
+}
+
+/// Runs the session's --verify check when the port has just finished.
+fn verify_finished(args: &RebaseArgs, session: &mut Session) -> anyhow::Result<()> {
+    if session.finished && session.verify.is_some() && session.verification.is_none() {
+        let quiet = super::quiet();
+        verify::run(&args.repo, session, super::progress_wanted(), &mut |line| {
+            if !quiet {
+                eprintln!("{line}");
+            }
+        })?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -157,7 +255,8 @@ fn render(session: &Session, args: &RebaseArgs) -> anyhow::Result<()> {
 }
 
 fn exit_code(session: &Session) -> u8 {
-    if session.finished {
+    let verified = session.verification.as_ref().is_none_or(|v| v.passed());
+    if session.finished && verified {
         super::EXIT_OK
     } else {
         super::EXIT_ATTENTION
@@ -198,8 +297,11 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
         return Ok(exit_code(&session));
     }
     if args.cont || args.skip {
+        if let Some(setup) = args.verify_setup() {
+            verify::configure(&args.repo, setup)?;
+        }
         let bar = progress_bar();
-        let (session, step) = if args.cont {
+        let (mut session, step) = if args.cont {
             engine::resume(&args.repo, &mut |done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
@@ -210,6 +312,7 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
         bar.finish_and_clear();
         match step {
             Step::Finished => {
+                verify_finished(&args, &mut session)?;
                 render(&session, &args)?;
             }
             Step::Waiting { worktree, index } => {
@@ -252,11 +355,15 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
         collateral: args.collateral.clone(),
     };
     let bar = progress_bar();
-    let session = engine::start(&opts, &mut |done, total| {
+    let mut session = engine::start(&opts, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
+    if let Some(setup) = args.verify_setup() {
+        session = verify::configure(&args.repo, setup)?;
+        verify_finished(&args, &mut session)?;
+    }
     render(&session, &args)?;
     Ok(exit_code(&session))
 }

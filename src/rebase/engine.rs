@@ -272,6 +272,8 @@ pub fn start(opts: &StartOptions, progress: Progress<'_>) -> Result<Session> {
         replay_seconds: 0.0,
         strict: opts.strict,
         collateral: Vec::new(),
+        verify: None,
+        verification: None,
     };
     let mut run = |session: &mut Session| -> Result<()> {
         session.save(&git_dir)?;

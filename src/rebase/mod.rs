@@ -14,6 +14,7 @@ pub mod report;
 pub mod resolve;
 pub mod session;
 pub mod upstream;
+pub mod verify;
 pub mod worktree;
 
 use std::path::PathBuf;
@@ -88,6 +89,8 @@ pub enum RebaseError {
     Process(#[from] crate::process::ProcessError),
     #[error(transparent)]
     Memory(#[from] resolve::memory::MemoryError),
+    #[error("verify: {0}")]
+    Verify(String),
     #[error(transparent)]
     Collateral(#[from] collateral::CollateralError),
 }
@@ -114,6 +117,12 @@ pub enum Verdict {
     Resolved,
     /// Was a conflict; the user dropped it with --skip.
     Skipped,
+    /// Ported, but `--verify build` found it is the patch that breaks the build.
+    BreaksBuild,
+    /// Ported, but `--verify boot` found it is the patch that breaks the boot.
+    BreaksBoot,
+    /// Ported, but `--verify test` found it is the patch that makes a test fail.
+    BreaksTest,
 }
 
 impl Verdict {
@@ -127,6 +136,9 @@ impl Verdict {
             Verdict::Conflict => "conflict",
             Verdict::Resolved => "resolved",
             Verdict::Skipped => "skipped",
+            Verdict::BreaksBuild => "breaks-build",
+            Verdict::BreaksBoot => "breaks-boot",
+            Verdict::BreaksTest => "breaks-test",
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::collateral::Todo;
 use super::resolve::Placement;
 use super::session::{PatchState, Session};
+use super::verify::Verification;
 use super::Verdict;
 
 #[derive(Debug, Serialize)]
@@ -28,6 +29,9 @@ pub struct Report<'a> {
     pub cascade: CascadeSummary,
     /// New upstream code the queue's intent covers (collateral evolution), to look at.
     pub collateral: &'a [Todo],
+    /// `--verify`: whether the finished result passes its check, and which patch breaks it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<&'a Verification>,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,6 +113,7 @@ impl<'a> Report<'a> {
                 .collect(),
             cascade: CascadeSummary::new(&session.patches),
             collateral: &session.collateral,
+            verification: session.verification.as_ref(),
         }
     }
 
@@ -236,6 +241,14 @@ impl<'a> Report<'a> {
             }
         }
         let pending = self.counts.get("conflict").copied().unwrap_or(0);
+        if let Some(v) = self.verification {
+            let _ = writeln!(out, "\n{}", v.summary());
+            if let Some(e) = &v.evidence {
+                for line in e.lines().take(20) {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        }
         if self.finished {
             let _ = writeln!(
                 out,
@@ -304,6 +317,12 @@ impl<'a> Report<'a> {
             }
             if let Some(d) = &p.interdiff {
                 let _ = writeln!(out, "\nInterdiff:\n\n```diff\n{d}```");
+            }
+        }
+        if let Some(v) = self.verification {
+            let _ = writeln!(out, "\n## Verification\n\n{}", v.summary());
+            if let Some(e) = &v.evidence {
+                let _ = writeln!(out, "\n```\n{}\n```", e.trim_end());
             }
         }
         if !self.review.is_empty() {

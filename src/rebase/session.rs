@@ -121,6 +121,12 @@ pub struct Session {
     /// New upstream code the queue's intent covers, to look at after the port.
     #[serde(default)]
     pub collateral: Vec<super::collateral::Todo>,
+    /// `--verify`: the check the finished result must pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<super::verify::VerifySetup>,
+    /// What that check found, once run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<super::verify::Verification>,
 }
 
 impl Session {
