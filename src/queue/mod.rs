@@ -8,6 +8,7 @@ pub mod patchfile;
 pub mod range;
 pub mod topics;
 pub mod treediff;
+pub mod unidiff;
 
 use std::path::PathBuf;
 

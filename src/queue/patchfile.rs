@@ -21,6 +21,8 @@ pub struct PatchFile {
     pub diff: Vec<u8>,
     /// Line in `path` where the diff starts.
     pub diff_line: usize,
+    /// Leading path components to strip from `---`/`+++` names (quilt's `-pN`; default 1).
+    pub strip: usize,
 }
 
 impl PatchFile {
@@ -84,7 +86,8 @@ pub fn read_queue(path: &Path) -> Result<Vec<PatchFile>> {
     Ok(out)
 }
 
-/// A quilt series: one patch file name per line, `#` comments, optional `-pN` (only -p1 works).
+/// A quilt series: one patch file name per line, `#` comments, optional `-pN` (the number of
+/// leading components of the names in that patch's `---`/`+++` lines).
 pub fn read_series(series: &Path) -> Result<Vec<PatchFile>> {
     let dir = series.parent().unwrap_or(Path::new("."));
     let text = String::from_utf8_lossy(&read_regular(series)?).into_owned();
@@ -96,12 +99,20 @@ pub fn read_series(series: &Path) -> Result<Vec<PatchFile>> {
         }
         let mut words = line.split_whitespace();
         let name = words.next().unwrap_or_default();
-        if let Some(opt) = words.find(|w| w.starts_with("-p") && *w != "-p1") {
-            return Err(QueueError::Malformed {
-                path: series.to_path_buf(),
-                line: n + 1,
-                message: format!("`{name}` uses {opt}: only -p1 patches (a/ b/ prefixes) are supported; regenerate it with -p1"),
-            });
+        let mut strip = 1;
+        for opt in words {
+            match opt.strip_prefix("-p").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) => strip = n,
+                None => {
+                    return Err(QueueError::Malformed {
+                        path: series.to_path_buf(),
+                        line: n + 1,
+                        message: format!(
+                            "`{name}` uses {opt}: only -pN is understood in a series file"
+                        ),
+                    })
+                }
+            }
         }
         let file = dir.join(name);
         if !file.is_file() {
@@ -114,7 +125,7 @@ pub fn read_series(series: &Path) -> Result<Vec<PatchFile>> {
                 ),
             });
         }
-        out.extend(read_file(&file)?);
+        out.extend(read_file_stripping(&file, strip)?);
     }
     Ok(out)
 }
@@ -170,6 +181,11 @@ pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
 /// Reads one file: every mail of an mbox, or one plain patch. Headers and messages are read
 /// as text (invalid UTF-8 shown as U+FFFD); the diff keeps the file's bytes exactly.
 pub fn read_file(path: &Path) -> Result<Vec<PatchFile>> {
+    read_file_stripping(path, 1)
+}
+
+/// [`read_file`] of a patch whose names carry `strip` leading components (`-pN`).
+pub fn read_file_stripping(path: &Path, strip: usize) -> Result<Vec<PatchFile>> {
     let bytes = read_regular(path)?;
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
@@ -183,7 +199,7 @@ pub fn read_file(path: &Path) -> Result<Vec<PatchFile>> {
         .map(|(i, _)| i)
         .collect();
     if starts.is_empty() {
-        return Ok(vec![parse_one(path, 0, &lines, &raw)?]);
+        return Ok(vec![parse_one(path, 0, &lines, &raw, strip)?]);
     }
     let mut out = Vec::new();
     for (k, &start) in starts.iter().enumerate() {
@@ -193,6 +209,7 @@ pub fn read_file(path: &Path) -> Result<Vec<PatchFile>> {
             start,
             &lines[start..end],
             &raw[start..end],
+            strip,
         )?);
     }
     Ok(out)
@@ -207,7 +224,13 @@ fn is_mbox_separator(line: &str) -> bool {
     id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn parse_one(path: &Path, offset: usize, lines: &[&str], raw: &[&[u8]]) -> Result<PatchFile> {
+fn parse_one(
+    path: &Path,
+    offset: usize,
+    lines: &[&str],
+    raw: &[&[u8]],
+    strip: usize,
+) -> Result<PatchFile> {
     let mut i = usize::from(lines.first().is_some_and(|l| is_mbox_separator(l)));
     let mut headers: Vec<(String, String)> = Vec::new();
     let has_headers = lines.get(i).is_some_and(|l| {
@@ -290,11 +313,12 @@ fn parse_one(path: &Path, offset: usize, lines: &[&str], raw: &[&[u8]]) -> Resul
             }
             diff.extend_from_slice(raw.get(j).copied().unwrap_or(line.as_bytes()));
         }
-        if let Err(err) = git2::Diff::from_buffer(&diff) {
+        // Read without a repository: git's diffs and traditional ones (`diff -u`, quilt).
+        if let Err(err) = super::unidiff::parse(&diff, strip) {
             return Err(QueueError::Malformed {
                 path: path.to_path_buf(),
-                line: diff_line,
-                message: format!("malformed diff in `{subject}`: {}", err.message()),
+                line: diff_line + err.line - 1,
+                message: format!("malformed diff in `{subject}`: {}", err.message),
             });
         }
     } else if !has_headers {
@@ -312,6 +336,7 @@ fn parse_one(path: &Path, offset: usize, lines: &[&str], raw: &[&[u8]]) -> Resul
         author,
         diff,
         diff_line,
+        strip,
     })
 }
 

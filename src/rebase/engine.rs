@@ -10,6 +10,7 @@ use super::collateral::Rules as CollateralRules;
 use super::follow::Follower;
 use super::interdiff;
 use super::merge::{self, Labels, PathStatus, Replayed, Update};
+use super::placement;
 use super::resolve::memory::{self, Memory};
 use super::session::{Active, ConflictHunk, PatchState, QueueSource, Session, FORMAT_VERSION};
 use super::upstream::UpstreamIds;
@@ -111,10 +112,22 @@ impl Loaded {
         }
     }
 
+    /// Patch file `i` when it is placed hunk by hunk (its pre-images are not in the repository).
+    fn placed(&self, repo: &Repository, i: usize) -> Option<&PatchFile> {
+        match &self.patches {
+            Patches::Files(f) if placement::tree::needs_placement(repo, &f[i]) => Some(&f[i]),
+            _ => None,
+        }
+    }
+
     /// What patch `i` changes; a path git's checkout would refuse is an error naming it.
     fn changes(&self, repo: &Repository, i: usize) -> Result<Vec<PathChange>> {
         let (changes, name) = match &self.patches {
             Patches::Commits(c) => (change::from_commit(repo, c[i])?, c[i].to_string()),
+            Patches::Files(f) if self.placed(repo, i).is_some() => (
+                placement::tree::path_changes(&f[i])?,
+                format!("{}:{}", f[i].path.display(), f[i].line),
+            ),
             Patches::Files(f) => (
                 change::from_patch_file(repo, &f[i])?,
                 format!("{}:{}", f[i].path.display(), f[i].line),
@@ -459,7 +472,6 @@ fn replay_one(
     }
     let tip = repo.find_commit(Oid::from_str(&session.tip)?)?;
     let ours = tip.tree()?;
-    let base_tree = loaded.base_tree(repo, i)?;
     let short_key = state.short_key();
     let ours_label = format!("{} (+queue)", session.target);
     let base_label = format!("{short_key}^ (queue base)");
@@ -469,15 +481,7 @@ fn replay_one(
         base: &base_label,
         theirs: &theirs_label,
     };
-    let replayed = merge::replay(
-        repo,
-        &ours,
-        base_tree.as_ref(),
-        &changes,
-        follower,
-        &labels,
-        merge_options(session, loaded),
-    )?;
+    let replayed = replay_patch(repo, session, loaded, i, &ours, &changes, follower, &labels)?;
     for update in &replayed.updates {
         if let Update::Write { path, .. } = update {
             worktree::check_tree_parents(&ours, &short_key, path)?;
@@ -525,6 +529,34 @@ fn replay_one(
         }
     }
     Ok(state)
+}
+
+/// Patch `i` on `ours`: a three-way merge of its paths, or, for a patch file whose
+/// pre-images the repository lacks, its hunks placed one by one.
+#[allow(clippy::too_many_arguments)]
+fn replay_patch(
+    repo: &Repository,
+    session: &Session,
+    loaded: &Loaded,
+    i: usize,
+    ours: &git2::Tree<'_>,
+    changes: &[PathChange],
+    follower: &mut Follower,
+    labels: &Labels<'_>,
+) -> Result<Replayed> {
+    if let Some(patch) = loaded.placed(repo, i) {
+        return placement::tree::replay(repo, ours, patch, labels);
+    }
+    let base_tree = loaded.base_tree(repo, i)?;
+    merge::replay(
+        repo,
+        ours,
+        base_tree.as_ref(),
+        changes,
+        follower,
+        labels,
+        merge_options(session, loaded),
+    )
 }
 
 /// Names the upstream commits behind each content conflict, when the queue's base and the
@@ -939,20 +971,20 @@ fn materialize(
     let tip = repo.find_commit(Oid::from_str(&parent)?)?;
     let ours = tip.tree()?;
     let changes = loaded.changes(repo, i)?;
-    let base_tree = loaded.base_tree(repo, i)?;
     let labels = Labels {
         ours: "ours (target + queue)",
         base: "base (queue's old base)",
         theirs: "theirs (the patch)",
     };
-    let replayed = merge::replay(
+    let replayed = replay_patch(
         repo,
+        session,
+        loaded,
+        i,
         &ours,
-        base_tree.as_ref(),
         &changes,
         &mut follower,
         &labels,
-        merge_options(session, loaded),
     )?;
     let name = session.patches[i].short_key();
     let out = worktree::Checkout::new(&worktree, &name);

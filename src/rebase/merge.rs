@@ -97,6 +97,22 @@ pub struct PathResult {
     pub stages: Option<Stages>,
 }
 
+impl PathResult {
+    /// A path's result with nothing more to say than its status.
+    pub fn new(path: &str, status: PathStatus, conflict: Option<ConflictKind>) -> PathResult {
+        PathResult {
+            path: path.to_string(),
+            status,
+            conflict,
+            followed: None,
+            merged_text: None,
+            placements: Vec::new(),
+            refusals: Vec::new(),
+            stages: None,
+        }
+    }
+}
+
 /// The versions of a conflicted path; `None` where that side has no file.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Stages {
@@ -212,16 +228,7 @@ fn replay_path(
     labels: &Labels<'_>,
     updates: &mut Vec<Update>,
 ) -> Result<PathResult> {
-    let result = |path: &str, status, conflict| PathResult {
-        path: path.to_string(),
-        status,
-        conflict,
-        followed: None,
-        merged_text: None,
-        placements: Vec::new(),
-        refusals: Vec::new(),
-        stages: None,
-    };
+    let result = PathResult::new;
 
     // Where the file lives in the target, following a move when the old path is gone.
     let mut followed = None;

@@ -10,6 +10,7 @@ pub mod follow;
 pub mod interdiff;
 pub mod lock;
 pub mod merge;
+pub mod placement;
 pub mod report;
 pub mod resolve;
 pub mod session;

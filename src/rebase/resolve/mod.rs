@@ -52,6 +52,10 @@ pub enum Method {
     Declarations,
     /// Both sides appended at the end of the file: the target's lines, then the queue's.
     Append,
+    /// A patch file's hunk placed by its exact text at another line (no old tree).
+    HunkOffset,
+    /// A patch file's hunk placed with trimmed context inside its named function or entry.
+    HunkAnchored,
 }
 
 impl Method {
@@ -64,6 +68,8 @@ impl Method {
             Method::Reanchor => "re-anchor",
             Method::Declarations => "declarations",
             Method::Append => "append",
+            Method::HunkOffset => "hunk-offset",
+            Method::HunkAnchored => "hunk-anchored",
         }
     }
 }
