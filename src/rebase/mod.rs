@@ -3,6 +3,7 @@
 //! `--continue`/`--skip`/`--abort` in a dedicated worktree; the user's branches, worktree and
 //! index never move, and the result branch is written only when the session completes.
 
+pub mod api;
 pub mod change;
 pub mod collateral;
 pub mod engine;
@@ -114,6 +115,12 @@ pub enum Verdict {
     Resolved,
     /// Was a conflict; the user dropped it with --skip.
     Skipped,
+    /// Applied, but it uses functions, macros or Kconfig symbols the target no longer defines
+    /// (listed with file:line): the build will tell; review it.
+    NeedsApi,
+    /// Not replayed: it uses names only an earlier, unported (conflicting or skipped) patch
+    /// defines. Replayed when that patch is resolved.
+    Blocked,
 }
 
 impl Verdict {
@@ -127,6 +134,8 @@ impl Verdict {
             Verdict::Conflict => "conflict",
             Verdict::Resolved => "resolved",
             Verdict::Skipped => "skipped",
+            Verdict::NeedsApi => "needs-api",
+            Verdict::Blocked => "blocked",
         }
     }
 }

@@ -149,6 +149,14 @@ impl Defs {
         let tree = repo.find_tree(tree)?;
         let mut files: Vec<(String, Oid)> = Vec::new();
         tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+            // Host programs with their own copies of kernel APIs (tools/include defines
+            // strlcpy long after the kernel dropped it): not what kernel code links against.
+            if dir.is_empty()
+                && entry.kind() == Some(ObjectType::Tree)
+                && HOST_ONLY.contains(&entry.name_bytes())
+            {
+                return TreeWalkResult::Skip;
+            }
             if entry.kind() == Some(ObjectType::Blob) {
                 if let Ok(name) = std::str::from_utf8(entry.name_bytes()) {
                     if Lang::of(name).is_some_and(|l| l != Lang::Make) {
@@ -227,8 +235,12 @@ impl Defs {
     }
 }
 
+/// Top-level folders of host programs, left out of a tree's index.
+const HOST_ONLY: [&[u8]; 2] = [b"tools", b"scripts"];
+
 fn cache_file(dir: &Path, tree: Oid) -> PathBuf {
-    dir.join(format!("{tree}.defs"))
+    // The format version is in the name: an index made by an older scanner is not reused.
+    dir.join(format!("{tree}.v2.defs"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -343,25 +355,37 @@ fn is_c_word(w: &str) -> bool {
     C_WORDS.contains(&w) || w.starts_with("__builtin_")
 }
 
-/// An identifier of a cleaned line, with its byte range.
+/// An identifier of a cleaned line: its byte range and how many parentheses are open before it.
 struct Ident {
     start: usize,
     end: usize,
+    parens: usize,
 }
 
 fn idents(code: &[u8]) -> Vec<Ident> {
     let mut out = Vec::new();
+    let mut parens: usize = 0;
     let mut i = 0;
     while i < code.len() {
-        if is_ident_start(code[i]) && (i == 0 || !is_ident_byte(code[i - 1])) {
+        let b = code[i];
+        if is_ident_start(b) && (i == 0 || !is_ident_byte(code[i - 1])) {
             let start = i;
             while i < code.len() && is_ident_byte(code[i]) {
                 i += 1;
             }
-            out.push(Ident { start, end: i });
-        } else {
-            i += 1;
+            out.push(Ident {
+                start,
+                end: i,
+                parens,
+            });
+            continue;
         }
+        match b {
+            b'(' => parens += 1,
+            b')' => parens = parens.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
     }
     out
 }
@@ -575,7 +599,7 @@ impl CScan {
         let mut calls: Vec<&Ident> = ids
             .iter()
             .filter(|id| next_byte(code, id.end) == Some(b'(') && !is_c_word(word(code, id)))
-            .filter(|id| paren_depth(code, id.start) == 0)
+            .filter(|id| id.parens == 0)
             .collect();
         if calls.len() > 1 {
             calls.retain(|id| !word(code, id).starts_with("__"));
@@ -662,19 +686,6 @@ fn is_macro_name(w: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// How many parentheses are open before `at`.
-fn paren_depth(code: &[u8], at: usize) -> usize {
-    let mut depth: usize = 0;
-    for &b in &code[..at.min(code.len())] {
-        match b {
-            b'(' => depth += 1,
-            b')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    depth
-}
-
 /// `typedef int (*name)(...);`, `typedef struct foo name;`.
 fn typedef_name(code: &[u8], ids: &[Ident], defs: &mut Defs) {
     if let Some(at) = code.windows(2).position(|w| w == b"(*") {
@@ -701,7 +712,7 @@ fn members(code: &[u8], defs: &mut Defs) {
     }
     for id in idents(code) {
         let w = word(code, &id);
-        if is_c_word(w) || paren_depth(code, id.start) > 0 {
+        if is_c_word(w) || id.parens > 0 {
             continue;
         }
         if matches!(
