@@ -19,3 +19,4 @@ pub mod queue;
 pub mod rebase;
 pub mod results;
 pub mod schema;
+pub mod syntax;

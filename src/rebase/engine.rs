@@ -3,8 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::rc::Rc;
+
 use git2::{Oid, Repository};
 
+use super::api::{self as api_check, Api};
 use super::change::{self, PathChange};
 use super::collateral::Rules as CollateralRules;
 use super::follow::Follower;
@@ -20,6 +23,7 @@ use crate::queue::patchfile::{self, PatchFile};
 use crate::queue::range;
 use crate::queue::topics::Topics;
 use crate::queue::Author;
+use crate::syntax::defs::{Lookup, PatchRefs};
 
 /// What the queue is.
 #[derive(Debug, Clone)]
@@ -82,10 +86,12 @@ enum Patches {
     Files(Vec<PatchFile>),
 }
 
-/// What a run reads once per invocation: the patches and the recorded resolutions.
+/// What a run reads once per invocation: the patches, the recorded resolutions and, on first
+/// use, the definitions of the target and the base.
 struct Loaded {
     patches: Patches,
     memory: Memory,
+    api: std::cell::OnceCell<Option<Api>>,
 }
 
 impl Loaded {
@@ -102,6 +108,30 @@ impl Loaded {
         Ok(Loaded {
             patches,
             memory: Memory::load(git_dir)?,
+            api: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// The identifier checks; none under `--strict` (git's result exactly).
+    fn api(&self, repo: &Repository, session: &Session) -> Result<Option<&Api>> {
+        if session.strict {
+            return Ok(None);
+        }
+        if self.api.get().is_none() {
+            let _ = self.api.set(Some(Api::load(repo, session)?));
+        }
+        Ok(self.api.get().and_then(Option::as_ref))
+    }
+
+    /// What patch `i`'s added lines define and use.
+    fn refs(&self, repo: &Repository, api: &Api, i: usize) -> Result<Rc<PatchRefs>> {
+        api.refs(i, || {
+            let paths: Vec<String> = self
+                .changes(repo, i)?
+                .into_iter()
+                .filter_map(|c| c.new_path)
+                .collect();
+            self.original_diff(repo, i, &paths)
         })
     }
 
@@ -329,6 +359,8 @@ fn new_state(key: String, subject: String, topic: String) -> PatchState {
         interdiff: None,
         notes: Vec::new(),
         upstream: None,
+        identifiers: Vec::new(),
+        blocked_by: None,
     }
 }
 
@@ -385,7 +417,7 @@ fn first_pass(
     let first = session.next;
     while session.next < total {
         let i = session.next;
-        let mut state = replay_one(repo, session, loaded, i, &mut follower)?;
+        let mut state = replay_checked(repo, session, loaded, i, &mut follower)?;
         if state.verdict == Some(Verdict::Conflict) {
             check_upstream(repo, session, loaded, i, &mut upstream, &mut state)?;
         }
@@ -451,6 +483,67 @@ fn check_upstream(
     Ok(())
 }
 
+/// Replays patch `i` with the identifier checks: `blocked` (not replayed) when it uses names
+/// only an unported earlier patch defines; `needs-api` (applied) when it uses functions,
+/// macros or Kconfig symbols the target no longer defines; the cascade refuses placements
+/// that name what the target and the queue do not define.
+fn replay_checked(
+    repo: &Repository,
+    session: &mut Session,
+    loaded: &Loaded,
+    i: usize,
+    follower: &mut Follower,
+) -> Result<PatchState> {
+    let Some(api) = loaded.api(repo, session)? else {
+        return replay_one(repo, session, loaded, i, follower, None);
+    };
+    let refs_of = |j: usize| loaded.refs(repo, api, j);
+    let refs = refs_of(i)?;
+    if let Some((k, uses)) = api.blocker(session, i, &refs, &refs_of)? {
+        let mut state = session.patches[i].clone();
+        clear_outcome(&mut state);
+        state.paths.clear();
+        let by = &session.patches[k];
+        state.verdict = Some(Verdict::Blocked);
+        state.blocked_by = Some(by.key.clone());
+        state.notes.push(format!(
+            "blocked by #{} {} ({}): uses {}, which only that patch defines; replayed when it is resolved (--continue)",
+            k + 1,
+            by.subject,
+            by.verdict_name(),
+            api_check::describe(&uses)
+        ));
+        state.identifiers = uses;
+        return Ok(state);
+    }
+    let placing = api.placing(session, i, &refs_of)?;
+    let mut state = replay_one(repo, session, loaded, i, follower, Some(&placing))?;
+    if state.new_commit.is_some() {
+        let missing = api.missing(session, i, &refs, &refs_of)?;
+        if !missing.is_empty() {
+            state.notes.push(format!(
+                "needs-api: applied ({}), but uses {}, which {} no longer defines",
+                state.verdict_name(),
+                api_check::describe(&missing),
+                session.target
+            ));
+            state.verdict = Some(Verdict::NeedsApi);
+            state.identifiers = missing;
+        }
+    }
+    Ok(state)
+}
+
+/// Forgets what an earlier replay of the patch decided.
+fn clear_outcome(state: &mut PatchState) {
+    state.conflicts.clear();
+    state.notes.clear();
+    state.new_commit = None;
+    state.interdiff = None;
+    state.identifiers.clear();
+    state.blocked_by = None;
+}
+
 /// Replays patch `i` on the session's tip; on success moves the tip.
 fn replay_one(
     repo: &Repository,
@@ -458,12 +551,10 @@ fn replay_one(
     loaded: &Loaded,
     i: usize,
     follower: &mut Follower,
+    known: Option<&dyn Lookup>,
 ) -> Result<PatchState> {
     let mut state = session.patches[i].clone();
-    state.conflicts.clear();
-    state.notes.clear();
-    state.new_commit = None;
-    state.interdiff = None;
+    clear_outcome(&mut state);
     let changes = loaded.changes(repo, i)?;
     if changes.is_empty() {
         state.verdict = Some(Verdict::Empty);
@@ -481,7 +572,9 @@ fn replay_one(
         base: &base_label,
         theirs: &theirs_label,
     };
-    let replayed = replay_patch(repo, session, loaded, i, &ours, &changes, follower, &labels)?;
+    let replayed = replay_patch(
+        repo, session, loaded, i, &ours, &changes, follower, &labels, known,
+    )?;
     for update in &replayed.updates {
         if let Update::Write { path, .. } = update {
             worktree::check_tree_parents(&ours, &short_key, path)?;
@@ -543,6 +636,7 @@ fn replay_patch(
     changes: &[PathChange],
     follower: &mut Follower,
     labels: &Labels<'_>,
+    known: Option<&dyn Lookup>,
 ) -> Result<Replayed> {
     if let Some(patch) = loaded.placed(repo, i) {
         return placement::tree::replay(repo, ours, patch, labels);
@@ -555,7 +649,7 @@ fn replay_patch(
         changes,
         follower,
         labels,
-        merge_options(session, loaded),
+        merge_options(session, loaded, known),
     )
 }
 
@@ -603,10 +697,15 @@ fn attribute(
     Ok(())
 }
 
-fn merge_options<'a>(session: &Session, loaded: &'a Loaded) -> merge::MergeOptions<'a> {
+fn merge_options<'a>(
+    session: &Session,
+    loaded: &'a Loaded,
+    known: Option<&'a dyn Lookup>,
+) -> merge::MergeOptions<'a> {
     merge::MergeOptions {
         cascade: !session.strict,
         memory: Some(&loaded.memory),
+        known,
     }
 }
 
@@ -828,7 +927,9 @@ fn replay_tail(
             continue;
         }
         let old_commit = p.new_commit.clone();
-        if !touches(repo, loaded, i, p, &differ)? {
+        // A blocked patch is checked again: the patch it waited for may be resolved now.
+        let blocked = p.verdict == Some(Verdict::Blocked);
+        if !blocked && !touches(repo, loaded, i, p, &differ)? {
             if let Some(old) = old_commit {
                 let id = recommit(repo, &old, &new_tip)?;
                 session.patches[i].new_commit = Some(id.to_string());
@@ -839,7 +940,7 @@ fn replay_tail(
         }
         let previous = p.verdict;
         session.tip = new_tip.clone();
-        let mut state = replay_one(repo, session, loaded, i, &mut follower)?;
+        let mut state = replay_checked(repo, session, loaded, i, &mut follower)?;
         if previous != state.verdict && previous.is_some() {
             state.notes.push(format!(
                 "replayed after an earlier patch's resolution: was {}",
@@ -976,6 +1077,11 @@ fn materialize(
         base: "base (queue's old base)",
         theirs: "theirs (the patch)",
     };
+    // The same placements as the first pass made, so the user finishes what it left.
+    let placing = match loaded.api(repo, session)? {
+        Some(api) => Some(api.placing(session, i, &|j| loaded.refs(repo, api, j))?),
+        None => None,
+    };
     let replayed = replay_patch(
         repo,
         session,
@@ -985,6 +1091,7 @@ fn materialize(
         &changes,
         &mut follower,
         &labels,
+        placing.as_ref().map(|p| p as &dyn Lookup),
     )?;
     let name = session.patches[i].short_key();
     let out = worktree::Checkout::new(&worktree, &name);

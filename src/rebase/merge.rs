@@ -150,6 +150,8 @@ pub struct MergeOptions<'a> {
     pub cascade: bool,
     /// Resolutions recorded in the repository, tried first by the cascade.
     pub memory: Option<&'a super::resolve::memory::Memory>,
+    /// What the target and the queue define: a placement naming anything else is refused.
+    pub known: Option<&'a dyn crate::syntax::defs::Lookup>,
 }
 
 pub fn replay(
@@ -175,7 +177,7 @@ pub fn replay(
         )?);
         if options.cascade {
             if let Some(last) = results.last_mut() {
-                cascade_path(repo, ours, last, &mut updates, options.memory)?;
+                cascade_path(repo, ours, last, &mut updates, options)?;
             }
         }
     }
@@ -556,7 +558,7 @@ fn cascade_path(
     ours: &Tree<'_>,
     res: &mut PathResult,
     updates: &mut [Update],
-    memory: Option<&super::resolve::memory::Memory>,
+    options: MergeOptions<'_>,
 ) -> Result<()> {
     if res.status != PathStatus::Conflict
         || !matches!(
@@ -571,7 +573,7 @@ fn cascade_path(
     };
     // Stages are isolated one by one; this catches the cascade's own bookkeeping too.
     let outcome = super::resolve::isolate::run("the cascade", || {
-        super::resolve::cascade(&res.path, text, memory)
+        super::resolve::cascade_checked(&res.path, text, options.memory, options.known)
     })
     .unwrap_or_else(|reason| super::resolve::Outcome {
         refusals: vec![super::resolve::Refusal {

@@ -3,6 +3,7 @@
 //! `--continue`/`--skip`/`--abort` in a dedicated worktree; the user's branches, worktree and
 //! index never move, and the result branch is written only when the session completes.
 
+pub mod api;
 pub mod change;
 pub mod collateral;
 pub mod engine;
@@ -124,6 +125,12 @@ pub enum Verdict {
     BreaksBoot,
     /// Ported, but `--verify test` found it is the patch that makes a test fail.
     BreaksTest,
+    /// Applied, but it uses functions, macros or Kconfig symbols the target no longer defines
+    /// (listed with file:line): the build will tell; review it.
+    NeedsApi,
+    /// Not replayed: it uses names only an earlier, unported (conflicting or skipped) patch
+    /// defines. Replayed when that patch is resolved.
+    Blocked,
 }
 
 impl Verdict {
@@ -140,6 +147,8 @@ impl Verdict {
             Verdict::BreaksBuild => "breaks-build",
             Verdict::BreaksBoot => "breaks-boot",
             Verdict::BreaksTest => "breaks-test",
+            Verdict::NeedsApi => "needs-api",
+            Verdict::Blocked => "blocked",
         }
     }
 }

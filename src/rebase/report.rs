@@ -229,6 +229,25 @@ impl<'a> Report<'a> {
                 }
             }
         }
+        let flagged: Vec<(usize, &PatchState)> = self
+            .patches
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.identifiers.is_empty())
+            .collect();
+        if !flagged.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nreview: {} patch(es) name identifiers the target does not define",
+                flagged.len()
+            );
+            for (i, p) in flagged {
+                let _ = writeln!(out, "  #{} {} [{}]", i + 1, p.subject, p.verdict_name());
+                for u in p.identifiers.iter().take(20) {
+                    let _ = writeln!(out, "    {}:{} `{}`", u.path, u.line, u.name);
+                }
+            }
+        }
         if !self.collateral.is_empty() {
             let _ = writeln!(
                 out,

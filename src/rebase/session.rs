@@ -60,6 +60,12 @@ pub struct PatchState {
     /// depend on where in the queue the patch is replayed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
+    /// The identifiers behind a `needs-api` or `blocked` verdict, with file:line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifiers: Vec<crate::syntax::defs::Use>,
+    /// For `blocked`: the key of the unported patch that defines them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
 }
 
 impl PatchState {

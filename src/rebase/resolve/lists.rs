@@ -195,6 +195,13 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
                 "the queue removes `{b}`, which the target changed to `{}`",
                 norm(l)
             ));
+        } else if theirs.iter().any(|te| te.key == be.key) {
+            // The queue changes an entry the target no longer has (renamed or removed
+            // upstream): the change has nowhere to go, and keeping it would name a stale
+            // entry. (An entry both sides removed is no such case.)
+            return Decision::Refuse(format!(
+                "the queue removes `{b}`, which the target does not have (renamed or removed upstream?)"
+            ));
         }
     }
     // The queue's additions, next to their neighbours in the queue's list.
@@ -309,6 +316,20 @@ mod tests {
                 "select HAVE_X"
             ]
         );
+    }
+
+    #[test]
+    fn changing_an_entry_the_target_renamed_is_refused() {
+        let d = run(
+            "arch/x86/Kconfig",
+            &["\tselect NEW_SYM"],
+            &["\tselect OLD_SYM"],
+            &["\tselect OLD_SYM if FOO"],
+        );
+        match d {
+            Decision::Refuse(r) => assert!(r.contains("does not have"), "{r}"),
+            _ => panic!("must refuse"),
+        }
     }
 
     #[test]

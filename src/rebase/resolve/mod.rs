@@ -31,6 +31,7 @@ pub mod upstream;
 
 use serde::{Deserialize, Serialize};
 
+use crate::syntax::defs::{self, Lookup};
 pub use diff3::{Region, Segment};
 
 /// The stage that placed a region.
@@ -134,6 +135,17 @@ pub struct Outcome {
 /// Runs the cascade on a diff3-style merge result (`git merge-file --diff3`), with the
 /// repository's recorded resolutions when there are any.
 pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Outcome {
+    cascade_checked(path, merged, memory, None)
+}
+
+/// The cascade, refusing any placement whose new lines name a function, macro or Kconfig
+/// symbol that `known` says the target (with the queue) does not define.
+pub fn cascade_checked(
+    path: &str,
+    merged: &[u8],
+    memory: Option<&memory::Memory>,
+    known: Option<&dyn Lookup>,
+) -> Outcome {
     let Ok(text) = std::str::from_utf8(merged) else {
         return Outcome::default();
     };
@@ -206,7 +218,7 @@ pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Ou
                         Segment::Conflict(_) => false,
                     }),
                 };
-                match resolve_region(&ctx, region, memory) {
+                match resolve_region(&ctx, region, memory, known) {
                     (Some((method, lines, confidence, detail)), _) => {
                         out.placements.push(Placement {
                             path: path.to_string(),
@@ -283,6 +295,7 @@ fn resolve_region(
     ctx: &Context<'_>,
     region: &Region,
     memory: Option<&memory::Memory>,
+    known: Option<&dyn Lookup>,
 ) -> (Option<Resolved>, Vec<String>) {
     // A human's earlier decision for this very conflict comes before any heuristic, and a
     // recorded resolution that no longer fits is a refusal the user must see.
@@ -326,10 +339,56 @@ fn resolve_region(
                 lines,
                 confidence,
                 detail,
-            } => return (Some((method, lines, confidence, detail)), reasons),
+            } => {
+                if let Some(reason) =
+                    known.and_then(|k| undefined_in_placement(ctx, region, &lines, k))
+                {
+                    reasons.push(format!("{}: {reason}", method.as_str()));
+                    return (None, reasons);
+                }
+                return (Some((method, lines, confidence, detail)), reasons);
+            }
         }
     }
     (None, reasons)
+}
+
+/// Why a placement must not stand: its new lines (those not already the target's) name
+/// functions, macros or Kconfig symbols the target does not define.
+fn undefined_in_placement(
+    ctx: &Context<'_>,
+    region: &Region,
+    lines: &[String],
+    known: &dyn Lookup,
+) -> Option<String> {
+    let new: Vec<&str> = lines
+        .iter()
+        .filter(|l| !region.ours.iter().any(|o| norm(o) == norm(l)))
+        .map(|l| l.trim_end_matches('\n'))
+        .collect();
+    let (uses, _) = defs::lines_refs(ctx.path, "", &new);
+    let mut names: Vec<String> = Vec::new();
+    for (name, kind, _) in uses {
+        if !matches!(kind, defs::UseKind::Call | defs::UseKind::Kconfig) || names.contains(&name) {
+            continue;
+        }
+        let used = defs::Use {
+            name: name.clone(),
+            kind,
+            path: ctx.path.to_string(),
+            line: 0,
+        };
+        if known.missing(&used) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the placed lines name `{}`, which the target does not define (renamed or removed upstream)",
+        names.join("`, `")
+    ))
 }
 
 /// Trimmed text of a line, for comparisons that ignore trailing whitespace and indentation.

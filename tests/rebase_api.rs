@@ -1,0 +1,203 @@
+//! The identifier checks of `rebase` on small real repositories: `needs-api` for a patch that
+//! applies but calls what upstream removed, `blocked` for a patch that uses what only an
+//! unported earlier patch defines (replayed once that patch is resolved), and a cascade
+//! placement refused because it would name a Kconfig symbol the target no longer defines.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn verdicts(report: &Value) -> Vec<String> {
+    report["patches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["verdict"].as_str().unwrap_or("-").to_string())
+        .collect()
+}
+
+const API_C: &str =
+    "int old_api(int x)\n{\n\treturn x;\n}\n\nint kept_api(int x)\n{\n\treturn x + 1;\n}\n";
+const KCONFIG: &str = "config OLD_SYM\n\tbool \"old\"\n\nconfig KEPT_SYM\n\tbool \"kept\"\n";
+
+/// v1, and v2 where upstream renamed `old_api` and removed `OLD_SYM`.
+fn upstream(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "kernel/api.c", API_C);
+    write(dir, "kernel/Kconfig", KCONFIG);
+    write(dir, "kernel/core.c", &lines("core", 30));
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+    git(dir, &["checkout", "-q", "-b", "up"]);
+    write(dir, "kernel/api.c", &API_C.replace("old_api", "new_api"));
+    write(dir, "kernel/Kconfig", "config KEPT_SYM\n\tbool \"kept\"\n");
+    write(
+        dir,
+        "kernel/core.c",
+        &replace_line(&lines("core", 30), "core line 10\n", "alpha upstream\n"),
+    );
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "-b", "queue", "v1"]);
+}
+
+#[test]
+fn a_patch_that_calls_a_removed_api_is_applied_and_flagged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    upstream(dir);
+    write(
+        dir,
+        "kernel/evl.c",
+        "int evl_setup(void)\n{\n\tif (IS_ENABLED(CONFIG_OLD_SYM))\n\t\treturn old_api(1);\n\treturn kept_api(2);\n}\n",
+    );
+    commit_all(dir, "evl: setup");
+    let (code, report) = json_run(
+        dir,
+        &["rebase", "v2", "--queue", "v1..queue", "--report", "json"],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(verdicts(&report), ["needs-api"]);
+    let p = &report["patches"][0];
+    assert!(p["new_commit"].is_string(), "still applied: {p}");
+    let ids: Vec<(String, String, u64)> = p["identifiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["name"].as_str().unwrap().to_string(),
+                u["path"].as_str().unwrap().to_string(),
+                u["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("OLD_SYM".to_string(), "kernel/evl.c".to_string(), 3),
+            ("old_api".to_string(), "kernel/evl.c".to_string(), 4)
+        ]
+    );
+    // The human report lists it for review.
+    let out = tool(dir, &["rebase", "--status"]);
+    assert!(
+        stdout(&out).contains("kernel/evl.c:4 `old_api`"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_patch_using_what_a_conflicting_patch_defines_is_blocked_until_it_is_resolved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    upstream(dir);
+    write(dir, "kernel/a.c", "int a;\n");
+    commit_all(dir, "p1: clean");
+    let core = replace_line(&lines("core", 30), "core line 10\n", "beta queue\n");
+    write(
+        dir,
+        "kernel/core.c",
+        &format!("{core}\nint evl_core_hook(int x)\n{{\n\treturn x;\n}}\n"),
+    );
+    commit_all(dir, "p2: core hook (conflicts)");
+    write(
+        dir,
+        "kernel/user.c",
+        "int user(void)\n{\n\treturn evl_core_hook(3);\n}\n",
+    );
+    commit_all(dir, "p3: uses the hook");
+    let (code, report) = json_run(
+        dir,
+        &["rebase", "v2", "--queue", "v1..queue", "--report", "json"],
+    );
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(verdicts(&report), ["clean", "conflict", "blocked"]);
+    let p3 = &report["patches"][2];
+    assert_eq!(p3["blocked_by"], report["patches"][1]["key"]);
+    assert_eq!(p3["identifiers"][0]["name"], "evl_core_hook");
+    assert!(p3["new_commit"].is_null());
+
+    // Resolve p2; p3 is replayed on top of it, in queue order.
+    let out = tool(dir, &["rebase", "--continue"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let wt = dir.join(".git/dovetail-port/worktree");
+    let resolved = format!(
+        "{}\nint evl_core_hook(int x)\n{{\n\treturn x;\n}}\n",
+        replace_line(
+            &lines("core", 30),
+            "core line 10\n",
+            "alpha upstream beta queue\n"
+        )
+    );
+    std::fs::write(wt.join("kernel/core.c"), resolved).unwrap();
+    let (code, report) = json_run(dir, &["rebase", "--continue", "--report", "json"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(verdicts(&report), ["clean", "resolved", "clean"]);
+    let log = git(dir, &["log", "--format=%s", "queue-on-v2"]);
+    assert_eq!(
+        log.lines().take(3).collect::<Vec<_>>(),
+        [
+            "p3: uses the hook",
+            "p2: core hook (conflicts)",
+            "p1: clean"
+        ]
+    );
+}
+
+#[test]
+fn a_placement_naming_a_removed_kconfig_symbol_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "kernel/Kconfig", KCONFIG);
+    write(
+        dir,
+        "arch/x86/Kconfig",
+        "config X86\n\tdef_bool y\n\tselect KEPT_SYM\n\thelp\n\t  x86.\n",
+    );
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+    git(dir, &["checkout", "-q", "-b", "up"]);
+    write(
+        dir,
+        "kernel/Kconfig",
+        "config KEPT_SYM\n\tbool \"kept\"\n\nconfig UP_SYM\n\tbool \"up\"\n",
+    );
+    write(
+        dir,
+        "arch/x86/Kconfig",
+        "config X86\n\tdef_bool y\n\tselect KEPT_SYM\n\tselect UP_SYM\n\thelp\n\t  x86.\n",
+    );
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "-b", "queue", "v1"]);
+    write(
+        dir,
+        "arch/x86/Kconfig",
+        "config X86\n\tdef_bool y\n\tselect KEPT_SYM\n\tselect OLD_SYM\n\thelp\n\t  x86.\n",
+    );
+    commit_all(dir, "x86: select OLD_SYM");
+    let (code, report) = json_run(
+        dir,
+        &["rebase", "v2", "--queue", "v1..queue", "--report", "json"],
+    );
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(verdicts(&report), ["conflict"]);
+    let reasons: Vec<&str> = report["patches"][0]["paths"][0]["refusals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("list-union:") && r.contains("`OLD_SYM`")),
+        "{reasons:?}"
+    );
+}
