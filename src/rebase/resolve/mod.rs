@@ -9,8 +9,13 @@
 //! 0. `memory`: a resolution a human recorded for the same conflict (same file, enclosing
 //!    declaration and changed lines), adapted when the context moved;
 //! 1. `upstream`: the queue's hunk is already in the target's text of the region;
+//! 1b. `drift`: the queue deletes a block (a Kconfig entry by name) the target only added to →
+//!    the target's version is deleted;
 //! 2. `lists`: both sides edited the same list (Kconfig select/depends, Makefile obj-, #include,
 //!    EXPORT_SYMBOL, #define/enum entries) → ordered union, refusing key or value collisions;
+//! 2b. `words`: the sides changed adjacent lines, or other words of one line → merged finer;
+//! 2c. `deleted_anchor`: the queue inserted next to lines the target deleted → placed where they
+//!    were, when every name it uses still resolves in the target;
 //! 3. `reanchor`: one side only inserted lines next to lines the other side rewrote → the
 //!    insertion is placed against the rewritten lines by `similar` alignment;
 //! 4. `decls`: both sides added whole, different top-level C declarations at the same spot;
@@ -20,14 +25,20 @@
 pub mod append;
 pub mod attribute;
 pub mod decls;
+pub mod deleted_anchor;
 pub mod diff3;
+pub mod drift;
 pub mod elsewhere;
 pub mod isolate;
 pub mod lists;
 pub mod memory;
 pub mod moved;
+pub mod names;
 pub mod reanchor;
+#[cfg(test)]
+mod testing;
 pub mod upstream;
+pub mod words;
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +63,13 @@ pub enum Method {
     Declarations,
     /// Both sides appended at the end of the file: the target's lines, then the queue's.
     Append,
+    /// The queue deletes a block the target only added to: the target's version is deleted.
+    DeletionDrift,
+    /// Adjacent lines, or different words of one line, changed by each side: both kept.
+    WordMerge,
+    /// The queue's insertion placed where the lines it was next to were, which the target
+    /// deleted (every name it uses resolving in the target).
+    DeletedAnchor,
 }
 
 impl Method {
@@ -64,6 +82,9 @@ impl Method {
             Method::Reanchor => "re-anchor",
             Method::Declarations => "declarations",
             Method::Append => "append",
+            Method::DeletionDrift => "deletion-drift",
+            Method::WordMerge => "word-merge",
+            Method::DeletedAnchor => "deleted-anchor",
         }
     }
 }
@@ -128,6 +149,16 @@ pub struct Outcome {
 /// Runs the cascade on a diff3-style merge result (`git merge-file --diff3`), with the
 /// repository's recorded resolutions when there are any.
 pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Outcome {
+    cascade_in(path, merged, memory, None)
+}
+
+/// [`cascade`], with the target tree for the stages that check names there.
+pub fn cascade_in(
+    path: &str,
+    merged: &[u8],
+    memory: Option<&memory::Memory>,
+    target: Option<&names::Target<'_>>,
+) -> Outcome {
     let Ok(text) = std::str::from_utf8(merged) else {
         return Outcome::default();
     };
@@ -199,6 +230,7 @@ pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Ou
                         Segment::Plain(l) => blank(l),
                         Segment::Conflict(_) => false,
                     }),
+                    target,
                 };
                 match resolve_region(&ctx, region, memory) {
                     (Some((method, lines, confidence, detail)), _) => {
@@ -255,6 +287,8 @@ pub struct Context<'a> {
     pub before: String,
     /// Nothing but blank lines follows the region: it is at the end of the file.
     pub at_end: bool,
+    /// The target tree, where placed lines' names are looked up (none in unit tests).
+    pub target: Option<&'a names::Target<'a>>,
 }
 
 fn before_lines(segments: &[Segment], k: usize) -> String {
@@ -298,9 +332,12 @@ fn resolve_region(
             } => return (Some((Method::Recorded, lines, confidence, detail)), vec![]),
         }
     }
-    let stages: [(Method, Stage); 5] = [
+    let stages: [(Method, Stage); 8] = [
         (Method::HunkUpstream, upstream::resolve),
+        (Method::DeletionDrift, drift::resolve),
         (Method::ListUnion, lists::resolve),
+        (Method::WordMerge, words::resolve),
+        (Method::DeletedAnchor, deleted_anchor::resolve),
         (Method::Reanchor, reanchor::resolve),
         (Method::Declarations, decls::resolve),
         (Method::Append, append::resolve),
