@@ -65,6 +65,10 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
     };
     let n_ins = r.theirs.len() - r.base.len();
     let block = &r.theirs[k..k + n_ins];
+    if !block.iter().any(|l| super::meaningful(l)) {
+        // A blank line or a lone brace: nothing worth placing by guess.
+        return Decision::Pass;
+    }
     let kconfig = ctx
         .path
         .rsplit('/')

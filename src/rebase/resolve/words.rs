@@ -18,23 +18,34 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
         return Decision::Pass;
     }
     let mut by_words = 0;
-    let merged = merge3(&r.base, &r.ours, &r.theirs, &mut |b, o, t| {
+    let mut shared = false;
+    let mut partly = false;
+    let merged = merge3(&r.base, &r.ours, &r.theirs, &mut shared, &mut |b, o, t| {
         // Both sides rewrote the same lines one for one: merge each line word by word.
         if b.len() != o.len() || b.len() != t.len() {
             return None;
         }
         let mut out = Vec::new();
+        let mut shared_words = false;
         for ((b, o), t) in b.iter().zip(o).zip(t) {
             let (bw, ow, tw) = (split_words(b), split_words(o), split_words(t));
-            let line = merge3(&bw, &ow, &tw, &mut |_, _, _| None)?;
+            let line = merge3(&bw, &ow, &tw, &mut shared_words, &mut |_, _, _| None)?;
             out.push(line.concat());
             by_words += 1;
         }
+        partly |= shared_words;
         Some(out)
     });
     let Some(lines) = merged else {
         return Decision::Pass;
     };
+    if shared || partly {
+        // Part of the queue's change is already in the target: the rest may be too, in
+        // another form (a fix upstream took with a correction).
+        return Decision::Refuse(
+            "the target made part of the queue's change here already; the rest may be in it in another form".into(),
+        );
+    }
     // A name one side dropped from the region that the merged lines still use (brought back
     // by the other side's lines) is most likely a rename that the other side's line misses.
     let kept = names(&lines);
@@ -151,11 +162,13 @@ fn collide(a: &Range<usize>, b: &Range<usize>) -> bool {
 
 /// Three-way merge of token sequences where each side's changes must not collide with the
 /// other's, except where both sides changed exactly the same range: identical changes are taken
-/// once, others go to `both` (which may merge them finer or give up with `None`).
+/// once (and `shared` set), others go to `both` (which may merge them finer or give up with
+/// `None`).
 fn merge3<T: Eq + std::hash::Hash + Ord + Clone>(
     base: &[T],
     ours: &[T],
     theirs: &[T],
+    shared: &mut bool,
     both: &mut dyn FnMut(&[T], &[T], &[T]) -> Option<Vec<T>>,
 ) -> Option<Vec<T>> {
     let (ho, ht) = (hunks(base, ours), hunks(base, theirs));
@@ -173,7 +186,9 @@ fn merge3<T: Eq + std::hash::Hash + Ord + Clone>(
             }
             used[j] = true;
             let t_text = &theirs[t_new.clone()];
-            if t_text != text.as_slice() {
+            if t_text == text.as_slice() {
+                *shared = true;
+            } else {
                 text = both(&base[old.clone()], &text, t_text)?;
             }
         }
@@ -244,6 +259,20 @@ mod tests {
             v(&["\tflags = irq_settings_get(desc, IRQ_NOPROBE | IRQ_OOB);"])
         );
         assert_eq!(confidence, Confidence::Medium);
+    }
+
+    #[test]
+    fn a_change_the_target_made_in_part_is_refused() {
+        // The queue's patch as first written; upstream took it with the parenthesis fixed.
+        let d = run(
+            &["\tseq_printf(p, \"%10u \", per_cpu(irq_stat.__nmi_count, j));"],
+            &["\tseq_printf(p, \"%10u \", nmi_count(j));"],
+            &["\tseq_printf(p, \"%10u \", per_cpu(irq_stat.__nmi_count, j);"],
+        );
+        match d {
+            Decision::Refuse(why) => assert!(why.contains("part of the queue's change"), "{why}"),
+            _ => panic!("should refuse"),
+        }
     }
 
     #[test]
