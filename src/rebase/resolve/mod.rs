@@ -9,13 +9,13 @@
 //! 0. `memory`: a resolution a human recorded for the same conflict (same file, enclosing
 //!    declaration and changed lines), adapted when the context moved;
 //! 1. `upstream`: the queue's hunk is already in the target's text of the region;
-//! 1b. `drift`: the queue deletes a block (a Kconfig entry by name) the target only added to →
-//!    the target's version is deleted;
+//!    then `drift`: the queue deletes a block (a Kconfig entry by name) the target only added
+//!    to → the target's version is deleted;
 //! 2. `lists`: both sides edited the same list (Kconfig select/depends, Makefile obj-, #include,
 //!    EXPORT_SYMBOL, #define/enum entries) → ordered union, refusing key or value collisions;
-//! 2b. `words`: the sides changed adjacent lines, or other words of one line → merged finer;
-//! 2c. `deleted_anchor`: the queue inserted next to lines the target deleted → placed where they
-//!    were, when every name it uses still resolves in the target;
+//!    then `words`: the sides changed adjacent lines, or other words of one line → merged
+//!    finer; then `deleted_anchor`: the queue inserted next to lines the target deleted →
+//!    placed where they were, when every name it uses still resolves in the target;
 //! 3. `reanchor`: one side only inserted lines next to lines the other side rewrote → the
 //!    insertion is placed against the rewritten lines by `similar` alignment;
 //! 4. `decls`: both sides added whole, different top-level C declarations at the same spot;

@@ -358,7 +358,7 @@ fn defines_at(toks: &[String], i: usize, line: &str) -> bool {
     if matches!(prev, "struct" | "union" | "enum") && next == "{" {
         return true;
     }
-    if prev == "}" && next == ";" || toks[0] == "typedef" && next == ";" {
+    if next == ";" && (prev == "}" || toks[0] == "typedef") {
         return true;
     }
     // A declaration: a type word (and stars) right before the name, the type word starting

@@ -160,6 +160,9 @@ fn collide(a: &Range<usize>, b: &Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
 }
 
+/// How both sides' changes of the same range are merged finer (`None`: they cannot be).
+type Finer<'a, T> = dyn FnMut(&[T], &[T], &[T]) -> Option<Vec<T>> + 'a;
+
 /// Three-way merge of token sequences where each side's changes must not collide with the
 /// other's, except where both sides changed exactly the same range: identical changes are taken
 /// once (and `shared` set), others go to `both` (which may merge them finer or give up with
@@ -169,7 +172,7 @@ fn merge3<T: Eq + std::hash::Hash + Ord + Clone>(
     ours: &[T],
     theirs: &[T],
     shared: &mut bool,
-    both: &mut dyn FnMut(&[T], &[T], &[T]) -> Option<Vec<T>>,
+    both: &mut Finer<'_, T>,
 ) -> Option<Vec<T>> {
     let (ho, ht) = (hunks(base, ours), hunks(base, theirs));
     // Each change with the text that replaces its base range.
