@@ -1,7 +1,10 @@
 //! Following a file the target moved. Only the paths a patch touches and cannot find are looked
-//! for, and only among a few candidates: files with the same name elsewhere, and files in the
-//! same directory that the patch's base did not have. A candidate must hold most of the old
-//! content, and clearly more than any other candidate: an ambiguous move is refused, not guessed.
+//! for, and only among a few candidates: files with the same name elsewhere, and files of the
+//! same kind in the same directory. A move creates its destination, so only files the patch's
+//! base did not have can be one: a file the target deleted is never "followed" to a file that
+//! already existed (which the same patch may edit too, making it conflict with itself). A
+//! candidate must hold most of the old content, and clearly more than any other candidate: an
+//! ambiguous move is refused, not guessed.
 
 use std::collections::HashMap;
 
@@ -74,11 +77,17 @@ impl Follower {
         self.ensure_index(repo)?;
         let (dir, name) = old_path.rsplit_once('/').unwrap_or(("", old_path));
         let ext = name.rsplit_once('.').map(|(_, e)| e);
-        let mut candidates: Vec<&String> = self.by_name.get(name).into_iter().flatten().collect();
+        let new_since_base = |path: &str| base.is_none_or(|b| Entry::at(b, path).is_none());
+        let mut candidates: Vec<&String> = self
+            .by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|p| new_since_base(p))
+            .collect();
         for path in self.by_dir.get(dir).into_iter().flatten() {
             let same_ext = path.rsplit_once('.').map(|(_, e)| e) == ext;
-            let new_here = base.is_none_or(|b| Entry::at(b, path).is_none());
-            if same_ext && new_here && !candidates.contains(&path) {
+            if same_ext && new_since_base(path) && !candidates.contains(&path) {
                 candidates.push(path);
             }
         }
@@ -133,7 +142,63 @@ pub fn similarity(old: &str, new: &str) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use super::similarity;
+    use super::*;
+
+    /// A tree with these files (path, content) in `repo`.
+    fn tree(repo: &Repository, files: &[(&str, &str)]) -> Oid {
+        let empty = repo.treebuilder(None).unwrap().write().unwrap();
+        let mut b = git2::build::TreeUpdateBuilder::new();
+        for (path, text) in files {
+            b.upsert(
+                *path,
+                repo.blob(text.as_bytes()).unwrap(),
+                git2::FileMode::Blob,
+            );
+        }
+        b.create_updated(repo, &repo.find_tree(empty).unwrap())
+            .unwrap()
+    }
+
+    const DRIVER: &str =
+        "int probe(void)\n{\n\treturn 0;\n}\n\nint remove(void)\n{\n\treturn 1;\n}\n";
+
+    #[test]
+    fn follows_a_file_to_its_new_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let base = tree(
+            &repo,
+            &[("drivers/a/x.c", DRIVER), ("drivers/a/y.c", "int y;\n")],
+        );
+        let ours = tree(
+            &repo,
+            &[("drivers/b/x.c", DRIVER), ("drivers/a/y.c", "int y;\n")],
+        );
+        let (base, ours) = (repo.find_tree(base).unwrap(), repo.find_tree(ours).unwrap());
+        let old = Entry::at(&base, "drivers/a/x.c").unwrap().id;
+        let found = Follower::new(ours.id())
+            .find(&repo, &ours, Some(&base), "drivers/a/x.c", old)
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.path, "drivers/b/x.c");
+    }
+
+    #[test]
+    fn a_deleted_file_is_not_followed_to_a_file_the_base_had() {
+        // The target deleted drivers/a/x.c; drivers/b/x.c existed already (with much the same
+        // text) and is no move destination, even with the same name and content.
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let files = [("drivers/a/x.c", DRIVER), ("drivers/b/x.c", DRIVER)];
+        let base = tree(&repo, &files);
+        let ours = tree(&repo, &files[1..]);
+        let (base, ours) = (repo.find_tree(base).unwrap(), repo.find_tree(ours).unwrap());
+        let old = Entry::at(&base, "drivers/a/x.c").unwrap().id;
+        let found = Follower::new(ours.id())
+            .find(&repo, &ours, Some(&base), "drivers/a/x.c", old)
+            .unwrap();
+        assert_eq!(found, None);
+    }
 
     #[test]
     fn similarity_counts_kept_lines() {

@@ -571,9 +571,10 @@ fn cascade_path(
     let Some(text) = &res.merged_text else {
         return Ok(());
     };
+    let target = super::resolve::names::Target::new(repo, ours.id(), &res.path);
     // Stages are isolated one by one; this catches the cascade's own bookkeeping too.
     let outcome = super::resolve::isolate::run("the cascade", || {
-        super::resolve::cascade_checked(&res.path, text, options.memory, options.known)
+        super::resolve::cascade_in(&res.path, text, options.memory, options.known, Some(&target))
     })
     .unwrap_or_else(|reason| super::resolve::Outcome {
         refusals: vec![super::resolve::Refusal {

@@ -51,6 +51,7 @@ mod tests {
             path: "kernel/x.c",
             before: String::new(),
             at_end,
+            target: None,
         };
         resolve(
             &ctx,

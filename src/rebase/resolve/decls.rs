@@ -279,6 +279,7 @@ mod tests {
             path: "kernel/x.c",
             before: String::new(),
             at_end: false,
+            target: None,
         };
         resolve(
             &ctx,

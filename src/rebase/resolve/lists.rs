@@ -281,6 +281,7 @@ mod tests {
             path,
             before: String::new(),
             at_end: false,
+            target: None,
         };
         resolve(
             &ctx,

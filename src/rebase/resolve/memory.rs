@@ -577,6 +577,7 @@ mod tests {
             path: "x.c",
             before: "void f(void)\n{\n".into(),
             at_end: false,
+            target: None,
         };
         let k = key("x.c", Some("f"), &rec_region);
         memory.records.insert(
@@ -623,6 +624,7 @@ mod tests {
             path: "x.c",
             before: "void other(void)\n{\n".into(),
             at_end: false,
+            target: None,
         };
         assert!(matches!(
             memory.resolve(&elsewhere, &rec_region),

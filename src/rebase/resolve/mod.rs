@@ -9,8 +9,13 @@
 //! 0. `memory`: a resolution a human recorded for the same conflict (same file, enclosing
 //!    declaration and changed lines), adapted when the context moved;
 //! 1. `upstream`: the queue's hunk is already in the target's text of the region;
+//!    then `drift`: the queue deletes a block (a Kconfig entry by name) the target only added
+//!    to → the target's version is deleted;
 //! 2. `lists`: both sides edited the same list (Kconfig select/depends, Makefile obj-, #include,
 //!    EXPORT_SYMBOL, #define/enum entries) → ordered union, refusing key or value collisions;
+//!    then `words`: the sides changed adjacent lines, or other words of one line → merged
+//!    finer; then `deleted_anchor`: the queue inserted next to lines the target deleted →
+//!    placed where they were, when every name it uses still resolves in the target;
 //! 3. `reanchor`: one side only inserted lines next to lines the other side rewrote → the
 //!    insertion is placed against the rewritten lines by `similar` alignment;
 //! 4. `decls`: both sides added whole, different top-level C declarations at the same spot;
@@ -20,14 +25,20 @@
 pub mod append;
 pub mod attribute;
 pub mod decls;
+pub mod deleted_anchor;
 pub mod diff3;
+pub mod drift;
 pub mod elsewhere;
 pub mod isolate;
 pub mod lists;
 pub mod memory;
 pub mod moved;
+pub mod names;
 pub mod reanchor;
+#[cfg(test)]
+mod testing;
 pub mod upstream;
+pub mod words;
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +68,13 @@ pub enum Method {
     HunkOffset,
     /// A patch file's hunk placed with trimmed context inside its named function or entry.
     HunkAnchored,
+    /// The queue deletes a block the target only added to: the target's version is deleted.
+    DeletionDrift,
+    /// Adjacent lines, or different words of one line, changed by each side: both kept.
+    WordMerge,
+    /// The queue's insertion placed where the lines it was next to were, which the target
+    /// deleted (every name it uses resolving in the target).
+    DeletedAnchor,
 }
 
 impl Method {
@@ -71,6 +89,9 @@ impl Method {
             Method::Append => "append",
             Method::HunkOffset => "hunk-offset",
             Method::HunkAnchored => "hunk-anchored",
+            Method::DeletionDrift => "deletion-drift",
+            Method::WordMerge => "word-merge",
+            Method::DeletedAnchor => "deleted-anchor",
         }
     }
 }
@@ -135,16 +156,18 @@ pub struct Outcome {
 /// Runs the cascade on a diff3-style merge result (`git merge-file --diff3`), with the
 /// repository's recorded resolutions when there are any.
 pub fn cascade(path: &str, merged: &[u8], memory: Option<&memory::Memory>) -> Outcome {
-    cascade_checked(path, merged, memory, None)
+    cascade_in(path, merged, memory, None, None)
 }
 
-/// The cascade, refusing any placement whose new lines name a function, macro or Kconfig
-/// symbol that `known` says the target (with the queue) does not define.
-pub fn cascade_checked(
+/// [`cascade`] with the target: `known` refuses any placement whose new lines name a
+/// function, macro or Kconfig symbol the target (with the queue) does not define; `target`
+/// serves the stages that look names up in the target tree.
+pub fn cascade_in(
     path: &str,
     merged: &[u8],
     memory: Option<&memory::Memory>,
     known: Option<&dyn Lookup>,
+    target: Option<&names::Target<'_>>,
 ) -> Outcome {
     let Ok(text) = std::str::from_utf8(merged) else {
         return Outcome::default();
@@ -217,6 +240,7 @@ pub fn cascade_checked(
                         Segment::Plain(l) => blank(l),
                         Segment::Conflict(_) => false,
                     }),
+                    target,
                 };
                 match resolve_region(&ctx, region, memory, known) {
                     (Some((method, lines, confidence, detail)), _) => {
@@ -273,6 +297,8 @@ pub struct Context<'a> {
     pub before: String,
     /// Nothing but blank lines follows the region: it is at the end of the file.
     pub at_end: bool,
+    /// The target tree, where placed lines' names are looked up (none in unit tests).
+    pub target: Option<&'a names::Target<'a>>,
 }
 
 fn before_lines(segments: &[Segment], k: usize) -> String {
@@ -317,9 +343,12 @@ fn resolve_region(
             } => return (Some((Method::Recorded, lines, confidence, detail)), vec![]),
         }
     }
-    let stages: [(Method, Stage); 5] = [
+    let stages: [(Method, Stage); 8] = [
         (Method::HunkUpstream, upstream::resolve),
+        (Method::DeletionDrift, drift::resolve),
         (Method::ListUnion, lists::resolve),
+        (Method::WordMerge, words::resolve),
+        (Method::DeletedAnchor, deleted_anchor::resolve),
         (Method::Reanchor, reanchor::resolve),
         (Method::Declarations, decls::resolve),
         (Method::Append, append::resolve),

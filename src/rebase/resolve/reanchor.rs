@@ -63,7 +63,7 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
 }
 
 /// When `side` is `base` plus one inserted block, the range of possible insertion points.
-fn insertion(base: &[String], side: &[String]) -> Option<(usize, usize)> {
+pub(super) fn insertion(base: &[String], side: &[String]) -> Option<(usize, usize)> {
     if side.len() <= base.len() {
         return None;
     }
@@ -204,6 +204,7 @@ mod tests {
             path: "kernel/sched/core.c",
             before: String::new(),
             at_end: false,
+            target: None,
         };
         resolve(
             &ctx,

@@ -74,6 +74,7 @@ mod tests {
             path: "a.c",
             before: String::new(),
             at_end: false,
+            target: None,
         }
     }
 
