@@ -15,6 +15,7 @@ pub mod kbuild;
 pub mod kernels;
 pub mod lint;
 pub mod process;
+pub mod progress;
 pub mod queue;
 pub mod rebase;
 pub mod results;

@@ -111,9 +111,11 @@ fn runs(f: &Fixture) -> Vec<String> {
 }
 
 fn json(o: &Output) -> Value {
-    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| {
+    let v = serde_json::from_str(&stdout(o)).unwrap_or_else(|e| {
         panic!("{e}: stdout {} stderr {}", stdout(o), stderr(o));
-    })
+    });
+    common::assert_schema("bisect", &v);
+    v
 }
 
 #[test]

@@ -68,6 +68,7 @@ fn boot(work: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
             String::from_utf8_lossy(&out.stderr)
         )
     });
+    common::assert_schema("test-report", &json);
     (out, json)
 }
 
@@ -104,6 +105,7 @@ fn test_command_builds_boots_and_reports_kunit_and_payload_verdicts() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_schema("test-report", &r);
     assert_eq!(r["passed"], true);
     assert_eq!(r["end"]["kind"], "completed");
     assert_eq!(r["end"]["payload_status"], 0);

@@ -537,6 +537,15 @@ print(json.dumps({'default': gl['default'], 'lint': gl['lint'], 'submit': gl['la
         submit.contains("ci emit lava") && submit.contains("lavacli --uri"),
         "{submit}"
     );
+    // The labs' results come back as JUnit for the pipeline's test page.
+    assert!(
+        submit.contains("--json > ") && submit.contains("dovetail-port results lava"),
+        "{submit}"
+    );
+    assert_eq!(
+        v["submit"]["artifacts"]["reports"]["junit"],
+        "lava-junit.xml"
+    );
     assert_eq!(v["gh_test"]["container"], "rust:1-bookworm");
     assert_eq!(v["gh_test"]["runs-on"], "ubuntu-latest");
     assert_eq!(

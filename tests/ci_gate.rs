@@ -130,6 +130,7 @@ fn queue_gate_reports_the_conflict_and_nothing_of_the_fork_moves() {
     assert!(md.contains("| `queue` | queue | ❌ failed |"), "{md}");
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    common::assert_schema("ci", &j);
     assert_eq!(j["passed"], false);
     assert_eq!(j["gates"][0]["queue"]["counts"]["conflict"], 1);
     assert_eq!(j["gates"][0]["queue"]["counts"]["clean"], 1);

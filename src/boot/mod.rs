@@ -79,6 +79,8 @@ pub struct BootOptions {
     pub timeout: Duration,
     /// Stream the console to stderr live.
     pub console: bool,
+    /// Without `console`: a line on stderr as each KUnit suite ends, with its case counts.
+    pub suites: bool,
     /// Where the initramfs and console.log go; a fresh folder under the cache by default.
     pub work_dir: Option<PathBuf>,
 }
@@ -99,6 +101,7 @@ impl BootOptions {
             idle_timeout: Duration::from_secs(120),
             timeout: Duration::from_secs(900),
             console: false,
+            suites: false,
             work_dir: None,
         }
     }
@@ -290,7 +293,12 @@ pub fn boot(opts: &BootOptions) -> Result<TestReport, BootError> {
             // KVM that hangs (as on some nested hosts) prints nothing: detect that quickly.
             l.first_output = Some(Duration::from_secs(15));
         }
-        let r = qemu::run(&cmd, l, &log, opts.console)?;
+        let live = match (opts.console, opts.suites) {
+            (true, _) => qemu::Live::Console,
+            (false, true) => qemu::Live::Suites,
+            (false, false) => qemu::Live::Nothing,
+        };
+        let r = qemu::run(&cmd, l, &log, live)?;
         if try_kvm && opts.accel == Accel::Auto && (r.no_first_output || r.console.is_empty()) {
             notes.push(
                 "KVM produced no console output; fell back to TCG (remembered in the cache)"

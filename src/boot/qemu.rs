@@ -179,12 +179,22 @@ fn forward_lines(mut out: impl Read, tx: mpsc::Sender<String>) {
     }
 }
 
-/// Runs QEMU, streaming the console to `log` (and to stderr when `live`).
+/// What the watcher shows on stderr while the guest runs (the console always goes to the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live {
+    Nothing,
+    /// Every console line.
+    Console,
+    /// One line per top-level KTAP suite as it ends.
+    Suites,
+}
+
+/// Runs QEMU, streaming the console to `log` and showing on stderr what `live` asks for.
 pub fn run(
     cmd: &QemuCommand,
     limits: Limits,
     log: &Path,
-    live: bool,
+    live: Live,
 ) -> Result<RunResult, BootError> {
     let io = |e| BootError::Io {
         path: log.to_path_buf(),
@@ -222,6 +232,7 @@ pub fn run(
     let mut fatal_at: Option<Instant> = None;
     let grace = Duration::from_secs(3);
     let mut stdout_live = std::io::stderr();
+    let mut suites = crate::results::ktap::LiveSuites::default();
     let mut no_first_output = false;
 
     let end = loop {
@@ -241,8 +252,16 @@ pub fn run(
                 seen_any = true;
                 last_output = Instant::now();
                 logf.write_all(line.as_bytes()).map_err(io)?;
-                if live {
-                    let _ = stdout_live.write_all(line.as_bytes());
+                match live {
+                    Live::Console => {
+                        let _ = stdout_live.write_all(line.as_bytes());
+                    }
+                    Live::Suites => {
+                        if let Some(done) = suites.line(&line) {
+                            let _ = writeln!(stdout_live, "{done}");
+                        }
+                    }
+                    Live::Nothing => {}
                 }
                 console.push_str(&line);
                 let text = crate::results::strip_timestamp(&line);
@@ -357,7 +376,7 @@ mod tests {
             total: Duration::from_secs(20),
             first_output: None,
         };
-        let r = run(&cmd, limits, &dir.path().join("log"), false).unwrap();
+        let r = run(&cmd, limits, &dir.path().join("log"), Live::Nothing).unwrap();
         assert_eq!(r.end, BootEnd::NoOutput { seconds: 0 });
         assert!(r.duration < Duration::from_secs(10));
         // Killed and reaped: not even a zombie is left in the process table.
@@ -387,7 +406,7 @@ mod tests {
             total: Duration::from_secs(20),
             first_output: None,
         };
-        let r = run(&cmd, limits, &dir.path().join("log"), false).unwrap();
+        let r = run(&cmd, limits, &dir.path().join("log"), Live::Nothing).unwrap();
         assert_eq!(
             r.end,
             BootEnd::Completed {

@@ -200,15 +200,21 @@ the Debian packages of `dovetail-port doctor --apt`, then `cargo install` of the
 /// Where the lava-submit job writes the jobs it submits.
 const LAVA_JOBS_DIR: &str = ".dovetail-port/lava-jobs";
 
-/// The lava-submit job's loop: submit each job, wait for it, keep its results. Needs the CI
+/// The JUnit file the lava-submit job writes from the labs' results.
+const LAVA_JUNIT: &str = "lava-junit.xml";
+
+/// The lava-submit job's loop: submit each job, wait for it, keep its results, then turn them
+/// all into JUnit (`results lava`, whose exit status says whether a case failed). Needs the CI
 /// variable LAVA_URI (`https://USER:TOKEN@lava.example.org/RPC2`).
 const LAVA_SUBMIT: &str = "for f in .dovetail-port/lava-jobs/*.yaml; do \
 id=$(lavacli --uri \"$LAVA_URI\" jobs submit \"$f\") || exit 2; \
 echo \"$f: LAVA job $id\"; \
 lavacli --uri \"$LAVA_URI\" jobs wait \"$id\"; \
-lavacli --uri \"$LAVA_URI\" results \"$id\" --yaml > \".dovetail-port/lava-jobs/results-$id.yaml\"; \
-! grep -q 'result: fail' \".dovetail-port/lava-jobs/results-$id.yaml\" || status=1; \
-done; exit ${status:-0}";
+lavacli --uri \"$LAVA_URI\" results \"$id\" --json > \".dovetail-port/lava-jobs/results-$id.json\" || status=2; \
+done; \
+dovetail-port results lava .dovetail-port/lava-jobs/results-*.json --format junit -o lava-junit.xml \
+|| status=${status:-1}; \
+exit ${status:-0}";
 
 /// Whether any LAVA job would be emitted (so the lava-submit job has work).
 fn has_lava_jobs(c: &Config) -> bool {
@@ -380,7 +386,11 @@ pub fn gitlab(c: &Config) -> String {
                     "artifacts",
                     map(vec![
                         ("when", s("always")),
-                        ("paths", list([s(format!("{LAVA_JOBS_DIR}/"))])),
+                        (
+                            "paths",
+                            list([s(format!("{LAVA_JOBS_DIR}/")), s(LAVA_JUNIT)]),
+                        ),
+                        ("reports", map(vec![("junit", s(LAVA_JUNIT))])),
                     ]),
                 ),
             ]),

@@ -21,6 +21,12 @@ use super::{EXIT_ATTENTION, EXIT_OK};
 /// Existing files are never overwritten without --force; nothing is written when one
 /// would be. Exit status: 0 on success, 2 on error (unknown ARCH, not a kernel tree,
 /// refusing to overwrite).
+///
+/// Examples:
+///
+///   dovetail-port new-arch riscv --tree ~/linux --dry-run      # the changes as a diff
+///
+///   dovetail-port new-arch loongarch -C ~/linux --format json > scaffold.json
 #[derive(Args, Debug)]
 pub struct NewArchArgs {
     /// Architecture name: a descriptor arch-templates/isa/ARCH.toml (riscv, loongarch,
@@ -28,7 +34,7 @@ pub struct NewArchArgs {
     #[arg(value_parser = super::kernel_arch)]
     pub arch: String,
     /// Kernel source tree to scaffold.
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(long, short = 'C', value_name = "DIR", default_value = ".")]
     pub tree: PathBuf,
     /// Print the changes as a unified diff and write nothing.
     #[arg(long)]
@@ -52,6 +58,12 @@ pub struct NewArchArgs {
 ///
 /// Exit status: 0 when the port is complete (or reaches --min-percent), 1 when it is
 /// not, 2 on error.
+///
+/// Examples:
+///
+///   dovetail-port arch-status riscv --tree ~/linux
+///
+///   dovetail-port arch-status arm64 -C ~/linux --min-percent 80 --format json
 #[derive(Args, Debug)]
 pub struct ArchStatusArgs {
     /// Architecture name: a descriptor arch-templates/isa/ARCH.toml (riscv and riscv64,
@@ -59,7 +71,7 @@ pub struct ArchStatusArgs {
     #[arg(value_parser = super::kernel_arch)]
     pub arch: String,
     /// Kernel source tree to inspect.
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(long, short = 'C', value_name = "DIR", default_value = ".")]
     pub tree: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]

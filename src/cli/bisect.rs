@@ -90,9 +90,8 @@ pub struct BisectArgs {
     /// The --run command and its arguments.
     #[arg(last = true, value_name = "CMD")]
     command: Vec<OsString>,
-    /// Repository holding the queue.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    repo: PathBuf,
+    #[command(flatten)]
+    repo: super::TreeArg,
     /// Target architecture (kbuild/arch/: x86_64, arm64, arm, riscv64). With --run, patches
     /// in other architectures' folders are skipped only when --arch is given.
     #[arg(long)]
@@ -132,11 +131,15 @@ pub struct BisectArgs {
     /// under ~/.cache/dovetail-port/bisect/.
     #[arg(long, value_name = "DIR")]
     workspace: Option<PathBuf>,
-    /// Report format on stdout.
+    /// Report format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-    /// Also write the JSON report to FILE.
-    #[arg(long, value_name = "FILE")]
+    /// Write the report (in --format) to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also write the JSON report to FILE (old spelling of `--format json -o FILE` beside
+    /// the human report).
+    #[arg(long, value_name = "FILE", hide = true)]
     json_out: Option<PathBuf>,
 }
 
@@ -160,7 +163,7 @@ impl BisectArgs {
             (None, CheckSpec::Run(_)) => None,
             (None, _) => Some("x86_64".to_string()),
         };
-        let mut o = BisectOptions::new(&self.repo, &self.queue, check);
+        let mut o = BisectOptions::new(self.repo.to_path_buf(), &self.queue, check);
         o.kernel = KernelSetup {
             arch,
             base: BaseConfig::parse(&self.config),
@@ -183,14 +186,19 @@ impl BisectArgs {
 pub fn run(args: BisectArgs) -> anyhow::Result<u8> {
     let opts = args.options();
     let report = bisect::run(&opts, &mut |line| eprintln!("{line}"))?;
-    let json = serde_json::to_string_pretty(&report)?;
+    let json = dovetail_port::schema::to_json(&report);
     if let Some(path) = &args.json_out {
-        std::fs::write(path, format!("{json}\n"))
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?;
     }
-    match args.format {
-        Format::Human => print!("{}", report::human(&report)),
-        Format::Json => println!("{json}"),
+    let text = match args.format {
+        Format::Human => report::human(&report),
+        Format::Json => json,
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{text}"),
     }
     Ok(match report.outcome {
         Outcome::Found => EXIT_OK,

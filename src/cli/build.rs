@@ -38,7 +38,7 @@ struct BuildSpec {
     #[arg(long, default_value = "x86_64", value_parser = super::profile_arch)]
     arch: String,
     /// Kernel source tree (never modified). Default: the cached Debian 6.12 tree.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, short = 'C', value_name = "DIR")]
     tree: Option<PathBuf>,
     /// Output directory for the out-of-tree build (O=). Default:
     /// ~/.cache/dovetail-port/out/<tree>-<arch>, so rebuilds are incremental.
@@ -101,6 +101,12 @@ impl BuildSpec {
 /// the first compiler error is shown with file:line; the full log is in <out>/build.log.
 ///
 /// Exit status: 0 built, 2 error (dropped option, compile error, bad input).
+///
+/// Examples:
+///
+///   dovetail-port build --tree ~/linux --arch arm64 --fragment dovetail --fragment evl
+///
+///   dovetail-port build --config defconfig --config-only --format json   # cached 6.12 tree
 #[derive(Args, Debug)]
 pub struct BuildArgs {
     #[command(flatten)]
@@ -154,7 +160,9 @@ struct BootSpec {
     /// Stop the guest after this many seconds in total.
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     timeout: u64,
-    /// Show the guest console live on stderr (it is always saved to console.log).
+    /// Show the guest console live on stderr (it is always saved to console.log). Without
+    /// it, a line on stderr as each KUnit suite ends (`ok 3 list-kernel-test (12 cases)`),
+    /// on a terminal or with -v.
     #[arg(long)]
     console: bool,
     /// Folder for the initramfs and console.log. Default: a new folder under
@@ -214,6 +222,7 @@ impl BootSpec {
         o.idle_timeout = Duration::from_secs(self.idle_timeout);
         o.timeout = Duration::from_secs(self.timeout);
         o.console = self.console;
+        o.suites = super::progress_wanted();
         o.work_dir = self.work_dir.clone();
         o
     }
@@ -265,6 +274,12 @@ impl BootSpec {
 /// completion marker or a fatal event.
 ///
 /// Exit status: 0 all passed, 1 a test failed, crashed or the guest hung, 2 error.
+///
+/// Examples:
+///
+///   dovetail-port boot --out ~/.cache/dovetail-port/out/linux-6.12-x86_64 --console
+///
+///   dovetail-port boot --arch arm64 --kernel Image --run 'evl test -k' --format junit -o junit.xml
 #[derive(Args, Debug)]
 pub struct BootArgs {
     /// Guest architecture (a profile in kbuild/arch/; any spelling: aarch64, riscv, x86).
@@ -287,6 +302,12 @@ pub struct BootArgs {
 /// one logs root in without a password (login prompt `dovetail-port login: `, shell prompt
 /// `dovetail-port # `, what the jobs of `ci emit lava` expect); `--run` is kept as /dpt/run
 /// and --payload is copied into the root, as for `boot`.
+///
+/// Examples:
+///
+///   dovetail-port initramfs --arch arm64 --shell -o rootfs.cpio.gz      # for a LAVA board
+///
+///   dovetail-port initramfs --run 'evl test -k' --payload ~/libevl/install -o test.cpio.gz
 #[derive(Args, Debug)]
 pub struct InitramfsArgs {
     /// Guest architecture (a profile in kbuild/arch/; any spelling: aarch64, riscv, x86).
@@ -320,6 +341,12 @@ pub fn run_initramfs(args: InitramfsArgs) -> anyhow::Result<u8> {
 /// `dovetail-port test` with no options builds the cached 6.12 tree for x86_64 with
 /// tinyconfig + QEMU + KUnit fragments (incrementally), boots it under QEMU and reports the
 /// KUnit verdicts. Exit status: 0 all passed, 1 a test failed, crashed or hung, 2 error.
+///
+/// Examples:
+///
+///   dovetail-port test -C ~/linux --kunitconfig ~/linux/lib/kunit --filter 'list*'
+///
+///   dovetail-port test --arch arm64 --fragment dovetail --format junit -o junit.xml
 #[derive(Args, Debug)]
 pub struct TestArgs {
     /// A KUnit config: a file, or a folder holding `.kunitconfig` (`fs/ext4`), as kunit.py

@@ -17,6 +17,12 @@ use dovetail_port::boot::busybox::{self, FetchOptions};
 ///
 /// Prints the path of each busybox, one per line. Already cached ones are not fetched again
 /// unless --refresh. Exit status 0 on success, 2 on errors.
+///
+/// Examples:
+///
+///   dovetail-port busybox --arch arm64 --arch riscv64
+///
+///   dovetail-port busybox --arch arm --refresh --format json
 #[derive(Args, Debug)]
 pub struct BusyboxArgs {
     /// Guest architecture (a profile in kbuild/arch/; any spelling: aarch64, riscv, x86);

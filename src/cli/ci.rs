@@ -13,7 +13,7 @@ use dovetail_port::ci::{self, config::Config, emit, report, Event, Only, RunOpti
 
 /// Gate a kernel fork: queue check, lint, build, boot and tests; emit CI pipelines.
 ///
-/// With no subcommand, runs the gate described by dovetail-port.toml (found in --dir or a
+/// With no subcommand, runs the gate described by dovetail-port.toml (found in --tree or a
 /// parent): the queue check (the commits base..head replayed in memory onto `onto` by the
 /// rebase engine, in a scratch repository: nothing in the fork moves), the lint in diff mode
 /// against the queue base, then every matrix entry's build, boot under QEMU and tests.
@@ -23,6 +23,12 @@ use dovetail_port::ci::{self, config::Config, emit, report, Event, Only, RunOpti
 ///
 /// Exit status: 0 every gate passed, 1 a gate failed (conflict, new lint finding, failed
 /// test, crash, hang, build error), 2 the gate could not start (bad config, unknown entry).
+///
+/// Examples:
+///
+///   dovetail-port ci --tree ~/linux-evl --jobs 2 --junit junit.xml
+///
+///   dovetail-port ci --only lint --codequality gl-code-quality.json
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct CiArgs {
@@ -34,17 +40,28 @@ pub struct CiArgs {
 
 #[derive(Subcommand, Debug)]
 enum CiCommand {
-    /// Write a commented dovetail-port.toml fitted to the tree in --dir (arches present,
+    /// Write a commented dovetail-port.toml fitted to the tree in --tree (arches present,
     /// Dovetail/EVL detected, the nearest tag as queue base).
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port ci init
+    ///
+    ///   dovetail-port ci init --tree ~/linux-evl --force
     Init {
-        /// The fork's root.
-        #[arg(long, default_value = ".")]
-        dir: PathBuf,
+        #[command(flatten)]
+        dir: super::TreeArg,
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
     },
     /// Write the gate as CI pipelines or LAVA jobs.
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port ci emit gitlab -o .gitlab-ci.yml
+    ///
+    ///   dovetail-port ci emit lava -o lava-jobs/
     Emit(EmitArgs),
 }
 
@@ -61,9 +78,8 @@ enum Target {
 #[derive(Args, Debug)]
 struct EmitArgs {
     target: Target,
-    /// The fork's root (or a folder below it).
-    #[arg(long, default_value = ".")]
-    dir: PathBuf,
+    #[command(flatten)]
+    dir: super::TreeArg,
     /// Output file (gitlab/github; default stdout) or folder (lava; default
     /// .dovetail-port/lava in the fork).
     #[arg(long, short = 'o', value_name = "PATH")]
@@ -91,9 +107,8 @@ enum AccelArg {
 
 #[derive(Args, Debug)]
 struct RunArgs {
-    /// The fork's root (or a folder below it).
-    #[arg(long, default_value = ".")]
-    dir: PathBuf,
+    #[command(flatten)]
+    dir: super::TreeArg,
     /// Use this config file instead of <root>/dovetail-port.toml.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -240,7 +255,11 @@ fn run_gate(a: RunArgs) -> anyhow::Result<u8> {
         },
     };
 
-    let live = super::progress_wanted();
+    // Spinners on a terminal; in a CI log with -v, a line per phase and per finished gate;
+    // otherwise only the summary table.
+    let mode = dovetail_port::progress::mode();
+    let live = mode == dovetail_port::progress::Mode::Bars;
+    let lines = mode == dovetail_port::progress::Mode::Lines;
     let multi = MultiProgress::new();
     let bars: Mutex<std::collections::HashMap<String, ProgressBar>> = Mutex::default();
     let style = ProgressStyle::with_template("{spinner} {prefix:<24} {msg} [{elapsed}]")
@@ -257,7 +276,7 @@ fn run_gate(a: RunArgs) -> anyhow::Result<u8> {
                     pb
                 });
                 bar.set_message(phase);
-            } else if !phase.starts_with("replaying") {
+            } else if lines && !phase.starts_with("replaying") {
                 eprintln!("ci: {gate}: {phase}");
             }
         }
@@ -278,8 +297,9 @@ fn run_gate(a: RunArgs) -> anyhow::Result<u8> {
             if let Some(bar) = bars.lock().unwrap().remove(&g.name) {
                 bar.finish_and_clear();
             }
-            let _ = multi.println(&line);
-            if !live {
+            if live {
+                let _ = multi.println(&line);
+            } else if lines {
                 eprintln!("ci: {line}");
             }
         }

@@ -13,6 +13,12 @@ use dovetail_port::rebase::report::Report;
 ///
 /// Exit status: 0 when every stage ran (conflicts in the sample queue are expected and
 /// reported), 2 on errors.
+///
+/// Examples:
+///
+///   dovetail-port demo
+///
+///   dovetail-port demo -v 2> demo.log   # progress kept in a log
 #[derive(Args, Debug)]
 pub struct DemoArgs {}
 

@@ -61,13 +61,18 @@ pub enum OutputFormat {
 #[derive(Args, Debug)]
 pub struct LintArgs {
     /// Files or directories to lint (directories are walked for .c and .h files).
-    /// With --kernel, relative to that kernel tree (default: the whole tree).
+    /// With --tree or --kernel, relative to that kernel tree (default: the whole tree).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     /// Lint the cached kernel source tree of this series (e.g. 6.1), see `doctor`.
     #[arg(long, value_name = "SERIES")]
     pub kernel: Option<String>,
+
+    /// Lint this kernel tree: PATHs are relative to it (default: the whole tree) and
+    /// reported paths too.
+    #[arg(long, short = 'C', value_name = "DIR", conflicts_with = "kernel")]
+    pub tree: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
@@ -141,8 +146,8 @@ pub struct LintArgs {
 }
 
 pub fn run(args: LintArgs) -> anyhow::Result<u8> {
-    let (paths, root) = match &args.kernel {
-        Some(series) => {
+    let tree = match (&args.kernel, &args.tree) {
+        (Some(series), _) => {
             let cache = KernelCache::default_location();
             let tree = cache.ensure()?.source_tree(series);
             anyhow::ensure!(
@@ -150,6 +155,16 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
                 "no cached kernel tree for series {series} at {}",
                 tree.display()
             );
+            Some(tree)
+        }
+        (None, Some(tree)) => {
+            anyhow::ensure!(tree.is_dir(), "--tree {}: not a folder", tree.display());
+            Some(tree.clone())
+        }
+        (None, None) => None,
+    };
+    let (paths, root) = match tree {
+        Some(tree) => {
             let paths = if args.paths.is_empty() {
                 vec![tree.clone()]
             } else {
@@ -160,7 +175,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
         None => {
             anyhow::ensure!(
                 !args.paths.is_empty(),
-                "give at least one file or directory to lint (or --kernel SERIES)"
+                "give at least one file or directory to lint (or --tree DIR, or --kernel SERIES)"
             );
             (args.paths.clone(), args.root.clone())
         }

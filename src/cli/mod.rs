@@ -100,6 +100,28 @@ impl FormatArg {
     }
 }
 
+/// `-C/--tree DIR`, the kernel tree a command works in, spelled the same in every command
+/// (git's `-C`); `--repo` and `--dir`, the old spellings, still parse.
+#[derive(Args, Debug, Clone)]
+pub struct TreeArg {
+    /// The kernel tree, or a folder inside it (default: the current directory).
+    #[arg(
+        long = "tree",
+        short = 'C',
+        value_name = "DIR",
+        default_value = ".",
+        aliases = ["repo", "dir"]
+    )]
+    tree: std::path::PathBuf,
+}
+
+impl std::ops::Deref for TreeArg {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.tree
+    }
+}
+
 static GLOBAL: OnceLock<GlobalArgs> = OnceLock::new();
 
 fn global() -> &'static GlobalArgs {
@@ -126,11 +148,21 @@ pub fn quiet() -> bool {
     global().quiet
 }
 
-/// Whether to draw progress (bars, spinners, live lines) on stderr: on a terminal unless
-/// `-q`; elsewhere only with `-v`.
+/// How progress shows on stderr: bars on a terminal unless `-q`; plain lines elsewhere
+/// only with `-v`; else nothing.
+fn progress_mode(g: &GlobalArgs) -> dovetail_port::progress::Mode {
+    use dovetail_port::progress::Mode;
+    match (g.quiet, std::io::stderr().is_terminal(), g.verbose > 0) {
+        (true, _, _) => Mode::Off,
+        (false, true, _) => Mode::Bars,
+        (false, false, true) => Mode::Lines,
+        (false, false, false) => Mode::Off,
+    }
+}
+
+/// Whether to show progress (bars, spinners, live lines) on stderr at all.
 pub fn progress_wanted() -> bool {
-    let g = global();
-    !g.quiet && (g.verbose > 0 || std::io::stderr().is_terminal())
+    dovetail_port::progress::mode() != dovetail_port::progress::Mode::Off
 }
 
 #[derive(Subcommand, Debug)]
@@ -237,6 +269,7 @@ pub fn run() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
     let _ = GLOBAL.set(cli.global.clone());
+    dovetail_port::progress::set_mode(progress_mode(&cli.global));
     let result = match cli.command {
         Command::Rebase(args) => rebase::run(args),
         Command::Resolutions(args) => resolutions::run(args),
@@ -278,6 +311,79 @@ mod tests {
         // Duplicate flags (a global -q beside a command's own), bad defaults, aliases that
         // collide: clap checks all of it here.
         Cli::command().debug_assert();
+    }
+
+    /// Every command's `--help` (and the tool's) shows at least two examples of itself.
+    #[test]
+    fn every_help_has_two_examples() {
+        fn walk(cmd: &mut clap::Command, path: &str, missing: &mut Vec<String>) {
+            let help = cmd.render_long_help().to_string();
+            let examples = help.split_once("Examples:").map_or(0, |(_, tail)| {
+                // `dovetail-port queue list` ends a word: not `queue listing`.
+                tail.match_indices(path)
+                    .filter(|(i, _)| {
+                        matches!(
+                            tail.as_bytes().get(i + path.len()),
+                            None | Some(b' ' | b'\n')
+                        )
+                    })
+                    .count()
+            });
+            if examples < 2 {
+                missing.push(format!("{path} ({examples})"));
+            }
+            for sub in cmd.get_subcommands_mut() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                let p = format!("{path} {}", sub.get_name());
+                walk(sub, &p, missing);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&mut cmd, "dovetail-port", &mut missing);
+        assert!(missing.is_empty(), "fewer than two examples: {missing:#?}");
+    }
+
+    /// The kernel tree is `-C/--tree` wherever a command takes one; `--repo` and `--dir`
+    /// are hidden aliases.
+    #[test]
+    fn one_spelling_for_the_kernel_tree() {
+        fn walk(cmd: &clap::Command, path: &str, bad: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let (long, short) = (a.get_long(), a.get_short());
+                if matches!(long, Some("repo" | "dir"))
+                    || (short == Some('C')) != (long == Some("tree"))
+                {
+                    bad.push(format!("{path}: {long:?} {short:?}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), bad);
+            }
+        }
+        let mut bad = Vec::new();
+        walk(&Cli::command(), "dovetail-port", &mut bad);
+        assert!(bad.is_empty(), "{bad:#?}");
+        for args in [
+            &["rebase", "--repo", "x", "--continue"][..],
+            &["queue", "list", "--repo", "x", "--queue", "a..b"],
+            &["bisect", "--repo", "x", "--queue", "a..b", "--build"],
+            &["ci", "--dir", "x"],
+            &["ci", "init", "--dir", "x"],
+            &["ci", "emit", "gitlab", "--dir", "x"],
+            &["resolutions", "--repo", "x", "list"],
+            &["lint", "-C", "x"],
+            &["build", "-C", "x"],
+            &["test", "--tree", "x"],
+            &["new-arch", "riscv", "-C", "x"],
+            &["arch-status", "riscv", "--tree", "x"],
+        ] {
+            let argv = std::iter::once("dovetail-port").chain(args.iter().copied());
+            assert!(Cli::try_parse_from(argv).is_ok(), "{args:?}");
+        }
     }
 
     #[test]

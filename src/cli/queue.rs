@@ -12,17 +12,47 @@ use dovetail_port::queue::{apply, patchfile, range, Author};
 
 /// Inspect, import and export the patch queue, classified into topics (irq_pipeline,
 /// dovetail, per-arch, evl, drivers, other) by the rules in patchsets/dovetail.toml.
+///
+/// Examples:
+///
+///   dovetail-port queue list --queue v6.1..dovetail-6.1
+///
+///   dovetail-port queue export --queue v6.1..dovetail-6.1 --format quilt -o patches/
 #[derive(Subcommand, Debug)]
 pub enum QueueCommand {
     /// List the queue's patches, oldest first, with their topics.
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port queue list --queue v6.1..dovetail-6.1 -C ~/linux
+    ///
+    ///   dovetail-port queue list --series patches/ --format json | jq '.patches[].topic'
     List(ListArgs),
     /// Show one patch of the queue: topic, files, message.
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port queue show 12 --queue v6.1..dovetail-6.1
+    ///
+    ///   dovetail-port queue show 3f2a9c --series patches/series
     Show(ShowArgs),
     /// Turn patch files (format-patch mbox, quilt series, squashed patch) into commits on a
     /// new branch, without touching your worktree or index.
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port queue import patches/ --onto v6.1 --branch dovetail-6.1
+    ///
+    ///   dovetail-port queue import dovetail.patch --onto v6.1.187 --branch try --force -C ~/linux
     Import(ImportArgs),
     /// Write the queue BASE..HEAD out as a format-patch series, a quilt series or one squashed
     /// patch.
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port queue export --queue v6.1..dovetail-6.1 -o outgoing/   # format-patch mbox
+    ///
+    ///   dovetail-port queue export --queue v6.1..dovetail-6.1 --format squashed -o dovetail.patch
     Export(ExportArgs),
 }
 
@@ -34,9 +64,8 @@ pub struct Source {
     /// The queue as patch files (quilt dir, format-patch dir, or one file).
     #[arg(long, value_name = "DIR|FILE")]
     pub series: Option<PathBuf>,
-    /// The repository.
-    #[arg(long, short = 'C', value_name = "DIR", default_value = ".")]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::TreeArg,
     /// Topic rules (default: patchsets/dovetail.toml).
     #[arg(long, value_name = "FILE")]
     pub topics: Option<PathBuf>,
@@ -71,9 +100,8 @@ pub struct ImportArgs {
     /// Overwrite the branch if it exists.
     #[arg(long)]
     pub force: bool,
-    /// The repository.
-    #[arg(long, short = 'C', value_name = "DIR", default_value = ".")]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::TreeArg,
 }
 
 #[derive(Args, Debug)]
@@ -86,9 +114,8 @@ pub struct ExportArgs {
     pub out: PathBuf,
     #[arg(long, value_enum, default_value_t = Format::Mbox)]
     pub format: Format,
-    /// The repository.
-    #[arg(long, short = 'C', value_name = "DIR", default_value = ".")]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::TreeArg,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -71,9 +71,8 @@ pub struct RebaseArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// The repository (default: the one containing the current directory).
-    #[arg(long, short = 'C', value_name = "DIR", default_value = ".")]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::TreeArg,
 
     /// Topic rules (default: patchsets/dovetail.toml).
     #[arg(long, value_name = "FILE")]
@@ -341,7 +340,7 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
         _ => anyhow::bail!("say what the queue is: --queue BASE..HEAD or --series DIR"),
     };
     let opts = StartOptions {
-        repo: args.repo.clone(),
+        repo: args.repo.to_path_buf(),
         target: args
             .target
             .clone()

@@ -19,15 +19,23 @@ use dovetail_port::rebase::resolve::memory::{short, Memory, Record};
 ///
 /// `export` writes them all to one JSON file a team can share; `import` adds such a file's
 /// records, keeping yours where the same conflict was resolved differently (unless --replace).
+///
+/// Examples:
+///
+///   dovetail-port resolutions list -C ~/linux
+///
+///   dovetail-port resolutions export team.json && dovetail-port resolutions import team.json
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct ResolutionsArgs {
     #[command(subcommand)]
     pub command: ResolutionsCommand,
 
-    /// The repository (default: the one containing the current directory).
+    /// The kernel tree (a git repository; default: the one containing the current
+    /// directory). `--repo` is the old spelling.
     #[arg(
-        long,
+        long = "tree",
+        alias = "repo",
         short = 'C',
         value_name = "DIR",
         default_value = ".",
@@ -39,18 +47,42 @@ pub struct ResolutionsArgs {
 #[derive(Subcommand, Debug)]
 pub enum ResolutionsCommand {
     /// One line per recorded resolution: key, file, function, lines.
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port resolutions list
+    ///
+    ///   dovetail-port resolutions list -C ~/linux | grep kernel/irq/
     List,
     /// A recorded resolution in full: both sides, the base and the resolution.
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port resolutions show 4be1
+    ///
+    ///   dovetail-port resolutions show 4be1 -C ~/linux | less
     Show {
         /// The key, or a unique prefix of it (as `list` shows).
         key: String,
     },
     /// Write every record to FILE (JSON), to share with `import`.
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port resolutions export team.json
+    ///
+    ///   dovetail-port resolutions export -C ~/linux ~/shared/dovetail-6.12.json
     Export {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
     /// Add the records of a file written by `export`.
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port resolutions import team.json
+    ///
+    ///   dovetail-port resolutions import --replace ~/shared/dovetail-6.12.json
     Import {
         #[arg(value_name = "FILE")]
         file: PathBuf,
@@ -59,6 +91,12 @@ pub enum ResolutionsCommand {
         replace: bool,
     },
     /// Delete a recorded resolution.
+    ///
+    /// Examples:
+    ///
+    ///   dovetail-port resolutions forget 4be1
+    ///
+    ///   dovetail-port resolutions forget -C ~/linux 4be1c0
     Forget {
         /// The key, or a unique prefix of it.
         key: String,

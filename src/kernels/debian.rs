@@ -272,23 +272,7 @@ impl DebianLinux {
         let staging = self.root.join(format!(".orig-{}", pkg.upstream));
         let _ = fs::remove_dir_all(&staging);
         fs::create_dir_all(&staging).map_err(io(&staging))?;
-        eprintln!("dovetail-port: extracting {} ...", pkg.orig.display());
-        process::run(
-            "tar",
-            [
-                OsStr::new("-xf"),
-                pkg.orig.as_os_str(),
-                OsStr::new("-C"),
-                staging.as_os_str(),
-                OsStr::new("--strip-components=1"),
-            ],
-            None,
-        )?;
-        eprintln!(
-            "dovetail-port: importing linux {} into {} ...",
-            pkg.upstream,
-            repo.display()
-        );
+        super::extract(&pkg.orig, &staging, true)?;
         let name = pkg.orig.file_name().unwrap_or_default().to_string_lossy();
         let message = format!("Linux {} (Debian {name})", pkg.upstream);
         let commit = super::import_tree(&repo, &staging, &message, "index-import")?;

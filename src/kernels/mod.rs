@@ -129,17 +129,7 @@ impl KernelCache {
         let _ = fs::remove_dir_all(&staging);
         let _ = fs::remove_dir_all(&tree);
         fs::create_dir_all(&staging).map_err(io_err(&staging))?;
-        eprintln!("dovetail-port: extracting {} ...", tarball.display());
-        process::run(
-            "tar",
-            [
-                OsStr::new("-xf"),
-                tarball.as_os_str(),
-                OsStr::new("-C"),
-                staging.as_os_str(),
-            ],
-            None,
-        )?;
+        extract(&tarball, &staging, false)?;
         let extracted = staging.join(format!("linux-source-{series}"));
         fs::rename(&extracted, &tree).map_err(io_err(&tree))?;
         let _ = fs::remove_dir_all(&staging);
@@ -159,10 +149,6 @@ impl KernelCache {
         }
         let tree = self.source_tree(series);
         let version = kernel_version(&tree)?;
-        eprintln!(
-            "dovetail-port: importing linux {version} into {} ...",
-            repo.display()
-        );
         let message = format!("Linux {version} (Debian linux-source-{series})");
         let commit = import_tree(&repo, &tree, &message, &format!("index-{series}"))?;
         let git_dir = format!("--git-dir={}", repo.display());
@@ -212,6 +198,116 @@ pub fn init_bare(repo: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Extracts `tarball` into `dest` (which exists) by feeding it to `tar` ourselves, so the
+/// bytes read show as progress; `strip_top` drops the archive's top folder.
+pub fn extract(tarball: &Path, dest: &Path, strip_top: bool) -> Result<()> {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let size = fs::metadata(tarball).map_err(io_err(tarball))?.len();
+    let name = tarball.file_name().unwrap_or_default().to_string_lossy();
+    // From a pipe, tar cannot guess the compression: the file name says it.
+    let compression = [(".xz", "-J"), (".gz", "-z"), (".tgz", "-z"), (".bz2", "-j")]
+        .iter()
+        .find(|(ext, _)| name.ends_with(ext))
+        .map(|(_, flag)| *flag);
+    let mut cmd = Command::new("tar");
+    cmd.arg("-x")
+        .args(compression)
+        .args(["-f", "-", "-C"])
+        .arg(dest);
+    if strip_top {
+        cmd.arg("--strip-components=1");
+    }
+    let spawn = |source| process::ProcessError::Spawn {
+        program: "tar".into(),
+        source,
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(spawn)?;
+    let mut step = crate::progress::Step::new(
+        format!("extracting {name}"),
+        size,
+        crate::progress::Unit::Bytes,
+    );
+    let mut file = File::open(tarball).map_err(io_err(tarball))?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io_err(tarball))?;
+        // A tar that stopped reading has failed: its status and message say why.
+        if n == 0 || stdin.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        step.inc(n as u64);
+    }
+    drop(stdin);
+    let out = child.wait_with_output().map_err(spawn)?;
+    step.finish();
+    if !out.status.success() {
+        return Err(process::ProcessError::Failed {
+            command: format!("tar -x -f {}", tarball.display()),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// `git add` of every file under `tree`, one `--verbose` line per file counted as progress.
+fn add_all(tree: &Path, git_dir: &str, env: &[(&str, &OsStr)]) -> Result<()> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let files = walkdir::WalkDir::new(tree)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| !e.file_type().is_dir())
+        .count();
+    let name = tree.file_name().unwrap_or_default().to_string_lossy();
+    let mut step = crate::progress::Step::new(
+        format!("committing {name}"),
+        files as u64,
+        crate::progress::Unit::Files,
+    );
+    let work_tree = format!("--work-tree={}", tree.display());
+    let args = [git_dir, &work_tree, "add", "--verbose", "-A", "-f", "."];
+    let spawn = |source| process::ProcessError::Spawn {
+        program: "git".into(),
+        source,
+    };
+    let mut child = Command::new("git")
+        .args(args)
+        .current_dir(tree)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(spawn)?;
+    let stdout = child.stdout.take().expect("piped");
+    // Paths are bytes: count lines without decoding them.
+    for line in std::io::BufReader::new(stdout).split(b'\n') {
+        if line.is_err() {
+            break;
+        }
+        step.inc(1);
+    }
+    let out = child.wait_with_output().map_err(spawn)?;
+    step.finish();
+    if !out.status.success() {
+        return Err(process::ProcessError::Failed {
+            command: format!("git add -A -f . (in {})", tree.display()),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// Imports the folder `tree` (every file, ignore rules off) into the bare repository `repo` as
 /// a root commit with `message`, fixed identities and dates; returns the commit id. `index` is
 /// the name of the scratch index file used inside `repo`. Moves no ref.
@@ -219,15 +315,9 @@ pub fn import_tree(repo: &Path, tree: &Path, message: &str, index: &str) -> Resu
     let index = repo.join(index);
     let _ = fs::remove_file(&index);
     let git_dir = format!("--git-dir={}", repo.display());
-    let work_tree = format!("--work-tree={}", tree.display());
     let mut env: Vec<(&str, &OsStr)> = vec![("GIT_INDEX_FILE", index.as_os_str())];
     env.extend(IMPORT_ENV.iter().map(|(k, v)| (*k, OsStr::new(*v))));
-    process::run_with_env(
-        "git",
-        [&git_dir, &work_tree, "add", "-A", "-f", "."],
-        Some(tree),
-        &env,
-    )?;
+    add_all(tree, &git_dir, &env)?;
     let tree_id = process::run_with_env("git", [&git_dir, "write-tree"], None, &env)?;
     let tree_id = String::from_utf8_lossy(&tree_id.stdout).trim().to_string();
     let commit = process::run_with_env(
@@ -283,4 +373,65 @@ pub fn shared_clone_of(repo: &Path, dest: &Path) -> Result<()> {
         None,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The piped extraction and the counted `git add` give the same tree as git itself would:
+    /// a generated xz tarball, its top folder stripped, a file name that is not UTF-8.
+    #[test]
+    fn extract_and_import_a_tarball() {
+        let tmp = tempfile::tempdir().unwrap();
+        let top = tmp.path().join("linux-x");
+        fs::create_dir_all(top.join("kernel")).unwrap();
+        fs::write(top.join("Makefile"), "VERSION = 6\n").unwrap();
+        fs::write(top.join("kernel/irq.c"), "int x;\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            fs::write(top.join(OsStr::from_bytes(b"odd-\xff.c")), "y\n").unwrap();
+        }
+        let tarball = tmp.path().join("linux-x.tar.xz");
+        process::run(
+            "tar",
+            [
+                OsStr::new("-cJf"),
+                tarball.as_os_str(),
+                OsStr::new("-C"),
+                tmp.path().as_os_str(),
+                OsStr::new("linux-x"),
+            ],
+            None,
+        )
+        .unwrap();
+        let dest = tmp.path().join("out");
+        fs::create_dir(&dest).unwrap();
+        extract(&tarball, &dest, true).unwrap();
+        assert_eq!(fs::read(dest.join("kernel/irq.c")).unwrap(), b"int x;\n");
+
+        let repo = tmp.path().join("r.git");
+        init_bare(&repo).unwrap();
+        let commit = import_tree(&repo, &dest, "m", "index-t").unwrap();
+        let git_dir = format!("--git-dir={}", repo.display());
+        let files = process::run(
+            "git",
+            [&git_dir, "ls-tree", "-r", "--name-only", &commit],
+            None,
+        )
+        .unwrap()
+        .stdout;
+        let files = String::from_utf8_lossy(&files);
+        assert!(
+            files.contains("Makefile\n") && files.contains("kernel/irq.c\n"),
+            "{files}"
+        );
+        assert_eq!(files.lines().count(), if cfg!(unix) { 3 } else { 2 });
+
+        // A damaged archive is an error naming tar's complaint, not a panic or a half tree.
+        fs::write(&tarball, b"not xz").unwrap();
+        let err = extract(&tarball, &dest, true).unwrap_err().to_string();
+        assert!(err.contains("tar"), "{err}");
+    }
 }

@@ -96,6 +96,71 @@ fn parse_result(ok: bool, rest: &str) -> Option<Line<'_>> {
     })
 }
 
+/// Follows a console as it comes and names each top-level test (a KUnit suite) as it ends,
+/// with its case counts, as kunit.py does while the kernel runs:
+/// `ok 3 list-kernel-test (12 cases)`, `not ok 4 foo (2 of 9 cases failed)`.
+#[derive(Debug, Default)]
+pub struct LiveSuites {
+    cases: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+impl LiveSuites {
+    /// Feeds one console line; returns the line to show when it ends a top-level test.
+    pub fn line(&mut self, raw: &str) -> Option<String> {
+        let (depth, line) = classify(raw)?;
+        let (ok, number, name, directive) = match line {
+            // A suite's own header: whatever came before it (a suite that never reported)
+            // does not count towards this one.
+            Line::Version if depth == 1 => {
+                *self = LiveSuites::default();
+                return None;
+            }
+            Line::Result {
+                ok,
+                number,
+                name,
+                directive,
+            } => (ok, number, name, directive),
+            _ => return None,
+        };
+        let skip = directive.is_some_and(is_skip);
+        if depth == 1 {
+            self.cases += 1;
+            if !ok {
+                self.failed += 1;
+            } else if skip {
+                self.skipped += 1;
+            }
+            return None;
+        }
+        if depth != 0 {
+            return None;
+        }
+        let done = std::mem::take(self);
+        let mut out = format!("{} {number} {name}", if ok { "ok" } else { "not ok" });
+        if skip {
+            out.push_str(" # SKIP");
+        }
+        let plural = |n: usize| if n == 1 { "case" } else { "cases" };
+        let n = done.cases;
+        match (n, done.failed, done.skipped) {
+            (0, _, _) => {}
+            (_, 0, 0) => out.push_str(&format!(" ({n} {})", plural(n))),
+            (_, 0, s) => out.push_str(&format!(" ({n} {}, {s} skipped)", plural(n))),
+            (_, f, _) => out.push_str(&format!(" ({f} of {n} {} failed)", plural(n))),
+        }
+        Some(out)
+    }
+}
+
+fn is_skip(directive: &str) -> bool {
+    directive
+        .get(..4)
+        .is_some_and(|d| d.eq_ignore_ascii_case("skip"))
+}
+
 #[derive(Default)]
 struct Level {
     name: Option<String>,
@@ -359,6 +424,47 @@ pub fn parse_cases(lines: &[&str], notes: &mut Vec<String>) -> Vec<TestCase> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn live(log: &str) -> Vec<String> {
+        let mut w = LiveSuites::default();
+        log.lines().filter_map(|l| w.line(l)).collect()
+    }
+
+    #[test]
+    fn live_suites_name_each_suite_as_it_ends() {
+        let log = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/results/x86_64-6.12-kunit-pass.log"
+        ))
+        .unwrap();
+        let lines = live(&log);
+        assert_eq!(lines.len(), 20, "{lines:#?}");
+        assert_eq!(lines[5], "ok 6 kunit-log-test (2 cases, 1 skipped)");
+        assert_eq!(lines[9], "ok 10 kunit_fault # SKIP");
+        assert_eq!(lines[15], "ok 16 list-kunit-test (39 cases)");
+        // Failures, a parameterised case (its parameters are not cases) and timestamps.
+        let log = "\
+[    1.0] KTAP version 1
+[    1.0] 1..2
+[    1.0]     KTAP version 1
+[    1.0]     # Subtest: one
+[    1.0]     1..2
+[    1.0]         ok 1 p1
+[    1.0]         ok 2 p2
+[    1.0]     ok 1 param_case
+[    1.0]     not ok 2 broken
+[    1.0] not ok 1 one
+[    1.1]     KTAP version 1
+[    1.1]     # Subtest: two
+[    1.1]     1..1
+[    1.1]     ok 1 single
+[    1.1] ok 2 two
+";
+        assert_eq!(
+            live(log),
+            ["not ok 1 one (1 of 2 cases failed)", "ok 2 two (1 case)"]
+        );
+    }
 
     fn cases(log: &str) -> Vec<TestCase> {
         let lines: Vec<&str> = log.lines().collect();

@@ -6,6 +6,7 @@
 pub mod crash;
 pub mod evl;
 pub mod ktap;
+pub mod lava;
 pub mod marker;
 pub mod render;
 
@@ -44,6 +45,8 @@ pub enum Source {
     Marker,
     /// Boot-time self tests recognised in the kernel log (IRQ pipeline torture tests).
     Boot,
+    /// A LAVA lab's result (`lavacli results`).
+    Lava,
 }
 
 /// One test case with its verdict.
@@ -193,6 +196,12 @@ impl TestReport {
             c.source != Source::Ktap
                 || (suite.is_match(&c.suite) && test.as_ref().is_none_or(|t| t.is_match(&c.name)))
         });
+        self.recount();
+        Ok(())
+    }
+
+    /// Sets `counts` from `cases`.
+    pub fn recount(&mut self) {
         let mut counts = Counts::default();
         for c in &self.cases {
             match c.verdict {
@@ -203,7 +212,6 @@ impl TestReport {
             }
         }
         self.counts = counts;
-        Ok(())
     }
 
     pub fn failing_cases(&self) -> impl Iterator<Item = &TestCase> {

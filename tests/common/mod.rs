@@ -343,10 +343,34 @@ pub fn bisect_seeded_repo() -> PathBuf {
 }
 
 /// Runs the tool and reads its JSON report from stdout; panics with the output when it is not JSON.
+/// A rebase report is also checked against docs/schemas/rebase.schema.json.
 pub fn json_run(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
     let out = tool(dir, args);
     let code = out.status.code().unwrap_or(-1);
     let v = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}\n{}", stdout(&out), stderr(&out)));
+    if args.first() == Some(&"rebase") {
+        assert_schema("rebase", &v);
+    }
     (code, v)
+}
+
+/// Checks a JSON report against its published schema, docs/schemas/NAME.schema.json;
+/// panics listing every violation.
+pub fn assert_schema(name: &str, v: &serde_json::Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/schemas")
+        .join(format!("{name}.schema.json"));
+    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema)
+        .unwrap_or_else(|e| panic!("{}: not a valid schema: {e}", path.display()));
+    let errors: Vec<String> = validator
+        .iter_errors(v)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{name} report does not match its schema: {errors:#?}\n{v:#}"
+    );
 }
