@@ -14,6 +14,7 @@ pub mod report;
 pub mod resolve;
 pub mod session;
 pub mod upstream;
+pub mod verdicts;
 pub mod worktree;
 
 use std::path::PathBuf;
@@ -90,6 +91,8 @@ pub enum RebaseError {
     Memory(#[from] resolve::memory::MemoryError),
     #[error(transparent)]
     Collateral(#[from] collateral::CollateralError),
+    #[error("--apply forces through a patch the session stopped on for an upstream-equivalent or obsolete verdict; the session is not stopped on one: use --continue alone")]
+    NothingToApply,
 }
 
 pub type Result<T> = std::result::Result<T, RebaseError>;
@@ -114,6 +117,10 @@ pub enum Verdict {
     Resolved,
     /// Was a conflict; the user dropped it with --skip.
     Skipped,
+    /// The target already has its change in another form (see the finding's evidence).
+    UpstreamEquivalent,
+    /// What it changes is gone from the target (see the finding's evidence).
+    Obsolete,
 }
 
 impl Verdict {
@@ -127,6 +134,8 @@ impl Verdict {
             Verdict::Conflict => "conflict",
             Verdict::Resolved => "resolved",
             Verdict::Skipped => "skipped",
+            Verdict::UpstreamEquivalent => "upstream-equivalent",
+            Verdict::Obsolete => "obsolete",
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::collateral::Todo;
 use super::resolve::Placement;
 use super::session::{PatchState, Session};
+use super::verdicts::{Decision, Finding};
 use super::Verdict;
 
 #[derive(Debug, Serialize)]
@@ -24,6 +25,8 @@ pub struct Report<'a> {
     pub patches: &'a [PatchState],
     /// Every conflict region the resolution cascade placed, for review.
     pub review: Vec<ReviewItem<'a>>,
+    /// Every `upstream-equivalent` and `obsolete` verdict with its evidence, for review.
+    pub verdicts: Vec<VerdictItem<'a>>,
     /// Patches git's three-way merge leaves in conflict vs patches still in conflict here.
     pub cascade: CascadeSummary,
     /// New upstream code the queue's intent covers (collateral evolution), to look at.
@@ -37,6 +40,15 @@ pub struct ReviewItem<'a> {
     pub subject: &'a str,
     #[serde(flatten)]
     pub placement: &'a Placement,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerdictItem<'a> {
+    /// 1-based patch number.
+    pub patch: usize,
+    pub subject: &'a str,
+    #[serde(flatten)]
+    pub finding: &'a Finding,
 }
 
 #[derive(Debug, Serialize)]
@@ -104,6 +116,18 @@ impl<'a> Report<'a> {
                             subject: &p.subject,
                             placement: pl,
                         })
+                    })
+                })
+                .collect(),
+            verdicts: session
+                .patches
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    p.finding.as_ref().map(|finding| VerdictItem {
+                        patch: i + 1,
+                        subject: &p.subject,
+                        finding,
                     })
                 })
                 .collect(),
@@ -224,6 +248,31 @@ impl<'a> Report<'a> {
                 }
             }
         }
+        if !self.verdicts.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nreview: {} patch(es) the target already has or made obsolete (the session stops on each: --continue drops it, --continue --apply forces it through)",
+                self.verdicts.len()
+            );
+            for v in &self.verdicts {
+                let f = v.finding;
+                let _ = writeln!(
+                    out,
+                    "  #{} {} [{}, {} confidence{}]",
+                    v.patch,
+                    v.subject,
+                    f.verdict,
+                    confidence(f.confidence),
+                    decision(f.decision)
+                );
+                for e in &f.evidence {
+                    let _ = writeln!(out, "    {}: {}", at(e), e.what);
+                    for line in e.text.lines().take(8) {
+                        let _ = writeln!(out, "      | {line}");
+                    }
+                }
+            }
+        }
         if !self.collateral.is_empty() {
             let _ = writeln!(
                 out,
@@ -235,7 +284,7 @@ impl<'a> Report<'a> {
                 let _ = writeln!(out, "    -> {}", t.todo);
             }
         }
-        let pending = self.counts.get("conflict").copied().unwrap_or(0);
+        let pending = self.patches.iter().filter(|p| p.stops()).count();
         if self.finished {
             let _ = writeln!(
                 out,
@@ -246,7 +295,7 @@ impl<'a> Report<'a> {
         } else if pending > 0 {
             let _ = writeln!(
                 out,
-                "\n{pending} conflict(s) queued; the other patches are ported on top of {}.\nnext: `dovetail-port rebase --continue` checks the first conflict out for you to resolve; `--skip` drops it; `--abort` forgets the session; `--status` shows this table.",
+                "\n{pending} conflict(s) or verdict(s) queued; the other patches are ported on top of {}.\nnext: `dovetail-port rebase --continue` checks the first conflict out for you to resolve; `--skip` drops it; `--abort` forgets the session; `--status` shows this table.",
                 self.target
             );
         }
@@ -326,6 +375,27 @@ impl<'a> Report<'a> {
                 );
             }
         }
+        if !self.verdicts.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Review: upstream-equivalent and obsolete verdicts\n\n| # | verdict | confidence | evidence | what |\n|---|---|---|---|---|"
+            );
+            for v in &self.verdicts {
+                let f = v.finding;
+                for e in &f.evidence {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {}{} | {} | `{}` | {} |",
+                        v.patch,
+                        f.verdict,
+                        decision(f.decision),
+                        confidence(f.confidence),
+                        at(e),
+                        e.what.replace('|', "\\|")
+                    );
+                }
+            }
+        }
         if !self.collateral.is_empty() {
             let _ = writeln!(
                 out,
@@ -344,6 +414,23 @@ impl<'a> Report<'a> {
             }
         }
         out
+    }
+}
+
+/// `path:line` of a piece of evidence (the path alone for an absence).
+fn at(e: &super::verdicts::Evidence) -> String {
+    if e.line > 0 {
+        format!("{}:{}", e.path, e.line)
+    } else {
+        e.path.clone()
+    }
+}
+
+fn decision(d: Option<Decision>) -> &'static str {
+    match d {
+        None => "",
+        Some(Decision::Dropped) => ", dropped",
+        Some(Decision::Applied) => ", forced through with --apply",
     }
 }
 
@@ -440,6 +527,21 @@ pub fn explain(session: &Session, i: usize) -> String {
             }
             for line in c.text.lines() {
                 let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    if let Some(f) = &p.finding {
+        let _ = writeln!(
+            out,
+            "\n{} ({} confidence{}):",
+            f.verdict,
+            confidence(f.confidence),
+            decision(f.decision)
+        );
+        for e in &f.evidence {
+            let _ = writeln!(out, "  {}: {}", at(e), e.what);
+            for line in e.text.lines() {
+                let _ = writeln!(out, "    | {line}");
             }
         }
     }

@@ -1,0 +1,195 @@
+//! `upstream-equivalent`, judged per hunk over the target's whole file: the lines the hunk
+//! brings are there (anywhere in the file: upstream may have put them elsewhere), the lines it
+//! takes away are gone, and every identifier it introduces is already named in the file.
+
+use std::collections::HashSet;
+
+use super::hunks::{identifiers, Hunk, Lines};
+use super::Evidence;
+use crate::rebase::resolve::Confidence;
+
+/// What one hunk shows about the target.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Judged {
+    /// The target has the hunk's change.
+    Present {
+        confidence: Confidence,
+        evidence: Evidence,
+    },
+    /// It does not (or not clearly).
+    Absent,
+}
+
+/// Share of the brought lines that must be in the target, verbatim, for a medium verdict
+/// (the rest must at least have all their identifiers in the file).
+const MOST: f32 = 0.6;
+
+/// Judges `h` against the target's file `path` (its trimmed lines `target`); `old` is the
+/// text of the file the patch was made on (identifiers it had are not introduced by it).
+pub fn judge(path: &str, h: &Hunk, target: &Lines<'_>, old_identifiers: &HashSet<&str>) -> Judged {
+    if h.taken.iter().any(|l| target.has(l)) {
+        return Judged::Absent;
+    }
+    if h.brought.is_empty() {
+        return removal(path, h, target);
+    }
+    let present: Vec<&String> = h.brought.iter().filter(|l| target.has(l)).collect();
+    let named: HashSet<&str> = target.lines.iter().flat_map(|l| identifiers(l)).collect();
+    // Identifiers the hunk introduces must already be named in the target's file.
+    let introduced = h
+        .brought
+        .iter()
+        .flat_map(|l| identifiers(l))
+        .filter(|w| !old_identifiers.contains(w));
+    let mut unknown = introduced.filter(|w| !named.contains(w)).peekable();
+    if unknown.peek().is_some() {
+        return Judged::Absent;
+    }
+    let all = present.len() == h.brought.len();
+    if !all && (present.len() as f32) < MOST * h.brought.len() as f32 {
+        return Judged::Absent;
+    }
+    // Verbatim: the hunk's added lines stand in the target as one block.
+    let block = target.find_block(&h.added);
+    let confidence = if all && block.is_some() {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    let line = block
+        .or_else(|| present.first().and_then(|l| target.line_of(l)))
+        .unwrap_or(0);
+    let shown: Vec<&str> = if block.is_some() {
+        h.added.iter().map(String::as_str).collect()
+    } else {
+        present.iter().map(|l| l.as_str()).collect()
+    };
+    Judged::Present {
+        confidence,
+        evidence: Evidence {
+            path: path.to_string(),
+            line,
+            what: format!(
+                "{} of the {} line(s) the patch brings are in the target{}",
+                present.len(),
+                h.brought.len(),
+                if block.is_some() {
+                    ", as one block"
+                } else {
+                    ", with other text around them"
+                }
+            ),
+            text: lines_text(&shown),
+        },
+    }
+}
+
+/// A hunk that only removes lines: upstream removed them too when the lines around them now
+/// stand together, with nothing between.
+fn removal(path: &str, h: &Hunk, target: &Lines<'_>) -> Judged {
+    if h.taken.is_empty() || h.before.is_empty() || h.after.is_empty() {
+        return Judged::Absent;
+    }
+    let joined: Vec<String> = h.before.iter().chain(&h.after).cloned().collect();
+    match target.find_block(&joined) {
+        Some(line) => Judged::Present {
+            confidence: Confidence::High,
+            evidence: Evidence {
+                path: path.to_string(),
+                line,
+                what: format!(
+                    "the {} line(s) the patch removes are gone from the target, and the lines around them now stand together",
+                    h.taken.len()
+                ),
+                text: lines_text(&joined.iter().map(String::as_str).collect::<Vec<_>>()),
+            },
+        },
+        None => Judged::Absent,
+    }
+}
+
+pub(super) fn lines_text(lines: &[&str]) -> String {
+    lines.iter().take(12).fold(String::new(), |mut s, l| {
+        s.push_str(l);
+        s.push('\n');
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::hunks::hunks;
+    use super::*;
+
+    fn judged(old: &str, new: &str, target: &str) -> Judged {
+        let h = hunks("k.c", old, new);
+        assert_eq!(h.len(), 1, "{h:?}");
+        let t = Lines::new(target);
+        let ids: HashSet<&str> = old.lines().flat_map(identifiers).collect();
+        judge("k.c", &h[0], &t, &ids)
+    }
+
+    const OLD: &str = "int f(void)\n{\n\ta();\n\tb();\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
+
+    #[test]
+    fn the_change_verbatim_elsewhere_in_the_file_is_high() {
+        let new = "int f(void)\n{\n\ta();\n\tb();\n\tlock_it(&x->lock);\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
+        // Upstream put the same call in another place of the function.
+        let target = "int f(void)\n{\n\tlock_it(&x->lock);\n\ta();\n\tb();\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
+        match judged(OLD, new, target) {
+            Judged::Present {
+                confidence,
+                evidence,
+            } => {
+                assert_eq!(confidence, Confidence::High);
+                assert_eq!(evidence.line, 3);
+            }
+            j => panic!("{j:?}"),
+        }
+    }
+
+    #[test]
+    fn most_lines_with_the_rest_named_is_medium() {
+        let new = "int f(void)\n{\n\ta();\n\tlock_it(&x->lock);\n\tb();\n\tc();\n\tunlock_it(&x->lock);\n\tif (x->flags & FLAG_DONE)\n\t\tcount++;\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
+        let target = "int f(void)\n{\n\ta();\n\tlock_it(&x->lock);\n\tb();\n\tc();\n\tunlock_it(&x->lock);\n\tif (x->flags & FLAG_DONE)\n\t\tcount += 1;\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
+        match judged(OLD, new, target) {
+            Judged::Present { confidence, .. } => assert_eq!(confidence, Confidence::Medium),
+            j => panic!("{j:?}"),
+        }
+    }
+
+    #[test]
+    fn similar_code_for_another_purpose_is_not_equivalent() {
+        // The target gained the same lock call, but not the patch's other line, whose
+        // function the target does not name at all.
+        let new = "int f(void)\n{\n\ta();\n\tlock_it(&x->lock);\n\tpatch_only_hook(x);\n\tb();\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
+        let target = "int f(void)\n{\n\ta();\n\tb();\n\tc();\n}\n\nint g(void)\n{\n\tlock_it(&x->lock);\n\treturn 0;\n}\n";
+        assert_eq!(judged(OLD, new, target), Judged::Absent);
+    }
+
+    #[test]
+    fn a_removed_line_still_in_the_target_is_not_equivalent() {
+        let new = "int f(void)\n{\n\ta();\n\tb_new();\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
+        let target = "int f(void)\n{\n\ta();\n\tb();\n\tb_new();\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
+        assert_eq!(judged(OLD, new, target), Judged::Absent);
+    }
+
+    #[test]
+    fn a_removal_upstream_made_is_high_and_one_it_did_not_is_absent() {
+        let old = "config A\n\tbool \"a\"\n\tdepends on X86\n\tdepends on !PREEMPT_RT\n\tselect B\n\thelp\n\t  A.\n";
+        let new = "config A\n\tbool \"a\"\n\tdepends on X86\n\tselect B\n\thelp\n\t  A.\n";
+        let h = hunks("Kconfig", old, new);
+        let ids = HashSet::new();
+        let lifted = "config A\n\tbool \"a\"\n\tdepends on X86\n\tselect B\n\tselect C\n\thelp\n\t  A.\n";
+        assert!(matches!(
+            judge("Kconfig", &h[0], &Lines::new(lifted), &ids),
+            Judged::Present { .. }
+        ));
+        // Upstream changed the line instead: the patch's removal is not what it did.
+        let changed = "config A\n\tbool \"a\"\n\tdepends on X86\n\tdepends on !PREEMPT_RT || ARM\n\tselect B\n\thelp\n\t  A.\n";
+        assert_eq!(
+            judge("Kconfig", &h[0], &Lines::new(changed), &ids),
+            Judged::Absent
+        );
+    }
+}
