@@ -72,7 +72,11 @@ fn fixture(dir: &Path) {
     write(
         dir,
         "lib/other.c",
-        &replace_line(&lines("other", 10), "other line 5\n", "other line 5 queue\n"),
+        &replace_line(
+            &lines("other", 10),
+            "other line 5\n",
+            "other line 5 queue\n",
+        ),
     );
     commit_all(dir, "other: a change of its own");
 
@@ -162,8 +166,9 @@ fn each_verdict_with_its_evidence_and_no_look_alike() {
     assert_eq!(review, [1, 3]);
     let human = stdout(&tool(dir, &["rebase", "--status"]));
     assert!(
-        human.contains("#1 foo: lock the device while starting it [upstream-equivalent, high confidence]")
-            && human.contains("drivers/foo.c:5"),
+        human.contains(
+            "#1 foo: lock the device while starting it [upstream-equivalent, high confidence]"
+        ) && human.contains("drivers/foo.c:5"),
         "{human}"
     );
 }
@@ -181,13 +186,17 @@ fn continue_drops_a_verdict_and_apply_forces_it_through() {
     let out = tool(dir, &["rebase", "--continue"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stdout(&out).contains("patch #1 `foo: lock the device while starting it`: upstream-equivalent"),
+        stdout(&out)
+            .contains("patch #1 `foo: lock the device while starting it`: upstream-equivalent"),
         "{}",
         stdout(&out)
     );
     // --continue --apply: forced through, on the target; the patches after it replayed on top.
     let out = tool(dir, &["rebase", "--continue", "--apply"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // ... and the next stop is the obsolete patch.
+    assert!(stdout(&out).contains("patch #3"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(": obsolete"), "{}", stdout(&out));
     let (_, report) = json_run(dir, &["rebase", "--status", "--report", "json"]);
     let p1 = &report["patches"][0];
     assert_eq!(p1["finding"]["decision"], "applied");
@@ -196,11 +205,10 @@ fn continue_drops_a_verdict_and_apply_forces_it_through() {
     assert_eq!(foo.matches("mutex_lock(&d->lock);").count(), 2);
     let p2 = report["patches"][1]["new_commit"].as_str().unwrap();
     assert_eq!(git(dir, &["rev-parse", &format!("{p2}^")]), forced);
-    // Next stop: the obsolete patch. --continue drops it (the default).
+    // --continue drops it (the default); the conflict waits next.
     let out = tool(dir, &["rebase", "--continue"]);
-    assert!(stdout(&out).contains(": obsolete"), "{}", stdout(&out));
-    let out = tool(dir, &["rebase", "--continue"]);
-    assert_eq!(out.status.code(), Some(1), "the conflict waits next");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("patch #4"), "{}", stdout(&out));
     let (_, report) = json_run(dir, &["rebase", "--status", "--report", "json"]);
     assert_eq!(report["patches"][2]["verdict"], "obsolete");
     assert_eq!(report["patches"][2]["finding"]["decision"], "dropped");

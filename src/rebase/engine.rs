@@ -542,8 +542,7 @@ fn replay_one(
     )?;
     if forced {
         state.notes.push(
-            "forced through with --apply: the verdict's suggestion (drop it) was overridden"
-                .into(),
+            "forced through with --apply: the verdict's suggestion (drop it) was overridden".into(),
         );
     } else if let Some(f) = state.finding.clone() {
         state.paths = replayed.paths.clone();

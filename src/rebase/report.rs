@@ -7,6 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::collateral::Todo;
+use super::merge::PathStatus;
 use super::resolve::Placement;
 use super::session::{PatchState, Session};
 use super::verdicts::{Decision, Finding};
@@ -65,11 +66,17 @@ impl CascadeSummary {
             .iter()
             .filter(|p| p.verdict == Some(Verdict::Conflict))
             .count();
-        // A patch the cascade touched conflicted under a plain three-way merge.
+        // A patch the cascade touched conflicted under a plain three-way merge, and so did
+        // one a verdict stopped with a conflicting path.
         let rescued = patches
             .iter()
             .filter(|p| p.verdict != Some(Verdict::Conflict))
-            .filter(|p| p.paths.iter().any(|x| !x.placements.is_empty()))
+            .filter(|p| {
+                p.paths.iter().any(|x| {
+                    !x.placements.is_empty()
+                        || (p.finding.is_some() && x.status == PathStatus::Conflict)
+                })
+            })
             .count();
         let regions = |f: fn(&crate::rebase::merge::PathResult) -> usize| {
             patches.iter().flat_map(|p| &p.paths).map(f).sum::<usize>()

@@ -2,7 +2,7 @@
 //! brings are there (anywhere in the file: upstream may have put them elsewhere), the lines it
 //! takes away are gone, and every identifier it introduces is already named in the file.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::hunks::{identifiers, Hunk, Lines};
 use super::Evidence;
@@ -34,6 +34,19 @@ pub fn judge(path: &str, h: &Hunk, target: &Lines<'_>, old_identifiers: &HashSet
         return removal(path, h, target);
     }
     let present: Vec<&String> = h.brought.iter().filter(|l| target.has(l)).collect();
+    // Lines of the target with the same words and operators in another order.
+    let shapes: HashMap<String, usize> = target
+        .lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| shape(l).map(|s| (s, i + 1)))
+        .collect();
+    let reworded: Vec<(&String, usize)> = h
+        .brought
+        .iter()
+        .filter(|l| !target.has(l))
+        .filter_map(|l| shape(l).and_then(|s| shapes.get(&s)).map(|at| (l, *at)))
+        .collect();
     let named: HashSet<&str> = target.lines.iter().flat_map(|l| identifiers(l)).collect();
     // Identifiers the hunk introduces must already be named in the target's file.
     let introduced = h
@@ -46,7 +59,14 @@ pub fn judge(path: &str, h: &Hunk, target: &Lines<'_>, old_identifiers: &HashSet
         return Judged::Absent;
     }
     let all = present.len() == h.brought.len();
-    if !all && (present.len() as f32) < MOST * h.brought.len() as f32 {
+    let matched = present.len() + reworded.len();
+    // Reworded lines alone must account for every line.
+    let enough = if present.is_empty() {
+        matched == h.brought.len()
+    } else {
+        matched as f32 >= MOST * h.brought.len() as f32
+    };
+    if !all && !enough {
         return Judged::Absent;
     }
     // Verbatim: the hunk's added lines stand in the target as one block.
@@ -58,11 +78,14 @@ pub fn judge(path: &str, h: &Hunk, target: &Lines<'_>, old_identifiers: &HashSet
     };
     let line = block
         .or_else(|| present.first().and_then(|l| target.line_of(l)))
+        .or_else(|| reworded.first().map(|(_, at)| *at))
         .unwrap_or(0);
     let shown: Vec<&str> = if block.is_some() {
         h.added.iter().map(String::as_str).collect()
     } else {
-        present.iter().map(|l| l.as_str()).collect()
+        let mut v: Vec<&str> = present.iter().map(|l| l.as_str()).collect();
+        v.extend(reworded.iter().map(|(_, at)| target.lines[at - 1]));
+        v
     };
     Judged::Present {
         confidence,
@@ -70,9 +93,17 @@ pub fn judge(path: &str, h: &Hunk, target: &Lines<'_>, old_identifiers: &HashSet
             path: path.to_string(),
             line,
             what: format!(
-                "{} of the {} line(s) the patch brings are in the target{}",
+                "{} of the {} line(s) the patch brings are in the target{}{}",
                 present.len(),
                 h.brought.len(),
+                if reworded.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", {} more with the same words in another order",
+                        reworded.len()
+                    )
+                },
                 if block.is_some() {
                     ", as one block"
                 } else {
@@ -108,6 +139,26 @@ fn removal(path: &str, h: &Hunk, target: &Lines<'_>) -> Judged {
     }
 }
 
+/// A line's words and operators, each sorted: the same for `f(a, b)` and `f(b, a)`, not for
+/// `!f(a)` and `f(a)`. None for lines with fewer than two identifiers (too little to match).
+fn shape(line: &str) -> Option<String> {
+    let mut words: Vec<&str> = identifiers(line).collect();
+    if words.len() < 2 {
+        return None;
+    }
+    words.sort_unstable();
+    let mut ops: Vec<char> = line
+        .chars()
+        .filter(|c| !(c.is_alphanumeric() || *c == '_' || c.is_whitespace()))
+        .collect();
+    ops.sort_unstable();
+    Some(format!(
+        "{} {}",
+        words.join(" "),
+        ops.into_iter().collect::<String>()
+    ))
+}
+
 pub(super) fn lines_text(lines: &[&str]) -> String {
     lines.iter().take(12).fold(String::new(), |mut s, l| {
         s.push_str(l);
@@ -129,7 +180,8 @@ mod tests {
         judge("k.c", &h[0], &t, &ids)
     }
 
-    const OLD: &str = "int f(void)\n{\n\ta();\n\tb();\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
+    const OLD: &str =
+        "int f(void)\n{\n\ta();\n\tb();\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
 
     #[test]
     fn the_change_verbatim_elsewhere_in_the_file_is_high() {
@@ -159,6 +211,25 @@ mod tests {
     }
 
     #[test]
+    fn the_same_words_in_another_order_are_medium_and_a_negation_is_not() {
+        let old = "int f(struct d *d)\n{\n\tif (any_and(d->pending, online) >= nr_ids)\n\t\treturn 0;\n\treturn 1;\n}\n";
+        let new = "int f(struct d *d)\n{\n\tif (!intersects(online, d->pending))\n\t\treturn 0;\n\treturn 1;\n}\n";
+        let target = "int f(struct d *d)\n{\n\tif (!intersects(d->pending, online))\n\t\treturn 0;\n\treturn 1;\n}\n";
+        match judged(old, new, target) {
+            Judged::Present {
+                confidence,
+                evidence,
+            } => {
+                assert_eq!(confidence, Confidence::Medium);
+                assert_eq!(evidence.line, 3);
+            }
+            j => panic!("{j:?}"),
+        }
+        let negated = target.replace("!intersects", "intersects");
+        assert_eq!(judged(old, new, &negated), Judged::Absent);
+    }
+
+    #[test]
     fn similar_code_for_another_purpose_is_not_equivalent() {
         // The target gained the same lock call, but not the patch's other line, whose
         // function the target does not name at all.
@@ -169,7 +240,8 @@ mod tests {
 
     #[test]
     fn a_removed_line_still_in_the_target_is_not_equivalent() {
-        let new = "int f(void)\n{\n\ta();\n\tb_new();\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
+        let new =
+            "int f(void)\n{\n\ta();\n\tb_new();\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
         let target = "int f(void)\n{\n\ta();\n\tb();\n\tb_new();\n\tc();\n}\n\nint g(void)\n{\n\treturn 0;\n}\n";
         assert_eq!(judged(OLD, new, target), Judged::Absent);
     }
@@ -180,7 +252,8 @@ mod tests {
         let new = "config A\n\tbool \"a\"\n\tdepends on X86\n\tselect B\n\thelp\n\t  A.\n";
         let h = hunks("Kconfig", old, new);
         let ids = HashSet::new();
-        let lifted = "config A\n\tbool \"a\"\n\tdepends on X86\n\tselect B\n\tselect C\n\thelp\n\t  A.\n";
+        let lifted =
+            "config A\n\tbool \"a\"\n\tdepends on X86\n\tselect B\n\tselect C\n\thelp\n\t  A.\n";
         assert!(matches!(
             judge("Kconfig", &h[0], &Lines::new(lifted), &ids),
             Judged::Present { .. }

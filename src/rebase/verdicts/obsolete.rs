@@ -81,7 +81,11 @@ pub fn candidate(shown: &str, h: &Hunk, target: Option<&Lines<'_>>) -> Option<Ca
             line: 0,
             what,
             text: super::equivalent::lines_text(
-                &lines.iter().take(PROBES).map(|l| l.as_str()).collect::<Vec<_>>(),
+                &lines
+                    .iter()
+                    .take(PROBES)
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>(),
             ),
         },
         confidence: Confidence::High,
