@@ -2,11 +2,11 @@
 //! brings are there (anywhere in the file: upstream may have put them elsewhere), the lines it
 //! takes away are gone, and every identifier it introduces is already named in the file.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use super::hunks::{identifiers, Hunk, Lines};
+use super::hunks::{identifiers, shape, Hunk, Lines};
 use super::Evidence;
-use crate::rebase::resolve::Confidence;
+use crate::rebase::resolve::{meaningful, Confidence};
 
 /// What one hunk shows about the target.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +23,10 @@ pub enum Judged {
 /// Share of the brought lines that must be in the target, verbatim, for a medium verdict
 /// (the rest must at least have all their identifiers in the file).
 const MOST: f32 = 0.6;
+/// How far from the hunk's context lines (plus its own length) found lines may stand.
+const RADIUS: usize = 8;
+/// Context lines shorter than this are too common to anchor a place (`help`, `}`).
+const DISTINCTIVE: usize = 12;
 
 /// Judges `h` against the target's file `path` (its trimmed lines `target`); `old` is the
 /// text of the file the patch was made on (identifiers it had are not introduced by it).
@@ -34,20 +38,7 @@ pub fn judge(path: &str, h: &Hunk, target: &Lines<'_>, old_identifiers: &HashSet
         return removal(path, h, target);
     }
     let present: Vec<&String> = h.brought.iter().filter(|l| target.has(l)).collect();
-    // Lines of the target with the same words and operators in another order.
-    let shapes: HashMap<String, usize> = target
-        .lines
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| shape(l).map(|s| (s, i + 1)))
-        .collect();
-    let reworded: Vec<(&String, usize)> = h
-        .brought
-        .iter()
-        .filter(|l| !target.has(l))
-        .filter_map(|l| shape(l).and_then(|s| shapes.get(&s)).map(|at| (l, *at)))
-        .collect();
-    let named: HashSet<&str> = target.lines.iter().flat_map(|l| identifiers(l)).collect();
+    let named = target.named();
     // Identifiers the hunk introduces must already be named in the target's file.
     let introduced = h
         .brought
@@ -59,6 +50,47 @@ pub fn judge(path: &str, h: &Hunk, target: &Lines<'_>, old_identifiers: &HashSet
         return Judged::Absent;
     }
     let all = present.len() == h.brought.len();
+    // Lines of the target with the same words and operators in another order.
+    let reworded: Vec<(&String, usize)> = if all {
+        Vec::new()
+    } else {
+        h.brought
+            .iter()
+            .filter(|l| !target.has(l))
+            .filter_map(|l| {
+                shape(l)
+                    .and_then(|s| target.with_shape(&s))
+                    .map(|at| (l, at))
+            })
+            .collect()
+    };
+    // Found at the hunk's place: next to its context, with none of the lines it removes
+    // there. The same line elsewhere (another Kconfig entry's `depends on`) proves nothing.
+    let mut places: Vec<usize> = present.iter().flat_map(|l| target.positions(l)).collect();
+    places.extend(reworded.iter().map(|(_, at)| *at));
+    let radius = RADIUS + h.added.len();
+    let around: Vec<&String> = h.before.iter().chain(&h.after).collect();
+    // Distinctive context lines when there are (every Kconfig entry has a `help`), else any
+    // that says something; a hunk without either is anchored by its own lines.
+    let mut context: Vec<&String> = around
+        .iter()
+        .copied()
+        .filter(|l| l.len() >= DISTINCTIVE)
+        .collect();
+    if context.is_empty() {
+        context = around.into_iter().filter(|l| meaningful(l)).collect();
+    }
+    let anchored = places.iter().any(|&at| {
+        let near = target.around(at, radius);
+        (context.is_empty() || context.iter().any(|c| near.contains(&c.as_str())))
+            && !h
+                .removed
+                .iter()
+                .any(|r| near.contains(&r.as_str()) && !h.added.contains(r))
+    });
+    if !anchored {
+        return Judged::Absent;
+    }
     let matched = present.len() + reworded.len();
     // Reworded lines alone must account for every line.
     let enough = if present.is_empty() {
@@ -139,26 +171,6 @@ fn removal(path: &str, h: &Hunk, target: &Lines<'_>) -> Judged {
     }
 }
 
-/// A line's words and operators, each sorted: the same for `f(a, b)` and `f(b, a)`, not for
-/// `!f(a)` and `f(a)`. None for lines with fewer than two identifiers (too little to match).
-fn shape(line: &str) -> Option<String> {
-    let mut words: Vec<&str> = identifiers(line).collect();
-    if words.len() < 2 {
-        return None;
-    }
-    words.sort_unstable();
-    let mut ops: Vec<char> = line
-        .chars()
-        .filter(|c| !(c.is_alphanumeric() || *c == '_' || c.is_whitespace()))
-        .collect();
-    ops.sort_unstable();
-    Some(format!(
-        "{} {}",
-        words.join(" "),
-        ops.into_iter().collect::<String>()
-    ))
-}
-
 pub(super) fn lines_text(lines: &[&str]) -> String {
     lines.iter().take(12).fold(String::new(), |mut s, l| {
         s.push_str(l);
@@ -227,6 +239,23 @@ mod tests {
         }
         let negated = target.replace("!intersects", "intersects");
         assert_eq!(judged(old, new, &negated), Judged::Absent);
+    }
+
+    #[test]
+    fn the_same_line_in_another_entry_is_not_equivalent() {
+        let old = "config A\n\tbool \"a\"\n\tdepends on DEBUG_KERNEL\n\thelp\n\t  A.\n\nconfig B\n\tbool \"b\"\n\tdepends on X86\n";
+        let new = "config A\n\tbool \"a\"\n\tdepends on DEBUG_KERNEL && !PREEMPT_RT\n\thelp\n\t  A.\n\nconfig B\n\tbool \"b\"\n\tdepends on X86\n";
+        let h = hunks("lib/Kconfig.debug", old, new);
+        let ids: HashSet<&str> = old.lines().flat_map(identifiers).collect();
+        // The target has the line, but in entry C, far from A.
+        let far = format!(
+            "config A\n\tbool \"a\"\n\tdepends on DEBUG_KERNEL\n\thelp\n\t  A.\n{}config C\n\tbool \"c\"\n\tdepends on DEBUG_KERNEL && !PREEMPT_RT\n",
+            "\n".repeat(30)
+        );
+        assert_eq!(
+            judge("lib/Kconfig.debug", &h[0], &Lines::new(&far), &ids),
+            Judged::Absent
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct Hunk {
     pub added: Vec<String>,
     /// Meaningful lines the patch removes that the new file no longer has anywhere.
     pub taken: Vec<String>,
+    /// Every meaningful line the patch removes (some may stand elsewhere in the file).
+    pub removed: Vec<String>,
     /// Context lines before and after the change (blank ones dropped).
     pub before: Vec<String>,
     pub after: Vec<String>,
@@ -47,7 +49,7 @@ pub fn hunks(path: &str, old: &str, new: &str) -> Vec<Hunk> {
     let new_set: HashSet<&str> = new_lines.iter().map(|l| norm(l)).collect();
     let diff = similar::TextDiff::configure()
         .algorithm(similar::Algorithm::Patience)
-        .timeout(std::time::Duration::from_millis(500))
+        .timeout(std::time::Duration::from_millis(50))
         .diff_slices(&old_lines, &new_lines);
     let mut out = Vec::new();
     for group in diff.grouped_ops(CONTEXT) {
@@ -82,8 +84,11 @@ pub fn hunks(path: &str, old: &str, new: &str) -> Vec<Hunk> {
                     similar::ChangeTag::Delete => {
                         first_change.get_or_insert(op.old_range().start);
                         h.after.clear();
-                        if meaningful(line) && !new_set.contains(line) {
-                            h.taken.push(line.to_string());
+                        if meaningful(line) {
+                            h.removed.push(line.to_string());
+                            if !new_set.contains(line) {
+                                h.taken.push(line.to_string());
+                            }
                         }
                     }
                 }
@@ -121,10 +126,13 @@ pub fn is_kconfig(path: &str) -> bool {
         .is_some_and(|n| n.starts_with("Kconfig"))
 }
 
-/// A file's trimmed lines, each with its first 1-based line number.
+/// A file's trimmed lines, each with its first 1-based line number; the identifiers it names
+/// and its lines by shape are built on first need, once per file however many hunks ask.
 pub struct Lines<'a> {
     pub lines: Vec<&'a str>,
     first: HashMap<&'a str, usize>,
+    named: std::cell::OnceCell<HashSet<&'a str>>,
+    shapes: std::cell::OnceCell<HashMap<String, usize>>,
 }
 
 impl<'a> Lines<'a> {
@@ -134,7 +142,34 @@ impl<'a> Lines<'a> {
         for (i, l) in lines.iter().enumerate() {
             first.entry(*l).or_insert(i + 1);
         }
-        Lines { lines, first }
+        Lines {
+            lines,
+            first,
+            named: Default::default(),
+            shapes: Default::default(),
+        }
+    }
+
+    /// Every identifier the file names.
+    pub fn named(&self) -> &HashSet<&'a str> {
+        self.named
+            .get_or_init(|| self.lines.iter().flat_map(|l| identifiers(l)).collect())
+    }
+
+    /// 1-based line of a line with this shape (see [`shape`]).
+    pub fn with_shape(&self, shape: &str) -> Option<usize> {
+        self.shapes
+            .get_or_init(|| {
+                let mut m = HashMap::new();
+                for (i, l) in self.lines.iter().enumerate() {
+                    if let Some(s) = self::shape(l) {
+                        m.entry(s).or_insert(i + 1);
+                    }
+                }
+                m
+            })
+            .get(shape)
+            .copied()
     }
 
     pub fn has(&self, line: &str) -> bool {
@@ -144,6 +179,24 @@ impl<'a> Lines<'a> {
     /// 1-based line of the first occurrence.
     pub fn line_of(&self, line: &str) -> Option<usize> {
         self.first.get(line).copied()
+    }
+
+    /// 1-based lines equal to `line`.
+    pub fn positions(&self, line: &str) -> Vec<usize> {
+        if !self.has(line) {
+            return Vec::new();
+        }
+        (0..self.lines.len())
+            .filter(|&i| self.lines[i] == line)
+            .map(|i| i + 1)
+            .collect()
+    }
+
+    /// The trimmed lines within `radius` of 1-based line `at`.
+    pub fn around(&self, at: usize, radius: usize) -> &[&'a str] {
+        let lo = at.saturating_sub(radius + 1).min(self.lines.len());
+        let hi = (at + radius).min(self.lines.len());
+        &self.lines[lo..hi]
     }
 
     /// Where `block` (non-blank lines, in order) stands as one run, blank lines skipped.
@@ -169,6 +222,26 @@ impl<'a> Lines<'a> {
         }
         None
     }
+}
+
+/// A line's words and operators, each sorted: the same for `f(a, b)` and `f(b, a)`, not for
+/// `!f(a)` and `f(a)`. None for lines with fewer than two identifiers (too little to match).
+pub fn shape(line: &str) -> Option<String> {
+    let mut words: Vec<&str> = identifiers(line).collect();
+    if words.len() < 2 {
+        return None;
+    }
+    words.sort_unstable();
+    let mut ops: Vec<char> = line
+        .chars()
+        .filter(|c| !(c.is_alphanumeric() || *c == '_' || c.is_whitespace()))
+        .collect();
+    ops.sort_unstable();
+    Some(format!(
+        "{} {}",
+        words.join(" "),
+        ops.into_iter().collect::<String>()
+    ))
 }
 
 /// C-like identifiers of a line (3 characters or more, not all digits).

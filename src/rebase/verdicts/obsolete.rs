@@ -59,10 +59,7 @@ pub fn candidate(shown: &str, h: &Hunk, target: Option<&Lines<'_>>) -> Option<Ca
     // the hunk removes or stands next to (at least two that say something).
     let scope = h.scope.as_ref()?;
     let name = scope.name();
-    let named = target
-        .lines
-        .iter()
-        .any(|l| super::hunks::identifiers(l).any(|w| w == name));
+    let named = target.named().contains(name);
     if named || lines.len() < 2 || lines.iter().any(|l| target.has(l)) {
         return None;
     }
