@@ -168,6 +168,20 @@ fn sample_queue_cascade_leaves_fewer_conflicts_than_git() {
         "\tSCHED_WARN_ON(ct_state() == CT_STATE_USER);\n\tSCHED_WARN_ON(irq_pipeline_sample_running_oob());\n"
     ));
 
+    // #17: 6.12 has the change with the arguments swapped: upstream-equivalent, before any
+    // merge, with the target's line as evidence; nothing committed for it.
+    let p17 = &patches[16];
+    assert_eq!(p17["finding"]["confidence"], "medium");
+    let ev = &p17["finding"]["evidence"][0];
+    assert_eq!(ev["path"], "kernel/irq/migration.c");
+    assert_eq!(ev["line"], 29);
+    assert!(ev["text"]
+        .as_str()
+        .unwrap()
+        .contains("if (!cpumask_intersects(desc->pending_mask, cpu_online_mask)) {"));
+    assert!(p17.get("new_commit").is_none());
+    assert_eq!(report["verdicts"][0]["patch"], 17);
+
     // #9 stays a conflict, with the value collision named; #11 is refused too.
     let reasons = |i: usize| -> String {
         patches[i]["paths"][0]["refusals"]

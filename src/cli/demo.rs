@@ -100,7 +100,7 @@ pub fn run(_args: DemoArgs) -> anyhow::Result<u8> {
     );
     let ok = outcome.report.passed() && !ours.is_empty() && ours_passed == ours.len();
     println!(
-        "\ndemo: rebase {} ({} conflict(s) left for a human), build ok, tests {}",
+        "\ndemo: rebase {} ({} conflict(s) or verdict(s) left for a human), build ok, tests {}",
         if session.pending() == 0 {
             "complete"
         } else {

@@ -15,7 +15,7 @@ use dovetail_port::rebase::verify::{self, VerifyKind, VerifySetup};
 /// Every commit of the queue is replayed onto TARGET by a three-way merge of only the paths it
 /// touches, in the object database: no worktree, no index, and none of your branches move. The
 /// run always goes to the end and gives each patch a verdict: clean, merged, relocated,
-/// already-upstream, empty or conflict. Files the target moved are followed by content.
+/// already-upstream, upstream-equivalent, obsolete, empty or conflict. Files the target moved are followed by content.
 ///
 /// Conflicts are queued in a session under .git/dovetail-port/. `--continue` checks the first
 /// one, in queue order, out in a dedicated worktree (.git/dovetail-port/worktree) on top of
@@ -28,6 +28,12 @@ use dovetail_port::rebase::verify::{self, VerifyKind, VerifySetup};
 /// `--abort` forgets the session, `--status` shows the table. When no conflict is left, the
 /// result is written to a new branch (default `<queue-branch>-on-<target>`). A killed run
 /// resumes with `--continue`. `--explain PATCH` prints every decision made for one patch.
+///
+/// Before merging, each patch is judged against the target: `upstream-equivalent` (the target
+/// already has its change, maybe elsewhere in the file or in another form) or `obsolete` (what
+/// it changes is gone from the whole tree), with evidence (file:line, lines, confidence). The
+/// session stops on these like on a conflict: `--continue` drops the patch, as the verdict
+/// suggests; `--continue --apply` forces it through.
 /// One session runs at a time per repository (a second run says which process holds it).
 /// Paths that git's checkout refuses (`..`, `.git`, below a symlink) are refused by name.
 ///
@@ -104,6 +110,11 @@ pub struct RebaseArgs {
     /// Take the resolution from the worktree (or resume a killed run) and go on.
     #[arg(long = "continue", id = "cont", conflicts_with_all = ["skip", "abort", "status"])]
     pub cont: bool,
+
+    /// With --continue, on an `upstream-equivalent` or `obsolete` verdict: force the patch
+    /// through instead of dropping it (what --continue alone does, as the verdict suggests).
+    #[arg(long, requires = "cont")]
+    pub apply: bool,
 
     /// Drop the current conflicting patch and go on.
     #[arg(long, conflicts_with_all = ["abort", "status"])]
@@ -301,7 +312,7 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
         }
         let bar = progress_bar();
         let (mut session, step) = if args.cont {
-            engine::resume(&args.repo, &mut |done, total| {
+            engine::resume_with(&args.repo, args.apply, &mut |done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             })?
@@ -313,6 +324,18 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
             Step::Finished => {
                 verify_finished(&args, &mut session)?;
                 render(&session, &args)?;
+            }
+            Step::Waiting { index, .. } if session.patches[index].awaits_decision() => {
+                let p = &session.patches[index];
+                println!("patch #{} `{}`: {}", index + 1, p.subject, p.verdict_name());
+                if let Some(f) = &p.finding {
+                    println!("  {}", f.summary());
+                }
+                println!(
+                    "see the evidence with `dovetail-port rebase --explain {}`; then \
+                     `--continue` drops it, `--continue --apply` forces it through",
+                    index + 1
+                );
             }
             Step::Waiting { worktree, index } => {
                 let p = &session.patches[index];

@@ -17,6 +17,7 @@ use super::placement;
 use super::resolve::memory::{self, Memory};
 use super::session::{Active, ConflictHunk, PatchState, QueueSource, Session, FORMAT_VERSION};
 use super::upstream::UpstreamIds;
+use super::verdicts::{self, Decision, Judgement};
 use super::{lock, worktree};
 use super::{RebaseError, Result, Verdict};
 use crate::queue::patchfile::{self, PatchFile};
@@ -361,6 +362,7 @@ fn new_state(key: String, subject: String, topic: String) -> PatchState {
         upstream: None,
         identifiers: Vec::new(),
         blocked_by: None,
+        finding: None,
     }
 }
 
@@ -415,11 +417,18 @@ fn first_pass(
     let mut saved = Instant::now();
     let mut upstream = None;
     let first = session.next;
+    let mut candidates = Vec::new();
     while session.next < total {
         let i = session.next;
-        let mut state = replay_checked(repo, session, loaded, i, &mut follower)?;
-        if state.verdict == Some(Verdict::Conflict) {
+        let (mut state, probes) = replay_checked(repo, session, loaded, i, &mut follower)?;
+        if matches!(
+            state.verdict,
+            Some(Verdict::Conflict | Verdict::UpstreamEquivalent)
+        ) {
             check_upstream(repo, session, loaded, i, &mut upstream, &mut state)?;
+        }
+        if let Some(p) = probes.filter(|_| state.upstream.is_none()) {
+            candidates.push((i, p));
         }
         session.patches[i] = state;
         session.next += 1;
@@ -433,6 +442,7 @@ fn first_pass(
         }
         progress(session.next, total);
     }
+    settle_obsolete(repo, target_tree, &mut session.patches, candidates);
     if !session.strict {
         // One search of the target for every conflict whose code moved to another file.
         super::resolve::elsewhere::annotate(repo, target_tree, &mut session.patches[first..]);
@@ -478,6 +488,7 @@ fn check_upstream(
                 range::short(found)
             ));
             state.conflicts.clear();
+            state.finding = None;
         }
     }
     Ok(())
@@ -493,7 +504,7 @@ fn replay_checked(
     loaded: &Loaded,
     i: usize,
     follower: &mut Follower,
-) -> Result<PatchState> {
+) -> Result<(PatchState, Option<Vec<String>>)> {
     let Some(api) = loaded.api(repo, session)? else {
         return replay_one(repo, session, loaded, i, follower, None);
     };
@@ -514,10 +525,10 @@ fn replay_checked(
             api_check::describe(&uses)
         ));
         state.identifiers = uses;
-        return Ok(state);
+        return Ok((state, None));
     }
     let placing = api.placing(session, i, &refs_of)?;
-    let mut state = replay_one(repo, session, loaded, i, follower, Some(&placing))?;
+    let (mut state, probes) = replay_one(repo, session, loaded, i, follower, Some(&placing))?;
     if state.new_commit.is_some() {
         let missing = api.missing(session, i, &refs, &refs_of)?;
         if !missing.is_empty() {
@@ -531,7 +542,7 @@ fn replay_checked(
             state.identifiers = missing;
         }
     }
-    Ok(state)
+    Ok((state, probes))
 }
 
 /// Forgets what an earlier replay of the patch decided.
@@ -544,7 +555,35 @@ fn clear_outcome(state: &mut PatchState) {
     state.blocked_by = None;
 }
 
-/// Replays patch `i` on the session's tip; on success moves the tip.
+/// Obsolete candidates (patch index, probes) are obsolete when no probe occurs anywhere in
+/// the target: one search of the tree for all of them. The others stay conflicts.
+fn settle_obsolete(
+    repo: &Repository,
+    target_tree: Oid,
+    patches: &mut [PatchState],
+    candidates: Vec<(usize, Vec<String>)>,
+) {
+    if candidates.is_empty() {
+        return;
+    }
+    let probes: Vec<&[String]> = candidates.iter().map(|(_, p)| p.as_slice()).collect();
+    let confirmed = verdicts::confirm(repo, target_tree, &probes);
+    for ((i, _), yes) in candidates.iter().zip(confirmed) {
+        let state = &mut patches[*i];
+        if !yes {
+            state.finding = None;
+            continue;
+        }
+        state.verdict = Some(Verdict::Obsolete);
+        state.conflicts.clear();
+        if let Some(f) = &state.finding {
+            state.notes.push(f.summary());
+        }
+    }
+}
+
+/// Replays patch `i` on the session's tip; on success moves the tip. An obsolete candidate
+/// comes back as a conflict with the probes that must be absent tree-wide to confirm it.
 fn replay_one(
     repo: &Repository,
     session: &mut Session,
@@ -552,17 +591,43 @@ fn replay_one(
     i: usize,
     follower: &mut Follower,
     known: Option<&dyn Lookup>,
-) -> Result<PatchState> {
+) -> Result<(PatchState, Option<Vec<String>>)> {
     let mut state = session.patches[i].clone();
+    // A verdict the user overrode with --apply stays overridden; any other is judged again.
+    let forced = state
+        .finding
+        .as_ref()
+        .is_some_and(|f| f.decision == Some(Decision::Applied));
     clear_outcome(&mut state);
+    if !forced {
+        state.finding = None;
+    }
     let changes = loaded.changes(repo, i)?;
     if changes.is_empty() {
         state.verdict = Some(Verdict::Empty);
         state.paths.clear();
-        return Ok(state);
+        return Ok((state, None));
     }
     let tip = repo.find_commit(Oid::from_str(&session.tip)?)?;
     let ours = tip.tree()?;
+    let base_tree = loaded.base_tree(repo, i)?;
+    let mut options = merge_options(session, loaded, known);
+    let mut probes = None;
+    if !session.strict && !forced {
+        // Before any merge: no resolver may carry a change the target already has.
+        match verdicts::judge(repo, &ours, base_tree.as_ref(), &changes, follower)? {
+            Judgement::None => {}
+            Judgement::Equivalent(f) => {
+                state.finding = Some(f);
+                options.cascade = false;
+            }
+            Judgement::ObsoleteCandidate(f, p) => {
+                state.finding = Some(f);
+                probes = Some(p);
+                options.cascade = false;
+            }
+        }
+    }
     let short_key = state.short_key();
     let ours_label = format!("{} (+queue)", session.target);
     let base_label = format!("{short_key}^ (queue base)");
@@ -573,8 +638,31 @@ fn replay_one(
         theirs: &theirs_label,
     };
     let replayed = replay_patch(
-        repo, session, loaded, i, &ours, &changes, follower, &labels, known,
+        repo, loaded, i, &ours, base_tree.as_ref(), &changes, follower, &labels, options,
     )?;
+    if forced {
+        state.notes.push(
+            "forced through with --apply: the verdict's suggestion (drop it) was overridden".into(),
+        );
+    } else if let Some(f) = state.finding.clone() {
+        state.paths = replayed.paths.clone();
+        if replayed.tree == Some(ours.id()) {
+            // The plain merge changes nothing: already upstream, as before any judging.
+            state.finding = None;
+            state.verdict = Some(Verdict::AlreadyUpstream);
+            return Ok((state, None));
+        }
+        if f.verdict == Verdict::UpstreamEquivalent {
+            state.verdict = Some(Verdict::UpstreamEquivalent);
+            state.notes.push(f.summary());
+            return Ok((state, None));
+        }
+        if replayed.tree.is_some() {
+            // It merges: not obsolete after all.
+            state.finding = None;
+            probes = None;
+        }
+    }
     for update in &replayed.updates {
         if let Update::Write { path, .. } = update {
             worktree::check_tree_parents(&ours, &short_key, path)?;
@@ -621,36 +709,27 @@ fn replay_one(
             session.tip = id.to_string();
         }
     }
-    Ok(state)
+    Ok((state, probes))
 }
 
 /// Patch `i` on `ours`: a three-way merge of its paths, or, for a patch file whose
 /// pre-images the repository lacks, its hunks placed one by one.
 #[allow(clippy::too_many_arguments)]
-fn replay_patch(
+fn replay_patch<'a>(
     repo: &Repository,
-    session: &Session,
     loaded: &Loaded,
     i: usize,
     ours: &git2::Tree<'_>,
+    base_tree: Option<&git2::Tree<'_>>,
     changes: &[PathChange],
     follower: &mut Follower,
     labels: &Labels<'_>,
-    known: Option<&dyn Lookup>,
+    options: merge::MergeOptions<'a>,
 ) -> Result<Replayed> {
     if let Some(patch) = loaded.placed(repo, i) {
         return placement::tree::replay(repo, ours, patch, labels);
     }
-    let base_tree = loaded.base_tree(repo, i)?;
-    merge::replay(
-        repo,
-        ours,
-        base_tree.as_ref(),
-        changes,
-        follower,
-        labels,
-        merge_options(session, loaded, known),
-    )
+    merge::replay(repo, ours, base_tree, changes, follower, labels, options)
 }
 
 /// Names the upstream commits behind each content conflict, when the queue's base and the
@@ -806,6 +885,16 @@ fn conflict_hunks(replayed: &Replayed) -> Vec<ConflictHunk> {
 /// the worktree, replays the patches after it on top of it, then moves to the next conflict
 /// in queue order (or finishes).
 pub fn resume(repo_path: &Path, progress: Progress<'_>) -> Result<(Session, Step)> {
+    resume_with(repo_path, false, progress)
+}
+
+/// `--continue`, or with `apply` `--continue --apply`: on an `upstream-equivalent` or
+/// `obsolete` verdict, drop the patch (its suggestion) or force it through.
+pub fn resume_with(
+    repo_path: &Path,
+    apply: bool,
+    progress: Progress<'_>,
+) -> Result<(Session, Step)> {
     let repo = open_repo(repo_path)?;
     let git_dir = repo.path().to_path_buf();
     let _lock = lock::acquire(&lock::session_path(&git_dir), "a rebase session")?;
@@ -814,7 +903,17 @@ pub fn resume(repo_path: &Path, progress: Progress<'_>) -> Result<(Session, Step
     if session.next < loaded.len() {
         first_pass(&repo, &mut session, &loaded, progress)?;
     }
-    if let Some(active) = session.active.clone() {
+    let verdict = session
+        .active
+        .as_ref()
+        .filter(|a| session.patches[a.index].awaits_decision())
+        .map(|a| a.index);
+    if apply && verdict.is_none() {
+        return Err(RebaseError::NothingToApply);
+    }
+    if let Some(i) = verdict {
+        decide(&repo, &mut session, &loaded, i, apply)?;
+    } else if let Some(active) = session.active.clone() {
         if !Session::worktree(&git_dir).join(".git").exists() {
             // The worktree was deleted: check the conflict out again rather than read nothing.
             let worktree = materialize(&repo, &mut session, &loaded, active.index)?;
@@ -839,6 +938,39 @@ pub fn resume(repo_path: &Path, progress: Progress<'_>) -> Result<(Session, Step
     Ok((session, step))
 }
 
+/// The user's answer to the verdict on patch `i`: dropped (its suggestion), or forced through
+/// on the patches before it, the patches after it replayed on top.
+fn decide(
+    repo: &Repository,
+    session: &mut Session,
+    loaded: &Loaded,
+    i: usize,
+    apply: bool,
+) -> Result<()> {
+    session.active = None;
+    let Some(finding) = session.patches[i].finding.as_mut() else {
+        return Ok(());
+    };
+    if !apply {
+        finding.decision = Some(Decision::Dropped);
+        session.patches[i]
+            .notes
+            .push("dropped, as the verdict suggests (--continue)".into());
+        return session.save(repo.path());
+    }
+    finding.decision = Some(Decision::Applied);
+    let old_base = parent_of(session, i);
+    session.tip = old_base.clone();
+    let target_tree = repo
+        .find_commit(Oid::from_str(&session.target_id)?)?
+        .tree()?
+        .id();
+    let mut follower = Follower::new(target_tree);
+    let (state, _) = replay_one(repo, session, loaded, i, &mut follower)?;
+    session.patches[i] = state;
+    replay_tail(repo, session, loaded, i + 1, &old_base)
+}
+
 /// `--skip`: drops the conflict in the worktree (or the next pending one) and moves on. The
 /// patches after it were replayed without it already, so nothing is replayed again.
 pub fn skip(repo_path: &Path) -> Result<(Session, Step)> {
@@ -849,10 +981,7 @@ pub fn skip(repo_path: &Path) -> Result<(Session, Step)> {
     let loaded = Loaded::from_source(&session.source, &git_dir)?;
     let index = match session.active.take() {
         Some(a) => Some(a.index),
-        None => session
-            .patches
-            .iter()
-            .position(|p| p.verdict == Some(Verdict::Conflict)),
+        None => session.patches.iter().position(PatchState::stops),
     };
     if let Some(i) = index {
         session.patches[i].verdict = Some(Verdict::Skipped);
@@ -920,10 +1049,16 @@ fn replay_tail(
     let mut old_tip = old_base.to_string();
     let mut new_tip = parent_of(session, from);
     let mut differ = differing_paths(repo, &old_tip, &new_tip)?;
+    let mut candidates = Vec::new();
     for i in from..session.patches.len() {
         let p = &session.patches[i];
-        // Decisions that do not depend on the patch's place: a user's skip, an upstream twin.
-        if p.verdict == Some(Verdict::Skipped) || p.upstream.is_some() {
+        // Decisions that do not depend on the patch's place: a user's skip or drop, an
+        // upstream twin.
+        let dropped = p
+            .finding
+            .as_ref()
+            .is_some_and(|f| f.decision == Some(Decision::Dropped));
+        if p.verdict == Some(Verdict::Skipped) || p.upstream.is_some() || dropped {
             continue;
         }
         let old_commit = p.new_commit.clone();
@@ -940,7 +1075,10 @@ fn replay_tail(
         }
         let previous = p.verdict;
         session.tip = new_tip.clone();
-        let mut state = replay_checked(repo, session, loaded, i, &mut follower)?;
+        let (mut state, probes) = replay_checked(repo, session, loaded, i, &mut follower)?;
+        if let Some(p) = probes {
+            candidates.push((i, p));
+        }
         if previous != state.verdict && previous.is_some() {
             state.notes.push(format!(
                 "replayed after an earlier patch's resolution: was {}",
@@ -955,6 +1093,7 @@ fn replay_tail(
         differ = differing_paths(repo, &old_tip, &new_tip)?;
     }
     session.tip = new_tip;
+    settle_obsolete(repo, target_tree, &mut session.patches, candidates);
     session.save(&git_dir)?;
     Ok(())
 }
@@ -1040,11 +1179,20 @@ fn recommit(repo: &Repository, old: &str, parent: &str) -> Result<Oid> {
 /// Checks out the first pending conflict, in queue order, or finishes.
 fn advance(repo: &Repository, session: &mut Session, loaded: &Loaded) -> Result<Step> {
     let git_dir = repo.path().to_path_buf();
-    if let Some(i) = session
-        .patches
-        .iter()
-        .position(|p| p.verdict == Some(Verdict::Conflict))
-    {
+    if let Some(i) = session.patches.iter().position(PatchState::stops) {
+        if session.patches[i].awaits_decision() {
+            // Nothing to edit: the user reads the evidence and confirms or overrides.
+            session.active = Some(Active {
+                index: i,
+                conflicted: Vec::new(),
+                marked: Vec::new(),
+            });
+            session.save(&git_dir)?;
+            return Ok(Step::Waiting {
+                worktree: Session::worktree(&git_dir),
+                index: i,
+            });
+        }
         let worktree = materialize(repo, session, loaded, i)?;
         session.save(&git_dir)?;
         return Ok(Step::Waiting { worktree, index: i });
@@ -1082,16 +1230,17 @@ fn materialize(
         Some(api) => Some(api.placing(session, i, &|j| loaded.refs(repo, api, j))?),
         None => None,
     };
+    let base_tree = loaded.base_tree(repo, i)?;
     let replayed = replay_patch(
         repo,
-        session,
         loaded,
         i,
         &ours,
+        base_tree.as_ref(),
         &changes,
         &mut follower,
         &labels,
-        placing.as_ref().map(|p| p as &dyn Lookup),
+        merge_options(session, loaded, placing.as_ref().map(|p| p as &dyn Lookup)),
     )?;
     let name = session.patches[i].short_key();
     let out = worktree::Checkout::new(&worktree, &name);

@@ -17,6 +17,7 @@ pub mod resolve;
 pub mod session;
 pub mod upstream;
 pub mod verify;
+pub mod verdicts;
 pub mod worktree;
 
 use std::path::PathBuf;
@@ -95,6 +96,8 @@ pub enum RebaseError {
     Verify(String),
     #[error(transparent)]
     Collateral(#[from] collateral::CollateralError),
+    #[error("--apply forces through a patch the session stopped on for an upstream-equivalent or obsolete verdict; the session is not stopped on one: use --continue alone")]
+    NothingToApply,
 }
 
 pub type Result<T> = std::result::Result<T, RebaseError>;
@@ -131,6 +134,10 @@ pub enum Verdict {
     /// Not replayed: it uses names only an earlier, unported (conflicting or skipped) patch
     /// defines. Replayed when that patch is resolved.
     Blocked,
+    /// The target already has its change in another form (see the finding's evidence).
+    UpstreamEquivalent,
+    /// What it changes is gone from the target (see the finding's evidence).
+    Obsolete,
 }
 
 impl Verdict {
@@ -149,6 +156,8 @@ impl Verdict {
             Verdict::BreaksTest => "breaks-test",
             Verdict::NeedsApi => "needs-api",
             Verdict::Blocked => "blocked",
+            Verdict::UpstreamEquivalent => "upstream-equivalent",
+            Verdict::Obsolete => "obsolete",
         }
     }
 }

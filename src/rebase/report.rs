@@ -7,9 +7,11 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::collateral::Todo;
+use super::merge::PathStatus;
 use super::resolve::Placement;
 use super::session::{PatchState, Session};
 use super::verify::Verification;
+use super::verdicts::{Decision, Finding};
 use super::Verdict;
 
 #[derive(Debug, Serialize)]
@@ -25,6 +27,8 @@ pub struct Report<'a> {
     pub patches: &'a [PatchState],
     /// Every conflict region the resolution cascade placed, for review.
     pub review: Vec<ReviewItem<'a>>,
+    /// Every `upstream-equivalent` and `obsolete` verdict with its evidence, for review.
+    pub verdicts: Vec<VerdictItem<'a>>,
     /// Patches git's three-way merge leaves in conflict vs patches still in conflict here.
     pub cascade: CascadeSummary,
     /// New upstream code the queue's intent covers (collateral evolution), to look at.
@@ -44,6 +48,15 @@ pub struct ReviewItem<'a> {
 }
 
 #[derive(Debug, Serialize)]
+pub struct VerdictItem<'a> {
+    /// 1-based patch number.
+    pub patch: usize,
+    pub subject: &'a str,
+    #[serde(flatten)]
+    pub finding: &'a Finding,
+}
+
+#[derive(Debug, Serialize)]
 pub struct CascadeSummary {
     pub git_conflicts: usize,
     pub conflicts_left: usize,
@@ -57,11 +70,17 @@ impl CascadeSummary {
             .iter()
             .filter(|p| p.verdict == Some(Verdict::Conflict))
             .count();
-        // A patch the cascade touched conflicted under a plain three-way merge.
+        // A patch the cascade touched conflicted under a plain three-way merge, and so did
+        // one a verdict stopped with a conflicting path.
         let rescued = patches
             .iter()
             .filter(|p| p.verdict != Some(Verdict::Conflict))
-            .filter(|p| p.paths.iter().any(|x| !x.placements.is_empty()))
+            .filter(|p| {
+                p.paths.iter().any(|x| {
+                    !x.placements.is_empty()
+                        || (p.finding.is_some() && x.status == PathStatus::Conflict)
+                })
+            })
             .count();
         let regions = |f: fn(&crate::rebase::merge::PathResult) -> usize| {
             patches.iter().flat_map(|p| &p.paths).map(f).sum::<usize>()
@@ -108,6 +127,18 @@ impl<'a> Report<'a> {
                             subject: &p.subject,
                             placement: pl,
                         })
+                    })
+                })
+                .collect(),
+            verdicts: session
+                .patches
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    p.finding.as_ref().map(|finding| VerdictItem {
+                        patch: i + 1,
+                        subject: &p.subject,
+                        finding,
                     })
                 })
                 .collect(),
@@ -248,6 +279,31 @@ impl<'a> Report<'a> {
                 }
             }
         }
+        if !self.verdicts.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nreview: {} patch(es) the target already has or made obsolete (the session stops on each: --continue drops it, --continue --apply forces it through)",
+                self.verdicts.len()
+            );
+            for v in &self.verdicts {
+                let f = v.finding;
+                let _ = writeln!(
+                    out,
+                    "  #{} {} [{}, {} confidence{}]",
+                    v.patch,
+                    v.subject,
+                    f.verdict,
+                    confidence(f.confidence),
+                    decision(f.decision)
+                );
+                for e in &f.evidence {
+                    let _ = writeln!(out, "    {}: {}", at(e), e.what);
+                    for line in e.text.lines().take(8) {
+                        let _ = writeln!(out, "      | {line}");
+                    }
+                }
+            }
+        }
         if !self.collateral.is_empty() {
             let _ = writeln!(
                 out,
@@ -259,7 +315,7 @@ impl<'a> Report<'a> {
                 let _ = writeln!(out, "    -> {}", t.todo);
             }
         }
-        let pending = self.counts.get("conflict").copied().unwrap_or(0);
+        let pending = self.patches.iter().filter(|p| p.stops()).count();
         if let Some(v) = self.verification {
             let _ = writeln!(out, "\n{}", v.summary());
             if let Some(e) = &v.evidence {
@@ -278,7 +334,7 @@ impl<'a> Report<'a> {
         } else if pending > 0 {
             let _ = writeln!(
                 out,
-                "\n{pending} conflict(s) queued; the other patches are ported on top of {}.\nnext: `dovetail-port rebase --continue` checks the first conflict out for you to resolve; `--skip` drops it; `--abort` forgets the session; `--status` shows this table.",
+                "\n{pending} conflict(s) or verdict(s) queued; the other patches are ported on top of {}.\nnext: `dovetail-port rebase --continue` checks the first conflict out for you to resolve; `--skip` drops it; `--abort` forgets the session; `--status` shows this table.",
                 self.target
             );
         }
@@ -364,6 +420,27 @@ impl<'a> Report<'a> {
                 );
             }
         }
+        if !self.verdicts.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Review: upstream-equivalent and obsolete verdicts\n\n| # | verdict | confidence | evidence | what |\n|---|---|---|---|---|"
+            );
+            for v in &self.verdicts {
+                let f = v.finding;
+                for e in &f.evidence {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {}{} | {} | `{}` | {} |",
+                        v.patch,
+                        f.verdict,
+                        decision(f.decision),
+                        confidence(f.confidence),
+                        at(e),
+                        e.what.replace('|', "\\|")
+                    );
+                }
+            }
+        }
         if !self.collateral.is_empty() {
             let _ = writeln!(
                 out,
@@ -382,6 +459,23 @@ impl<'a> Report<'a> {
             }
         }
         out
+    }
+}
+
+/// `path:line` of a piece of evidence (the path alone for an absence).
+fn at(e: &super::verdicts::Evidence) -> String {
+    if e.line > 0 {
+        format!("{}:{}", e.path, e.line)
+    } else {
+        e.path.clone()
+    }
+}
+
+fn decision(d: Option<Decision>) -> &'static str {
+    match d {
+        None => "",
+        Some(Decision::Dropped) => ", dropped",
+        Some(Decision::Applied) => ", forced through with --apply",
     }
 }
 
@@ -478,6 +572,21 @@ pub fn explain(session: &Session, i: usize) -> String {
             }
             for line in c.text.lines() {
                 let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    if let Some(f) = &p.finding {
+        let _ = writeln!(
+            out,
+            "\n{} ({} confidence{}):",
+            f.verdict,
+            confidence(f.confidence),
+            decision(f.decision)
+        );
+        for e in &f.evidence {
+            let _ = writeln!(out, "  {}: {}", at(e), e.what);
+            for line in e.text.lines() {
+                let _ = writeln!(out, "    | {line}");
             }
         }
     }

@@ -66,6 +66,9 @@ pub struct PatchState {
     /// For `blocked`: the key of the unported patch that defines them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<String>,
+    /// The evidence of an `upstream-equivalent` or `obsolete` verdict, and the user's decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<super::verdicts::Finding>,
 }
 
 impl PatchState {
@@ -84,9 +87,25 @@ impl PatchState {
         }
     }
 
+    /// A verdict the session stops on until the user confirms or overrides it.
+    pub fn awaits_decision(&self) -> bool {
+        self.verdict.is_some_and(|v| {
+            matches!(v, Verdict::UpstreamEquivalent | Verdict::Obsolete)
+                && self.finding.as_ref().is_some_and(|f| f.decision.is_none())
+        })
+    }
+
+    /// Where the session stops: a conflict, or a verdict waiting for the user.
+    pub fn stops(&self) -> bool {
+        self.verdict == Some(Verdict::Conflict) || self.awaits_decision()
+    }
+
     /// Whether the report has more to say about it than its table row.
     pub fn has_details(&self) -> bool {
-        !(self.notes.is_empty() && self.conflicts.is_empty() && self.interdiff.is_none())
+        !(self.notes.is_empty()
+            && self.conflicts.is_empty()
+            && self.interdiff.is_none()
+            && self.finding.is_none())
     }
 }
 
@@ -221,12 +240,9 @@ impl Session {
         }
     }
 
-    /// Conflicts not yet resolved or skipped.
+    /// Conflicts not yet resolved or skipped, and verdicts not yet confirmed.
     pub fn pending(&self) -> usize {
-        self.patches
-            .iter()
-            .filter(|p| p.verdict == Some(Verdict::Conflict))
-            .count()
+        self.patches.iter().filter(|p| p.stops()).count()
     }
 
     pub fn in_progress(&self) -> bool {

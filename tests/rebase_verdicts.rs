@@ -1,0 +1,247 @@
+//! `upstream-equivalent` and `obsolete` on small real git repositories: each verdict with its
+//! evidence, the look-alikes that must not get it, and the session's stop on them
+//! (`--continue` drops the patch, `--continue --apply` forces it through).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+const FOO: &str = "#include <linux/kernel.h>\n\nstatic int setup_device(struct dev *d)\n{\n\tprepare_clocks(d);\n\tenable_power_domain(d);\n\tprogram_the_registers(d);\n\treturn start_the_device(d);\n}\n\nstatic void stop_device(struct dev *d)\n{\n\tdisable_power_domain(d);\n}\n";
+
+const LEGACY: &str = "static int legacy_probe(struct dev *d)\n{\n\tif (d->legacy_mode_enabled)\n\t\tsetup_legacy_registers(d);\n\treturn program_legacy_device(d);\n}\n";
+
+/// v1 → v2 (upstream) and v1 → queue. Upstream: takes `d->lock` at the top of setup_device,
+/// deletes drivers/legacy.c (no copy anywhere), and moves `old_helper` from util.c to
+/// helpers.c. The queue, one patch each:
+/// 1. takes `d->lock` in setup_device too, lower down (upstream's change, another place);
+/// 2. takes `d->lock` in stop_device and calls its own hook (looks alike, is not);
+/// 3. edits drivers/legacy.c (gone: obsolete);
+/// 4. edits `old_helper` (moved: not obsolete, a conflict);
+/// 5. an unrelated change.
+fn fixture(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "drivers/foo.c", FOO);
+    write(dir, "drivers/legacy.c", LEGACY);
+    let util = format!(
+        "{}\nint old_helper(int x)\n{{\n\tint value = compute_the_value(x);\n\treturn adjust_the_value(value);\n}}\n",
+        lines("util", 12)
+    );
+    write(dir, "lib/util.c", &util);
+    write(dir, "lib/other.c", &lines("other", 10));
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+
+    git(dir, &["checkout", "-q", "-b", "queue"]);
+    let q1 = replace_line(
+        FOO,
+        "\tprogram_the_registers(d);\n",
+        "\tprogram_the_registers(d);\n\tmutex_lock(&d->lock);\n",
+    );
+    write(dir, "drivers/foo.c", &q1);
+    commit_all(dir, "foo: lock the device while starting it");
+    let q2 = replace_line(
+        &q1,
+        "\tdisable_power_domain(d);\n",
+        "\tmutex_lock(&d->lock);\n\tqueue_only_stop_hook(d);\n\tdisable_power_domain(d);\n",
+    );
+    write(dir, "drivers/foo.c", &q2);
+    commit_all(dir, "foo: call the stop hook");
+    write(
+        dir,
+        "drivers/legacy.c",
+        &replace_line(
+            LEGACY,
+            "setup_legacy_registers(d);",
+            "setup_legacy_registers(d, LEGACY_FAST);",
+        ),
+    );
+    commit_all(dir, "legacy: use the fast register setup");
+    write(
+        dir,
+        "lib/util.c",
+        &replace_line(
+            &util,
+            "\treturn adjust_the_value(value);\n",
+            "\treturn adjust_the_value(value) + 1;\n",
+        ),
+    );
+    commit_all(dir, "util: round the helper up");
+    write(
+        dir,
+        "lib/other.c",
+        &replace_line(
+            &lines("other", 10),
+            "other line 5\n",
+            "other line 5 queue\n",
+        ),
+    );
+    commit_all(dir, "other: a change of its own");
+
+    git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
+    write(
+        dir,
+        "drivers/foo.c",
+        &replace_line(
+            FOO,
+            "{\n\tprepare_clocks(d);\n",
+            "{\n\tmutex_lock(&d->lock);\n\tprepare_clocks(d);\n",
+        ),
+    );
+    git(dir, &["rm", "-q", "drivers/legacy.c"]);
+    write(dir, "lib/util.c", &lines("util", 12));
+    write(
+        dir,
+        "lib/helpers.c",
+        "int old_helper(int x)\n{\n\tint value = compute_the_value(x);\n\treturn adjust_the_value(value);\n}\n",
+    );
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "master"]);
+}
+
+fn start(dir: &Path) -> (i32, Value) {
+    json_run(
+        dir,
+        &["rebase", "v2", "--queue", "v1..queue", "--report", "json"],
+    )
+}
+
+fn verdicts(report: &Value) -> Vec<&str> {
+    report["patches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["verdict"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn each_verdict_with_its_evidence_and_no_look_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(dir);
+    let (code, report) = start(dir);
+    assert_eq!(code, 1, "the session stops on the verdicts");
+    assert_eq!(
+        verdicts(&report),
+        [
+            "upstream-equivalent",
+            "merged",
+            "obsolete",
+            "conflict",
+            "clean"
+        ],
+        "{report:#}"
+    );
+    // Upstream's line, where upstream put it: drivers/foo.c line 5.
+    let eq = &report["patches"][0]["finding"];
+    assert_eq!(eq["confidence"], "high");
+    assert_eq!(eq["evidence"][0]["path"], "drivers/foo.c");
+    assert_eq!(eq["evidence"][0]["line"], 5);
+    assert!(eq["evidence"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("mutex_lock(&d->lock);"));
+    // The look-alike is ported, its own hook with it.
+    let look_alike = report["patches"][1]["new_commit"].as_str().unwrap();
+    let foo = git(dir, &["show", &format!("{look_alike}:drivers/foo.c")]);
+    assert!(foo.contains("queue_only_stop_hook(d);"), "{foo}");
+    assert_eq!(foo.matches("mutex_lock(&d->lock);").count(), 2, "{foo}");
+    // The gone file: obsolete, naming it.
+    let ob = &report["patches"][2]["finding"];
+    assert_eq!(ob["verdict"], "obsolete");
+    assert_eq!(ob["evidence"][0]["path"], "drivers/legacy.c");
+    // The moved function is found tree-wide: a conflict, not obsolete.
+    assert!(report["patches"][3].get("finding").is_none());
+    // Both verdicts are listed for review with their evidence.
+    let review: Vec<u64> = report["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["patch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(review, [1, 3]);
+    let human = stdout(&tool(dir, &["rebase", "--status"]));
+    assert!(
+        human.contains(
+            "#1 foo: lock the device while starting it [upstream-equivalent, high confidence]"
+        ) && human.contains("drivers/foo.c:5"),
+        "{human}"
+    );
+}
+
+#[test]
+fn continue_drops_a_verdict_and_apply_forces_it_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(dir);
+    assert_eq!(start(dir).0, 1);
+    // --apply with nothing to apply is refused.
+    let out = tool(dir, &["rebase", "--continue", "--apply"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    // The first stop is the verdict on patch 1, in queue order.
+    let out = tool(dir, &["rebase", "--continue"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out)
+            .contains("patch #1 `foo: lock the device while starting it`: upstream-equivalent"),
+        "{}",
+        stdout(&out)
+    );
+    // --continue --apply: forced through, on the target; the patches after it replayed on top.
+    let out = tool(dir, &["rebase", "--continue", "--apply"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // ... and the next stop is the obsolete patch.
+    assert!(stdout(&out).contains("patch #3"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(": obsolete"), "{}", stdout(&out));
+    let (_, report) = json_run(dir, &["rebase", "--status", "--report", "json"]);
+    let p1 = &report["patches"][0];
+    assert_eq!(p1["finding"]["decision"], "applied");
+    let forced = p1["new_commit"].as_str().expect("forced through: a commit");
+    let foo = git(dir, &["show", &format!("{forced}:drivers/foo.c")]);
+    assert_eq!(foo.matches("mutex_lock(&d->lock);").count(), 2);
+    let p2 = report["patches"][1]["new_commit"].as_str().unwrap();
+    assert_eq!(git(dir, &["rev-parse", &format!("{p2}^")]), forced);
+    // --continue drops it (the default); the conflict waits next.
+    let out = tool(dir, &["rebase", "--continue"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("patch #4"), "{}", stdout(&out));
+    let (_, report) = json_run(dir, &["rebase", "--status", "--report", "json"]);
+    assert_eq!(report["patches"][2]["verdict"], "obsolete");
+    assert_eq!(report["patches"][2]["finding"]["decision"], "dropped");
+    assert!(report["patches"][2].get("new_commit").is_none());
+    // Skip the real conflict; the branch is written without the obsolete patch.
+    let out = tool(dir, &["rebase", "--skip"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = git(dir, &["log", "--format=%s", "v2..queue-on-v2"]);
+    assert_eq!(
+        log,
+        "other: a change of its own\nfoo: call the stop hook\nfoo: lock the device while starting it"
+    );
+}
+
+#[test]
+fn strict_runs_judge_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(dir);
+    let (_, report) = json_run(
+        dir,
+        &[
+            "rebase",
+            "v2",
+            "--strict",
+            "--queue",
+            "v1..queue",
+            "--report",
+            "json",
+        ],
+    );
+    assert_eq!(
+        verdicts(&report),
+        ["merged", "merged", "conflict", "conflict", "clean"]
+    );
+}
