@@ -966,7 +966,7 @@ fn decide(
         .tree()?
         .id();
     let mut follower = Follower::new(target_tree);
-    let (state, _) = replay_one(repo, session, loaded, i, &mut follower)?;
+    let (state, _) = replay_checked(repo, session, loaded, i, &mut follower)?;
     session.patches[i] = state;
     replay_tail(repo, session, loaded, i + 1, &old_base)
 }
