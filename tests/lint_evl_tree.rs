@@ -1,9 +1,10 @@
 //! `dovetail-port lint` on a small EVL-like kernel tree (tests/fixtures/lint/evl_tree,
 //! written here): the false positives of a real EVL fork (chains through panic() and
 //! KASAN, guards written `unlikely(running_oob() || hard_irqs_disabled())`, a two-sided
-//! ring's ops slots, a `__cold` error path) are gone, and the five seeded violations are
-//! found with their chains. Before this work the same tree gave 12 findings, 7 of them
-//! false.
+//! ring's ops slots, a `__cold` error path, error paths declared `__noreturn`/`__cold` on
+//! their prototypes only, debug code under `if (IS_ENABLED(CONFIG_EVL_DEBUG_CORE))`) are
+//! gone, and the five seeded violations are found with their chains. Before this work the
+//! first shapes gave 12 findings, 7 of them false.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -73,6 +74,38 @@ fn seeded_violations_only() {
     // mm/kasan/ is built for CONFIG_KASAN only, which is assumed off without --kconfig.
     assert_eq!(v["stats"]["files_not_built"], 2);
     assert!(v["kconfig"].as_str().unwrap().contains("KASAN*=n"));
+}
+
+/// `evl_oops()` and `evl_report_stall()` are error paths by their prototypes in
+/// include/evl/assert.h; `evl_dump_state()` and `evl_check_rq()`'s body are built only
+/// with CONFIG_EVL_DEBUG_CORE (assumed off, like every debug option). A debug build's
+/// `.config` brings the debug calls back, and they are found.
+#[test]
+fn prototype_attributes_and_configured_out_debug_code() {
+    let c = chains(&lint(&[]));
+    for f in [
+        "evl_oops",
+        "evl_report_stall",
+        "evl_dump_state",
+        "evl_check_rq",
+    ] {
+        assert!(c.iter().all(|x| !x.contains(f)), "{f}: {c:#?}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("debug.config");
+    std::fs::write(&cfg, "CONFIG_X86_64=y\nCONFIG_EVL_DEBUG_CORE=y\n").unwrap();
+    let c = chains(&lint(&["--kconfig".as_ref(), cfg.as_os_str()]));
+    for debug in [
+        "oob-might-sleep: __evl_schedule() -> evl_dump_state() -> msleep()",
+        "oob-sleeping-lock: __evl_schedule() -> evl_check_rq() -> mutex_lock()",
+    ] {
+        assert!(c.iter().any(|x| x == debug), "{debug}: {c:#?}");
+    }
+    assert!(
+        c.iter()
+            .all(|x| !x.contains("evl_oops") && !x.contains("evl_report_stall")),
+        "{c:#?}"
+    );
 }
 
 fn kasan_config(dir: &Path) -> PathBuf {

@@ -30,7 +30,7 @@ impl Tri {
         }
     }
 
-    fn not(self) -> Tri {
+    pub(super) fn not(self) -> Tri {
         match self {
             Tri::No => Tri::Yes,
             Tri::Yes => Tri::No,
@@ -38,12 +38,16 @@ impl Tri {
         }
     }
 
-    fn or(self, other: Tri) -> Tri {
+    pub(super) fn or(self, other: Tri) -> Tri {
         match (self, other) {
             (Tri::Yes, _) | (_, Tri::Yes) => Tri::Yes,
             (Tri::No, Tri::No) => Tri::No,
             _ => Tri::Unknown,
         }
+    }
+
+    pub(super) fn and(self, other: Tri) -> Tri {
+        self.not().or(other.not()).not()
     }
 
     fn int(self) -> Option<i64> {
@@ -309,6 +313,18 @@ impl Eval<'_> {
             _ => Err(()),
         }
     }
+}
+
+/// `IS_ENABLED(CONFIG_X)` (or `IS_BUILTIN`, `IS_MODULE`, `IS_REACHABLE`) in C code, by
+/// the configuration: `if (IS_ENABLED(CONFIG_KASAN))` is a branch the build compiles
+/// away when KASAN is off.
+pub fn is_test(config: &Kconfig, test: &str, name: &str) -> Tri {
+    let redefined = HashSet::new();
+    Macros {
+        config,
+        redefined: &redefined,
+    }
+    .is(test, name)
 }
 
 /// Evaluates the expression of an `#if`/`#elif` (comments already removed).

@@ -476,7 +476,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     let index = graph::Index::build(&files, &file_scans)
         .scoped(arch::ArchScope::new(&files, &root, selected.as_deref()))
         .user_scoped(userspace::UserScope::new(&files, &root, &userspace_dirs));
-    let mut g = graph::Graph::new(&rules, &files, &index, opts.progress);
+    let mut g = graph::Graph::new(&rules, &config, &files, &index, opts.progress);
     // Files worth parsing up front: those that may declare entry points (or all).
     let mut initial: Vec<usize> = if opts.parse_all {
         (0..files.len()).collect()

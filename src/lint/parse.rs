@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 use tree_sitter::{Node, Parser};
 
+use super::cond::{self, Tri as Fixed};
+use super::kconfig::Kconfig;
 use super::normalize::normalize;
 use super::rules::RuleSet;
 
@@ -284,6 +286,23 @@ impl Tri {
     }
 }
 
+/// The name a call calls when it is a plain identifier (`f(...)`).
+fn called_name<'s>(call: Node, src: &'s [u8]) -> Option<&'s str> {
+    call.child_by_field_name("function")
+        .filter(|f| f.kind() == "identifier")
+        .map(|f| text(f, src))
+}
+
+/// The last named child that is not a comment (the expression inside parentheses).
+fn last_named(node: Node) -> Option<Node> {
+    let mut c = node.walk();
+    let last = node
+        .named_children(&mut c)
+        .filter(|n| n.kind() != "comment")
+        .last();
+    last
+}
+
 /// The argument `i` of a call node, skipping comments.
 fn call_arg(call: Node, i: usize) -> Option<Node> {
     let args = call.child_by_field_name("arguments")?;
@@ -307,14 +326,7 @@ fn eval_at(node: Node, src: &[u8], rules: &RuleSet, depth: usize) -> Tri {
     }
     let sub = |n: Option<Node>| n.map_or(Tri::Unknown, |n| eval_at(n, src, rules, depth + 1));
     match node.kind() {
-        "parenthesized_expression" => {
-            let mut c = node.walk();
-            let last = node
-                .named_children(&mut c)
-                .filter(|n| n.kind() != "comment")
-                .last();
-            sub(last)
-        }
+        "parenthesized_expression" => sub(last_named(node)),
         "unary_expression" => {
             let op = node.child_by_field_name("operator").map(|o| text(o, src));
             match op {
@@ -340,13 +352,9 @@ fn eval_at(node: Node, src: &[u8], rules: &RuleSet, depth: usize) -> Tri {
             }
         }
         "call_expression" => {
-            let Some(f) = node
-                .child_by_field_name("function")
-                .filter(|f| f.kind() == "identifier")
-            else {
+            let Some(name) = called_name(node, src) else {
                 return Tri::Unknown;
             };
-            let name = text(f, src);
             if rules.oob_checks.iter().any(|c| c == name) {
                 Tri::True
             } else if rules.inband_checks.iter().any(|c| c == name) {
@@ -378,6 +386,15 @@ fn exits(node: Node) -> bool {
     }
 }
 
+/// What one parse reads conditions with: the rules (oob tests, wrappers) and the
+/// configuration (`IS_ENABLED(CONFIG_X)`).
+#[derive(Clone, Copy)]
+struct Ctx<'c> {
+    src: &'c [u8],
+    rules: &'c RuleSet,
+    config: &'c Kconfig,
+}
+
 /// The guard state of one node of the syntax tree, computed once from its parent's
 /// (so the analysis is linear in the function's size).
 #[derive(Clone, Copy)]
@@ -388,52 +405,92 @@ struct Frame<'t> {
     /// In a block: the statements from here on run in-band (after an early exit on an
     /// oob test, or an assertion that the stage is in-band).
     rest_inband: bool,
-    /// For an `if` or `?:`: its condition in oob context.
+    /// Code here is compiled away for the configuration (`if (IS_ENABLED(CONFIG_KASAN))`
+    /// with KASAN off): its calls are not calls.
+    dead: bool,
+    /// In a block: the statements from here on are compiled away (after
+    /// `if (!IS_ENABLED(CONFIG_X)) return;` with X off).
+    rest_dead: bool,
+    /// For an `if` or `?:`: its condition in oob context; for `&&`/`||`: its left side's.
     cond: Tri,
+    /// The same condition by the configuration alone (`IS_ENABLED()`, `0`).
+    fixed: Fixed,
 }
 
 impl<'t> Frame<'t> {
-    fn new(node: Node<'t>, inband: bool, src: &[u8], rules: &RuleSet) -> Frame<'t> {
-        let cond = match node.kind() {
-            "if_statement" | "conditional_expression" => node
-                .child_by_field_name("condition")
-                .map_or(Tri::Unknown, |c| eval_oob(c, src, rules)),
-            _ => Tri::Unknown,
+    fn new(node: Node<'t>, inband: bool, dead: bool, cx: &Ctx) -> Frame<'t> {
+        let tested = match node.kind() {
+            "if_statement" | "conditional_expression" => node.child_by_field_name("condition"),
+            "binary_expression" if is_logical(node, cx.src) => node.child_by_field_name("left"),
+            _ => None,
+        };
+        let (cond, fixed) = match tested {
+            // Dead code's conditions do not matter.
+            Some(c) if !dead => (eval_oob(c, cx.src, cx.rules), eval_fixed(c, cx, 0)),
+            _ => (Tri::Unknown, Fixed::Unknown),
         };
         Frame {
             node,
             inband,
             rest_inband: false,
+            dead,
+            rest_dead: false,
             cond,
+            fixed,
         }
     }
 
     /// The frame of a child reached through `field` of this node.
-    fn child(
-        &self,
-        child: Node<'t>,
-        field: Option<&str>,
-        src: &[u8],
-        rules: &RuleSet,
-    ) -> Frame<'t> {
+    fn child(&self, child: Node<'t>, field: Option<&str>, cx: &Ctx) -> Frame<'t> {
         let mut inband = self.inband || self.rest_inband;
-        if matches!(self.node.kind(), "if_statement" | "conditional_expression") {
-            inband |= match field {
-                Some("consequence") => self.cond == Tri::False,
-                Some("alternative") => self.cond == Tri::True,
-                _ => false,
-            };
+        let mut dead = self.dead || self.rest_dead;
+        match (self.node.kind(), field) {
+            ("if_statement" | "conditional_expression", Some("consequence")) => {
+                inband |= self.cond == Tri::False;
+                dead |= self.fixed == Fixed::No;
+            }
+            ("if_statement" | "conditional_expression", Some("alternative")) => {
+                inband |= self.cond == Tri::True;
+                dead |= self.fixed == Fixed::Yes;
+            }
+            // `a && b` runs b only when a holds, `a || b` only when it does not.
+            ("binary_expression", Some("right")) if is_logical(self.node, cx.src) => {
+                let and = self.node.child_by_field_name("operator").map(|o| o.kind()) == Some("&&");
+                let (skip, skip_fixed) = if and {
+                    (Tri::False, Fixed::No)
+                } else {
+                    (Tri::True, Fixed::Yes)
+                };
+                inband |= self.cond == skip;
+                dead |= self.fixed == skip_fixed;
+            }
+            _ => {}
         }
-        Frame::new(child, inband, src, rules)
+        Frame::new(child, inband, dead, cx)
     }
 
     /// After the statement `done` (with its frame) in this block: does the rest of the
-    /// block run in-band?
-    fn after(&mut self, done: &Frame, src: &[u8], rules: &RuleSet) {
-        if self.node.kind() != "compound_statement" || self.rest_inband {
+    /// block run in-band, or is it compiled away?
+    fn after(&mut self, done: &Frame, cx: &Ctx) {
+        if self.node.kind() != "compound_statement" {
             return;
         }
         let s = done.node;
+        if !self.rest_dead && s.kind() == "if_statement" {
+            let then_exits = s.child_by_field_name("consequence").is_some_and(exits);
+            let alt = s.child_by_field_name("alternative");
+            // `if (!IS_ENABLED(CONFIG_X)) return;` with X off: nothing after it is built.
+            self.rest_dead = match (done.fixed, alt) {
+                (Fixed::Yes, None) => then_exits,
+                (Fixed::Yes, Some(a)) => then_exits && exits(a),
+                (Fixed::No, Some(a)) => exits(a),
+                _ => false,
+            };
+        }
+        if self.rest_inband {
+            return;
+        }
+        let (src, rules) = (cx.src, cx.rules);
         self.rest_inband = match s.kind() {
             "if_statement" => {
                 let then_exits = s.child_by_field_name("consequence").is_some_and(exits);
@@ -462,6 +519,71 @@ impl<'t> Frame<'t> {
     }
 }
 
+/// `a && b` or `a || b`.
+fn is_logical(node: Node, src: &[u8]) -> bool {
+    node.child_by_field_name("operator")
+        .is_some_and(|o| matches!(text(o, src), "&&" | "||"))
+}
+
+/// A condition's value by the configuration alone: `IS_ENABLED(CONFIG_X)`-style tests,
+/// `0`/`1`, through parentheses, `!`, `&&`, `||` and the condition wrappers
+/// (`unlikely()`); anything else is unknown.
+fn eval_fixed(node: Node, cx: &Ctx, depth: usize) -> Fixed {
+    if depth > MAX_COND_DEPTH {
+        return Fixed::Unknown;
+    }
+    let sub = |n: Option<Node>| n.map_or(Fixed::Unknown, |n| eval_fixed(n, cx, depth + 1));
+    let src = cx.src;
+    match node.kind() {
+        "parenthesized_expression" => sub(last_named(node)),
+        "unary_expression"
+            if node.child_by_field_name("operator").map(|o| text(o, src)) == Some("!") =>
+        {
+            sub(node.child_by_field_name("argument")).not()
+        }
+        "binary_expression" => {
+            let (l, r) = (
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            );
+            match node.child_by_field_name("operator").map(|o| text(o, src)) {
+                Some("&&") => sub(l).and(sub(r)),
+                Some("||") => sub(l).or(sub(r)),
+                _ => Fixed::Unknown,
+            }
+        }
+        "number_literal" => match text(node, src) {
+            "0" => Fixed::No,
+            "1" => Fixed::Yes,
+            _ => Fixed::Unknown,
+        },
+        "call_expression" => {
+            let Some(name) = called_name(node, src) else {
+                return Fixed::Unknown;
+            };
+            // `EVL_WARN_ON(CORE, c)` is `WARN_ON(IS_ENABLED(CONFIG_EVL_DEBUG_CORE) && c)`.
+            if let Some(sym) = cx.rules.kconfig_tests.get(name) {
+                let arg = call_arg(node, 0).map_or("", |a| text(a, src));
+                let sym = format!("CONFIG_{}", sym.replace("{0}", arg));
+                if cond::is_test(cx.config, "IS_ENABLED", &sym) == Fixed::No {
+                    return Fixed::No;
+                }
+            }
+            if let Some(&i) = cx.rules.condition_wrappers.get(name) {
+                return sub(call_arg(node, i));
+            }
+            if !name.starts_with("IS_") {
+                return Fixed::Unknown;
+            }
+            match call_arg(node, 0).filter(|a| a.kind() == "identifier") {
+                Some(a) => cond::is_test(cx.config, name, text(a, src)),
+                None => Fixed::Unknown,
+            }
+        }
+        _ => Fixed::Unknown,
+    }
+}
+
 fn declarator_name(mut node: Node, src: &[u8]) -> Option<String> {
     loop {
         match node.kind() {
@@ -480,8 +602,14 @@ fn struct_type_name(ty: Node, src: &[u8]) -> Option<String> {
         .flatten()
 }
 
-/// Parses `src` (the original bytes; normalisation happens here).
+/// Parses `src` (the original bytes; normalisation happens here) with every `CONFIG_`
+/// symbol unknown.
 pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
+    parse_file_for(src, rules, &Kconfig::default())
+}
+
+/// Parses `src`, deciding `if (IS_ENABLED(CONFIG_X))`-style branches by `config`.
+pub fn parse_file_for(src: &[u8], rules: &RuleSet, config: &Kconfig) -> ParsedFile {
     if src.len() > MAX_PARSE_BYTES {
         return ParsedFile {
             too_large: Some(src.len()),
@@ -501,6 +629,7 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
         };
     };
     let src = &norm[..];
+    let cx = Ctx { src, rules, config };
     let lines = LineIndex::new(src);
     let root = tree.root_node();
     let mut out = ParsedFile::default();
@@ -508,7 +637,7 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
     let mut suppress_raw: Vec<(Vec<String>, String, u32, u32, usize)> = Vec::new();
     // Iterative DFS; `frames` holds the guard state of each node on the path from the root.
     let mut cursor = root.walk();
-    let mut frames: Vec<Frame> = vec![Frame::new(root, false, src, rules)];
+    let mut frames: Vec<Frame> = vec![Frame::new(root, false, false, &cx)];
     let mut current: Option<(usize, Node)> = None;
     let mut seen_calls: std::collections::HashSet<usize> = Default::default();
     loop {
@@ -561,6 +690,8 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
                 });
                 current = Some((out.functions.len() - 1, node));
             }
+            // Compiled away: not code of this build (its comments still count).
+            k if here.dead && k != "comment" => {}
             "parameter_declaration" | "declaration" => {
                 if let (Some((fi, _)), Some(ty)) = (current, node.child_by_field_name("type")) {
                     if let Some(s) = struct_type_name(ty, src) {
@@ -677,18 +808,18 @@ pub fn parse_file(src: &[u8], rules: &RuleSet) -> ParsedFile {
             }
         }
         if descend && cursor.goto_first_child() {
-            let f = here.child(cursor.node(), cursor.field_name(), src, rules);
+            let f = here.child(cursor.node(), cursor.field_name(), &cx);
             frames.push(f);
             continue;
         }
         loop {
             let done = frames.pop().expect("a frame per node on the path");
             if let Some(parent) = frames.last_mut() {
-                parent.after(&done, src, rules);
+                parent.after(&done, &cx);
             }
             if cursor.goto_next_sibling() {
                 let parent = *frames.last().expect("a sibling has a parent");
-                let f = parent.child(cursor.node(), cursor.field_name(), src, rules);
+                let f = parent.child(cursor.node(), cursor.field_name(), &cx);
                 frames.push(f);
                 break;
             }
@@ -1117,7 +1248,8 @@ mod tests {
         };
         assert_eq!(
             inband(&p.functions[0]),
-            ["destroy", "slow", "zero", "slow2"],
+            // `hard_irqs_disabled()` right of `running_oob() ||` runs only in-band.
+            ["hard_irqs_disabled", "destroy", "slow", "zero", "slow2"],
             "{:?}",
             names(&p.functions[0])
         );
@@ -1126,6 +1258,56 @@ mod tests {
             inband(&p.functions[2]),
             ["later", "hard_irqs_disabled", "still"]
         );
+    }
+
+    #[test]
+    fn configured_out_branches_have_no_calls() {
+        let src = b"void f(struct rq *rq)\n{\n\tif (IS_ENABLED(CONFIG_KASAN))\n\t\tkasan_a();\n\telse\n\t\tplain_b();\n\tif (unlikely(IS_ENABLED(CONFIG_EVL_DEBUG_CORE) && rq->n))\n\t\tdump_c();\n\tIS_ENABLED(CONFIG_KASAN) && kasan_d();\n\tr = IS_BUILTIN(CONFIG_EVL) ? e() : f2();\n\tif (0)\n\t\tnever();\n\tif (IS_ENABLED(CONFIG_SMP) || running_inband())\n\t\tsmp_g();\n\tif (EVL_WARN_ON(CORE, rq->n))\n\t\twarn_i();\n\tif (!IS_ENABLED(CONFIG_KCSAN))\n\t\treturn;\n\tkcsan_h();\n}\n";
+        let k = Kconfig::assumed(&[("EVL".to_string(), "y".to_string())].into()).with_off(&[
+            "KASAN*".into(),
+            "KCSAN*".into(),
+            "EVL_DEBUG*".into(),
+        ]);
+        let called = |p: &ParsedFile| -> Vec<String> {
+            names(&p.functions[0])
+                .into_iter()
+                .map(|(n, _)| n)
+                .filter(|n| !n.starts_with("IS_") && n != "unlikely")
+                .collect()
+        };
+        assert_eq!(
+            called(&parse_file_for(src, &rules(), &k)),
+            ["plain_b", "e", "running_inband", "smp_g", "EVL_WARN_ON"]
+        );
+        // Nothing known of the symbols: every branch but `if (0)` is code.
+        assert_eq!(
+            called(&parse_file(src, &rules())),
+            [
+                "kasan_a",
+                "plain_b",
+                "dump_c",
+                "kasan_d",
+                "e",
+                "f2",
+                "running_inband",
+                "smp_g",
+                "EVL_WARN_ON",
+                "warn_i",
+                "kcsan_h"
+            ]
+        );
+    }
+
+    #[test]
+    fn logical_operators_guard_their_right_side() {
+        let src = b"void f(void)\n{\n\trunning_inband() && slow_a();\n\trunning_oob() || slow_b();\n\trunning_oob() && fast_c();\n}\n";
+        let p = parse_file(src, &rules());
+        let inband: Vec<String> = names(&p.functions[0])
+            .into_iter()
+            .filter(|(_, g)| *g)
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(inband, ["slow_a", "slow_b"]);
     }
 
     #[test]

@@ -140,6 +140,9 @@ struct RuleFile {
     kconfig_assumed: Option<BTreeMap<String, String>>,
     /// Symbol patterns (`DEBUG_*`, `KASAN*`) taken as not set without `--kconfig`.
     kconfig_assumed_off: Option<KconfigOffFile>,
+    /// Macros false in C code when a Kconfig symbol is not set (`EVL_WARN_ON(CORE, c)`):
+    /// name -> symbol, `{0}` standing for the first argument.
+    kconfig_tests: Option<BTreeMap<String, String>>,
     terminal: Option<TerminalFile>,
 }
 
@@ -173,6 +176,8 @@ pub struct RuleSet {
     pub terminal_prefixes: Vec<String>,
     /// Kconfig symbol patterns assumed not set without `--kconfig`.
     pub assumed_off: Vec<String>,
+    /// Macros false when a symbol is not set: name -> symbol (`EVL_DEBUG_{0}`).
+    pub kconfig_tests: BTreeMap<String, String>,
     pub max_depth: usize,
     /// A member stored in more files than this is too generic to resolve calls through.
     pub max_slot_files: usize,
@@ -357,6 +362,8 @@ impl RuleSet {
             if let Some(k) = file.kconfig_assumed_off {
                 set.assumed_off.extend(k.patterns);
             }
+            set.kconfig_tests
+                .extend(file.kconfig_tests.unwrap_or_default());
             if let Some(r) = file.ops_slot {
                 slot = Some(r.id.clone());
                 push_rule(&mut rules, r, path)?;

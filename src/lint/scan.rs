@@ -21,6 +21,9 @@ pub struct DefSeen {
 #[derive(Debug, Default, Clone)]
 pub struct FileScan {
     pub defs: Vec<DefSeen>,
+    /// Functions a prototype declares `__noreturn` or `__cold` (`void panic(...)
+    /// __noreturn __cold;`): error paths even where the definition does not repeat it.
+    pub terminal_decls: Vec<DefSeen>,
     /// (struct name, field name) -> lock type, for fields declared with a lock type.
     pub lock_fields: Vec<(String, String, String)>,
     /// Variables (file-scope or local) declared with a lock type or `DEFINE_*` macro:
@@ -89,16 +92,24 @@ pub fn scan(
     };
     let mut depth = 0usize;
     let mut paren = 0usize;
-    let mut candidate: Option<String> = None;
+    // Byte ranges, turned into names only when kept (most are not).
+    let mut candidate: Option<(usize, usize)> = None;
     let mut after_params = false;
     let mut saw_static = false;
     let mut last_ident: Option<(usize, usize)> = None;
     let mut prev_ident: Option<(usize, usize)> = None;
     // `struct NAME {` at depth 0: the struct whose body we are in.
     let mut struct_name: Option<String> = None;
-    let mut pending_struct: Option<String> = None;
+    let mut pending_struct: Option<(usize, usize)> = None;
     let mut prev_was_struct_kw = false;
     let mut define_macro: Option<String> = None;
+    // Top level: identifiers since the last `)` closing a parameter list (two or more
+    // before a `(` mean `__printf(1, 2) void name(`: the name comes after the macro), and
+    // whether the declaration carries a terminal attribute (in `__attribute__((...))` at
+    // paren depth `attr_paren` when `attr_paren` is set).
+    let mut idents_after_params = 0usize;
+    let mut terminal_attr = false;
+    let mut attr_paren: Option<usize> = None;
     let mut stores = StoreMatcher::default();
     let mut conds = Conditionals::new(config);
     let mut i = 0usize;
@@ -161,19 +172,34 @@ pub fn scan(
         if !conds.active() {
             // Left out by the configuration: the build never sees these tokens.
             i += 1;
-            while i < n && (src[i].is_ascii_alphanumeric() || src[i] == b'_') {
+            while i < n && IDENT[src[i] as usize] {
                 i += 1;
             }
             continue;
         }
         if b.is_ascii_alphabetic() || b == b'_' {
             let start = i;
-            while i < n && (src[i].is_ascii_alphanumeric() || src[i] == b'_') {
+            while i < n && IDENT[src[i] as usize] {
                 i += 1;
             }
             let word = &src[start..i];
             if depth == 0 && paren == 0 && word == b"static" {
                 saw_static = true;
+            }
+            if depth == 0 {
+                match word {
+                    b"__noreturn" | b"__cold" | b"_Noreturn" => terminal_attr = true,
+                    b"noreturn" | b"__noreturn__" | b"cold" | b"__cold__" => {
+                        terminal_attr |= attr_paren.is_some_and(|p| paren > p)
+                    }
+                    b"__attribute__" | b"__attribute" if attr_paren.is_none() => {
+                        attr_paren = Some(paren)
+                    }
+                    _ => {}
+                }
+                if paren == 0 && after_params {
+                    idents_after_params += 1;
+                }
             }
             // Lock declarations: `TYPE name ;|[|,|=` and `DEFINE_X(name)`.
             if let Some((ps, pe)) = prev_ident.filter(|&(s, e)| src[s..e].ends_with(b"_t")) {
@@ -199,7 +225,7 @@ pub fn scan(
             }
             if depth == 0 {
                 pending_struct = if prev_was_struct_kw {
-                    Some(String::from_utf8_lossy(word).into_owned())
+                    Some((start, i))
                 } else {
                     None
                 };
@@ -236,9 +262,15 @@ pub fn scan(
                 if depth == 0 {
                     pending_struct = None;
                 }
-                if depth == 0 && paren == 0 && !after_params {
-                    candidate =
-                        last_ident.map(|(s, e)| String::from_utf8_lossy(&src[s..e]).into_owned());
+                // `__printf(1, 2) void name(`: the name is the second identifier on.
+                // After `__attribute__((...))`, the first one.
+                let after_attr =
+                    candidate.is_some_and(|(s, e)| src[s..e].starts_with(b"__attribute"));
+                let renamed = after_params
+                    && (idents_after_params >= 2 || (after_attr && idents_after_params >= 1));
+                if depth == 0 && paren == 0 && (!after_params || renamed) {
+                    candidate = last_ident;
+                    after_params = false;
                 }
                 if define_macro.is_none() {
                     prev_ident = None;
@@ -247,25 +279,31 @@ pub fn scan(
             }
             b')' => {
                 paren = paren.saturating_sub(1);
+                if attr_paren == Some(paren) {
+                    attr_paren = None;
+                }
                 if depth == 0 && paren == 0 && candidate.is_some() {
                     after_params = true;
+                    idents_after_params = 0;
                 }
                 define_macro = None;
             }
             b'{' => {
                 if depth == 0 {
-                    if let Some(s) = pending_struct.take() {
-                        struct_name = Some(s);
+                    if let Some((s, e)) = pending_struct.take() {
+                        struct_name = Some(String::from_utf8_lossy(&src[s..e]).into_owned());
                         candidate = None;
                     } else if after_params {
-                        if let Some(name) = candidate.take() {
+                        if let Some((s, e)) = candidate.take() {
                             out.defs.push(DefSeen {
-                                name,
+                                name: String::from_utf8_lossy(&src[s..e]).into_owned(),
                                 is_static: saw_static,
                             });
                         }
                     }
                     after_params = false;
+                    terminal_attr = false;
+                    attr_paren = None;
                     paren = 0;
                 }
                 depth += 1;
@@ -277,11 +315,22 @@ pub fn scan(
                     saw_static = false;
                     candidate = None;
                     after_params = false;
+                    terminal_attr = false;
                 }
             }
             b';' | b'=' | b',' if depth == 0 && paren == 0 => {
+                if after_params && terminal_attr && b != b'=' {
+                    if let Some((s, e)) = candidate {
+                        out.terminal_decls.push(DefSeen {
+                            name: String::from_utf8_lossy(&src[s..e]).into_owned(),
+                            is_static: saw_static,
+                        });
+                    }
+                }
                 if b == b';' {
                     saw_static = false;
+                    terminal_attr = false;
+                    attr_paren = None;
                 }
                 candidate = None;
                 after_params = false;
@@ -297,12 +346,25 @@ pub fn scan(
     out
 }
 
-fn skip_block_comment(src: &[u8], mut i: usize) -> usize {
-    i += 2;
-    while i + 1 < src.len() && !(src[i] == b'*' && src[i + 1] == b'/') {
-        i += 1;
+/// Bytes that continue an identifier (`[A-Za-z0-9_]`), looked up rather than tested.
+static IDENT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
     }
-    (i + 2).min(src.len())
+    t
+};
+
+/// The offset after the `*/` closing the comment opened at `i` (the end of `src` if none).
+fn skip_block_comment(src: &[u8], i: usize) -> usize {
+    static END: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    // A literal search (SIMD memmem), not a byte loop: comments are a large share of C.
+    let end = END.get_or_init(|| regex::bytes::Regex::new(r"\*/").expect("a literal"));
+    let from = (i + 2).min(src.len());
+    end.find_at(src, from).map_or(src.len(), |m| m.end())
 }
 
 /// The words that make a file worth a full parse, searched all at once.
@@ -399,6 +461,32 @@ mod tests {
                     is_static: true
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn terminal_attributes_on_prototypes() {
+        let src = b"void panic(const char *fmt, ...) __noreturn __cold;\n__printf(2, 3) void __noreturn evl_oops(struct rq *rq, const char *fmt, ...);\nstatic void die_now(int) __attribute__((format(printf, 1, 2), noreturn));\nextern void __attribute__((__cold__)) report(void);\nvoid plain(int cold);\nvoid __cold def(void) { }\n/* __noreturn */ void commented(void);\n__printf(1, 2) int after_macro(const char *f, ...) { return 0; }\n";
+        let s = scan_plain(src);
+        let got: Vec<(&str, bool)> = s
+            .terminal_decls
+            .iter()
+            .map(|d| (d.name.as_str(), d.is_static))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("panic", false),
+                ("evl_oops", false),
+                ("die_now", true),
+                ("report", false)
+            ]
+        );
+        let defs: Vec<&str> = s.defs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(
+            defs,
+            ["def", "after_macro"],
+            "the name after `__printf(1, 2)`"
         );
     }
 

@@ -3,7 +3,7 @@
 //! the reachable functions live in, and every in-band-only call met becomes a finding
 //! with its call chain.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -15,7 +15,8 @@ mod slots;
 use super::arch::ArchScope;
 use super::cond::blank;
 use super::inband::{chain_down, Witness};
-use super::parse::{parse_file, Call, Function, LockArg, ParsedFile, Target};
+use super::kconfig::Kconfig;
+use super::parse::{parse_file_for, Call, Function, LockArg, ParsedFile, Target};
 use super::rules::{CallClass, RuleSet};
 use super::scan::FileScan;
 use super::userspace::UserScope;
@@ -43,6 +44,10 @@ pub struct Index {
     file_vars: HashMap<(usize, String), BTreeSet<String>>,
     /// Struct member -> files storing a function in it (sorted).
     member_files: HashMap<String, Vec<usize>>,
+    /// Functions a non-static prototype declares `__noreturn`/`__cold`, and static ones by
+    /// the file declaring them.
+    terminal_decls: HashSet<String>,
+    static_terminal_decls: HashSet<(usize, String)>,
     /// Per file, the byte ranges the configuration leaves out (blanked before parsing).
     inactive: Vec<Vec<(usize, usize)>>,
     /// Which arch folder each file is in, and which definitions a call may reach.
@@ -70,6 +75,13 @@ impl Index {
             }
             for m in &s.member_stores {
                 ix.member_files.entry(m.clone()).or_default().push(i);
+            }
+            for d in &s.terminal_decls {
+                if d.is_static {
+                    ix.static_terminal_decls.insert((i, d.name.clone()));
+                } else {
+                    ix.terminal_decls.insert(d.name.clone());
+                }
             }
             for (st, field, ty) in &s.lock_fields {
                 ix.struct_fields
@@ -117,6 +129,15 @@ impl Index {
     /// The byte ranges of `file` the configuration leaves out.
     pub fn inactive(&self, file: usize) -> &[(usize, usize)] {
         self.inactive.get(file).map_or(&[], Vec::as_slice)
+    }
+
+    /// Is `name`, defined in `file`, declared `__noreturn`/`__cold` by a prototype (in a
+    /// header, or a static one in the same file)?
+    pub fn declared_terminal(&self, name: &str, file: usize) -> bool {
+        self.terminal_decls.contains(name)
+            || self
+                .static_terminal_decls
+                .contains(&(file, name.to_string()))
     }
 
     pub fn defs_named(&self, name: &str) -> Vec<Def> {
@@ -182,6 +203,8 @@ struct Visit {
 
 pub struct Graph<'a> {
     rules: &'a RuleSet,
+    /// Decides `if (IS_ENABLED(CONFIG_X))`-style branches in function bodies.
+    config: &'a Kconfig,
     files: &'a [PathBuf],
     index: &'a Index,
     parsed: HashMap<usize, ParsedFile>,
@@ -191,9 +214,16 @@ pub struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
-    pub fn new(rules: &'a RuleSet, files: &'a [PathBuf], index: &'a Index, progress: bool) -> Self {
+    pub fn new(
+        rules: &'a RuleSet,
+        config: &'a Kconfig,
+        files: &'a [PathBuf],
+        index: &'a Index,
+        progress: bool,
+    ) -> Self {
         Graph {
             rules,
+            config,
             files,
             index,
             parsed: HashMap::new(),
@@ -221,6 +251,7 @@ impl<'a> Graph<'a> {
             "parsing",
         );
         let rules = self.rules;
+        let config = self.config;
         let files = self.files;
         let index = self.index;
         let done: Vec<(usize, ParsedFile)> = todo
@@ -230,7 +261,12 @@ impl<'a> Graph<'a> {
                     Ok(mut src) => {
                         // The parser sees what the build compiles, as the lexical pass did.
                         blank(&mut src, index.inactive(i));
-                        parse_file(&src, rules)
+                        let mut p = parse_file_for(&src, rules, config);
+                        // An attribute on the prototype only counts as on the definition.
+                        for f in &mut p.functions {
+                            f.terminal |= index.declared_terminal(&f.name, i);
+                        }
+                        p
                     }
                     Err(_) => ParsedFile::default(),
                 };
