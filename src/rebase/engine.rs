@@ -638,7 +638,15 @@ fn replay_one(
         theirs: &theirs_label,
     };
     let replayed = replay_patch(
-        repo, loaded, i, &ours, base_tree.as_ref(), &changes, follower, &labels, options,
+        repo,
+        loaded,
+        i,
+        &ours,
+        base_tree.as_ref(),
+        &changes,
+        follower,
+        &labels,
+        options,
     )?;
     if forced {
         state.notes.push(

@@ -574,7 +574,13 @@ fn cascade_path(
     let target = super::resolve::names::Target::new(repo, ours.id(), &res.path);
     // Stages are isolated one by one; this catches the cascade's own bookkeeping too.
     let outcome = super::resolve::isolate::run("the cascade", || {
-        super::resolve::cascade_in(&res.path, text, options.memory, options.known, Some(&target))
+        super::resolve::cascade_in(
+            &res.path,
+            text,
+            options.memory,
+            options.known,
+            Some(&target),
+        )
     })
     .unwrap_or_else(|reason| super::resolve::Outcome {
         refusals: vec![super::resolve::Refusal {

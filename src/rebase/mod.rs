@@ -16,8 +16,8 @@ pub mod report;
 pub mod resolve;
 pub mod session;
 pub mod upstream;
-pub mod verify;
 pub mod verdicts;
+pub mod verify;
 pub mod worktree;
 
 use std::path::PathBuf;

@@ -10,8 +10,8 @@ use super::collateral::Todo;
 use super::merge::PathStatus;
 use super::resolve::Placement;
 use super::session::{PatchState, Session};
-use super::verify::Verification;
 use super::verdicts::{Decision, Finding};
+use super::verify::Verification;
 use super::Verdict;
 
 #[derive(Debug, Serialize)]

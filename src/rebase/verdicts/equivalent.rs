@@ -148,26 +148,38 @@ pub fn judge(path: &str, h: &Hunk, target: &Lines<'_>, old_identifiers: &HashSet
 }
 
 /// A hunk that only removes lines: upstream removed them too when the lines around them now
-/// stand together, with nothing between.
+/// stand together, with nothing between: all of its context (high confidence), or the two
+/// lines before and the one after it, one of them saying something (medium: upstream also
+/// edited further away, e.g. added a `select` below).
 fn removal(path: &str, h: &Hunk, target: &Lines<'_>) -> Judged {
     if h.taken.is_empty() || h.before.is_empty() || h.after.is_empty() {
         return Judged::Absent;
     }
     let joined: Vec<String> = h.before.iter().chain(&h.after).cloned().collect();
-    match target.find_block(&joined) {
-        Some(line) => Judged::Present {
-            confidence: Confidence::High,
-            evidence: Evidence {
-                path: path.to_string(),
-                line,
-                what: format!(
-                    "the {} line(s) the patch removes are gone from the target, and the lines around them now stand together",
-                    h.taken.len()
-                ),
-                text: lines_text(&joined.iter().map(String::as_str).collect::<Vec<_>>()),
-            },
+    let near: Vec<String> = h.before[h.before.len().saturating_sub(2)..]
+        .iter()
+        .chain(&h.after[..1])
+        .cloned()
+        .collect();
+    let (line, confidence, shown) = match target.find_block(&joined) {
+        Some(line) => (line, Confidence::High, &joined),
+        None if near.iter().any(|l| l.len() >= DISTINCTIVE) => match target.find_block(&near) {
+            Some(line) => (line, Confidence::Medium, &near),
+            None => return Judged::Absent,
         },
-        None => Judged::Absent,
+        None => return Judged::Absent,
+    };
+    Judged::Present {
+        confidence,
+        evidence: Evidence {
+            path: path.to_string(),
+            line,
+            what: format!(
+                "the {} line(s) the patch removes are gone from the target, and the lines around them now stand together",
+                h.taken.len()
+            ),
+            text: lines_text(&shown.iter().map(String::as_str).collect::<Vec<_>>()),
+        },
     }
 }
 

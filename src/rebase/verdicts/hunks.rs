@@ -18,7 +18,7 @@ pub struct Hunk {
     pub added: Vec<String>,
     /// Meaningful lines the patch removes that the new file no longer has anywhere.
     pub taken: Vec<String>,
-    /// Every meaningful line the patch removes (some may stand elsewhere in the file).
+    /// Every non-blank line the patch removes (some may stand elsewhere in the file).
     pub removed: Vec<String>,
     /// Context lines before and after the change (blank ones dropped).
     pub before: Vec<String>,
@@ -84,11 +84,12 @@ pub fn hunks(path: &str, old: &str, new: &str) -> Vec<Hunk> {
                     similar::ChangeTag::Delete => {
                         first_change.get_or_insert(op.old_range().start);
                         h.after.clear();
-                        if meaningful(line) {
-                            h.removed.push(line.to_string());
-                            if !new_set.contains(line) {
-                                h.taken.push(line.to_string());
-                            }
+                        // Every removed line counts next to the hunk's place (`b();` beside
+                        // the found lines says the removal was not made); only meaningful ones
+                        // are searched for in the whole file.
+                        h.removed.push(line.to_string());
+                        if meaningful(line) && !new_set.contains(line) {
+                            h.taken.push(line.to_string());
                         }
                     }
                 }
