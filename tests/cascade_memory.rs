@@ -12,9 +12,10 @@ use common::*;
 use serde_json::Value;
 
 const PROBE: &str = "#include <linux/dev.h>\n\nstatic int probe(struct dev *d)\n{\n\tint ret;\n\n\tret = setup(d, 0);\n\tif (ret)\n\t\treturn ret;\n\treturn 0;\n}\n";
-const RESOLVED: &str = "\tret = setup_dev(d, IRQF_OOB);\n";
+const RESOLVED: &str = "\tret = setup(d, IRQF_SHARED | IRQF_OOB);\n";
 
-/// v1 → queue (one patch), v2 (upstream renamed the call), v3 (v2 plus code that moves the
+/// v1 → queue (one patch), v2 (upstream changed the same argument: a true conflict, which a
+/// word-level merge cannot settle), v3 (v2 plus code that moves the
 /// region down and rewrites a line near it).
 fn fixture(dir: &Path) {
     git(dir, &["init", "-q", "-b", "master"]);
@@ -29,7 +30,7 @@ fn fixture(dir: &Path) {
     );
     commit_all(dir, "foo: request the irq out-of-band");
     git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
-    let v2 = replace_line(PROBE, "setup(d, 0)", "setup_dev(d, 0)");
+    let v2 = replace_line(PROBE, "setup(d, 0)", "setup(d, IRQF_SHARED)");
     write(dir, "drivers/foo.c", &v2);
     commit_all(dir, "foo: rename setup");
     git(dir, &["tag", "v2"]);
@@ -128,7 +129,10 @@ fn a_hand_resolution_is_recorded_and_reused_where_the_code_moved() {
     let key = line.split_whitespace().next().unwrap().to_string();
     let shown = stdout(&tool(dir, &["resolutions", "show", &key[..8]]));
     assert!(shown.contains("scope:    probe"), "{shown}");
-    assert!(shown.contains("setup_dev(d, IRQF_OOB)"), "{shown}");
+    assert!(
+        shown.contains("setup(d, IRQF_SHARED | IRQF_OOB)"),
+        "{shown}"
+    );
 
     // v3: the region moved down five lines and a line near it changed; the same change met
     // the same upstream change, so the recorded resolution applies.

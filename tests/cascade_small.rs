@@ -269,7 +269,8 @@ fn each_stage_resolves_its_case_and_refuses_the_unsafe_ones() {
         ported(dir, &r, 5, "kernel/vars.c"),
         "/* tunables */\nint alpha = 10;\nint beta = 3;\n"
     );
-    assert_eq!(placement(&r, 5)["method"], "declarations");
+    // Adjacent lines, one changed by each side: the word-level merge takes it first.
+    assert_eq!(placement(&r, 5)["method"], "word-merge");
 
     assert_eq!(
         ported(dir, &r, 6, "kernel/tail.c"),
@@ -362,10 +363,11 @@ fn code_moved_to_another_file_stays_a_conflict_that_says_where() {
         "{reasons}"
     );
 
-    // Deleted, not moved: no place to point at.
+    // Deleted, not moved: nothing of what the patch edits is left anywhere, so the session
+    // stops on it as obsolete (with the evidence), not as a conflict with no place to go.
     let d = tempfile::tempdir().unwrap();
     let report = moved_to_header(d.path(), false);
-    assert_eq!(verdicts(&report), ["conflict"]);
-    let reasons = report["patches"][0]["paths"][0]["refusals"].to_string();
-    assert!(!reasons.contains("gone from this file"), "{reasons}");
+    assert_eq!(verdicts(&report), ["obsolete"]);
+    let finding = report["patches"][0]["finding"].to_string();
+    assert!(finding.contains("no longer in the target"), "{finding}");
 }

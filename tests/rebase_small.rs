@@ -555,7 +555,7 @@ fn bad_input_is_refused_with_a_clear_error_and_changes_nothing() {
     let out = tool(&repo, &["rebase", "v2", "--series", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("0001-x.patch:5: malformed diff"),
+        stderr(&out).contains("0001-x.patch:9: malformed diff"),
         "{}",
         stderr(&out)
     );

@@ -17,7 +17,8 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     (tmp, dir)
 }
 
-/// The target: a C file with two functions, a Kconfig, a Makefile.
+/// The target: a C file with two functions, a Kconfig, and the header and Kconfig entry
+/// defining what the patches use.
 fn target_repo(dir: &Path) {
     git(dir, &["init", "-q", "-b", "main"]);
     write(
@@ -34,6 +35,14 @@ static int irq_setup(struct irq_desc *desc, int flags)\n{\n\tint ret;\n\n\
         "kernel/Kconfig",
         "config IRQ_A\n\tbool \"A\"\n\nconfig IRQ_PIPELINE\n\tbool \"Pipeline\"\n\tdepends on GENERIC_IRQ\n\tdefault n\n\nconfig IRQ_Z\n\tbool\n",
     );
+    // What the queue's patches call and select, defined elsewhere in the target as in a real
+    // tree (else they are `needs-api`).
+    write(
+        dir,
+        "include/linux/irq.h",
+        "struct irq_desc;\nvoid trace_irq_setup(struct irq_desc *desc);\n",
+    );
+    write(dir, "init/Kconfig", "config IRQ_WORK\n\tbool\n");
     common::commit_all(dir, "target");
     git(dir, &["tag", "v2"]);
 }

@@ -660,6 +660,27 @@ fn replay_one(
             state.verdict = Some(Verdict::AlreadyUpstream);
             return Ok((state, None));
         }
+        if f.verdict == Verdict::UpstreamEquivalent && replayed.tree.is_none() {
+            // The plain merge conflicts; when the cascade settles it to the target's own
+            // tree, nothing of the patch is carried: already upstream, no decision needed.
+            let cascaded = replay_patch(
+                repo,
+                loaded,
+                i,
+                &ours,
+                base_tree.as_ref(),
+                &changes,
+                follower,
+                &labels,
+                merge_options(session, loaded, known),
+            )?;
+            if cascaded.tree == Some(ours.id()) {
+                state.paths = cascaded.paths.clone();
+                state.finding = None;
+                state.verdict = Some(Verdict::AlreadyUpstream);
+                return Ok((state, None));
+            }
+        }
         if f.verdict == Verdict::UpstreamEquivalent {
             state.verdict = Some(Verdict::UpstreamEquivalent);
             state.notes.push(f.summary());

@@ -228,10 +228,14 @@ impl<'a> Lines<'a> {
 /// A line's words and operators, each sorted: the same for `f(a, b)` and `f(b, a)`, not for
 /// `!f(a)` and `f(a)`. None for lines with fewer than two identifiers (too little to match).
 pub fn shape(line: &str) -> Option<String> {
-    let mut words: Vec<&str> = identifiers(line).collect();
-    if words.len() < 2 {
+    if identifiers(line).count() < 2 {
         return None;
     }
+    // Every word and number, not only identifiers: `limit = 11` is not `limit = 12`.
+    let mut words: Vec<&str> = line
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
     words.sort_unstable();
     let mut ops: Vec<char> = line
         .chars()

@@ -13,6 +13,8 @@ use crate::rebase::resolve::Confidence;
 const DISTINCTIVE: usize = 12;
 /// Distinctive lines of a hunk searched for tree-wide.
 const PROBES: usize = 4;
+/// Lines searched for tree-wide (a bound on the search's patterns).
+const MAX_PROBES: usize = 64;
 
 /// A hunk that looks obsolete from its file; `probes` must all be absent tree-wide.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,12 +34,19 @@ pub fn candidate(shown: &str, h: &Hunk, target: Option<&Lines<'_>>) -> Option<Ca
         .chain(&h.after)
         .filter(|l| l.len() >= DISTINCTIVE && !l.starts_with("/*") && !l.starts_with('*'))
         .collect();
-    let mut probes: Vec<String> = lines.iter().take(PROBES).map(|l| l.to_string()).collect();
+    // Every line is a probe: any one of them still in the tree means the code moved, not went.
+    let mut probes: Vec<String> = lines
+        .iter()
+        .take(MAX_PROBES)
+        .map(|l| l.to_string())
+        .collect();
     let Some(target) = target else {
         // The whole file is gone: its lines elsewhere would mean it moved.
         if probes.is_empty() {
             return None;
         }
+        let shown_lines: Vec<&str> = probes.iter().take(PROBES).map(String::as_str).collect();
+        let text = super::equivalent::lines_text(&shown_lines);
         if let Some(s) = &h.scope {
             probes.push(scope_probe(s));
         }
@@ -47,9 +56,7 @@ pub fn candidate(shown: &str, h: &Hunk, target: Option<&Lines<'_>>) -> Option<Ca
                 line: 0,
                 what: "the target no longer has this file, and no moved copy of it was found"
                     .into(),
-                text: super::equivalent::lines_text(
-                    &probes.iter().map(String::as_str).collect::<Vec<_>>(),
-                ),
+                text,
             },
             confidence: Confidence::High,
             probes,
