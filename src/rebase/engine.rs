@@ -1,5 +1,6 @@
 //! The run: first pass over the whole queue, then conflicts one by one on --continue/--skip.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -14,11 +15,12 @@ use super::follow::Follower;
 use super::interdiff;
 use super::merge::{self, Labels, PathStatus, Replayed, Update};
 use super::placement;
+use super::resolve::elsewhere::MovedSearch;
 use super::resolve::memory::{self, Memory};
 use super::session::{Active, ConflictHunk, PatchState, QueueSource, Session, FORMAT_VERSION};
 use super::upstream::UpstreamIds;
 use super::verdicts::{self, Decision, Judgement};
-use super::{lock, worktree};
+use super::{lock, treescan, worktree};
 use super::{RebaseError, Result, Verdict};
 use crate::queue::patchfile::{self, PatchFile};
 use crate::queue::range;
@@ -442,11 +444,8 @@ fn first_pass(
         }
         progress(session.next, total);
     }
-    settle_obsolete(repo, target_tree, &mut session.patches, candidates);
-    if !session.strict {
-        // One search of the target for every conflict whose code moved to another file.
-        super::resolve::elsewhere::annotate(repo, target_tree, &mut session.patches[first..]);
-    }
+    let moved_from = (!session.strict).then_some(first);
+    search_target(repo, target_tree, session, moved_from, candidates);
     session.replay_seconds += started.elapsed().as_secs_f64();
     session.save_synced(&git_dir)?;
     Ok(())
@@ -555,19 +554,64 @@ fn clear_outcome(state: &mut PatchState) {
     state.blocked_by = None;
 }
 
-/// Obsolete candidates (patch index, probes) are obsolete when no probe occurs anywhere in
-/// the target: one search of the tree for all of them. The others stay conflicts.
-fn settle_obsolete(
+/// The first pass's tree-wide questions, answered in one read of the target tree: obsolete
+/// candidates (patch index, probes) are obsolete when no probe occurs anywhere in the target
+/// (the others stay conflicts), and conflicts from patch `moved_from` on whose code moved to
+/// another file get a refusal saying where it is now.
+fn search_target(
     repo: &Repository,
     target_tree: Oid,
-    patches: &mut [PatchState],
+    session: &mut Session,
+    moved_from: Option<usize>,
     candidates: Vec<(usize, Vec<String>)>,
 ) {
-    if candidates.is_empty() {
+    let probes: Vec<&[String]> = candidates.iter().map(|(_, p)| p.as_slice()).collect();
+    let obsolete = verdicts::ObsoleteSearch::new(&probes);
+    let moved = moved_from.and_then(|first| MovedSearch::new(&session.patches[first..]));
+    if obsolete.is_none() && moved.is_none() {
         return;
     }
-    let probes: Vec<&[String]> = candidates.iter().map(|(_, p)| p.as_slice()).collect();
-    let confirmed = verdicts::confirm(repo, target_tree, &probes);
+    let Some(blobs) = treescan::blobs(repo, target_tree) else {
+        return;
+    };
+    let states = treescan::visit(
+        repo.path(),
+        &blobs,
+        treescan::threads(),
+        || (HashSet::new(), Vec::new()),
+        |(found, hits), _, blob, data| {
+            if let Some(o) = &obsolete {
+                o.visit(data, found);
+            }
+            if let Some(m) = moved.as_ref().filter(|m| m.wants(&blob.path)) {
+                m.visit(&blob.path, data, hits);
+            }
+        },
+    );
+    let (mut found, mut hits) = (HashSet::new(), Vec::new());
+    for (f, h) in states {
+        found.extend(f);
+        hits.extend(h);
+    }
+    if let Some(o) = &obsolete {
+        let confirmed = o.settle(&found);
+        settle_obsolete(&mut session.patches, &candidates, confirmed);
+    }
+    if let Some(m) = moved {
+        // Threads finish files in any order: tree order (path, then line) keeps the
+        // choice among equal spots the same from run to run.
+        hits.sort();
+        let first = moved_from.unwrap_or(0);
+        m.annotate(repo, target_tree, &hits, &mut session.patches[first..]);
+    }
+}
+
+/// Marks the confirmed obsolete candidates; the others stay conflicts.
+fn settle_obsolete(
+    patches: &mut [PatchState],
+    candidates: &[(usize, Vec<String>)],
+    confirmed: Vec<bool>,
+) {
     for ((i, _), yes) in candidates.iter().zip(confirmed) {
         let state = &mut patches[*i];
         if !yes {
@@ -1122,7 +1166,7 @@ fn replay_tail(
         differ = differing_paths(repo, &old_tip, &new_tip)?;
     }
     session.tip = new_tip;
-    settle_obsolete(repo, target_tree, &mut session.patches, candidates);
+    search_target(repo, target_tree, session, None, candidates);
     session.save(&git_dir)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod placement;
 pub mod report;
 pub mod resolve;
 pub mod session;
+pub mod treescan;
 pub mod upstream;
 pub mod verdicts;
 pub mod verify;

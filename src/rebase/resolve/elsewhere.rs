@@ -92,45 +92,78 @@ fn candidates(path: &str, text: &str) -> Vec<Candidate> {
     out
 }
 
-/// Adds a refusal saying where the code is now to every conflict region of `patches` whose
-/// code the target tree `target` has in another file.
-pub fn annotate(repo: &Repository, target: Oid, patches: &mut [PatchState]) {
-    let mut found: Vec<(usize, usize, Candidate)> = Vec::new();
-    for (i, p) in patches.iter().enumerate() {
-        for (j, r) in p.paths.iter().enumerate() {
-            if r.status != PathStatus::Conflict {
-                continue;
+/// The search for conflicts whose code the target has in another file: fed the target's
+/// blobs by [`crate::rebase::treescan`] (only those under the regions' scopes are searched),
+/// then [`MovedSearch::annotate`] adds a refusal saying where the code is now.
+pub struct MovedSearch {
+    /// (patch, path result, region) of every candidate.
+    found: Vec<(usize, usize, Candidate)>,
+    scopes: Vec<String>,
+    automaton: aho_corasick::AhoCorasick,
+}
+
+impl MovedSearch {
+    /// None when no conflict region of `patches` looks moved.
+    pub fn new(patches: &[PatchState]) -> Option<Self> {
+        let mut found: Vec<(usize, usize, Candidate)> = Vec::new();
+        for (i, p) in patches.iter().enumerate() {
+            for (j, r) in p.paths.iter().enumerate() {
+                if r.status != PathStatus::Conflict {
+                    continue;
+                }
+                let Some(text) = &r.merged_text else { continue };
+                let text = String::from_utf8_lossy(text);
+                found.extend(candidates(&r.path, &text).into_iter().map(|c| (i, j, c)));
             }
-            let Some(text) = &r.merged_text else { continue };
-            let text = String::from_utf8_lossy(text);
-            found.extend(candidates(&r.path, &text).into_iter().map(|c| (i, j, c)));
         }
+        let probes: BTreeSet<&str> = found
+            .iter()
+            .flat_map(|(_, _, c)| c.probes.iter().map(String::as_str))
+            .collect();
+        if probes.is_empty() {
+            return None;
+        }
+        let automaton = aho_corasick::AhoCorasick::new(&probes).ok()?;
+        let scopes: BTreeSet<String> = found.iter().flat_map(|(_, _, c)| scope(&c.path)).collect();
+        Some(MovedSearch {
+            scopes: scopes.into_iter().collect(),
+            found,
+            automaton,
+        })
     }
-    if found.is_empty() {
-        return;
+
+    /// Whether the blob at `path` is searched: it is under one of the regions' scopes.
+    pub fn wants(&self, path: &str) -> bool {
+        self.scopes.iter().any(|s| path.starts_with(s.as_str()))
     }
-    let probes: BTreeSet<&str> = found
-        .iter()
-        .flat_map(|(_, _, c)| c.probes.iter().map(String::as_str))
-        .collect();
-    let scopes: BTreeSet<String> = found.iter().flat_map(|(_, _, c)| scope(&c.path)).collect();
-    let probes: Vec<&str> = probes.into_iter().collect();
-    let scopes: Vec<String> = scopes.into_iter().collect();
-    let Some(hits) = grep(repo, target, &probes, &scopes) else {
-        return;
-    };
-    let Ok(tree) = repo.find_tree(target) else {
-        return;
-    };
-    for (i, j, c) in found {
-        if let Some(spot) = locate(repo, &tree, &c, &hits) {
-            let refusals = &mut patches[i].paths[j].refusals;
-            refusals.push(Refusal {
-                path: c.path.clone(),
-                line: c.line,
-                reason: spot.reason(c.base.len()),
-            });
-            refusals.sort_by_key(|r| r.line);
+
+    /// Adds to `hits` the lines of `data` (the blob at `path`) holding any probe.
+    pub fn visit(&self, path: &str, data: &[u8], hits: &mut Vec<Hit>) {
+        grep_blob(&self.automaton, path, data, hits);
+    }
+
+    /// Adds the refusals to `patches` (those [`MovedSearch::new`] saw), given every hit in
+    /// the target tree `target`.
+    pub fn annotate(
+        self,
+        repo: &Repository,
+        target: Oid,
+        hits: &[Hit],
+        patches: &mut [PatchState],
+    ) {
+        let Ok(tree) = repo.find_tree(target) else {
+            return;
+        };
+        for (i, j, c) in self.found {
+            if let Some(spot) = locate(repo, &tree, &c, hits) {
+                let refusals = &mut patches[i].paths[j].refusals;
+                refusals.push(Refusal {
+                    path: c.path.clone(),
+                    line: c.line,
+                    reason: spot.reason(c.base.len()),
+                });
+                refusals.sort_by_key(|r| r.line);
+            }
         }
     }
 }
@@ -187,7 +220,7 @@ fn scope(path: &str) -> Vec<String> {
 }
 
 /// One search hit: path, 1-based line, normalised text.
-type Hit = (String, usize, String);
+pub type Hit = (String, usize, String);
 
 fn locate(repo: &Repository, tree: &git2::Tree<'_>, c: &Candidate, hits: &[Hit]) -> Option<Spot> {
     let window = c.base.len() * 2 + 10;
@@ -245,77 +278,45 @@ fn locate(repo: &Repository, tree: &git2::Tree<'_>, c: &Candidate, hits: &[Hit])
     })
 }
 
-/// The lines of the tree `tree` that contain any of `probes` (as `git grep -F -I` finds them),
-/// within the folders `scope`. In process, one Aho-Corasick pass per file: `git grep` with a
+/// The lines of `data` (the blob at `path`) that contain any of the automaton's probes, as
+/// `git grep -F -I` finds them. In process, one Aho-Corasick pass per file: `git grep` with a
 /// few hundred fixed strings took minutes over a distribution queue's folders, this takes
 /// seconds, and most files are rejected by one scan without counting lines.
-fn grep(repo: &Repository, tree: Oid, probes: &[&str], scope: &[String]) -> Option<Vec<Hit>> {
-    let automaton = aho_corasick::AhoCorasick::new(probes).ok()?;
-    let tree = repo.find_tree(tree).ok()?;
-    let mut files: Vec<(String, Oid)> = Vec::new();
-    let mut seen = HashSet::new();
-    for dir in scope {
-        let dir = dir.trim_end_matches('/');
-        let Ok(entry) = tree.get_path(Path::new(dir)) else {
-            continue;
-        };
-        let Ok(sub) = repo.find_tree(entry.id()) else {
-            continue;
-        };
-        let _ = sub.walk(git2::TreeWalkMode::PreOrder, |parent, e| {
-            if e.kind() == Some(git2::ObjectType::Blob) {
-                if let Some(name) = e.name() {
-                    let path = format!("{dir}/{parent}{name}");
-                    if seen.insert(path.clone()) {
-                        files.push((path, e.id()));
-                    }
-                }
-            }
-            git2::TreeWalkResult::Ok
-        });
+fn grep_blob(automaton: &aho_corasick::AhoCorasick, path: &str, data: &[u8], hits: &mut Vec<Hit>) {
+    // -I: binary files (a NUL in the first 8000 bytes, git's test) are not searched.
+    if data[..data.len().min(8000)].contains(&0) || !automaton.is_match(data) {
+        return;
     }
-    let mut hits = Vec::new();
-    for (path, id) in files {
-        let Ok(blob) = repo.find_blob(id) else {
-            continue;
-        };
-        let data = blob.content();
-        // -I: binary files (a NUL in the first 8000 bytes, git's test) are not searched.
-        if data[..data.len().min(8000)].contains(&0) || !automaton.is_match(data) {
+    let mut last_line = None;
+    // Lines counted so far, up to `counted_to`: matches come in order, so counting is one
+    // pass over the file however many lines match.
+    let (mut counted_to, mut count) = (0, 0);
+    for m in automaton.find_overlapping_iter(data) {
+        let start = data[..m.start()]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |k| k + 1);
+        if last_line == Some(start) {
             continue;
         }
-        let mut last_line = None;
-        // Lines counted so far, up to `counted_to`: matches come in order, so counting is
-        // one pass over the file however many lines match.
-        let (mut counted_to, mut count) = (0, 0);
-        for m in automaton.find_overlapping_iter(data) {
-            let start = data[..m.start()]
+        last_line = Some(start);
+        let end = data[m.end()..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(data.len(), |k| m.end() + k);
+        if start >= counted_to {
+            count += data[counted_to..start]
                 .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |k| k + 1);
-            if last_line == Some(start) {
-                continue;
-            }
-            last_line = Some(start);
-            let end = data[m.end()..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(data.len(), |k| m.end() + k);
-            if start >= counted_to {
-                count += data[counted_to..start]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count();
-            } else {
-                count = data[..start].iter().filter(|&&b| b == b'\n').count();
-            }
-            counted_to = start;
-            let number = count + 1;
-            let text = String::from_utf8_lossy(&data[start..end]);
-            hits.push((path.clone(), number, norm(&text).to_string()));
+                .filter(|&&b| b == b'\n')
+                .count();
+        } else {
+            count = data[..start].iter().filter(|&&b| b == b'\n').count();
         }
+        counted_to = start;
+        let number = count + 1;
+        let text = String::from_utf8_lossy(&data[start..end]);
+        hits.push((path.to_string(), number, norm(&text).to_string()));
     }
-    Some(hits)
 }
 
 #[cfg(test)]

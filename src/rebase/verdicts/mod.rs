@@ -245,53 +245,48 @@ fn judge_path(
     Ok(PathJudged::Hunks(present, gone))
 }
 
-/// Confirms obsolete candidates tree-wide in one search of `tree`: a candidate none of whose
-/// probes occurs in any file is obsolete. Returns, per candidate, whether it is. One
-/// Aho-Corasick pass per blob, counting only which probes occur.
-pub fn confirm(repo: &Repository, tree: git2::Oid, candidates: &[&[String]]) -> Vec<bool> {
-    let probes: Vec<&str> = candidates
-        .iter()
-        .flat_map(|c| c.iter().map(String::as_str))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let found = match found_in_tree(repo, tree, &probes) {
-        Some(f) if !probes.is_empty() => f,
-        _ => return vec![false; candidates.len()],
-    };
-    candidates
-        .iter()
-        .map(|c| !c.is_empty() && c.iter().all(|p| !found.contains(p.as_str())))
-        .collect()
+/// The tree-wide search that confirms obsolete candidates: a candidate none of whose probes
+/// occurs in any file of the target is obsolete. Fed every blob of the tree by
+/// [`crate::rebase::treescan`]; counts only which probes occur.
+pub struct ObsoleteSearch<'c> {
+    candidates: &'c [&'c [String]],
+    probes: Vec<&'c str>,
+    automaton: aho_corasick::AhoCorasick,
 }
 
-/// The probes that occur in some file of `tree` (None when it cannot be read).
-fn found_in_tree<'p>(
-    repo: &Repository,
-    tree: git2::Oid,
-    probes: &[&'p str],
-) -> Option<HashSet<&'p str>> {
-    let automaton = aho_corasick::AhoCorasick::new(probes).ok()?;
-    let tree = repo.find_tree(tree).ok()?;
-    let mut blobs = Vec::new();
-    tree.walk(git2::TreeWalkMode::PreOrder, |_, e| {
-        if e.kind() == Some(git2::ObjectType::Blob) {
-            blobs.push(e.id());
+impl<'c> ObsoleteSearch<'c> {
+    /// None when there is nothing to search for.
+    pub fn new(candidates: &'c [&'c [String]]) -> Option<Self> {
+        let probes: Vec<&str> = candidates
+            .iter()
+            .flat_map(|c| c.iter().map(String::as_str))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if probes.is_empty() {
+            return None;
         }
-        git2::TreeWalkResult::Ok
-    })
-    .ok()?;
-    let mut found = HashSet::new();
-    for id in blobs {
-        let Ok(blob) = repo.find_blob(id) else {
-            continue;
-        };
-        for m in automaton.find_overlapping_iter(blob.content()) {
-            found.insert(probes[m.pattern().as_usize()]);
-        }
-        if found.len() == probes.len() {
-            break;
+        let automaton = aho_corasick::AhoCorasick::new(&probes).ok()?;
+        Some(ObsoleteSearch {
+            candidates,
+            probes,
+            automaton,
+        })
+    }
+
+    /// Adds to `found` the probes (by index) that occur in `data`.
+    pub fn visit(&self, data: &[u8], found: &mut HashSet<usize>) {
+        for m in self.automaton.find_overlapping_iter(data) {
+            found.insert(m.pattern().as_usize());
         }
     }
-    Some(found)
+
+    /// Per candidate, whether it is obsolete, given every probe found in the tree.
+    pub fn settle(&self, found: &HashSet<usize>) -> Vec<bool> {
+        let found: HashSet<&str> = found.iter().map(|&i| self.probes[i]).collect();
+        self.candidates
+            .iter()
+            .map(|c| !c.is_empty() && c.iter().all(|p| !found.contains(p.as_str())))
+            .collect()
+    }
 }
