@@ -574,12 +574,12 @@ fn search_target(
     let Some(blobs) = treescan::blobs(repo, target_tree) else {
         return;
     };
-    let states = treescan::visit(
+    let Some(states) = treescan::visit(
         repo.path(),
         &blobs,
         treescan::threads(),
         || (HashSet::new(), Vec::new()),
-        |(found, hits), _, blob, data| {
+        |(found, hits), blob, data| {
             if let Some(o) = &obsolete {
                 o.visit(data, found);
             }
@@ -587,7 +587,9 @@ fn search_target(
                 m.visit(&blob.path, data, hits);
             }
         },
-    );
+    ) else {
+        return;
+    };
     let (mut found, mut hits) = (HashSet::new(), Vec::new());
     for (f, h) in states {
         found.extend(f);
@@ -597,11 +599,10 @@ fn search_target(
         let confirmed = o.settle(&found);
         settle_obsolete(&mut session.patches, &candidates, confirmed);
     }
-    if let Some(m) = moved {
+    if let (Some(m), Some(first)) = (moved, moved_from) {
         // Threads finish files in any order: tree order (path, then line) keeps the
         // choice among equal spots the same from run to run.
         hits.sort();
-        let first = moved_from.unwrap_or(0);
         m.annotate(repo, target_tree, &hits, &mut session.patches[first..]);
     }
 }
@@ -681,17 +682,20 @@ fn replay_one(
         base: &base_label,
         theirs: &theirs_label,
     };
-    let replayed = replay_patch(
-        repo,
-        loaded,
-        i,
-        &ours,
-        base_tree.as_ref(),
-        &changes,
-        follower,
-        &labels,
-        options,
-    )?;
+    let mut replay = |options| {
+        replay_patch(
+            repo,
+            loaded,
+            i,
+            &ours,
+            base_tree.as_ref(),
+            &changes,
+            follower,
+            &labels,
+            options,
+        )
+    };
+    let replayed = replay(options)?;
     if forced {
         state.notes.push(
             "forced through with --apply: the verdict's suggestion (drop it) was overridden".into(),
@@ -707,17 +711,7 @@ fn replay_one(
         if f.verdict == Verdict::UpstreamEquivalent && replayed.tree.is_none() {
             // The plain merge conflicts; when the cascade settles it to the target's own
             // tree, nothing of the patch is carried: already upstream, no decision needed.
-            let cascaded = replay_patch(
-                repo,
-                loaded,
-                i,
-                &ours,
-                base_tree.as_ref(),
-                &changes,
-                follower,
-                &labels,
-                merge_options(session, loaded, known),
-            )?;
+            let cascaded = replay(merge_options(session, loaded, known))?;
             if cascaded.tree == Some(ours.id()) {
                 state.paths = cascaded.paths.clone();
                 state.finding = None;

@@ -33,39 +33,46 @@ pub fn blobs(repo: &Repository, tree: Oid) -> Option<Vec<Blob>> {
     Some(out)
 }
 
-/// Calls `visit(state, index, blob, content)` for every blob of `list` on up to `threads`
-/// threads, each with its own state made by `init`; returns the states. A blob that cannot be
-/// read is passed over, as a search that does not find it would.
-pub fn visit<S, I, V>(git_dir: &Path, list: &[Blob], threads: usize, init: I, visit: V) -> Vec<S>
+/// Calls `visit(state, blob, content)` for every blob of `list` on up to `threads` threads,
+/// each with its own state made by `init`; returns the states, or None when the repository
+/// cannot be opened (a search that read nothing must not pass for one that found nothing).
+/// A blob that cannot be read is passed over.
+pub fn visit<S, I, V>(
+    git_dir: &Path,
+    list: &[Blob],
+    threads: usize,
+    init: I,
+    visit: V,
+) -> Option<Vec<S>>
 where
     S: Send,
     I: Fn() -> S + Sync,
-    V: Fn(&mut S, usize, &Blob, &[u8]) + Sync,
+    V: Fn(&mut S, &Blob, &[u8]) + Sync,
 {
+    let repos = (0..threads.clamp(1, 16))
+        .map(|_| Repository::open(git_dir).ok())
+        .collect::<Option<Vec<_>>>()?;
     let next = AtomicUsize::new(0);
-    let work = |repo: Option<Repository>| {
+    let work = |repo: Repository| {
         let mut state = init();
-        let Some(repo) = repo else {
-            return state;
-        };
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(blob) = list.get(i) else {
-                break;
-            };
+        while let Some(blob) = list.get(next.fetch_add(1, Ordering::Relaxed)) {
             if let Ok(b) = repo.find_blob(blob.id) {
-                visit(&mut state, i, blob, b.content());
+                visit(&mut state, blob, b.content());
             }
         }
         state
     };
-    let threads = threads.clamp(1, 16);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| s.spawn(|| work(Repository::open(git_dir).ok())))
+    Some(std::thread::scope(|s| {
+        let handles: Vec<_> = repos
+            .into_iter()
+            .map(|repo| s.spawn(|| work(repo)))
             .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    })
+        // A thread's panic is the caller's: its blobs were not searched.
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    }))
 }
 
 /// The threads a tree read uses: the machine's cores.
@@ -100,14 +107,21 @@ mod tests {
             &list,
             3,
             Vec::new,
-            |seen: &mut Vec<usize>, i, _, data| {
-                assert!(!data.is_empty());
-                seen.push(i);
+            |seen: &mut Vec<(String, Vec<u8>)>, blob, data| {
+                seen.push((blob.path.clone(), data.to_vec()));
             },
-        );
+        )
+        .unwrap();
         assert_eq!(states.len(), 3);
-        let mut all: Vec<usize> = states.into_iter().flatten().collect();
-        all.sort_unstable();
-        assert_eq!(all, (0..51).collect::<Vec<_>>());
+        let mut all: Vec<(String, Vec<u8>)> = states.into_iter().flatten().collect();
+        all.sort();
+        let mut want: Vec<(String, Vec<u8>)> = (0..50)
+            .map(|i| (format!("d/f{i:02}"), format!("line {i}\n").into_bytes()))
+            .collect();
+        want.push(("\u{fffd}t\u{fffd}".into(), b"\xff\xfe not utf-8\n".to_vec()));
+        want.sort();
+        assert_eq!(all, want);
+        // No repository: no answer, rather than an empty one.
+        assert!(visit(&dir.path().join("absent"), &list, 2, || 0, |_, _, _| {}).is_none());
     }
 }
