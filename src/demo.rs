@@ -204,8 +204,3 @@ impl Workspace {
         Ok(crate::boot::test(&opts)?)
     }
 }
-
-/// True when `path` looks like a kernel tree.
-pub fn is_kernel_tree(path: &Path) -> bool {
-    path.join("Makefile").exists() && path.join("Kconfig").exists()
-}

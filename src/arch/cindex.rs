@@ -1,12 +1,15 @@
 //! What arch-status needs to know about one C (or assembly) file: which functions and
 //! macros it defines (and whether their body is still a scaffold TODO), which functions it
-//! calls from where, which identifiers it uses and what it includes. C is parsed with
-//! tree-sitter-c; `.S` files are scanned as tokens because tree-sitter has no kernel asm.
+//! calls from where, which identifiers it uses and what it includes. C is parsed by the C
+//! front end ([`crate::syntax::c`], normalised as the lint does); `.S` files are scanned as
+//! tokens because tree-sitter has no kernel asm.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
-use tree_sitter::{Node, Parser};
+use tree_sitter::Node;
+
+use crate::syntax::c::{self as csyntax, declarator_name, function_of, text};
 
 /// The marker the scaffold puts in every body a porter still has to write. A definition
 /// whose text carries it counts as a stub, never as done.
@@ -60,19 +63,15 @@ fn call_re() -> &'static Regex {
 
 /// Parse C source text; returns whether tree-sitter saw errors alongside the index.
 pub fn index_c(text: &str) -> CIndex {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_c::LANGUAGE.into())
-        .expect("tree-sitter-c grammar is compatible with the linked tree-sitter");
-    let Some(tree) = parser.parse(text, None) else {
+    let Some(parsed) = csyntax::parse(text.as_bytes()) else {
         return index_asm(text);
     };
-    let root = tree.root_node();
+    let root = parsed.tree.root_node();
     let mut idx = CIndex {
         has_error: root.has_error(),
         ..Default::default()
     };
-    let src = text.as_bytes();
+    let src = &parsed.text[..];
     let mut cursor = root.walk();
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
@@ -90,44 +89,8 @@ pub fn index_c(text: &str) -> CIndex {
     idx
 }
 
-fn node_text<'a>(node: Node, src: &'a [u8]) -> &'a str {
-    node.utf8_text(src).unwrap_or("")
-}
-
 fn line_of(node: Node) -> usize {
     node.start_position().row + 1
-}
-
-/// The identifier a (possibly pointer/parenthesised) function declarator names.
-fn declarator_name<'a>(node: Node, src: &'a [u8]) -> Option<&'a str> {
-    match node.kind() {
-        "identifier" | "field_identifier" => Some(node_text(node, src)),
-        "function_declarator"
-        | "pointer_declarator"
-        | "parenthesized_declarator"
-        | "attributed_declarator" => {
-            let inner = node.child_by_field_name("declarator").or_else(|| {
-                let mut c = node.walk();
-                let found = node
-                    .named_children(&mut c)
-                    .find(|n| n.kind().ends_with("declarator") || n.kind() == "identifier");
-                found
-            })?;
-            declarator_name(inner, src)
-        }
-        _ => None,
-    }
-}
-
-fn enclosing_function(mut node: Node, src: &[u8]) -> Option<String> {
-    while let Some(parent) = node.parent() {
-        if parent.kind() == "function_definition" {
-            let decl = parent.child_by_field_name("declarator")?;
-            return declarator_name(decl, src).map(str::to_string);
-        }
-        node = parent;
-    }
-    None
 }
 
 fn visit(node: Node, src: &[u8], idx: &mut CIndex) {
@@ -139,16 +102,16 @@ fn visit(node: Node, src: &[u8], idx: &mut CIndex) {
                         name: name.to_string(),
                         kind: DefKind::Function,
                         line: line_of(node),
-                        stub: node_text(node, src).contains(TODO_MARKER),
+                        stub: text(node, src).contains(TODO_MARKER),
                     });
                 }
             }
         }
         "preproc_def" | "preproc_function_def" => {
             if let Some(name) = node.child_by_field_name("name") {
-                let body = node_text(node, src);
+                let body = text(node, src);
                 idx.defs.push(Def {
-                    name: node_text(name, src).to_string(),
+                    name: text(name, src).to_string(),
                     kind: DefKind::Macro,
                     line: line_of(node),
                     stub: body.contains(TODO_MARKER),
@@ -161,7 +124,7 @@ fn visit(node: Node, src: &[u8], idx: &mut CIndex) {
         "enumerator" => {
             if let Some(name) = node.child_by_field_name("name") {
                 idx.defs.push(Def {
-                    name: node_text(name, src).to_string(),
+                    name: text(name, src).to_string(),
                     kind: DefKind::Enumerator,
                     line: line_of(node),
                     stub: false,
@@ -172,8 +135,8 @@ fn visit(node: Node, src: &[u8], idx: &mut CIndex) {
             if let Some(f) = node.child_by_field_name("function") {
                 if f.kind() == "identifier" {
                     idx.calls.push(Call {
-                        callee: node_text(f, src).to_string(),
-                        caller: enclosing_function(node, src),
+                        callee: text(f, src).to_string(),
+                        caller: function_of(node, src).map(str::to_string),
                         line: line_of(node),
                     });
                 }
@@ -188,11 +151,11 @@ fn visit(node: Node, src: &[u8], idx: &mut CIndex) {
                 return;
             }
             idx.idents
-                .push((node_text(node, src).to_string(), line_of(node)));
+                .push((text(node, src).to_string(), line_of(node)));
         }
         "preproc_include" => {
             if let Some(path) = node.child_by_field_name("path") {
-                let p = node_text(path, src).trim_matches(|c| c == '<' || c == '>' || c == '"');
+                let p = text(path, src).trim_matches(|c| c == '<' || c == '>' || c == '"');
                 idx.includes.push((p.to_string(), line_of(node)));
             }
         }
@@ -209,7 +172,7 @@ fn visit(node: Node, src: &[u8], idx: &mut CIndex) {
 
 /// Macro bodies are opaque to tree-sitter: take their identifiers and calls as tokens.
 fn scan_macro_body(node: Node, src: &[u8], idx: &mut CIndex) {
-    let text = node_text(node, src);
+    let text = text(node, src);
     let base = line_of(node);
     for (offset, line) in text.lines().enumerate() {
         let code = strip_c_comments_line(line);
@@ -365,18 +328,9 @@ pub fn index_file(path: &std::path::Path, text: &str) -> CIndex {
     }
 }
 
-/// True when tree-sitter-c parses the text without any error node.
+/// True when tree-sitter-c parses the text, as it is, without any error node.
 pub fn parses_cleanly(text: &str) -> bool {
-    let mut parser = Parser::new();
-    if parser
-        .set_language(&tree_sitter_c::LANGUAGE.into())
-        .is_err()
-    {
-        return false;
-    }
-    parser
-        .parse(text, None)
-        .is_some_and(|t| !t.root_node().has_error())
+    csyntax::parse_plain(text.as_bytes()).is_some_and(|t| !t.root_node().has_error())
 }
 
 impl CIndex {

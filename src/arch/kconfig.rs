@@ -1,8 +1,10 @@
-//! A small Kconfig reader: enough structure to find a `config` block, its `select` lines
+//! A small Kconfig model: enough structure to find a `config` block, its `select` lines
 //! and top-level `source` lines, to insert new ones in the right place, and to refuse a
 //! file whose block structure is broken (unbalanced `menu`/`if`/`choice`).
 
 use std::fmt;
+
+use crate::syntax::kconfig::statements;
 
 /// One `config`/`menuconfig` entry with the lines it spans (1-based, inclusive).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,93 +90,22 @@ const ATTRIBUTE_KEYWORDS: &[&str] = &[
     "optional",
 ];
 
-fn first_word(line: &str) -> &str {
-    line.split_whitespace().next().unwrap_or("")
-}
-
-fn strip_comment(line: &str) -> &str {
-    // A '#' outside quotes starts a comment.
-    let mut in_quote = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            '"' => in_quote = !in_quote,
-            '#' if !in_quote => return &line[..i],
-            _ => {}
-        }
-    }
-    line
-}
-
-fn indent_width(line: &str) -> usize {
-    let mut w = 0;
-    for c in line.chars() {
-        match c {
-            ' ' => w += 1,
-            '\t' => w = (w / 8 + 1) * 8,
-            _ => break,
-        }
-    }
-    w
-}
-
-/// Parse Kconfig text. Help text is skipped by indentation, as kconfig itself does.
+/// Parse Kconfig text (read by [`crate::syntax::kconfig`]).
 pub fn parse(text: &str) -> Result<KconfigFile, KconfigError> {
-    let lines: Vec<&str> = text.lines().collect();
     let mut file = KconfigFile {
-        lines: lines.len(),
+        lines: text.lines().count(),
         ..Default::default()
     };
     let mut stack: Vec<(String, usize)> = Vec::new();
     let mut current: Option<ConfigBlock> = None;
     let mut in_entry = false; // inside config/choice/menu/comment attributes
-    let mut i = 0;
-    while i < lines.len() {
-        let lineno = i + 1;
-        // Join backslash continuations.
-        let mut logical = lines[i].to_string();
-        let mut last = i;
-        while logical.trim_end().ends_with('\\') && last + 1 < lines.len() {
-            let trimmed = logical.trim_end();
-            logical = format!(
-                "{} {}",
-                &trimmed[..trimmed.len() - 1],
-                lines[last + 1].trim()
-            );
-            last += 1;
-        }
-        let code = strip_comment(&logical).trim().to_string();
-        i = last + 1;
-        if code.is_empty() {
-            continue;
-        }
-        let kw_owned = first_word(&code).to_string();
-        let kw = kw_owned.as_str();
-        if kw == "help" || kw == "---help---" {
-            // Help text: every following line indented more than the first help line, or blank.
-            let mut help_indent: Option<usize> = None;
-            while i < lines.len() {
-                let l = lines[i];
-                if l.trim().is_empty() {
-                    i += 1;
-                    continue;
-                }
-                let w = indent_width(l);
-                match help_indent {
-                    None => help_indent = Some(w),
-                    Some(h) if w < h => break,
-                    _ => {}
-                }
-                if w == 0 {
-                    break;
-                }
-                i += 1;
-            }
+    for st in statements(text.as_bytes()) {
+        let lineno = st.line;
+        let kw = st.keyword.as_str();
+        let rest = st.rest.as_str();
+        if st.is_help() {
             if let Some(block) = current.as_mut() {
-                block.end = i.max(block.end);
-                // Trailing blank lines are not part of the block.
-                while block.end > block.start && lines[block.end - 1].trim().is_empty() {
-                    block.end -= 1;
-                }
+                block.end = st.last.max(block.end);
             }
             continue;
         }
@@ -183,7 +114,6 @@ pub fn parse(text: &str) -> Result<KconfigFile, KconfigError> {
                 file.configs.push(block);
             }
             in_entry = false;
-            let rest = code[kw.len()..].trim();
             match kw {
                 "config" | "menuconfig" => {
                     if rest.is_empty() || rest.contains(char::is_whitespace) {
@@ -195,7 +125,7 @@ pub fn parse(text: &str) -> Result<KconfigFile, KconfigError> {
                     current = Some(ConfigBlock {
                         name: rest.to_string(),
                         start: lineno,
-                        end: last + 1,
+                        end: st.last,
                         selects: Vec::new(),
                     });
                     in_entry = true;
@@ -244,9 +174,8 @@ pub fn parse(text: &str) -> Result<KconfigFile, KconfigError> {
                 });
             }
             if let Some(block) = current.as_mut() {
-                block.end = last + 1;
+                block.end = st.last;
                 if kw == "select" {
-                    let rest = code[kw.len()..].trim();
                     let (symbol, condition) = match rest.split_once(" if ") {
                         Some((s, c)) => (s.trim(), Some(c.trim().to_string())),
                         None => (rest, None),

@@ -169,11 +169,7 @@ fn rows(source: &Source) -> anyhow::Result<Vec<Row>> {
             .into_iter()
             .enumerate()
             .map(|(i, p)| {
-                let files: Vec<String> = String::from_utf8_lossy(&p.diff)
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("diff --git a/"))
-                    .filter_map(|l| l.split_once(" b/").map(|(a, _)| a.to_string()))
-                    .collect();
+                let files = p.paths();
                 Row {
                     index: i + 1,
                     id: format!("{}:{}", p.path.display(), p.line),

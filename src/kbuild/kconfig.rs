@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::syntax::kconfig::statements;
+
 /// One definition of a symbol.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Definition {
@@ -54,7 +56,7 @@ fn scan(
     if *visited > 5000 {
         return;
     }
-    let Ok(text) = std::fs::read_to_string(tree.join(rel)) else {
+    let Ok(text) = std::fs::read(tree.join(rel)) else {
         return;
     };
     let shown = rel.to_path_buf();
@@ -62,30 +64,9 @@ fn scan(
     let mut current: Option<usize> = None;
     // `menu`/`choice` collect their own `depends on` lines right after the keyword.
     let mut block_deps = false;
-    // Help text is free prose ("if you say Y...") and must not be read as keywords.
-    let mut help_indent: Option<usize> = None;
-    let mut lines = text.lines().enumerate().peekable();
-    while let Some((i, raw)) = lines.next() {
-        if let Some(h) = help_indent {
-            if raw.trim().is_empty() || indent_of(raw) > h {
-                continue;
-            }
-            help_indent = None;
-        }
-        let mut line = raw.trim().to_string();
-        // Kconfig continues lines with a trailing backslash.
-        while line.ends_with('\\') {
-            line.pop();
-            match lines.next() {
-                Some((_, next)) => {
-                    line.push(' ');
-                    line.push_str(next.trim());
-                }
-                None => break,
-            }
-        }
-        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
-        let rest = rest.trim();
+    for st in statements(&text) {
+        let i = st.line - 1;
+        let (word, rest) = (st.keyword.as_str(), st.rest.as_str());
         match word {
             "config" | "menuconfig" => {
                 block_deps = false;
@@ -111,7 +92,7 @@ fn scan(
                 current = None;
                 block_deps = false;
                 stack.push(Frame::If(
-                    strip_comment(rest),
+                    rest.to_string(),
                     format!("`if` at {}:{}", shown.display(), i + 1),
                 ));
             }
@@ -149,7 +130,7 @@ fn scan(
                 scan(tree, &path, srcarch, symbol, stack, out, visited);
             }
             "depends" => {
-                let expr = strip_comment(rest.strip_prefix("on").unwrap_or(rest).trim());
+                let expr = rest.strip_prefix("on").unwrap_or(rest).trim().to_string();
                 let at = format!("{}:{}", shown.display(), i + 1);
                 if let Some(idx) = current {
                     out[idx]
@@ -161,7 +142,6 @@ fn scan(
                     }
                 }
             }
-            "help" | "---help---" => help_indent = Some(indent_of(raw)),
             "bool" | "tristate" | "string" | "int" | "hex" | "prompt" => {
                 if let Some(idx) = current {
                     if rest.starts_with('"') || word == "prompt" {
@@ -170,7 +150,7 @@ fn scan(
                         out[idx].has_prompt = true;
                         if let Some((_, cond)) = rest.rsplit_once("\" if ") {
                             out[idx].depends.push((
-                                strip_comment(cond),
+                                cond.trim().to_string(),
                                 format!("prompt condition at {}:{}", shown.display(), i + 1),
                             ));
                         }
@@ -179,25 +159,6 @@ fn scan(
             }
             _ => {}
         }
-    }
-}
-
-fn indent_of(line: &str) -> usize {
-    let mut n = 0;
-    for c in line.chars() {
-        match c {
-            ' ' => n += 1,
-            '\t' => n = (n / 8 + 1) * 8,
-            _ => break,
-        }
-    }
-    n
-}
-
-fn strip_comment(s: &str) -> String {
-    match s.find(" #") {
-        Some(i) => s[..i].trim().to_string(),
-        None => s.trim().to_string(),
     }
 }
 

@@ -12,7 +12,6 @@ pub mod inband;
 pub mod includes;
 pub mod kconfig;
 pub mod makefiles;
-pub mod normalize;
 pub mod parse;
 pub mod render;
 pub mod roots;
@@ -401,14 +400,14 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     }
     let files_other_arch = before - files.len();
     let userspace_dirs = userspace::UserspaceDirs::new(&rules.userspace_dirs);
-    let files_userspace = if userspace::is_kernel_tree(&root) {
+    let files_userspace = if crate::syntax::kconfig::is_kernel_tree(&root) {
         userspace::retain_kernel_files(&mut files, &opts.paths, &root, &userspace_dirs)
     } else {
         0
     };
 
     // kbuild: .c files the Makefiles build only for unset symbols are not this kernel's code.
-    let files_not_built = if userspace::is_kernel_tree(&root) {
+    let files_not_built = if crate::syntax::kconfig::is_kernel_tree(&root) {
         let out = makefiles::left_out(&files, &root, &config);
         let before = files.len();
         let mut it = out.iter();

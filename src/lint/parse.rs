@@ -1,4 +1,4 @@
-//! Full parse of one file with tree-sitter-c (after [`normalize`](super::normalize)), turned
+//! Full parse of one file with the C front end ([`crate::syntax::c`], normalised), turned
 //! into our own data: functions with their calls (and whether each call is guarded to
 //! in-band), entry-point registrations, struct-member assignments and comments that
 //! matter (markers and suppressions).
@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use tree_sitter::{Node, Parser};
+use tree_sitter::Node;
 
 use super::cond::{self, Tri as Fixed};
 use super::kconfig::Kconfig;
-use super::normalize::normalize;
 use super::rules::RuleSet;
+use crate::syntax::c::{self as csyntax, declarator_name, text};
 
 /// What a call names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -183,10 +183,6 @@ const KEYWORDS: &[&str] = &[
     "else",
     "goto",
 ];
-
-fn text<'a>(node: Node, src: &'a [u8]) -> &'a str {
-    node.utf8_text(src).unwrap_or("")
-}
 
 /// The function name a pointer-valued expression designates: `foo`, `&foo`, `(cast)foo`.
 fn function_ref(node: Node, src: &[u8]) -> Option<String> {
@@ -584,15 +580,6 @@ fn eval_fixed(node: Node, cx: &Ctx, depth: usize) -> Fixed {
     }
 }
 
-fn declarator_name(mut node: Node, src: &[u8]) -> Option<String> {
-    loop {
-        match node.kind() {
-            "identifier" | "field_identifier" => return Some(text(node, src).to_string()),
-            _ => node = node.child_by_field_name("declarator")?,
-        }
-    }
-}
-
 fn struct_type_name(ty: Node, src: &[u8]) -> Option<String> {
     (ty.kind() == "struct_specifier")
         .then(|| {
@@ -617,12 +604,7 @@ pub fn parse_file_for(src: &[u8], rules: &RuleSet, config: &Kconfig) -> ParsedFi
         };
     }
     let orig = src;
-    let norm = normalize(src);
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_c::LANGUAGE.into())
-        .expect("tree-sitter-c grammar matches the tree-sitter version");
-    let Some(tree) = parser.parse(&norm, None) else {
+    let Some(csyntax::Parsed { tree, text: norm }) = csyntax::parse(src) else {
         return ParsedFile {
             errors_outside_functions: 1,
             ..Default::default()
@@ -654,7 +636,8 @@ pub fn parse_file_for(src: &[u8], rules: &RuleSet, config: &Kconfig) -> ParsedFi
                 let declarator = node.child_by_field_name("declarator");
                 let name = declarator
                     .and_then(|d| declarator_name(d, src))
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    .to_string();
                 let mut is_static = false;
                 let mut c = node.walk();
                 for ch in node.children(&mut c) {
@@ -698,7 +681,9 @@ pub fn parse_file_for(src: &[u8], rules: &RuleSet, config: &Kconfig) -> ParsedFi
                         let mut c = node.walk();
                         for d in node.children_by_field_name("declarator", &mut c) {
                             if let Some(v) = declarator_name(d, src) {
-                                out.functions[fi].var_structs.push((v, s.clone()));
+                                out.functions[fi]
+                                    .var_structs
+                                    .push((v.to_string(), s.clone()));
                             }
                         }
                     }
@@ -903,6 +888,7 @@ fn params(mut decl: Node, src: &[u8]) -> Vec<String> {
             p.child_by_field_name("declarator")
                 .and_then(|d| declarator_name(d, src))
                 .unwrap_or_default()
+                .to_string()
         })
         .collect();
     v

@@ -7,11 +7,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-/// A tree has this layout when its root holds a top-level `Kconfig` and an `arch/` folder.
-pub fn is_kernel_tree(root: &Path) -> bool {
-    root.join("Kconfig").is_file() && root.join("arch").is_dir()
-}
-
 fn components(rel: &Path) -> Vec<String> {
     rel.components()
         .filter_map(|c| match c {

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Author, QueueError, Result};
+use crate::syntax::diff_header::file_headers;
 
 /// One patch read from a file.
 #[derive(Debug, Clone)]
@@ -28,21 +29,24 @@ pub struct PatchFile {
 impl PatchFile {
     /// The pre-image blob ids the patch records (`index OLD..NEW`), by old path.
     pub fn index_lines(&self) -> Vec<(String, String)> {
-        let text = String::from_utf8_lossy(&self.diff);
-        let mut out = Vec::new();
-        let mut current: Option<String> = None;
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("diff --git ") {
-                current = rest
-                    .split_once(" b/")
-                    .map(|(a, _)| a.trim_start_matches("a/").to_string());
-            } else if let Some(rest) = line.strip_prefix("index ") {
-                if let (Some(path), Some((old, _))) = (current.take(), rest.split_once("..")) {
-                    out.push((path, old.to_string()));
-                }
-            }
-        }
-        out
+        file_headers(&self.diff, self.strip)
+            .into_iter()
+            .filter_map(|h| {
+                Some((
+                    String::from_utf8_lossy(&h.old_path?).into_owned(),
+                    h.old_blob?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The names of the files the diff touches (both names of a rename), as text.
+    pub fn paths(&self) -> Vec<String> {
+        file_headers(&self.diff, self.strip)
+            .iter()
+            .flat_map(|h| h.paths())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect()
     }
 }
 
@@ -518,6 +522,7 @@ index e69de29..7898192 100644
             p.index_lines(),
             vec![("a.txt".to_string(), "e69de29".to_string())]
         );
+        assert_eq!(p.paths(), ["a.txt"]);
         assert_eq!(p.diff_line, 12);
     }
 

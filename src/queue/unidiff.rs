@@ -1,7 +1,13 @@
 //! Unified diffs read as bytes, without any repository: git's (`diff --git`, `index`, modes,
 //! renames) and traditional ones (`diff -u` output, quilt's `---`/`+++` with any prefix and a
 //! timestamp after a tab), with quilt's `-pN` strip level. Names and lines stay bytes, so a
-//! Latin-1 file name or line survives untouched.
+//! Latin-1 file name or line survives untouched. The headers are read by
+//! [`crate::syntax::diff_header`].
+
+use crate::syntax::diff_header::{
+    chomp, git_header_line, hunk_header, start_at, HeaderLine, HunkRange, Start,
+};
+pub use crate::syntax::diff_header::{strip_components, unquote};
 
 /// One line of a hunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,65 +117,55 @@ pub fn parse(diff: &[u8], strip: usize) -> Result<Vec<FileDiff>, DiffError> {
     let mut in_git_header = false;
     let mut i = 0;
     while i < lines.len() {
-        let line = chomp(lines[i]);
-        if let Some(rest) = line.strip_prefix(b"diff --git ") {
-            let mut f = FileDiff {
-                git: true,
-                ..FileDiff::default()
-            };
-            if let Some((a, b)) = git_names(rest) {
-                f.old_path = Some(strip_components(&a, 1).unwrap_or(a));
-                f.new_path = Some(strip_components(&b, 1).unwrap_or(b));
+        match start_at(&lines, i, strip) {
+            Some(Start::Git(h)) => {
+                files.push(FileDiff {
+                    git: true,
+                    old_path: h.old_path,
+                    new_path: h.new_path,
+                    ..FileDiff::default()
+                });
+                in_git_header = true;
             }
-            files.push(f);
-            in_git_header = true;
-            i += 1;
-            continue;
-        }
-        if line.starts_with(b"--- ") && lines.get(i + 1).is_some_and(|n| n.starts_with(b"+++ ")) {
-            let old = header_name(&line[4..], strip).map_err(|m| err(i, m))?;
-            let new = header_name(&chomp(lines[i + 1])[4..], strip).map_err(|m| err(i + 1, m))?;
-            if !in_git_header {
-                files.push(FileDiff::default());
-            }
-            let f = files.last_mut().expect("pushed above");
-            f.old_path = old;
-            f.new_path = new;
-            in_git_header = false;
-            i += 2;
-            continue;
-        }
-        if line.starts_with(b"@@ -") {
-            let Some(f) = files.last_mut() else {
-                return Err(err(i, "hunk before any file header (`---`/`+++`)".into()));
-            };
-            in_git_header = false;
-            let (hunk, next) = read_hunk(&lines, i)?;
-            f.hunks.push(hunk);
-            i = next;
-            continue;
-        }
-        if in_git_header {
-            let f = files.last_mut().expect("in a git header");
-            if let Some(m) = line.strip_prefix(b"new file mode ") {
-                f.old_path = None;
-                f.new_mode = octal(m);
-            } else if line.starts_with(b"deleted file mode ") {
-                f.new_path = None;
-            } else if let Some(m) = line.strip_prefix(b"new mode ") {
-                f.new_mode = octal(m);
-            } else if let Some(p) = line.strip_prefix(b"rename from ") {
-                f.old_path = Some(unquote(p));
-            } else if let Some(p) = line.strip_prefix(b"rename to ") {
-                f.new_path = Some(unquote(p));
-            } else if let Some(rest) = line.strip_prefix(b"index ") {
-                let ids = rest.split(|&b| b == b' ').next().unwrap_or_default();
-                if let Some(dots) = ids.windows(2).position(|w| w == b"..") {
-                    f.old_blob = Some(String::from_utf8_lossy(&ids[..dots]).into_owned());
+            Some(Start::Names { old, new }) => {
+                let old = old.map_err(|m| err(i, m))?;
+                let new = new.map_err(|m| err(i + 1, m))?;
+                if !in_git_header {
+                    files.push(FileDiff::default());
                 }
-            } else if line.starts_with(b"GIT binary patch") || line.starts_with(b"Binary files ") {
-                f.binary = true;
+                let f = files.last_mut().expect("pushed above");
+                f.old_path = old;
+                f.new_path = new;
+                in_git_header = false;
+                i += 1;
             }
+            Some(Start::Hunk(_)) => {
+                let Some(f) = files.last_mut() else {
+                    return Err(err(i, "hunk before any file header (`---`/`+++`)".into()));
+                };
+                in_git_header = false;
+                let (hunk, next) = read_hunk(&lines, i)?;
+                f.hunks.push(hunk);
+                i = next;
+                continue;
+            }
+            None if in_git_header => {
+                let f = files.last_mut().expect("in a git header");
+                match git_header_line(lines[i]) {
+                    Some(HeaderLine::NewFile { mode }) => {
+                        f.old_path = None;
+                        f.new_mode = mode;
+                    }
+                    Some(HeaderLine::DeletedFile { .. }) => f.new_path = None,
+                    Some(HeaderLine::NewMode(mode)) => f.new_mode = mode,
+                    Some(HeaderLine::RenameFrom(p)) => f.old_path = Some(p),
+                    Some(HeaderLine::RenameTo(p)) => f.new_path = Some(p),
+                    Some(HeaderLine::Index { old, .. }) => f.old_blob = Some(old),
+                    Some(HeaderLine::Binary) => f.binary = true,
+                    _ => {}
+                }
+            }
+            None => {}
         }
         i += 1;
     }
@@ -183,20 +179,16 @@ fn err(i: usize, message: String) -> DiffError {
     }
 }
 
-fn chomp(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-fn octal(m: &[u8]) -> Option<u32> {
-    u32::from_str_radix(std::str::from_utf8(m).ok()?.trim(), 8).ok()
-}
-
 /// Reads the hunk whose `@@` line is `lines[at]`; returns it and the index after it.
 fn read_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), DiffError> {
     let header = chomp(lines[at]);
-    let (old_start, mut old_left, mut new_left, heading) =
-        hunk_header(header).ok_or_else(|| err(at, "malformed `@@` line".into()))?;
+    let HunkRange {
+        old_start,
+        old_lines: mut old_left,
+        new_lines: mut new_left,
+        heading,
+        ..
+    } = hunk_header(header).ok_or_else(|| err(at, "malformed `@@` line".into()))?;
     let mut hunk = Hunk {
         old_start,
         heading,
@@ -260,144 +252,6 @@ fn drop_newline(hunk: &mut Hunk) {
             l.text.pop();
         }
     }
-}
-
-/// `@@ -a,b +c,d @@ heading` → (a, b, d, heading).
-fn hunk_header(line: &[u8]) -> Option<(usize, usize, usize, Vec<u8>)> {
-    let rest = line.strip_prefix(b"@@ -")?;
-    let end = rest.windows(3).position(|w| w == b" @@")?;
-    let ranges = std::str::from_utf8(&rest[..end]).ok()?;
-    let heading = rest[end + 3..]
-        .strip_prefix(b" ")
-        .unwrap_or(&rest[end + 3..]);
-    let (old, new) = ranges.split_once(" +")?;
-    let range = |r: &str| -> Option<(usize, usize)> {
-        match r.split_once(',') {
-            Some((s, n)) => Some((s.parse().ok()?, n.parse().ok()?)),
-            None => Some((r.parse().ok()?, 1)),
-        }
-    };
-    let (a, b) = range(old)?;
-    let (_, d) = range(new)?;
-    Some((a, b, d, heading.to_vec()))
-}
-
-/// The name on a `---`/`+++` line: up to a tab (traditional diffs put a date there), C-quoted
-/// names unquoted, `strip` components removed; `None` for `/dev/null`.
-fn header_name(rest: &[u8], strip: usize) -> Result<Option<Vec<u8>>, String> {
-    let name = if rest.starts_with(b"\"") {
-        unquote(rest)
-    } else {
-        let name = rest.split(|&b| b == b'\t').next().unwrap_or_default();
-        // `diff -u` without a tab: "name  2024-01-01 10:00:00.000000000 +0100".
-        let name = match name.windows(2).position(|w| w == b"  ") {
-            Some(p) if looks_like_date(&name[p..]) => &name[..p],
-            _ => name,
-        };
-        trim_end(name).to_vec()
-    };
-    if name == b"/dev/null" {
-        return Ok(None);
-    }
-    strip_components(&name, strip).map(Some).ok_or_else(|| {
-        format!(
-            "cannot strip {strip} leading component(s) from `{}` (series says -p{strip})",
-            name.escape_ascii()
-        )
-    })
-}
-
-fn looks_like_date(s: &[u8]) -> bool {
-    let t = s.trim_ascii_start();
-    t.len() >= 10 && t[..4].iter().all(u8::is_ascii_digit) && t[4] == b'-'
-}
-
-fn trim_end(s: &[u8]) -> &[u8] {
-    s.trim_ascii_end()
-}
-
-/// `a/kernel/x.c` with 1 → `kernel/x.c`; `None` when there are not enough components.
-pub fn strip_components(name: &[u8], strip: usize) -> Option<Vec<u8>> {
-    let mut rest = name;
-    for _ in 0..strip {
-        let slash = rest.iter().position(|&b| b == b'/')?;
-        rest = &rest[slash + 1..];
-        while rest.first() == Some(&b'/') {
-            rest = &rest[1..];
-        }
-    }
-    (!rest.is_empty()).then(|| rest.to_vec())
-}
-
-/// The two names of `diff --git a/X b/Y` (each possibly C-quoted), prefixes kept.
-fn git_names(rest: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    if rest.starts_with(b"\"") {
-        let close = quoted_end(rest)?;
-        let a = unquote(&rest[..=close]);
-        let b = rest.get(close + 1..)?.trim_ascii();
-        return Some((a, unquote(b)));
-    }
-    if let Some(q) = rest.windows(2).rposition(|w| w == b" \"") {
-        return Some((rest[..q].to_vec(), unquote(&rest[q + 1..])));
-    }
-    // Unquoted: the two names are the same length when the file is not renamed.
-    let half = rest.len().checked_sub(1)? / 2;
-    if rest.get(half) == Some(&b' ') && rest[..half].get(2..) == rest[half + 1..].get(2..) {
-        return Some((rest[..half].to_vec(), rest[half + 1..].to_vec()));
-    }
-    let at = rest.windows(3).position(|w| w == b" b/")?;
-    Some((rest[..at].to_vec(), rest[at + 1..].to_vec()))
-}
-
-fn quoted_end(s: &[u8]) -> Option<usize> {
-    let mut k = 1;
-    while k < s.len() {
-        match s[k] {
-            b'\\' => k += 2,
-            b'"' => return Some(k),
-            _ => k += 1,
-        }
-    }
-    None
-}
-
-/// Undoes git's C-style quoting of a name (`"a/caf\303\251"`); an unquoted name is kept.
-pub fn unquote(s: &[u8]) -> Vec<u8> {
-    let s = chomp(s);
-    let Some(inner) = s.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")) else {
-        return s.to_vec();
-    };
-    let mut out = Vec::with_capacity(inner.len());
-    let mut k = 0;
-    while k < inner.len() {
-        if inner[k] != b'\\' || k + 1 >= inner.len() {
-            out.push(inner[k]);
-            k += 1;
-            continue;
-        }
-        let c = inner[k + 1];
-        let octal = inner
-            .get(k + 1..k + 4)
-            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
-        if let Some(d) = octal {
-            let v = d.iter().fold(0u32, |v, b| v * 8 + u32::from(b - b'0'));
-            out.push(v as u8);
-            k += 4;
-            continue;
-        }
-        out.push(match c {
-            b'n' => b'\n',
-            b't' => b'\t',
-            b'a' => 0x07,
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'r' => b'\r',
-            b'v' => 0x0b,
-            other => other,
-        });
-        k += 2;
-    }
-    out
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! `diff -p` write, or a `config FOO` line among its lines), never from the old tree.
 
 use crate::queue::unidiff::{Hunk, Kind};
-use crate::rebase::resolve::decls;
+use crate::syntax::c::{enclosing, is_c_path};
 
 /// A named place in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +24,6 @@ impl Anchor {
             Anchor::Heading(h) => format!("`{}`", String::from_utf8_lossy(h).trim()),
         }
     }
-}
-
-fn is_c(path: &str) -> bool {
-    path.ends_with(".c") || path.ends_with(".h")
 }
 
 fn is_kconfig(path: &str) -> bool {
@@ -66,9 +62,9 @@ pub fn anchors_of(path: &str, hunk: &Hunk) -> Vec<Anchor> {
     if heading.is_empty() {
         return out;
     }
-    if is_c(path) {
+    if is_c_path(path) {
         let probe = format!("{}\n{{\n", String::from_utf8_lossy(heading));
-        if let Some(name) = decls::enclosing(path, &probe) {
+        if let Some(name) = enclosing(path, &probe) {
             out.push(Anchor::Function(name));
         }
     }
@@ -92,7 +88,7 @@ pub fn range(path: &str, lines: &[Vec<u8>], anchor: &Anchor) -> Option<(usize, u
         Anchor::Function(name) => function_range(path, lines, name),
         Anchor::Heading(h) => {
             let start = unique(lines, |l| l.trim_ascii() == h.as_slice())?;
-            let end = if is_c(path) {
+            let end = if is_c_path(path) {
                 // To the closing brace in column 0 (kernel style), labels notwithstanding.
                 (start + 1..lines.len()).find(|&k| lines[k].starts_with(b"}"))? + 1
             } else {
@@ -135,7 +131,7 @@ fn function_range(path: &str, lines: &[Vec<u8>], name: &str) -> Option<(usize, u
             continue;
         }
         let prefix: Vec<u8> = lines[header_from..=open].concat();
-        if decls::enclosing(path, &String::from_utf8_lossy(&prefix)).as_deref() != Some(name) {
+        if enclosing(path, &String::from_utf8_lossy(&prefix)).as_deref() != Some(name) {
             continue;
         }
         if found.is_some() {

@@ -2,127 +2,22 @@
 //! top-level declarations (functions, structs, variables, prototypes), the versions are
 //! matched by declaration name: a declaration changed on one side only takes that side, new
 //! declarations from both sides are kept (the queue's after their queue-side neighbour), and a
-//! declaration changed differently on both sides is refused. Also gives the enclosing function
-//! of a point, for the report.
+//! declaration changed differently on both sides is refused. The split into declarations is
+//! the C front end's ([`crate::syntax::c::split_top_level`]).
 
-use tree_sitter::{Node, Parser};
+use crate::syntax::c::{is_c_path, split_top_level as split, Unit};
 
 use super::{norm, Confidence, Context, Decision, Region};
 
-fn is_c(path: &str) -> bool {
-    path.ends_with(".c") || path.ends_with(".h")
-}
-
-fn parse(text: &str) -> Option<tree_sitter::Tree> {
-    let mut parser = Parser::new();
-    parser.set_language(&tree_sitter_c::LANGUAGE.into()).ok()?;
-    parser.parse(text, None)
-}
-
-/// The name a top-level declaration introduces.
-fn decl_name(node: Node<'_>, src: &[u8]) -> Option<String> {
-    fn declarator_name(mut n: Node<'_>, src: &[u8]) -> Option<String> {
-        loop {
-            match n.kind() {
-                "identifier" | "type_identifier" | "field_identifier" => {
-                    return n.utf8_text(src).ok().map(str::to_string)
-                }
-                _ => n = n.child_by_field_name("declarator")?,
-            }
-        }
-    }
-    match node.kind() {
-        "function_definition" | "declaration" => {
-            declarator_name(node.child_by_field_name("declarator")?, src)
-        }
-        "struct_specifier" | "union_specifier" | "enum_specifier" => node
-            .child_by_field_name("name")?
-            .utf8_text(src)
-            .ok()
-            .map(|s| format!("{} {s}", node.kind().trim_end_matches("_specifier"))),
-        "type_definition" => declarator_name(node.child_by_field_name("declarator")?, src),
-        "preproc_def" | "preproc_function_def" => node
-            .child_by_field_name("name")?
-            .utf8_text(src)
-            .ok()
-            .map(|s| format!("#define {s}")),
-        _ => None,
-    }
-}
-
-/// A region version split into named declarations: (name, its lines, with the blank and
-/// comment lines before it). `None` when it is not only whole, well-formed declarations.
-fn split(lines: &[String]) -> Option<Vec<(String, Vec<String>)>> {
-    let text = lines.concat();
-    let tree = parse(&text)?;
-    let root = tree.root_node();
-    if root.has_error() {
-        return None;
-    }
-    let src = text.as_bytes();
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    let mut next_line = 0;
-    let mut first_comment = None;
-    let mut cursor = root.walk();
-    for node in root.children(&mut cursor) {
-        let first_line = || {
-            lines
-                .get(node.start_position().row)
-                .map_or(String::new(), |l| norm(l).to_string())
-        };
-        if node.kind() == "comment" {
-            first_comment.get_or_insert_with(first_line);
-            continue;
-        }
-        // A conditional block (`#ifdef CONFIG_X ... #endif`) is one unit, named by its
-        // condition; a struct/enum written as a declaration (`struct s { ... };`) by its type.
-        let name = if node.kind().starts_with("preproc_if") {
-            Some(first_line())
-        } else {
-            decl_name(node, src).or_else(|| {
-                (node.kind() == "declaration")
-                    .then(|| node.child_by_field_name("type"))
-                    .flatten()
-                    .and_then(|t| decl_name(t, src))
-            })
-        }?;
-        let start = node.start_position().row;
-        // A declaration that ends the text ends on the row after the last line: that row is
-        // not a line of its own.
-        let last = lines.len().checked_sub(1)?;
-        let (end, column) = match node.end_position() {
-            p if p.row > last => (last, lines[last].len()),
-            p => (p.row, p.column),
-        };
-        let rest = lines[end].get(column..).unwrap_or("");
-        if start < next_line
-            || start > end
-            || lines[end].trim_end().len() != column && !rest.trim().is_empty()
-        {
-            // Two declarations share a line: too clever to split safely.
-            return None;
-        }
-        out.push((name, lines[next_line..=end].to_vec()));
-        next_line = end + 1;
-    }
-    if out.is_empty() {
-        // Only comments: one unit, named by its first line.
-        return Some(vec![(
-            format!("comment {}", first_comment?),
-            lines.to_vec(),
-        )]);
-    }
-    // Trailing blank/comment lines belong to the last declaration.
-    out.last_mut()?.1.extend(lines[next_line..].iter().cloned());
-    Some(out)
-}
+/// The engine still reaches the C front end through here until its split lands.
+pub use crate::syntax::c::enclosing;
 
 fn same(a: &[String], b: &[String]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| norm(x) == norm(y))
 }
 
 pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
-    if !is_c(ctx.path) {
+    if !is_c_path(ctx.path) {
         return Decision::Pass;
     }
     let base = if super::blank(&r.base) {
@@ -133,21 +28,21 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
     let (Some(base), Some(ours), Some(theirs)) = (base, split(&r.ours), split(&r.theirs)) else {
         return Decision::Pass;
     };
-    let find = |v: &[(String, Vec<String>)], n: &str| v.iter().position(|(m, _)| m == n);
+    let find = |v: &[Unit], n: &str| v.iter().position(|u| u.name == n);
     let mut result = ours.clone();
     let mut taken_theirs = 0;
     let mut added = 0;
-    for (name, b) in &base {
+    for Unit { name, lines: b } in &base {
         let (o, t) = (find(&ours, name), find(&theirs, name));
         match (o, t) {
             (Some(o), Some(t)) => {
-                let (ol, tl) = (&ours[o].1, &theirs[t].1);
+                let (ol, tl) = (&ours[o].lines, &theirs[t].lines);
                 if same(tl, b) || same(ol, tl) {
                     continue;
                 }
                 if same(ol, b) {
                     let at = find(&result, name).expect("from ours");
-                    result[at].1 = tl.clone();
+                    result[at].lines = tl.clone();
                     taken_theirs += 1;
                 } else {
                     return Decision::Refuse(format!(
@@ -156,7 +51,7 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
                 }
             }
             (Some(o), None) => {
-                if !same(&ours[o].1, b) {
+                if !same(&ours[o].lines, b) {
                     return Decision::Refuse(format!(
                         "the queue removes `{name}`, which the target changed"
                     ));
@@ -166,7 +61,7 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
                 taken_theirs += 1;
             }
             (None, Some(t)) => {
-                if !same(&theirs[t].1, b) {
+                if !same(&theirs[t].lines, b) {
                     return Decision::Refuse(format!(
                         "the queue changes `{name}`, which the target removed or renamed"
                     ));
@@ -175,12 +70,12 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
             (None, None) => {}
         }
     }
-    for (j, (name, tl)) in theirs.iter().enumerate() {
+    for (j, Unit { name, lines: tl }) in theirs.iter().enumerate() {
         if find(&base, name).is_some() {
             continue;
         }
         if let Some(o) = find(&result, name) {
-            if same(&result[o].1, tl) {
+            if same(&result[o].lines, tl) {
                 continue;
             }
             return Decision::Refuse(format!(
@@ -190,68 +85,37 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
         let at = theirs[..j]
             .iter()
             .rev()
-            .find_map(|(p, _)| find(&result, p))
+            .find_map(|u| find(&result, &u.name))
             .map(|i| i + 1)
             .unwrap_or(result.len());
         let mut block = tl.clone();
         // Keep declarations apart when the queue's block was glued to a neighbour.
         if at > 0 && !block[0].trim().is_empty() {
-            if let Some(prev) = result[at - 1].1.last() {
+            if let Some(prev) = result[at - 1].lines.last() {
                 if !prev.trim().is_empty() {
                     block.insert(0, "\n".to_string());
                 }
             }
         }
-        result.insert(at, (name.clone(), block));
+        result.insert(
+            at,
+            Unit {
+                name: name.clone(),
+                lines: block,
+            },
+        );
         added += 1;
     }
     if taken_theirs + added == 0 {
         return Decision::Pass;
     }
     Decision::Resolve {
-        lines: result.into_iter().flat_map(|(_, l)| l).collect(),
+        lines: result.into_iter().flat_map(|u| u.lines).collect(),
         confidence: Confidence::Medium,
         detail: format!(
             "different top-level declarations: {taken_theirs} changed/removed by the queue only, {added} added by the queue, merged per declaration"
         ),
     }
-}
-
-/// The function enclosing the end of `before`, a prefix of a C file. Kernel style opens a
-/// function body with `{` in column 0 and closes it with `}` in column 0, which survives any
-/// preprocessor maze; tree-sitter then names the function from its header alone (parsing the
-/// whole prefix would trip over macros and `#ifdef`s in earlier functions).
-pub fn enclosing(path: &str, before: &str) -> Option<String> {
-    if !is_c(path) {
-        return None;
-    }
-    let lines: Vec<&str> = before.lines().collect();
-    let open = lines.iter().rposition(|l| l.starts_with('{'))?;
-    if lines[open..].iter().any(|l| l.starts_with('}')) {
-        return None;
-    }
-    // The header: back to the previous blank line, closing brace, or end of a statement.
-    let mut start = open;
-    while start > 0 {
-        let prev = lines[start - 1].trim_end();
-        if prev.is_empty()
-            || prev.starts_with('}')
-            || prev.ends_with(';')
-            || prev.starts_with('#')
-            || prev.ends_with("*/")
-        {
-            break;
-        }
-        start -= 1;
-    }
-    let text = format!("{}\n{{}}\n", lines[start..open].join("\n"));
-    let tree = parse(&text)?;
-    let root = tree.root_node();
-    let mut cursor = root.walk();
-    let node = root
-        .children(&mut cursor)
-        .find(|n| n.kind() == "function_definition")?;
-    decl_name(node, text.as_bytes())
 }
 
 #[cfg(test)]
@@ -263,15 +127,12 @@ mod tests {
     }
 
     #[test]
-    fn a_define_that_ends_the_text_splits_without_panicking() {
-        // A preprocessor definition's node takes its newline, so it ends on the row after the
-        // last line (seen on a real distribution queue).
-        let units = split(&v("int a;\n#define B 1\n")).unwrap();
-        assert_eq!(units.len(), 2);
-        assert_eq!(units[1].0, "#define B");
-        assert_eq!(units[1].1, v("#define B 1\n"));
-        // And the stage itself, on a region made of such a definition.
-        let _ = run("#define A 1\n", "", "#define B 1\n");
+    fn a_region_made_of_a_definition_that_ends_the_text() {
+        // Seen on a real distribution queue: both added, different names, both kept.
+        assert!(matches!(
+            run("#define A 1\n", "", "#define B 1\n"),
+            Decision::Resolve { .. }
+        ));
     }
 
     fn run(ours: &str, base: &str, theirs: &str) -> Decision {
@@ -356,13 +217,5 @@ mod tests {
             run("\tx = 1;\n", "\tx = 0;\n", "\tx = 2;\n"),
             Decision::Pass
         ));
-    }
-
-    #[test]
-    fn enclosing_function_of_a_prefix() {
-        let before = "int x;\n\nstatic inline void schedule_debug(struct task_struct *prev,\n\t\t\t\t  bool preempt)\n{\n#ifdef CONFIG_X\n\tif (a)\n\t\tpanic(\"x\");\n#endif\n\tint a = 1;\n";
-        assert_eq!(enclosing("k.c", before).as_deref(), Some("schedule_debug"));
-        assert_eq!(enclosing("k.c", "int x;\n"), None);
-        assert_eq!(enclosing("k.c", "void f(void)\n{\n}\nint y;\n"), None);
     }
 }

@@ -7,7 +7,7 @@
 
 use similar::{Algorithm, DiffOp};
 
-use super::{decls, names, norm, reanchor, Confidence, Context, Decision, Region};
+use super::{names, norm, reanchor, Confidence, Context, Decision, Region};
 
 pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
     if super::blank(&r.base) {
@@ -89,8 +89,8 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
         (kconfig_entry(&was), kconfig_entry(&now))
     } else {
         (
-            decls::enclosing(ctx.path, &was),
-            decls::enclosing(ctx.path, &now),
+            crate::syntax::c::enclosing(ctx.path, &was),
+            crate::syntax::c::enclosing(ctx.path, &now),
         )
     };
     if scope_was != scope_now {

@@ -268,7 +268,7 @@ fn locate(repo: &Repository, tree: &git2::Tree<'_>, c: &Candidate, hits: &[Hit])
             .iter()
             .map(|l| format!("{l}\n"))
             .collect();
-        super::decls::enclosing(file, &before)
+        crate::syntax::c::enclosing(file, &before)
     });
     Some(Spot {
         function,

@@ -286,7 +286,7 @@ impl Memory {
         if self.records.is_empty() {
             return Decision::Pass;
         }
-        let scope = super::decls::enclosing(ctx.path, &ctx.before);
+        let scope = crate::syntax::c::enclosing(ctx.path, &ctx.before);
         let k = key(ctx.path, scope.as_deref(), r);
         let Some(rec) = self.records.get(&k) else {
             return Decision::Pass;
@@ -551,7 +551,7 @@ mod tests {
         assert_eq!(got[0].resolution, v("\treturn h(1);\n"));
         assert_eq!(got[0].region.theirs, v("\treturn h(0);\n"));
         assert_eq!(
-            super::super::decls::enclosing("a.c", &got[0].before).as_deref(),
+            crate::syntax::c::enclosing("a.c", &got[0].before).as_deref(),
             Some("f")
         );
     }

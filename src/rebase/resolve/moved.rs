@@ -204,7 +204,7 @@ fn function_core(block: &[String]) -> Option<(usize, &[String])> {
 /// The name of the function a core block defines, from its header.
 fn function_name(path: &str, core: &[String]) -> Option<String> {
     let open = core.iter().position(|l| l.starts_with('{'))?;
-    super::decls::enclosing(path, &core[..=open].concat())
+    crate::syntax::c::enclosing(path, &core[..=open].concat())
 }
 
 /// The one function named `name` in the file's unconflicted text: (segment, offset, length

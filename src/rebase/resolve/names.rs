@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use git2::{Oid, Repository};
 
 use super::Context;
+use crate::syntax::c::is_c_path;
 
 /// The target tree a region is placed in, with what was already looked up there.
 pub struct Target<'r> {
@@ -196,10 +197,6 @@ fn is_kconfig(path: &str) -> bool {
         .is_some_and(|f| f.starts_with("Kconfig"))
 }
 
-fn is_c(path: &str) -> bool {
-    path.ends_with(".c") || path.ends_with(".h")
-}
-
 /// Identifiers a C or Kconfig text refers to, outside strings, comments, `#include` lines and
 /// (Kconfig) help text; `None` for other files.
 pub fn identifiers(path: &str, lines: &[String]) -> Option<BTreeSet<String>> {
@@ -227,7 +224,7 @@ pub fn identifiers(path: &str, lines: &[String]) -> Option<BTreeSet<String>> {
         }
         return Some(out);
     }
-    if !is_c(path) {
+    if !is_c_path(path) {
         return None;
     }
     let mut in_comment = false;

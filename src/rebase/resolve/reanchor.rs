@@ -8,7 +8,7 @@
 
 use similar::{Algorithm, DiffOp};
 
-use super::{decls, norm, Confidence, Context, Decision, Region};
+use super::{norm, Confidence, Context, Decision, Region};
 
 /// How similar a rewritten context line must stay to anchor an insertion.
 const MIN_CONTEXT_RATIO: f32 = 0.6;
@@ -52,7 +52,7 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
     let mut detail = format!(
         "the {who}'s {n_ins} inserted line(s) placed in the {whose}'s rewritten text: {why}"
     );
-    if let Some(f) = decls::enclosing(ctx.path, &ctx.before) {
+    if let Some(f) = crate::syntax::c::enclosing(ctx.path, &ctx.before) {
         detail.push_str(&format!(" (inside `{f}`)"));
     }
     Decision::Resolve {

@@ -74,7 +74,7 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
         )
     };
     let mut detail = format!("{how}: the target's and the queue's changes both kept");
-    if let Some(f) = super::decls::enclosing(ctx.path, &ctx.before) {
+    if let Some(f) = crate::syntax::c::enclosing(ctx.path, &ctx.before) {
         detail.push_str(&format!(" (inside `{f}`)"));
     }
     Decision::Resolve {

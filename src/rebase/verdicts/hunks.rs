@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::rebase::resolve::{decls, meaningful, norm};
+use crate::rebase::resolve::{meaningful, norm};
 
 /// Lines around a change kept as its context, as `diff -U3` shows them.
 const CONTEXT: usize = 3;
@@ -118,7 +118,7 @@ fn scope(path: &str, before: &[&str]) -> Option<Scope> {
         text.push_str(l);
         text.push('\n');
     }
-    decls::enclosing(path, &text).map(Scope::Function)
+    crate::syntax::c::enclosing(path, &text).map(Scope::Function)
 }
 
 pub fn is_kconfig(path: &str) -> bool {

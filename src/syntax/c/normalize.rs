@@ -288,10 +288,7 @@ mod tests {
     #[test]
     fn normalisation_reduces_parse_errors() {
         let src = b"static void f(struct list_head *h)\n{\n\tstruct foo *pos;\n\tlist_for_each_entry(pos, h, node)\n\t\tbar(pos);\n}\n";
-        let mut parser = tree_sitter::Parser::new();
-        parser
-            .set_language(&tree_sitter_c::LANGUAGE.into())
-            .unwrap();
+        let mut parser = super::super::parser();
         let raw = parser.parse(src, None).unwrap();
         let norm = parser.parse(normalize(src), None).unwrap();
         assert!(raw.root_node().has_error());
