@@ -946,7 +946,10 @@ mod tests {
             )
         );
         assert_eq!(text(lava_qemu_context("x86_64").unwrap()), "arch=amd64");
-        assert_eq!(text(lava_qemu_context("riscv64").unwrap()), "arch=riscv64 machine=virt");
+        assert_eq!(
+            text(lava_qemu_context("riscv64").unwrap()),
+            "arch=riscv64 machine=virt"
+        );
         assert!(lava_qemu_context("sparc").is_none());
     }
 }
