@@ -5,152 +5,142 @@ use std::process::Command;
 use serde::Serialize;
 
 /// One host tool the project drives.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Tool {
-    pub name: &'static str,
+    pub name: String,
     /// Program and arguments that print a version.
-    pub probe: &'static [&'static str],
+    pub probe: Vec<String>,
     /// What cannot work without it.
-    pub blocks: &'static str,
+    pub blocks: String,
     /// The Debian package that provides it.
-    pub package: &'static str,
+    pub package: String,
 }
 
-pub const TOOLS: &[Tool] = &[
-    Tool {
-        name: "git",
-        probe: &["git", "--version"],
-        blocks: "everything (queues, rebase, kernel cache)",
-        package: "git",
-    },
-    Tool {
-        name: "tar",
-        probe: &["tar", "--version"],
-        blocks: "importing Debian kernel sources",
-        package: "tar",
-    },
-    Tool {
-        name: "xz",
-        probe: &["xz", "--version"],
-        blocks: "importing Debian kernel sources",
-        package: "xz-utils",
-    },
-    Tool {
-        name: "make",
-        probe: &["make", "--version"],
-        blocks: "build",
-        package: "make",
-    },
-    Tool {
-        name: "gcc",
-        probe: &["gcc", "--version"],
-        blocks: "build --arch x86_64",
-        package: "gcc",
-    },
-    Tool {
-        name: "aarch64-linux-gnu-gcc",
-        probe: &["aarch64-linux-gnu-gcc", "--version"],
-        blocks: "build --arch arm64",
-        package: "gcc-aarch64-linux-gnu",
-    },
-    Tool {
-        name: "arm-linux-gnueabi-gcc",
-        probe: &["arm-linux-gnueabi-gcc", "--version"],
-        blocks: "build --arch arm",
-        package: "gcc-arm-linux-gnueabi",
-    },
-    Tool {
-        name: "riscv64-linux-gnu-gcc",
-        probe: &["riscv64-linux-gnu-gcc", "--version"],
-        blocks: "build --arch riscv64",
-        package: "gcc-riscv64-linux-gnu",
-    },
-    Tool {
-        name: "flex",
-        probe: &["flex", "--version"],
-        blocks: "build (Kconfig, dtc)",
-        package: "flex",
-    },
-    Tool {
-        name: "bison",
-        probe: &["bison", "--version"],
-        blocks: "build (Kconfig, dtc)",
-        package: "bison",
-    },
-    Tool {
-        name: "bc",
-        probe: &["bc", "--version"],
-        blocks: "build (timeconst.h)",
-        package: "bc",
-    },
-    Tool {
-        name: "libelf",
-        probe: &["pkg-config", "--modversion", "libelf"],
-        blocks: "build with objtool (x86_64)",
-        package: "libelf-dev",
-    },
-    Tool {
-        name: "openssl",
-        probe: &["openssl", "version"],
-        blocks: "build with module signing",
-        package: "libssl-dev",
-    },
-    Tool {
-        name: "cpio",
-        probe: &["cpio", "--version"],
-        blocks: "nothing (the initramfs is written by the tool); handy to inspect one",
-        package: "cpio",
-    },
-    Tool {
-        name: "busybox",
-        probe: &["busybox"],
-        blocks: "boot/test (initramfs userland)",
-        package: "busybox-static",
-    },
-    Tool {
-        name: "apt-get",
-        probe: &["apt-get", "--version"],
-        blocks: "busybox --arch A (fetching Debian's busybox-static for a foreign guest)",
-        package: "apt",
-    },
-    Tool {
-        name: "dpkg-deb",
-        probe: &["dpkg-deb", "--version"],
-        blocks: "busybox --arch A (unpacking the fetched package)",
-        package: "dpkg",
-    },
-    Tool {
-        name: "qemu-system-x86_64",
-        probe: &["qemu-system-x86_64", "--version"],
-        blocks: "boot/test --arch x86_64",
-        package: "qemu-system-x86",
-    },
-    Tool {
-        name: "qemu-system-aarch64",
-        probe: &["qemu-system-aarch64", "--version"],
-        blocks: "boot/test --arch arm64",
-        package: "qemu-system-arm",
-    },
-    Tool {
-        name: "qemu-system-arm",
-        probe: &["qemu-system-arm", "--version"],
-        blocks: "boot/test --arch arm",
-        package: "qemu-system-arm",
-    },
-    Tool {
-        name: "qemu-system-riscv64",
-        probe: &["qemu-system-riscv64", "--version"],
-        blocks: "boot/test --arch riscv64",
-        package: "qemu-system-misc",
-    },
+/// The tools every architecture shares: name, version probe, what it blocks, Debian package.
+/// Compilers and QEMU binaries come from the architecture profiles (`kbuild/arch/`).
+const HOST_TOOLS: &[(&str, &[&str], &str, &str)] = &[
+    (
+        "git",
+        &["git", "--version"],
+        "everything (queues, rebase, kernel cache)",
+        "git",
+    ),
+    (
+        "tar",
+        &["tar", "--version"],
+        "importing Debian kernel sources",
+        "tar",
+    ),
+    (
+        "xz",
+        &["xz", "--version"],
+        "importing Debian kernel sources",
+        "xz-utils",
+    ),
+    ("make", &["make", "--version"], "build", "make"),
+    (
+        "gcc",
+        &["gcc", "--version"],
+        "build (host programs, and the host's own --arch)",
+        "gcc",
+    ),
+    (
+        "flex",
+        &["flex", "--version"],
+        "build (Kconfig, dtc)",
+        "flex",
+    ),
+    (
+        "bison",
+        &["bison", "--version"],
+        "build (Kconfig, dtc)",
+        "bison",
+    ),
+    ("bc", &["bc", "--version"], "build (timeconst.h)", "bc"),
+    (
+        "libelf",
+        &["pkg-config", "--modversion", "libelf"],
+        "build with objtool (x86_64)",
+        "libelf-dev",
+    ),
+    (
+        "openssl",
+        &["openssl", "version"],
+        "build with module signing",
+        "libssl-dev",
+    ),
+    (
+        "cpio",
+        &["cpio", "--version"],
+        "nothing (the initramfs is written by the tool); handy to inspect one",
+        "cpio",
+    ),
+    (
+        "busybox",
+        &["busybox"],
+        "boot/test (initramfs userland)",
+        "busybox-static",
+    ),
+    (
+        "apt-get",
+        &["apt-get", "--version"],
+        "busybox --arch A (fetching Debian's busybox-static for a foreign guest)",
+        "apt",
+    ),
+    (
+        "dpkg-deb",
+        &["dpkg-deb", "--version"],
+        "busybox --arch A (unpacking the fetched package)",
+        "dpkg",
+    ),
 ];
+
+/// Every tool for a host of architecture `host_arch` (`uname -m`): the shared ones, then per
+/// profile its cross compiler (none when the host `gcc` builds it natively) and its QEMU
+/// binary.
+pub fn tools(host_arch: &str) -> Vec<Tool> {
+    let mut tools: Vec<Tool> = HOST_TOOLS
+        .iter()
+        .map(|(name, probe, blocks, package)| Tool {
+            name: name.to_string(),
+            probe: probe.iter().map(|s| s.to_string()).collect(),
+            blocks: blocks.to_string(),
+            package: package.to_string(),
+        })
+        .collect();
+    let profiles: Vec<_> = crate::kbuild::ArchProfile::known()
+        .iter()
+        .filter_map(|a| crate::kbuild::ArchProfile::load(a).ok())
+        .collect();
+    let program = |name: &str, blocks: String, package: &str| Tool {
+        name: name.to_string(),
+        probe: vec![name.to_string(), "--version".to_string()],
+        blocks,
+        package: package.to_string(),
+    };
+    for p in &profiles {
+        if p.host_arch != host_arch {
+            let blocks = format!("build --arch {}", p.arch);
+            tools.push(program(
+                &format!("{}gcc", p.cross_compile),
+                blocks,
+                &p.cross_package,
+            ));
+        }
+    }
+    for p in &profiles {
+        let blocks = format!("boot/test --arch {}", p.arch);
+        tools.push(program(&p.qemu.binary, blocks, &p.qemu.package));
+    }
+    tools
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ToolStatus {
-    pub name: &'static str,
+    pub name: String,
     pub version: Option<String>,
-    pub blocks: &'static str,
-    pub package: &'static str,
+    pub blocks: String,
+    pub package: String,
 }
 
 impl ToolStatus {
@@ -161,41 +151,37 @@ impl ToolStatus {
 
 /// Probes one tool: its first non-empty output line, or None when it cannot be started.
 pub fn probe(tool: &Tool) -> ToolStatus {
-    let (program, args) = tool.probe.split_first().expect("probe has a program");
-    let version = Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .and_then(|out| {
-            // busybox prints its banner and exits 0 or 1; anything that ran counts as present,
-            // except pkg-config failing to find the library.
-            if *program == "pkg-config" && !out.status.success() {
-                return None;
-            }
-            let text = if out.stdout.is_empty() {
-                out.stderr
-            } else {
-                out.stdout
-            };
-            let text = String::from_utf8_lossy(&text);
-            Some(
-                text.lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("present")
-                    .trim()
-                    .to_string(),
-            )
-        });
+    let version = tool.probe.split_first().and_then(|(program, args)| {
+        let out = Command::new(program).args(args).output().ok()?;
+        // busybox prints its banner and exits 0 or 1; anything that ran counts as present,
+        // except pkg-config failing to find the library.
+        if program == "pkg-config" && !out.status.success() {
+            return None;
+        }
+        let text = if out.stdout.is_empty() {
+            out.stderr
+        } else {
+            out.stdout
+        };
+        let text = String::from_utf8_lossy(&text);
+        Some(
+            text.lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("present")
+                .trim()
+                .to_string(),
+        )
+    });
     ToolStatus {
-        name: tool.name,
+        name: tool.name.clone(),
         version,
-        blocks: tool.blocks,
-        package: tool.package,
+        blocks: tool.blocks.clone(),
+        package: tool.package.clone(),
     }
 }
 
 pub fn probe_all() -> Vec<ToolStatus> {
-    TOOLS.iter().map(probe).collect()
+    tools(std::env::consts::ARCH).iter().map(probe).collect()
 }
 
 /// Where guests of one architecture get their busybox from.
@@ -343,13 +329,57 @@ pub fn accel_status() -> AccelStatus {
     }
 }
 
-/// The Debian packages that provide every tool, deduplicated, in table order.
-pub fn apt_packages() -> Vec<&'static str> {
+/// The Debian packages that provide every tool of a `host_arch` host, deduplicated, in table
+/// order.
+pub fn apt_packages(host_arch: &str) -> Vec<String> {
     let mut seen = Vec::new();
-    for t in TOOLS {
+    for t in tools(host_arch) {
         if !seen.contains(&t.package) {
             seen.push(t.package);
         }
     }
     seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compilers_and_qemu_come_from_the_profiles() {
+        let x86 = tools("x86_64");
+        let names: Vec<&str> = x86.iter().map(|t| t.name.as_str()).collect();
+        for want in [
+            "gcc",
+            "aarch64-linux-gnu-gcc",
+            "arm-linux-gnueabi-gcc",
+            "riscv64-linux-gnu-gcc",
+            "qemu-system-x86_64",
+            "qemu-system-riscv64",
+        ] {
+            assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+        // Native gcc builds x86_64 there: no x86_64 cross compiler is asked for.
+        assert!(!names.contains(&"x86_64-linux-gnu-gcc"), "{names:?}");
+        let qemu = x86
+            .iter()
+            .find(|t| t.name == "qemu-system-aarch64")
+            .unwrap();
+        assert_eq!(
+            (qemu.blocks.as_str(), qemu.package.as_str()),
+            ("boot/test --arch arm64", "qemu-system-arm")
+        );
+        // On an arm64 host the roles swap.
+        let arm = tools("aarch64");
+        assert!(arm
+            .iter()
+            .any(|t| t.name == "x86_64-linux-gnu-gcc" && t.package == "gcc-x86-64-linux-gnu"));
+        assert!(!arm.iter().any(|t| t.name == "aarch64-linux-gnu-gcc"));
+        let packages = apt_packages("x86_64");
+        assert_eq!(
+            packages.iter().filter(|p| *p == "qemu-system-arm").count(),
+            1,
+            "{packages:?}"
+        );
+    }
 }

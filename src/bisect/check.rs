@@ -330,7 +330,7 @@ impl Check for KernelCheck {
     fn scope(&self, dir: &Path) -> Scope {
         let srcarch = kbuild::ArchProfile::load(self.setup.arch())
             .ok()
-            .map(|p| kbuild::srcarch_of(&p.make_arch).to_string());
+            .map(|p| p.source_arch);
         impact::scope_from_build(&self.out, dir, srcarch.as_deref())
     }
 }
@@ -360,9 +360,7 @@ impl RunCheck {
             ));
         }
         let srcarch = match arch {
-            Some(a) => {
-                Some(kbuild::srcarch_of(&kbuild::ArchProfile::load(a)?.make_arch).to_string())
-            }
+            Some(a) => Some(kbuild::ArchProfile::load(a)?.source_arch),
             None => None,
         };
         let key: Vec<String> = argv

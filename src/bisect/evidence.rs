@@ -220,13 +220,10 @@ pub fn boot_problem(report: &TestReport) -> Option<Evidence> {
             console_log: report.console_log.clone(),
         });
     }
-    let end = match &report.end {
-        BootEnd::Completed { .. } => return None,
-        BootEnd::Crashed => "the kernel crashed".to_string(),
-        BootEnd::NoOutput { seconds } => format!("no console output for {seconds} s (hang)"),
-        BootEnd::GlobalTimeout { seconds } => format!("still running after {seconds} s"),
-        BootEnd::Exited { status } => format!("QEMU exited early (status {status:?})"),
-    };
+    if matches!(report.end, BootEnd::Completed { .. }) {
+        return None;
+    }
+    let end = report.end.to_string();
     Some(Evidence::BootEnd {
         end,
         console_log: report.console_log.clone(),

@@ -79,7 +79,8 @@ impl RunnerConfig {
         if let Some(cmds) = &self.install {
             return cmds.clone();
         }
-        let packages = crate::doctor::apt_packages().join(" ");
+        // Hosted CI runners are x86_64.
+        let packages = crate::doctor::apt_packages("x86_64").join(" ");
         let cargo = match &self.source {
             Some(url) => format!(
                 "cargo install --locked --root /usr/local --git {} dovetail-port",

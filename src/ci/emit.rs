@@ -560,23 +560,19 @@ pub fn github(c: &Config) -> String {
     yaml::render(&doc, HEADER)
 }
 
-/// LAVA's name for the `qemu` device type's `arch` context, per our arch.
+/// The context of LAVA's `qemu` device type for our arch: its name for the arch and the
+/// QEMU facts the profile passes on; `None` for an arch without a profile.
 fn lava_qemu_context(arch: &str) -> Option<Vec<(&'static str, Y)>> {
-    Some(match arch {
-        "x86_64" => vec![("arch", s("amd64"))],
-        "arm64" => vec![
-            ("arch", s("arm64")),
-            ("machine", s("virt")),
-            ("cpu", s("cortex-a57")),
-        ],
-        "arm" => vec![
-            ("arch", s("arm")),
-            ("machine", s("virt")),
-            ("cpu", s("cortex-a15")),
-        ],
-        "riscv64" => vec![("arch", s("riscv64")), ("machine", s("virt"))],
-        _ => return None,
-    })
+    use crate::kbuild::arch::QemuFact;
+    let p = crate::kbuild::ArchProfile::load(arch).ok()?;
+    let mut context = vec![("arch", s(p.lava.arch.as_str()))];
+    for fact in &p.lava.qemu_context {
+        context.push(match fact {
+            QemuFact::Machine => ("machine", s(p.qemu.machine.as_str())),
+            QemuFact::Cpu => ("cpu", s(p.qemu.cpu.as_str())),
+        });
+    }
+    Some(context)
 }
 
 /// The boot image's file name, as staged and fetched.
@@ -826,11 +822,8 @@ pub fn lava_board(c: &Config, e: &MatrixEntry, b: &Board) -> String {
                 ("url", s(url(c, e, &image_name(&e.arch)))),
                 (
                     "type",
-                    s(match e.arch.as_str() {
-                        "x86_64" => "bzimage",
-                        "arm" => "zimage",
-                        _ => "image",
-                    }),
+                    s(crate::kbuild::ArchProfile::load(&e.arch)
+                        .map_or_else(|_| "image".to_string(), |p| p.lava.kernel_type)),
                 ),
             ]),
         ),
@@ -931,5 +924,32 @@ mod tests {
         assert_eq!(sh_quote_vars("$(rm -rf /)"), "'$(rm -rf /)'");
         assert_eq!(sh_quote_vars("`id`$X"), "'`id`$X'");
         assert_eq!(sh_quote_vars("a b"), "'a b'");
+    }
+
+    #[test]
+    fn lava_qemu_context_is_the_profiles() {
+        let text = |ctx: Vec<(&str, Y)>| {
+            ctx.into_iter()
+                .map(|(k, v)| match v {
+                    Y::Str(v) => format!("{k}={v}"),
+                    _ => format!("{k}=?"),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let arm64 = crate::kbuild::ArchProfile::load("arm64").unwrap();
+        assert_eq!(
+            text(lava_qemu_context("aarch64").unwrap()),
+            format!(
+                "arch=arm64 machine={} cpu={}",
+                arm64.qemu.machine, arm64.qemu.cpu
+            )
+        );
+        assert_eq!(text(lava_qemu_context("x86_64").unwrap()), "arch=amd64");
+        assert_eq!(
+            text(lava_qemu_context("riscv64").unwrap()),
+            "arch=riscv64 machine=virt"
+        );
+        assert!(lava_qemu_context("sparc").is_none());
     }
 }

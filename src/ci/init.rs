@@ -32,11 +32,7 @@ pub fn inspect(root: &Path) -> TreeFacts {
         .into_iter()
         .filter(|a| {
             crate::kbuild::ArchProfile::load(a)
-                .map(|p| {
-                    root.join("arch")
-                        .join(crate::kbuild::srcarch_of(&p.make_arch))
-                        .is_dir()
-                })
+                .map(|p| root.join("arch").join(&p.source_arch).is_dir())
                 .unwrap_or(false)
         })
         .collect();

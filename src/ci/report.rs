@@ -4,16 +4,10 @@
 use std::fmt::Write;
 
 use super::run::{CiReport, GateKind, Status};
-use crate::results::{BootEnd, TestReport, Verdict};
+use crate::results::{TestReport, Verdict};
 
 pub fn end_text(r: &TestReport) -> String {
-    match &r.end {
-        BootEnd::Completed { .. } => "boot completed".into(),
-        BootEnd::Crashed => "kernel crashed".into(),
-        BootEnd::NoOutput { seconds } => format!("hang: no output for {seconds} s"),
-        BootEnd::GlobalTimeout { seconds } => format!("timeout after {seconds} s"),
-        BootEnd::Exited { status } => format!("QEMU exited early (status {status:?})"),
-    }
+    format!("boot {}", r.end)
 }
 
 fn kind(k: GateKind) -> &'static str {

@@ -32,7 +32,7 @@ pub struct DoctorArgs {
 
 pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
     if args.apt {
-        println!("{}", doctor::apt_packages().join(" "));
+        println!("{}", doctor::apt_packages(std::env::consts::ARCH).join(" "));
         return Ok(super::EXIT_OK);
     }
     let statuses = doctor::probe_all();

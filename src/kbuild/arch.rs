@@ -14,8 +14,12 @@ pub struct ArchProfile {
     pub arch: String,
     /// `ARCH=` for make.
     pub make_arch: String,
+    /// The kernel's `arch/` folder (kbuild's `SRCARCH`): `x86` for `x86_64`.
+    pub source_arch: String,
     /// Default `CROSS_COMPILE=` prefix when the host is another architecture.
     pub cross_compile: String,
+    /// Debian package of that cross compiler.
+    pub cross_package: String,
     /// `uname -m` of a host that builds it natively.
     pub host_arch: String,
     /// make target producing the boot image.
@@ -29,6 +33,29 @@ pub struct ArchProfile {
     pub aliases: Vec<String>,
     pub qemu: QemuProfile,
     pub guest: GuestProfile,
+    pub lava: LavaProfile,
+}
+
+/// How LAVA's `qemu` device type and its deploy actions name this architecture.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LavaProfile {
+    /// The `arch` context variable of LAVA's `qemu` device type (`amd64`).
+    pub arch: String,
+    /// Which [`QemuProfile`] facts the job's context passes on (LAVA's amd64 template chooses
+    /// its own machine and CPU).
+    #[serde(default)]
+    pub qemu_context: Vec<QemuFact>,
+    /// The deploy's kernel `type` (`bzimage`, `zimage`, `image`).
+    pub kernel_type: String,
+}
+
+/// A [`QemuProfile`] fact a LAVA context can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QemuFact {
+    Machine,
+    Cpu,
 }
 
 /// The guest's user space: what a busybox for it must be, and where Debian has one.
@@ -48,6 +75,8 @@ pub struct GuestProfile {
 #[serde(deny_unknown_fields)]
 pub struct QemuProfile {
     pub binary: String,
+    /// Debian package of the binary.
+    pub package: String,
     pub machine: String,
     pub cpu: String,
     /// Kernel console device (`console=` on the command line).
@@ -108,14 +137,18 @@ impl ArchProfile {
         Ok(Self::load(arch)?.arch)
     }
 
-    /// The kernel's name for `arch` in any spelling (`riscv64` → `riscv`, `x86_64` → `x86`),
-    /// as `arch/` folders and the new-arch descriptors use; a name no profile knows (a new
-    /// port: `loongarch`) is kept as given.
+    /// The kernel's name for `arch` in any spelling (`riscv64` → `riscv`, `x86_64` → `x86`,
+    /// `ppc64` → `powerpc`), as `arch/` folders and the new-arch descriptors use: a profile's
+    /// `source_arch`, else `kbuild/arch-spellings.toml`; a name neither knows (a new port:
+    /// `loongarch`) is kept as given.
     pub fn kernel_name(arch: &str) -> String {
-        Self::load(arch).map_or_else(
-            |_| arch.to_string(),
-            |p| super::srcarch_of(&p.make_arch).to_string(),
-        )
+        if let Ok(p) = Self::load(arch) {
+            return p.source_arch;
+        }
+        spellings()
+            .get(arch)
+            .cloned()
+            .unwrap_or_else(|| arch.to_string())
     }
 
     pub fn load_file(path: &Path) -> Result<Self, KbuildError> {
@@ -143,6 +176,21 @@ impl ArchProfile {
     }
 }
 
+/// `kbuild/arch-spellings.toml`: spellings of kernel architectures no profile builds → their
+/// `arch/` folder. Unreadable or broken, it maps nothing (names are then kept as given).
+fn spellings() -> std::collections::BTreeMap<String, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Spellings {
+        folder: std::collections::BTreeMap<String, String>,
+    }
+    std::fs::read_to_string(crate::data::file("kbuild/arch-spellings.toml"))
+        .ok()
+        .and_then(|t| toml::from_str::<Spellings>(&t).ok())
+        .map(|s| s.folder)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +204,15 @@ mod tests {
             assert_eq!(p.arch, arch);
             let frag = crate::data::file(&format!("kbuild/fragments/{}.config", p.qemu_fragment));
             assert!(frag.is_file(), "{}", frag.display());
+            // The image is built under the kernel's own folder for the arch.
+            assert!(
+                p.image_path
+                    .starts_with(&format!("arch/{}/", p.source_arch)),
+                "{}",
+                p.image_path
+            );
+            assert!(p.qemu.binary.starts_with("qemu-system-") && !p.qemu.package.is_empty());
+            assert!(p.cross_package.starts_with("gcc-") && !p.lava.arch.is_empty());
         }
         for (spelling, ours, kernel) in [
             ("aarch64", "arm64", "arm64"),
@@ -168,6 +225,8 @@ mod tests {
             assert_eq!(ArchProfile::kernel_name(spelling), kernel);
         }
         assert_eq!(ArchProfile::kernel_name("loongarch"), "loongarch");
+        assert_eq!(ArchProfile::kernel_name("ppc64le"), "powerpc");
+        assert_eq!(ArchProfile::kernel_name("i686"), "x86");
         let err = ArchProfile::load("sparc").unwrap_err().to_string();
         assert!(err.contains("sparc") && err.contains("x86_64"), "{err}");
     }

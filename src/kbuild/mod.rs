@@ -360,7 +360,7 @@ fn verify(
     let values = config::values(final_text);
     let bad = config::unmet(requests, &values);
     if !bad.is_empty() {
-        let srcarch = srcarch_of(&profile.make_arch);
+        let srcarch = &profile.source_arch;
         let dropped = bad
             .into_iter()
             .map(|(r, actual)| DroppedOption {
@@ -375,15 +375,6 @@ fn verify(
         return Err(KbuildError::ConfigNotApplied { dropped });
     }
     Ok(())
-}
-
-/// kbuild's SRCARCH (the arch/ folder) for an ARCH value.
-pub fn srcarch_of(make_arch: &str) -> &str {
-    match make_arch {
-        "x86_64" | "i386" => "x86",
-        "sparc64" => "sparc",
-        other => other,
-    }
 }
 
 /// Configures, verifies and builds the boot image.

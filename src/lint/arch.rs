@@ -10,16 +10,10 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 /// The kernel's spelling of an architecture (its `arch/` folder) for a user's spelling:
-/// `x86_64` → `x86`, `riscv64` → `riscv`, `aarch64` → `arm64`.
+/// `x86_64` → `x86`, `riscv64` → `riscv`, `aarch64` → `arm64`. The names are data: the
+/// profiles in `kbuild/arch/` and `kbuild/arch-spellings.toml`.
 pub fn canonical(name: &str) -> String {
-    match name {
-        "amd64" | "i686" => "x86",
-        "aarch64" => "arm64",
-        "riscv64" | "riscv32" => "riscv",
-        "ppc" | "ppc64" | "ppc64le" | "powerpc64" => "powerpc",
-        other => crate::kbuild::srcarch_of(other),
-    }
-    .to_string()
+    crate::kbuild::ArchProfile::kernel_name(name)
 }
 
 /// The architecture of `path` when it lies under `root/arch/<A>/` (or is that folder).
@@ -100,6 +94,8 @@ mod tests {
         assert_eq!(canonical("riscv64"), "riscv");
         assert_eq!(canonical("aarch64"), "arm64");
         assert_eq!(canonical("arm"), "arm");
+        assert_eq!(canonical("ppc64"), "powerpc");
+        assert_eq!(canonical("um"), "um");
     }
 
     #[test]

@@ -88,6 +88,32 @@ pub enum BootEnd {
     Exited { status: Option<i32> },
 }
 
+/// One wording of the boot end for every report (human, JUnit, CI table, bisect evidence).
+impl std::fmt::Display for BootEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BootEnd::Completed {
+                payload_status: Some(s),
+            } => write!(f, "completed (payload exit status {s})"),
+            BootEnd::Completed {
+                payload_status: None,
+            } => f.write_str("completed"),
+            BootEnd::Crashed => f.write_str("crashed (fatal kernel event)"),
+            BootEnd::NoOutput { seconds } => write!(f, "hung: no console output for {seconds} s"),
+            BootEnd::GlobalTimeout { seconds } => write!(f, "timed out after {seconds} s"),
+            BootEnd::Exited { status: Some(s) } => {
+                write!(
+                    f,
+                    "QEMU exited with status {s} before the completion marker"
+                )
+            }
+            BootEnd::Exited { status: None } => {
+                f.write_str("QEMU was killed before the completion marker")
+            }
+        }
+    }
+}
+
 /// Latency figures from a `latmus` `RTS|` line, in microseconds as printed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LatencyRecord {

@@ -21,31 +21,13 @@ pub fn render(report: &TestReport, format: Format) -> String {
     }
 }
 
-fn end_text(end: &BootEnd) -> String {
-    match end {
-        BootEnd::Completed {
-            payload_status: Some(s),
-        } => format!("completed (payload exit status {s})"),
-        BootEnd::Completed {
-            payload_status: None,
-        } => "completed".into(),
-        BootEnd::Crashed => "crashed (fatal kernel event)".into(),
-        BootEnd::NoOutput { seconds } => format!("hung: no console output for {seconds} s"),
-        BootEnd::GlobalTimeout { seconds } => format!("timed out after {seconds} s"),
-        BootEnd::Exited { status } => match status {
-            Some(s) => format!("QEMU exited with status {s} before the completion marker"),
-            None => "QEMU was killed before the completion marker".into(),
-        },
-    }
-}
-
 pub fn human(r: &TestReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "{} boot: {} in {:.1} s{}",
         if r.arch.is_empty() { "guest" } else { &r.arch },
-        end_text(&r.end),
+        r.end,
         r.duration_secs,
         r.accel
             .as_deref()
@@ -206,7 +188,7 @@ pub fn junit(r: &TestReport) -> String {
         let _ = writeln!(
             s,
             "    <testcase classname=\"kernel\" name=\"boot\">\n      <failure message=\"{}\"/>\n    </testcase>",
-            xml_escape(&end_text(&r.end))
+            xml_escape(&r.end.to_string())
         );
     } else {
         s.push_str("    <testcase classname=\"kernel\" name=\"boot\"/>\n");
