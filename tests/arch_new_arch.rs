@@ -1,6 +1,7 @@
 //! `dovetail-port new-arch` end to end on private copies of the real 6.1 tree.
 
 mod arch_common;
+mod common;
 
 use arch_common::*;
 use dovetail_port::arch::{cindex, kconfig};
@@ -26,6 +27,9 @@ const CREATED: &[&str] = &[
 
 #[test]
 fn scaffolds_every_descriptor_on_the_real_61_tree() {
+    if !common::kernel_tier() {
+        return;
+    }
     let tree = arch_tree("v6.1", ARCHES);
     let root = tree.path();
     for arch in ARCHES {
@@ -152,6 +156,9 @@ fn scaffolds_every_descriptor_on_the_real_61_tree() {
 
 #[test]
 fn scaffolded_tree_still_configures_with_make_olddefconfig() {
+    if !common::kernel_tier() {
+        return;
+    }
     // Everything kconfig reads, for the arches whose cross compilers are installed.
     let tree = export(
         "v6.1",
@@ -250,6 +257,9 @@ fn scaffolded_tree_still_configures_with_make_olddefconfig() {
 
 #[test]
 fn dry_run_prints_the_diff_and_changes_nothing() {
+    if !common::kernel_tier() {
+        return;
+    }
     let tree = arch_tree("v6.1", &["riscv"]);
     let root = tree.path();
     let before = snapshot(root);
@@ -272,6 +282,9 @@ fn dry_run_prints_the_diff_and_changes_nothing() {
 
 #[test]
 fn never_overwrites_without_force_and_reruns_are_idempotent() {
+    if !common::kernel_tier() {
+        return;
+    }
     let tree = arch_tree("v6.1", &["riscv"]);
     let root = tree.path();
     let r = root.to_str().unwrap();
@@ -312,6 +325,9 @@ fn never_overwrites_without_force_and_reruns_are_idempotent() {
 
 #[test]
 fn unknown_arch_and_bad_tree_are_clear_errors() {
+    if !common::kernel_tier() {
+        return;
+    }
     let tree = arch_tree("v6.1", &["riscv"]);
     let o = tool(&["new-arch", "vax", "--tree", tree.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
@@ -334,6 +350,9 @@ fn unknown_arch_and_bad_tree_are_clear_errors() {
 
 #[test]
 fn json_summary_lists_changes() {
+    if !common::kernel_tier() {
+        return;
+    }
     let tree = arch_tree("v6.1", &["arm64"]);
     let o = tool(&[
         "new-arch",
@@ -360,6 +379,9 @@ fn json_summary_lists_changes() {
 /// arch contract's hooks.
 #[test]
 fn scaffold_names_what_reference_ports_touched() {
+    if !common::kernel_tier() {
+        return;
+    }
     let reference: &[(&str, &[&str])] = &[
         (
             "riscv",
@@ -527,6 +549,9 @@ fn scaffold_names_what_reference_ports_touched() {
 
 #[test]
 fn a_broken_kconfig_is_reported_with_its_line_and_nothing_is_written() {
+    if !common::kernel_tier() {
+        return;
+    }
     let tree = arch_tree("v6.1", &["riscv"]);
     let root = tree.path();
     let k = read(root, "arch/riscv/Kconfig");

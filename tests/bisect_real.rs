@@ -41,6 +41,9 @@ fn positions(list: &Value) -> Vec<u64> {
 
 #[test]
 fn seeded_build_and_kunit_faults_are_named_with_their_evidence() {
+    if !common::kernel_tier() {
+        return;
+    }
     let repo = bisect_seeded_repo();
     let verdicts = tempfile::tempdir().unwrap();
 

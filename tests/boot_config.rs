@@ -1,6 +1,8 @@
 //! Configuration and verification on the real kernel trees (no compile: cheap), for every
 //! architecture, and the failure paths of `build`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,6 +32,9 @@ fn config_only(arch: &str, tree: &Path, out: &Path, extra: &[&str]) -> std::proc
 
 #[test]
 fn cross_architectures_configure_and_verify() {
+    if !common::kernel_tier() {
+        return;
+    }
     for (arch, series, console) in [
         ("arm64", "6.12", "CONFIG_SERIAL_AMBA_PL011_CONSOLE=y"),
         ("riscv64", "6.1", "CONFIG_SERIAL_8250_CONSOLE=y"),
@@ -53,6 +58,9 @@ fn cross_architectures_configure_and_verify() {
 
 #[test]
 fn evl_fragment_on_a_vanilla_tree_is_refused_before_compiling() {
+    if !common::kernel_tier() {
+        return;
+    }
     let out = tempfile::tempdir().unwrap();
     let o = config_only("x86_64", &tree("6.12"), out.path(), &["--fragment", "evl"]);
     assert_eq!(o.status.code(), Some(2));
@@ -69,6 +77,9 @@ fn evl_fragment_on_a_vanilla_tree_is_refused_before_compiling() {
 
 #[test]
 fn dropped_option_names_its_unmet_dependency() {
+    if !common::kernel_tier() {
+        return;
+    }
     let out = tempfile::tempdir().unwrap();
     let frag = out.path().join("no-testing-menu.config");
     std::fs::write(
@@ -116,6 +127,9 @@ fn dropped_option_names_its_unmet_dependency() {
 
 #[test]
 fn contradicting_profiles_are_refused() {
+    if !common::kernel_tier() {
+        return;
+    }
     let out = tempfile::tempdir().unwrap();
     let o = config_only(
         "x86_64",

@@ -6,6 +6,8 @@
 //! Debian's arm64 busybox-static (fetched by `dovetail-port busybox`) running a payload
 //! command, then once more with the build's minimal nolibc init, and checks the verdicts.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -42,6 +44,9 @@ fn test_json(tree: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
 #[test]
 #[ignore = "extended: a full arm64 cross build; run with --ignored"]
 fn arm64_cross_build_boots_busybox_payload_and_reports_kunit() {
+    if !common::kernel_tier() {
+        return;
+    }
     let tree = KernelCache::default_location()
         .ensure()
         .unwrap()

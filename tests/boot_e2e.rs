@@ -83,6 +83,9 @@ fn case<'a>(report: &'a serde_json::Value, suite: &str, name: &str) -> &'a serde
 
 #[test]
 fn test_command_builds_boots_and_reports_kunit_and_payload_verdicts() {
+    if !common::kernel_tier() {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let junit = work.path().join("junit.xml");
     let (tree, out_dir) = tree_and_out();
@@ -151,6 +154,9 @@ fn test_command_builds_boots_and_reports_kunit_and_payload_verdicts() {
 
 #[test]
 fn payload_failure_exits_1_and_names_the_test() {
+    if !common::kernel_tier() {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let (out, r) = boot(
         work.path(),
@@ -177,6 +183,9 @@ fn payload_failure_exits_1_and_names_the_test() {
 
 #[test]
 fn max_latency_gates_on_the_latmus_summary_of_the_payload() {
+    if !common::kernel_tier() {
+        return;
+    }
     // latmus's summary line, printed by the payload as latmus would: the worst case is 15 us.
     let rts =
         "echo 'RTS|      1.000|      2.000|     15.000|       0|     0|    00:00:01/00:00:01'";
@@ -195,6 +204,9 @@ fn max_latency_gates_on_the_latmus_summary_of_the_payload() {
 
 #[test]
 fn init_that_exits_is_reported_as_killed_init() {
+    if !common::kernel_tier() {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let init = work.path().join("init.sh");
     std::fs::write(&init, "#!/bin/busybox sh\necho leaving\nexit 3\n").unwrap();
@@ -223,6 +235,9 @@ fn qemu_running_with(path: &Path) -> bool {
 
 #[test]
 fn silent_guest_is_a_hang_and_qemu_is_gone() {
+    if !common::kernel_tier() {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     // KUnit's time tests are silent for a few seconds under TCG: 30 s is well above that.
     let (out, r) = boot(
@@ -244,6 +259,9 @@ fn silent_guest_is_a_hang_and_qemu_is_gone() {
 
 #[test]
 fn global_timeout_stops_a_chatty_guest() {
+    if !common::kernel_tier() {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let (out, r) = boot(
         work.path(),

@@ -36,6 +36,9 @@ fn diff(repo: &std::path::Path, commit: &str) -> dovetail_port::accuracy::change
 
 #[test]
 fn finer_stages_port_real_patches_as_the_maintainers_did() {
+    if !common::kernel_tier() {
+        return;
+    }
     let config = Config::load().expect("patchsets/debian-linux.toml");
     let cache = DebianLinux::default_location();
     let prepared = prepare(&cache, &config, false).expect("Debian's 5.10 and 6.1 queues");

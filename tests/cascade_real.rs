@@ -31,6 +31,9 @@ fn show(repo: &Path, rev: &str, path: &str) -> String {
 
 #[test]
 fn sample_queue_cascade_leaves_fewer_conflicts_than_git() {
+    if !common::kernel_tier() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let repo = real_repo(tmp.path());
     let out = tool(

@@ -7,6 +7,9 @@ use common::*;
 
 #[test]
 fn demo_rebases_builds_boots_and_reports() {
+    if !common::kernel_tier() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let out = tool(dir.path(), &["demo"]);
     let text = stdout(&out);

@@ -3,6 +3,8 @@
 //! namespaces allow) the source tree hidden under an empty tmpfs, so any read of
 //! `CARGO_MANIFEST_DIR` at run time fails.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -107,6 +109,9 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn installed_binary_runs_without_its_source_tree() {
+    if !common::kernel_tier() {
+        return;
+    }
     let tree = KernelCache::default_location()
         .ensure()
         .expect("kernel cache")

@@ -1,6 +1,8 @@
 //! `dovetail-port lint` over the vanilla 6.1 kernel, a real subtree (kernel/ and
 //! drivers/mtd/) and the whole tree, plus a seeded oob driver linted next to it.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -22,6 +24,9 @@ static const struct file_operations seed_fops = {
 
 #[test]
 fn real_kernel_subtree_with_a_seeded_driver() {
+    if !common::kernel_tier() {
+        return;
+    }
     let cache = KernelCache::default_location();
     let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
     let tmp = tempfile::tempdir().unwrap();
@@ -103,6 +108,9 @@ fn real_kernel_subtree_with_a_seeded_driver() {
 /// (before `--arch`, `cpu_relax() -> time_travel_ndelay()` of arch/um made ~1100 findings).
 #[test]
 fn whole_kernel_tree_resolves_calls_for_one_arch() {
+    if !common::kernel_tier() {
+        return;
+    }
     let cache = KernelCache::default_location();
     let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
     let tmp = tempfile::tempdir().unwrap();
@@ -173,6 +181,9 @@ fn finding_files(f: &Value) -> Vec<&str> {
 /// rcutorture selftest's preempt.h (13 of its 297 findings).
 #[test]
 fn whole_kernel_tree_leaves_user_space_folders_out() {
+    if !common::kernel_tier() {
+        return;
+    }
     let cache = KernelCache::default_location();
     let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/oob_driver");
@@ -234,6 +245,9 @@ static const struct file_operations seed_fops = {
 /// findings went on below `rt_spin_unlock()`.
 #[test]
 fn spin_unlock_is_in_band_only_on_preempt_rt_only() {
+    if !common::kernel_tier() {
+        return;
+    }
     let cache = KernelCache::default_location();
     let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
     let tmp = tempfile::tempdir().unwrap();

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::cindex::{self, CIndex};
+use super::data::Checklist;
 use super::data::{self, CheckKind, CheckSpec, IsaDescriptor};
-use super::tree::{self, TreeFacts};
+use super::tree::{self, TreeFacts, TreeFiles};
 use super::ArchError;
 
 /// Options of one `arch-status` run.
@@ -104,9 +105,20 @@ pub fn status(opts: &StatusOptions) -> Result<ArchStatus, ArchError> {
     let desc = data::load_descriptor(&dir, &opts.arch)?;
     let checklist = data::load_checklist(&dir)?;
     let facts = tree::read(&opts.tree, &desc)?;
+    Ok(evaluate(&desc, &checklist, &facts, &tree::Disk(&opts.tree)))
+}
+
+/// The checklist evaluated over a tree's facts and files (which may be in memory).
+pub fn evaluate(
+    desc: &IsaDescriptor,
+    checklist: &Checklist,
+    facts: &TreeFacts,
+    files: &dyn TreeFiles,
+) -> ArchStatus {
     let mut ctx = Ctx {
-        desc: &desc,
-        facts: &facts,
+        desc,
+        facts,
+        files,
         cache: HashMap::new(),
     };
     let mut phases = Vec::new();
@@ -155,7 +167,7 @@ pub fn status(opts: &StatusOptions) -> Result<ArchStatus, ArchError> {
                 title: step.title.clone(),
                 state,
                 optional: step.optional,
-                files: expand_all(&desc, &step.files),
+                files: expand_all(desc, &step.files),
                 checks,
             });
         }
@@ -171,15 +183,15 @@ pub fn status(opts: &StatusOptions) -> Result<ArchStatus, ArchError> {
     } else {
         (passed as f64 * 1000.0 / total as f64).round() / 10.0
     };
-    Ok(ArchStatus {
+    ArchStatus {
         arch: desc.name.clone(),
-        tree: opts.tree.clone(),
+        tree: facts.root.clone(),
         features: facts.features.clone(),
         phases,
         passed,
         total,
         percent,
-    })
+    }
 }
 
 /// Expand file specs for display (`@name` lists, `{arch}`), without existence filtering.
@@ -203,14 +215,35 @@ fn expand(desc: &IsaDescriptor, spec: &str) -> String {
 struct Ctx<'a> {
     desc: &'a IsaDescriptor,
     facts: &'a TreeFacts,
+    files: &'a dyn TreeFiles,
     cache: HashMap<String, Option<CIndex>>,
 }
 
-impl Ctx<'_> {
-    fn root(&self) -> &Path {
-        &self.facts.root
-    }
+/// What a C check found in one file.
+struct Found {
+    line: usize,
+    /// The definition is still a scaffold TODO.
+    stub: bool,
+    note: String,
+}
 
+impl Found {
+    fn new(line: usize, stub: bool, note: String) -> Self {
+        Found { line, stub, note }
+    }
+}
+
+/// A failed outcome of `c`, to be filled by its check.
+fn outcome(c: &CheckSpec, description: String) -> CheckOutcome {
+    CheckOutcome {
+        kind: c.kind,
+        description,
+        state: CheckState::Fail,
+        evidence: Vec::new(),
+    }
+}
+
+impl Ctx<'_> {
     /// Existing files of a check, and whether the check applies at all (a descriptor
     /// list none of whose files exist in this kernel version does not).
     fn files(&self, specs: &[String]) -> (Vec<String>, bool) {
@@ -225,7 +258,7 @@ impl Ctx<'_> {
                 }
             };
             for c in candidates {
-                if self.root().join(&c).is_file() && !existing.contains(&c) {
+                if self.files.is_file(&c) && !existing.contains(&c) {
                     existing.push(c);
                 }
             }
@@ -236,136 +269,121 @@ impl Ctx<'_> {
 
     fn index(&mut self, rel: &str) -> Option<&CIndex> {
         if !self.cache.contains_key(rel) {
-            let path = self.root().join(rel);
-            let idx = std::fs::read_to_string(&path)
+            let idx = self
+                .files
+                .read(rel)
                 .ok()
-                .map(|t| cindex::index_file(&path, &t));
+                .map(|t| cindex::index_file(Path::new(rel), &t));
             self.cache.insert(rel.to_string(), idx);
         }
         self.cache.get(rel).and_then(|o| o.as_ref())
     }
 
     fn eval(&mut self, c: &CheckSpec) -> CheckOutcome {
-        let mut out = CheckOutcome {
-            kind: c.kind,
-            description: String::new(),
-            state: CheckState::Fail,
-            evidence: Vec::new(),
-        };
-        let kconfig_rel = self.desc.kconfig_path();
         match c.kind {
-            CheckKind::File => {
-                let rel = expand(self.desc, c.path.as_deref().unwrap_or_default());
-                out.description = format!("{rel} exists");
-                if self.root().join(&rel).is_file() {
-                    out.state = CheckState::Pass;
-                    out.evidence.push(ev(&rel, 1, "present"));
-                }
-            }
-            CheckKind::KconfigSelect => {
-                out.description = format!("{kconfig_rel} selects {}", c.symbols.join(" or "));
-                for block in &self.facts.kconfig.configs {
-                    if let Some(s) = block.selects.iter().find(|s| c.symbols.contains(&s.symbol)) {
-                        out.state = CheckState::Pass;
-                        out.evidence.push(ev(
-                            &kconfig_rel,
-                            s.line,
-                            &format!("select {} in config {}", s.symbol, block.name),
-                        ));
-                        break;
-                    }
-                }
-            }
-            CheckKind::KconfigSource => {
-                let p = c.path.as_deref().unwrap_or_default();
-                out.description = format!("{kconfig_rel} (or a common Kconfig) sources \"{p}\"");
-                if let Some(s) = self.facts.kconfig.source(p) {
-                    out.state = CheckState::Pass;
-                    out.evidence
-                        .push(ev(&kconfig_rel, s.line, &format!("source \"{p}\"")));
-                } else {
-                    // Newer trees source the generic Kconfig files from common places.
-                    let wanted = format!("\"{p}\"");
-                    for rel in expand_all(self.desc, &c.files) {
-                        if rel == kconfig_rel {
-                            continue;
-                        }
-                        let Ok(text) = std::fs::read_to_string(self.root().join(&rel)) else {
-                            continue;
-                        };
-                        let hit = text.lines().enumerate().find(|(_, l)| {
-                            let mut w = l.split_whitespace();
-                            w.next() == Some("source") && w.next() == Some(wanted.as_str())
-                        });
-                        if let Some((i, _)) = hit {
-                            out.state = CheckState::Pass;
-                            out.evidence
-                                .push(ev(&rel, i + 1, &format!("source {wanted}")));
-                            break;
-                        }
-                    }
-                }
-            }
-            CheckKind::MakeObj => {
-                let rel = expand(self.desc, c.file.as_deref().unwrap_or_default());
-                let obj = c.object.as_deref().unwrap_or_default();
-                out.description = format!("{rel} builds {obj}");
-                if let Ok(text) = std::fs::read_to_string(self.root().join(&rel)) {
-                    if let Some((i, l)) = text.lines().enumerate().find(|(_, l)| {
-                        !l.trim_start().starts_with('#') && l.split_whitespace().any(|w| w == obj)
-                    }) {
-                        out.state = CheckState::Pass;
-                        out.evidence.push(ev(&rel, i + 1, l.trim()));
-                    }
-                }
-            }
+            CheckKind::File => self.file(c),
+            CheckKind::KconfigSelect => self.kconfig_select(c),
+            CheckKind::KconfigSource => self.kconfig_source(c),
+            CheckKind::MakeObj => self.make_obj(c),
             CheckKind::Defines
             | CheckKind::Calls
             | CheckKind::Uses
             | CheckKind::Includes
-            | CheckKind::Replaced => return self.eval_c(c),
+            | CheckKind::Replaced => self.eval_c(c),
+        }
+    }
+
+    fn file(&self, c: &CheckSpec) -> CheckOutcome {
+        let rel = expand(self.desc, c.path.as_deref().unwrap_or_default());
+        let mut out = outcome(c, format!("{rel} exists"));
+        if self.files.is_file(&rel) {
+            out.state = CheckState::Pass;
+            out.evidence.push(ev(&rel, 1, "present"));
         }
         out
     }
 
+    fn kconfig_select(&self, c: &CheckSpec) -> CheckOutcome {
+        let kconfig_rel = self.desc.kconfig_path();
+        let mut out = outcome(
+            c,
+            format!("{kconfig_rel} selects {}", c.symbols.join(" or ")),
+        );
+        for block in &self.facts.kconfig.configs {
+            if let Some(s) = block.selects.iter().find(|s| c.symbols.contains(&s.symbol)) {
+                out.state = CheckState::Pass;
+                out.evidence.push(ev(
+                    &kconfig_rel,
+                    s.line,
+                    &format!("select {} in config {}", s.symbol, block.name),
+                ));
+                break;
+            }
+        }
+        out
+    }
+
+    fn kconfig_source(&self, c: &CheckSpec) -> CheckOutcome {
+        let kconfig_rel = self.desc.kconfig_path();
+        let p = c.path.as_deref().unwrap_or_default();
+        let mut out = outcome(
+            c,
+            format!("{kconfig_rel} (or a common Kconfig) sources \"{p}\""),
+        );
+        if let Some(s) = self.facts.kconfig.source(p) {
+            out.state = CheckState::Pass;
+            out.evidence
+                .push(ev(&kconfig_rel, s.line, &format!("source \"{p}\"")));
+            return out;
+        }
+        // Newer trees source the generic Kconfig files from common places.
+        let wanted = format!("\"{p}\"");
+        for rel in expand_all(self.desc, &c.files) {
+            if rel == kconfig_rel {
+                continue;
+            }
+            let Ok(text) = self.files.read(&rel) else {
+                continue;
+            };
+            let hit = text.lines().enumerate().find(|(_, l)| {
+                let mut w = l.split_whitespace();
+                w.next() == Some("source") && w.next() == Some(wanted.as_str())
+            });
+            if let Some((i, _)) = hit {
+                out.state = CheckState::Pass;
+                out.evidence
+                    .push(ev(&rel, i + 1, &format!("source {wanted}")));
+                break;
+            }
+        }
+        out
+    }
+
+    fn make_obj(&self, c: &CheckSpec) -> CheckOutcome {
+        let rel = expand(self.desc, c.file.as_deref().unwrap_or_default());
+        let obj = c.object.as_deref().unwrap_or_default();
+        let mut out = outcome(c, format!("{rel} builds {obj}"));
+        if let Ok(text) = self.files.read(&rel) {
+            if let Some((i, l)) = text.lines().enumerate().find(|(_, l)| {
+                !l.trim_start().starts_with('#') && l.split_whitespace().any(|w| w == obj)
+            }) {
+                out.state = CheckState::Pass;
+                out.evidence.push(ev(&rel, i + 1, l.trim()));
+            }
+        }
+        out
+    }
+
+    /// A check over C files: each existing file is indexed and asked the kind's question.
     fn eval_c(&mut self, c: &CheckSpec) -> CheckOutcome {
         let (files, applies) = self.files(&c.files);
         let mut shown = expand_all(self.desc, &c.files).join(", ");
         if shown.is_empty() {
             shown = "(no such files for this arch)".into();
         }
-        let syms = c.symbols.join(" or ");
-        let description = match c.kind {
-            CheckKind::Defines => format!("{syms} defined in {shown}"),
-            CheckKind::Calls => match &c.caller {
-                Some(f) => format!("{f}() calls {syms} in {shown}"),
-                None => format!("{syms} called in {shown}"),
-            },
-            CheckKind::Uses => format!(
-                "{syms} used in {}{shown}",
-                if c.all_files { "every one of " } else { "" }
-            ),
-            CheckKind::Includes => format!(
-                "<{}> included by {shown}",
-                c.header.as_deref().unwrap_or_default()
-            ),
-            CheckKind::Replaced => format!(
-                "{syms} replaces {} in {shown}",
-                c.old.as_deref().unwrap_or_default()
-            ),
-            _ => unreachable!("non-C checks are handled in eval"),
-        };
-        let mut out = CheckOutcome {
-            kind: c.kind,
-            description,
-            state: if applies {
-                CheckState::Fail
-            } else {
-                CheckState::NotApplicable
-            },
-            evidence: Vec::new(),
-        };
+        let mut out = outcome(c, c_description(c, &shown));
         if !applies {
+            out.state = CheckState::NotApplicable;
             return out;
         }
         let mut per_file_pass = 0;
@@ -373,68 +391,17 @@ impl Ctx<'_> {
         for rel in &files {
             let Some(idx) = self.index(rel) else { continue };
             let found = match c.kind {
-                CheckKind::Defines => find_def(idx, &c.symbols).map(|d| {
-                    (
-                        d.line,
-                        d.stub,
-                        format!("{} defined{}", d.name, stub_note(d.stub)),
-                    )
-                }),
-                CheckKind::Calls => {
-                    let hit = c
-                        .symbols
-                        .iter()
-                        .find_map(|s| idx.call(s, c.caller.as_deref()));
-                    match hit {
-                        Some(call) => Some((call.line, false, format!("calls {}", call.callee))),
-                        // Any stub definition of the caller (e.g. the pipelined branch of an
-                        // #ifdef) means the work is scaffolded but not done.
-                        None => c.caller.as_deref().and_then(|f| {
-                            idx.defs
-                                .iter()
-                                .find(|d| d.name == f && d.stub)
-                                .map(|d| (d.line, true, format!("{} is still a TODO stub", d.name)))
-                        }),
-                    }
-                }
-                CheckKind::Uses => c
-                    .symbols
-                    .iter()
-                    .find_map(|s| idx.uses(s).map(|l| (l, false, format!("uses {s}")))),
-                CheckKind::Includes => {
-                    let h = c.header.as_deref().unwrap_or_default();
-                    idx.include(h)
-                        .map(|l| (l, false, format!("#include <{h}>")))
-                }
-                CheckKind::Replaced => {
-                    let old = c.old.as_deref().unwrap_or_default();
-                    match (find_def(idx, &c.symbols), idx.def(old)) {
-                        (Some(d), None) => Some((
-                            d.line,
-                            d.stub,
-                            format!("{} defined{}, {old} gone", d.name, stub_note(d.stub)),
-                        )),
-                        (Some(d), Some(o)) => {
-                            out.evidence.push(ev(
-                                rel,
-                                o.line,
-                                &format!("{old} still defined here"),
-                            ));
-                            Some((
-                                d.line,
-                                true,
-                                format!("{} defined but {old} still here", d.name),
-                            ))
-                        }
-                        (None, _) => None,
-                    }
-                }
+                CheckKind::Defines => defines(c, idx),
+                CheckKind::Calls => calls(c, idx),
+                CheckKind::Uses => uses(c, idx),
+                CheckKind::Includes => includes(c, idx),
+                CheckKind::Replaced => replaced(c, idx, rel, &mut out.evidence),
                 _ => None,
             };
             match found {
-                Some((line, is_stub, note)) => {
-                    out.evidence.push(ev(rel, line, &note));
-                    if is_stub {
+                Some(f) => {
+                    out.evidence.push(ev(rel, f.line, &f.note));
+                    if f.stub {
                         stub = true;
                     } else {
                         per_file_pass += 1;
@@ -465,6 +432,104 @@ impl Ctx<'_> {
             out.evidence.retain(|e| !e.note.contains("still"));
         }
         out
+    }
+}
+
+/// What a C check asks, for the report; `shown` names its files.
+fn c_description(c: &CheckSpec, shown: &str) -> String {
+    let syms = c.symbols.join(" or ");
+    match c.kind {
+        CheckKind::Defines => format!("{syms} defined in {shown}"),
+        CheckKind::Calls => match &c.caller {
+            Some(f) => format!("{f}() calls {syms} in {shown}"),
+            None => format!("{syms} called in {shown}"),
+        },
+        CheckKind::Uses => format!(
+            "{syms} used in {}{shown}",
+            if c.all_files { "every one of " } else { "" }
+        ),
+        CheckKind::Includes => format!(
+            "<{}> included by {shown}",
+            c.header.as_deref().unwrap_or_default()
+        ),
+        CheckKind::Replaced => format!(
+            "{syms} replaces {} in {shown}",
+            c.old.as_deref().unwrap_or_default()
+        ),
+        CheckKind::File
+        | CheckKind::KconfigSelect
+        | CheckKind::KconfigSource
+        | CheckKind::MakeObj => String::new(),
+    }
+}
+
+/// `defines`: one of the symbols is defined (a real body wins over a TODO stub).
+fn defines(c: &CheckSpec, idx: &CIndex) -> Option<Found> {
+    find_def(idx, &c.symbols).map(|d| {
+        Found::new(
+            d.line,
+            d.stub,
+            format!("{} defined{}", d.name, stub_note(d.stub)),
+        )
+    })
+}
+
+/// `calls`: one of the symbols is called (by `caller` when given). Any stub definition of
+/// the caller (e.g. the pipelined branch of an #ifdef) means the work is scaffolded, not done.
+fn calls(c: &CheckSpec, idx: &CIndex) -> Option<Found> {
+    let hit = c
+        .symbols
+        .iter()
+        .find_map(|s| idx.call(s, c.caller.as_deref()));
+    match hit {
+        Some(call) => Some(Found::new(
+            call.line,
+            false,
+            format!("calls {}", call.callee),
+        )),
+        None => c.caller.as_deref().and_then(|f| {
+            idx.defs
+                .iter()
+                .find(|d| d.name == f && d.stub)
+                .map(|d| Found::new(d.line, true, format!("{} is still a TODO stub", d.name)))
+        }),
+    }
+}
+
+/// `uses`: one of the symbols appears.
+fn uses(c: &CheckSpec, idx: &CIndex) -> Option<Found> {
+    c.symbols.iter().find_map(|s| {
+        idx.uses(s)
+            .map(|l| Found::new(l, false, format!("uses {s}")))
+    })
+}
+
+/// `includes`: the header is included.
+fn includes(c: &CheckSpec, idx: &CIndex) -> Option<Found> {
+    let h = c.header.as_deref().unwrap_or_default();
+    idx.include(h)
+        .map(|l| Found::new(l, false, format!("#include <{h}>")))
+}
+
+/// `replaced`: one of the symbols is defined and `old` is gone; while `old` is still defined
+/// the new definition counts as a stub, with `old`'s place as evidence.
+fn replaced(c: &CheckSpec, idx: &CIndex, rel: &str, evidence: &mut Vec<Evidence>) -> Option<Found> {
+    let old = c.old.as_deref().unwrap_or_default();
+    match (find_def(idx, &c.symbols), idx.def(old)) {
+        (Some(d), None) => Some(Found::new(
+            d.line,
+            d.stub,
+            format!("{} defined{}, {old} gone", d.name, stub_note(d.stub)),
+        )),
+        (Some(d), Some(o)) => {
+            evidence.push(ev(rel, o.line, &format!("{old} still defined here")));
+            Some(Found::new(
+                d.line,
+                true,
+                format!("{} defined but {old} still here", d.name),
+            ))
+        }
+        (None, _) => None,
     }
 }
 
@@ -550,5 +615,272 @@ impl ArchStatus {
             count(StepState::Missing)
         ));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::arch::cindex::TODO_MARKER;
+
+    const KCONFIG: &str = "arch/riscv/Kconfig";
+
+    /// Evaluates one check (steps.toml syntax) of the riscv descriptor over files in memory;
+    /// the arch Kconfig is a bare `config RISCV` unless `files` gives one.
+    fn check(spec: &str, files: &[(&str, &str)]) -> CheckOutcome {
+        let desc = data::load_descriptor(&data::templates_dir(), "riscv").unwrap();
+        let mut tree: BTreeMap<String, String> = files
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect();
+        tree.entry(KCONFIG.into())
+            .or_insert_with(|| "config RISCV\n\tdef_bool y\n".into());
+        let facts = tree::facts(Path::new("mem"), &desc, &tree).unwrap();
+        let spec: CheckSpec = toml::from_str(spec).unwrap();
+        Ctx {
+            desc: &desc,
+            facts: &facts,
+            files: &tree,
+            cache: HashMap::new(),
+        }
+        .eval(&spec)
+    }
+
+    fn places(o: &CheckOutcome) -> Vec<(String, usize, String)> {
+        o.evidence
+            .iter()
+            .map(|e| (e.file.clone(), e.line, e.note.clone()))
+            .collect()
+    }
+
+    fn place(file: &str, line: usize, note: &str) -> (String, usize, String) {
+        (file.into(), line, note.into())
+    }
+
+    #[test]
+    fn file_exists_or_not() {
+        let spec = r#"kind = "file"
+path = "arch/{arch}/kernel/irq_pipeline.c""#;
+        let rel = "arch/riscv/kernel/irq_pipeline.c";
+        let o = check(spec, &[(rel, "")]);
+        assert_eq!(o.state, CheckState::Pass);
+        assert_eq!(o.description, format!("{rel} exists"));
+        assert_eq!(places(&o), [place(rel, 1, "present")]);
+        assert_eq!(check(spec, &[]).state, CheckState::Fail);
+    }
+
+    #[test]
+    fn kconfig_select_reads_selects_not_comments_or_help() {
+        let spec = r#"kind = "kconfig_select"
+symbols = ["HAVE_IRQ_PIPELINE", "HAVE_DOVETAIL"]"#;
+        let o = check(
+            spec,
+            &[(
+                KCONFIG,
+                "config RISCV\n\tdef_bool y\n\tselect HAVE_DOVETAIL\n",
+            )],
+        );
+        assert_eq!(o.state, CheckState::Pass);
+        assert_eq!(
+            places(&o),
+            [place(KCONFIG, 3, "select HAVE_DOVETAIL in config RISCV")]
+        );
+        let o = check(
+            spec,
+            &[(
+                KCONFIG,
+                "config RISCV\n\t# select HAVE_IRQ_PIPELINE\n\thelp\n\t  select HAVE_IRQ_PIPELINE\n",
+            )],
+        );
+        assert_eq!((o.state, o.evidence.len()), (CheckState::Fail, 0));
+    }
+
+    #[test]
+    fn kconfig_source_in_the_arch_kconfig_or_a_common_one() {
+        let spec = r#"kind = "kconfig_source"
+path = "kernel/Kconfig.dovetail"
+files = ["{kconfig}", "arch/Kconfig"]"#;
+        let o = check(
+            spec,
+            &[(
+                KCONFIG,
+                "config RISCV\n\tdef_bool y\n\nsource \"kernel/Kconfig.dovetail\"\n",
+            )],
+        );
+        assert_eq!(o.state, CheckState::Pass);
+        assert_eq!(
+            places(&o),
+            [place(KCONFIG, 4, "source \"kernel/Kconfig.dovetail\"")]
+        );
+        let common = "config X\n\tbool\n\nsource \"kernel/Kconfig.dovetail\"\n";
+        let o = check(spec, &[("arch/Kconfig", common)]);
+        assert_eq!(
+            places(&o),
+            [place(
+                "arch/Kconfig",
+                4,
+                "source \"kernel/Kconfig.dovetail\""
+            )]
+        );
+        let o = check(
+            spec,
+            &[("arch/Kconfig", "# source \"kernel/Kconfig.dovetail\"\n")],
+        );
+        assert_eq!(o.state, CheckState::Fail);
+    }
+
+    #[test]
+    fn make_obj_skips_commented_lines() {
+        let spec = r#"kind = "make_obj"
+file = "arch/{arch}/kernel/Makefile"
+object = "irq_pipeline.o""#;
+        let rel = "arch/riscv/kernel/Makefile";
+        let make = "# obj-y += irq_pipeline.o\nobj-$(CONFIG_IRQ_PIPELINE) += irq_pipeline.o\n";
+        let o = check(spec, &[(rel, make)]);
+        assert_eq!(o.description, format!("{rel} builds irq_pipeline.o"));
+        assert_eq!(
+            places(&o),
+            [place(
+                rel,
+                2,
+                "obj-$(CONFIG_IRQ_PIPELINE) += irq_pipeline.o"
+            )]
+        );
+        let o = check(spec, &[(rel, "# obj-y += irq_pipeline.o\n")]);
+        assert_eq!(o.state, CheckState::Fail);
+    }
+
+    #[test]
+    fn defines_tells_a_body_from_a_todo_stub_and_missing_files_from_other_versions() {
+        let spec = r#"kind = "defines"
+symbols = ["arch_do_IRQ_pipelined"]
+files = ["arch/{arch}/kernel/irq_pipeline.c"]"#;
+        let rel = "arch/riscv/kernel/irq_pipeline.c";
+        let done =
+            "void arch_do_IRQ_pipelined(struct irq_desc *desc)\n{\n\thandle_irq_desc(desc);\n}\n";
+        let o = check(spec, &[(rel, done)]);
+        assert_eq!(o.state, CheckState::Pass);
+        assert_eq!(places(&o), [place(rel, 1, "arch_do_IRQ_pipelined defined")]);
+        let stub = format!(
+            "\nvoid arch_do_IRQ_pipelined(struct irq_desc *desc)\n{{\n\t/* {TODO_MARKER} */\n}}\n"
+        );
+        let o = check(spec, &[(rel, &stub)]);
+        assert_eq!(o.state, CheckState::Stub);
+        assert_eq!(
+            places(&o),
+            [place(rel, 2, "arch_do_IRQ_pipelined defined (TODO body)")]
+        );
+        // A file named literally is required; a descriptor list with no file in this
+        // version makes the check not applicable.
+        assert_eq!(check(spec, &[]).state, CheckState::Fail);
+        let spec = r#"kind = "defines"
+symbols = ["arch_local_irq_save"]
+files = ["@atomics"]"#;
+        let o = check(spec, &[]);
+        assert_eq!(o.state, CheckState::NotApplicable);
+        assert!(o.description.ends_with("(no such files for this arch)"));
+    }
+
+    #[test]
+    fn calls_by_a_caller_and_a_stub_caller() {
+        let spec = r#"kind = "calls"
+symbols = ["inband_irq_save"]
+caller = "arch_local_irq_save"
+files = ["arch/{arch}/include/asm/irq_pipeline.h"]"#;
+        let rel = "arch/riscv/include/asm/irq_pipeline.h";
+        let good = "static inline unsigned long arch_local_irq_save(void)\n{\n\tint stalled = inband_irq_save();\n\treturn stalled;\n}\n";
+        let o = check(spec, &[(rel, good)]);
+        assert_eq!(o.state, CheckState::Pass);
+        assert_eq!(places(&o), [place(rel, 3, "calls inband_irq_save")]);
+        // Called elsewhere than in the caller: not done.
+        let elsewhere = "static inline unsigned long arch_local_irq_save(void)\n{\n\treturn native_irq_save();\n}\nstatic void f(void) { inband_irq_save(); }\n";
+        assert_eq!(check(spec, &[(rel, elsewhere)]).state, CheckState::Fail);
+        let stub = format!("static inline unsigned long arch_local_irq_save(void)\n{{\n\t/* {TODO_MARKER} */\n\treturn 0;\n}}\n");
+        let o = check(spec, &[(rel, &stub)]);
+        assert_eq!(o.state, CheckState::Stub);
+        assert_eq!(
+            places(&o),
+            [place(rel, 1, "arch_local_irq_save is still a TODO stub")]
+        );
+    }
+
+    #[test]
+    fn uses_in_every_file_names_the_files_without_it() {
+        let spec = r#"kind = "uses"
+symbols = ["running_oob"]
+all_files = true
+files = ["arch/{arch}/kernel/a.c", "arch/{arch}/kernel/b.c"]"#;
+        let (a, b) = ("arch/riscv/kernel/a.c", "arch/riscv/kernel/b.c");
+        let with = "void f(void)\n{\n\tif (running_oob())\n\t\treturn;\n}\n";
+        let without = "void g(void)\n{\n}\n";
+        let o = check(spec, &[(a, with), (b, with)]);
+        assert_eq!(o.state, CheckState::Pass);
+        assert!(o.description.contains("every one of"), "{}", o.description);
+        let o = check(spec, &[(a, with), (b, without)]);
+        assert_eq!(o.state, CheckState::Stub, "some of the files");
+        assert_eq!(
+            places(&o),
+            [
+                place(a, 3, "uses running_oob"),
+                place(b, 0, "not found in this file")
+            ]
+        );
+        assert_eq!(
+            check(spec, &[(a, without), (b, without)]).state,
+            CheckState::Fail
+        );
+    }
+
+    #[test]
+    fn includes_a_header() {
+        let spec = r#"kind = "includes"
+header = "asm/irq_pipeline.h"
+files = ["arch/{arch}/include/asm/irqflags.h"]"#;
+        let rel = "arch/riscv/include/asm/irqflags.h";
+        let o = check(
+            spec,
+            &[(rel, "#ifndef X\n#include <asm/irq_pipeline.h>\n#endif\n")],
+        );
+        assert_eq!(places(&o), [place(rel, 2, "#include <asm/irq_pipeline.h>")]);
+        let o = check(spec, &[(rel, "/* #include <asm/irq_pipeline.h> */\n")]);
+        assert_eq!(o.state, CheckState::Fail);
+    }
+
+    #[test]
+    fn replaced_only_once_the_old_definition_is_gone() {
+        let spec = r#"kind = "replaced"
+symbols = ["arch_local_irq_save_native"]
+old = "arch_local_irq_save"
+files = ["arch/{arch}/include/asm/irqflags.h"]"#;
+        let rel = "arch/riscv/include/asm/irqflags.h";
+        let new =
+            "static inline unsigned long arch_local_irq_save_native(void)\n{\n\treturn 0;\n}\n";
+        let old = "static inline unsigned long arch_local_irq_save(void)\n{\n\treturn 1;\n}\n";
+        let o = check(spec, &[(rel, new)]);
+        assert_eq!(o.state, CheckState::Pass);
+        assert_eq!(
+            places(&o),
+            [place(
+                rel,
+                1,
+                "arch_local_irq_save_native defined, arch_local_irq_save gone"
+            )]
+        );
+        let o = check(spec, &[(rel, &format!("{new}{old}"))]);
+        assert_eq!(o.state, CheckState::Stub);
+        assert_eq!(
+            places(&o),
+            [
+                place(rel, 5, "arch_local_irq_save still defined here"),
+                place(
+                    rel,
+                    1,
+                    "arch_local_irq_save_native defined but arch_local_irq_save still here"
+                )
+            ]
+        );
+        assert_eq!(check(spec, &[(rel, old)]).state, CheckState::Fail);
     }
 }

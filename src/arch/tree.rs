@@ -1,6 +1,7 @@
 //! Facts read from the target kernel tree: what its arch Kconfig selects, which
 //! irqflags helpers exist and where, whether the generic Dovetail/EVL cores are present.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::cindex;
@@ -21,6 +22,39 @@ pub struct TreeFacts {
     pub features: Vec<String>,
 }
 
+/// The tree's files as the arch commands read them, by path relative to the tree: on disk,
+/// or in memory, so the checks are tested without a kernel tree.
+pub trait TreeFiles {
+    fn read(&self, rel: &str) -> std::io::Result<String>;
+    fn is_file(&self, rel: &str) -> bool;
+}
+
+/// The tree on disk under its root.
+pub struct Disk<'a>(pub &'a Path);
+
+impl TreeFiles for Disk<'_> {
+    fn read(&self, rel: &str) -> std::io::Result<String> {
+        std::fs::read_to_string(self.0.join(rel))
+    }
+
+    fn is_file(&self, rel: &str) -> bool {
+        self.0.join(rel).is_file()
+    }
+}
+
+/// Files in memory: relative path to text.
+impl TreeFiles for BTreeMap<String, String> {
+    fn read(&self, rel: &str) -> std::io::Result<String> {
+        self.get(rel)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+
+    fn is_file(&self, rel: &str) -> bool {
+        self.contains_key(rel)
+    }
+}
+
 pub fn check_tree(root: &Path, desc: &IsaDescriptor) -> Result<(), ArchError> {
     if !root.join("Makefile").is_file() || !root.join("arch").join(&desc.srcarch).is_dir() {
         return Err(ArchError::NotAKernelTree {
@@ -33,8 +67,17 @@ pub fn check_tree(root: &Path, desc: &IsaDescriptor) -> Result<(), ArchError> {
 
 pub fn read(root: &Path, desc: &IsaDescriptor) -> Result<TreeFacts, ArchError> {
     check_tree(root, desc)?;
+    facts(root, desc, &Disk(root))
+}
+
+/// The facts of the tree at `root` whose files are `files`.
+pub fn facts(
+    root: &Path,
+    desc: &IsaDescriptor,
+    files: &dyn TreeFiles,
+) -> Result<TreeFacts, ArchError> {
     let kpath = root.join(desc.kconfig_path());
-    let kconfig_text = std::fs::read_to_string(&kpath).map_err(io_err(&kpath))?;
+    let kconfig_text = files.read(&desc.kconfig_path()).map_err(io_err(&kpath))?;
     let kconfig = kconfig::parse(&kconfig_text).map_err(|e| ArchError::Kconfig {
         path: kpath.clone(),
         line: e.line,
@@ -51,8 +94,7 @@ pub fn read(root: &Path, desc: &IsaDescriptor) -> Result<TreeFacts, ArchError> {
     }
     let mut irqflags_helpers = Vec::new();
     for rel in desc.paths.get("irqflags_h").into_iter().flatten() {
-        let path = root.join(rel);
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        let Ok(text) = files.read(rel) else {
             continue;
         };
         let idx = cindex::index_c(&text);
@@ -67,8 +109,8 @@ pub fn read(root: &Path, desc: &IsaDescriptor) -> Result<TreeFacts, ArchError> {
         kconfig,
         kconfig_text,
         irqflags_helpers,
-        has_dovetail_core: root.join("kernel/Kconfig.dovetail").is_file(),
-        has_evl_core: root.join("kernel/Kconfig.evl").is_file(),
+        has_dovetail_core: files.is_file("kernel/Kconfig.dovetail"),
+        has_evl_core: files.is_file("kernel/Kconfig.evl"),
         features,
     })
 }

@@ -189,6 +189,112 @@ pub enum Live {
     Suites,
 }
 
+/// The console watcher's decisions, apart from the process and the clock: fed each console
+/// line and the time since the start, it says when and how the run ends (completion marker,
+/// fatal event, deadlines), so its rules are tested on recorded consoles with a fake clock.
+#[derive(Debug)]
+pub struct Watcher {
+    limits: Limits,
+    last_output: Duration,
+    seen_any: bool,
+    /// When a fatal event was seen: the watcher keeps reading briefly for the stack trace.
+    fatal_at: Option<Duration>,
+    no_first_output: bool,
+}
+
+impl Watcher {
+    /// How long the watcher reads on after a fatal event for the rest of its report.
+    pub const GRACE: Duration = Duration::from_secs(3);
+
+    pub fn new(limits: Limits) -> Self {
+        Watcher {
+            limits,
+            last_output: Duration::ZERO,
+            seen_any: false,
+            fatal_at: None,
+            no_first_output: false,
+        }
+    }
+
+    /// How long to wait for the next line at `now`: until the nearest deadline.
+    pub fn wait(&self, now: Duration) -> Duration {
+        let mut wait = self.limits.total.saturating_sub(now).min(
+            self.limits
+                .idle
+                .saturating_sub(now.saturating_sub(self.last_output)),
+        );
+        if let (Some(first), false) = (self.limits.first_output, self.seen_any) {
+            wait = wait.min(first.saturating_sub(now));
+        }
+        if let Some(t) = self.fatal_at {
+            wait = wait.min(Self::GRACE.saturating_sub(now.saturating_sub(t)));
+        }
+        wait
+    }
+
+    /// One console line (as printed, with its timestamp) arrived at `now`: the end it brings.
+    pub fn line(&mut self, line: &str, now: Duration) -> Option<BootEnd> {
+        self.seen_any = true;
+        self.last_output = now;
+        let text = crate::results::strip_timestamp(line);
+        if marker::is_done(text) {
+            return Some(BootEnd::Completed {
+                payload_status: marker::done_status(text),
+            });
+        }
+        if crash::classify(text).is_some_and(|kind| kind.is_fatal()) && self.fatal_at.is_none() {
+            self.fatal_at = Some(now);
+        }
+        if self.fatal_at.is_some() && text.contains("---[ end Kernel panic") {
+            return Some(BootEnd::Crashed);
+        }
+        None
+    }
+
+    /// No line came until `now`: the end a passed deadline gives.
+    pub fn tick(&mut self, now: Duration) -> Option<BootEnd> {
+        if self
+            .fatal_at
+            .is_some_and(|t| now.saturating_sub(t) >= Self::GRACE)
+        {
+            return Some(BootEnd::Crashed);
+        }
+        if let (Some(first), false) = (self.limits.first_output, self.seen_any) {
+            if now >= first {
+                self.no_first_output = true;
+                return Some(BootEnd::NoOutput {
+                    seconds: first.as_secs(),
+                });
+            }
+        }
+        if now >= self.limits.total {
+            return Some(BootEnd::GlobalTimeout {
+                seconds: self.limits.total.as_secs(),
+            });
+        }
+        if now.saturating_sub(self.last_output) >= self.limits.idle {
+            return Some(BootEnd::NoOutput {
+                seconds: self.limits.idle.as_secs(),
+            });
+        }
+        None
+    }
+
+    /// The console closed: QEMU exited with `status` (after a fatal event, that is the crash).
+    pub fn closed(&self, status: Option<i32>) -> BootEnd {
+        if self.fatal_at.is_some() {
+            BootEnd::Crashed
+        } else {
+            BootEnd::Exited { status }
+        }
+    }
+
+    /// True when the run ended because the first line never came (the accelerator probe).
+    pub fn no_first_output(&self) -> bool {
+        self.no_first_output
+    }
+}
+
 /// Runs QEMU, streaming the console to `log` and showing on stderr what `live` asks for.
 pub fn run(
     cmd: &QemuCommand,
@@ -225,32 +331,15 @@ pub fn run(
     std::thread::spawn(move || forward_lines(stdout, tx));
 
     let start = Instant::now();
-    let mut last_output = Instant::now();
+    let mut watcher = Watcher::new(limits);
     let mut console = String::new();
-    let mut seen_any = false;
-    // After a fatal event, keep reading briefly for the stack trace, then stop.
-    let mut fatal_at: Option<Instant> = None;
-    let grace = Duration::from_secs(3);
     let mut stdout_live = std::io::stderr();
     let mut suites = crate::results::ktap::LiveSuites::default();
-    let mut no_first_output = false;
 
     let end = loop {
-        let now = Instant::now();
-        let mut wait = limits
-            .total
-            .saturating_sub(now - start)
-            .min(limits.idle.saturating_sub(now - last_output));
-        if let (Some(first), false) = (limits.first_output, seen_any) {
-            wait = wait.min(first.saturating_sub(now - start));
-        }
-        if let Some(t) = fatal_at {
-            wait = wait.min(grace.saturating_sub(now - t));
-        }
+        let wait = watcher.wait(start.elapsed());
         match rx.recv_timeout(wait.max(Duration::from_millis(1))) {
             Ok(line) => {
-                seen_any = true;
-                last_output = Instant::now();
                 logf.write_all(line.as_bytes()).map_err(io)?;
                 match live {
                     Live::Console => {
@@ -264,54 +353,18 @@ pub fn run(
                     Live::Nothing => {}
                 }
                 console.push_str(&line);
-                let text = crate::results::strip_timestamp(&line);
-                if marker::is_done(text) {
-                    break BootEnd::Completed {
-                        payload_status: marker::done_status(text),
-                    };
-                }
-                if let Some(kind) = crash::classify(text) {
-                    if kind.is_fatal() && fatal_at.is_none() {
-                        fatal_at = Some(Instant::now());
-                    }
-                }
-                if fatal_at.is_some() && text.contains("---[ end Kernel panic") {
-                    break BootEnd::Crashed;
+                if let Some(end) = watcher.line(&line, start.elapsed()) {
+                    break end;
                 }
             }
             Err(RecvTimeoutError::Disconnected) => {
                 // QEMU closed its console: it exited (reboot with -no-reboot, or an error).
                 let status = reaper.0.as_mut().and_then(|c| c.wait().ok());
-                break if fatal_at.is_some() {
-                    BootEnd::Crashed
-                } else {
-                    BootEnd::Exited {
-                        status: status.and_then(|s| s.code()),
-                    }
-                };
+                break watcher.closed(status.and_then(|s| s.code()));
             }
             Err(RecvTimeoutError::Timeout) => {
-                let now = Instant::now();
-                if fatal_at.is_some_and(|t| now - t >= grace) {
-                    break BootEnd::Crashed;
-                }
-                if let (Some(first), false) = (limits.first_output, seen_any) {
-                    if now - start >= first {
-                        no_first_output = true;
-                        break BootEnd::NoOutput {
-                            seconds: first.as_secs(),
-                        };
-                    }
-                }
-                if now - start >= limits.total {
-                    break BootEnd::GlobalTimeout {
-                        seconds: limits.total.as_secs(),
-                    };
-                }
-                if now - last_output >= limits.idle {
-                    break BootEnd::NoOutput {
-                        seconds: limits.idle.as_secs(),
-                    };
+                if let Some(end) = watcher.tick(start.elapsed()) {
+                    break end;
                 }
             }
         }
@@ -322,7 +375,7 @@ pub fn run(
     Ok(RunResult {
         end,
         console,
-        no_first_output,
+        no_first_output: watcher.no_first_output(),
         duration: start.elapsed(),
         qemu_stderr,
         pid,
@@ -414,5 +467,176 @@ mod tests {
             }
         );
         assert!(r.duration < Duration::from_secs(10));
+    }
+
+    /// A console recorded from a real boot (tests/fixtures/results/).
+    fn recorded(name: &str) -> Vec<String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/results")
+            .join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        text.split_inclusive('\n').map(str::to_string).collect()
+    }
+
+    fn limits(idle: u64, total: u64, first: Option<u64>) -> Limits {
+        Limits {
+            idle: Duration::from_secs(idle),
+            total: Duration::from_secs(total),
+            first_output: first.map(Duration::from_secs),
+        }
+    }
+
+    const MS: Duration = Duration::from_millis(1);
+
+    /// Feeds `lines` one every `step` from `*now` on (the fake clock), checking the deadlines
+    /// between lines too; returns the first end and the index of the line that brought it.
+    fn feed(
+        w: &mut Watcher,
+        lines: &[String],
+        now: &mut Duration,
+        step: Duration,
+    ) -> Option<(usize, BootEnd)> {
+        for (i, line) in lines.iter().enumerate() {
+            *now += step;
+            if let Some(end) = w.tick(*now) {
+                return Some((i, end));
+            }
+            if let Some(end) = w.line(line, *now) {
+                return Some((i, end));
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_recorded_passing_boot_completes_at_its_marker_line() {
+        let lines = recorded("x86_64-6.12-kunit-pass.log");
+        let mut w = Watcher::new(limits(5, 600, Some(30)));
+        let mut now = Duration::ZERO;
+        let (at, end) = feed(&mut w, &lines, &mut now, Duration::from_millis(50)).unwrap();
+        assert_eq!(at, lines.len() - 1, "ends at the marker, not before");
+        assert_eq!(
+            end,
+            BootEnd::Completed {
+                payload_status: Some(0)
+            }
+        );
+        assert!(!w.no_first_output());
+    }
+
+    #[test]
+    fn killed_init_is_a_crash_when_qemu_exits_or_the_grace_ends() {
+        let lines = recorded("x86_64-6.12-init-exits.log");
+        let panic = lines
+            .iter()
+            .position(|l| l.starts_with("Kernel panic - not syncing: Attempted to kill init"))
+            .unwrap();
+        let mut w = Watcher::new(limits(60, 600, None));
+        let mut now = Duration::ZERO;
+        assert_eq!(feed(&mut w, &lines[..=panic], &mut now, MS), None);
+        // QEMU reboots (exits, with -no-reboot) on panic: the closed console is the crash.
+        assert_eq!(w.closed(Some(0)), BootEnd::Crashed);
+        // The rest of the report is read for the grace period only, whatever the guest prints.
+        assert_eq!(w.wait(now), Watcher::GRACE);
+        assert_eq!(feed(&mut w, &lines[panic + 1..], &mut now, MS), None);
+        let at = now - MS * (lines.len() - panic - 1) as u32;
+        assert_eq!(w.tick(at + Watcher::GRACE - MS), None);
+        assert_eq!(w.tick(at + Watcher::GRACE), Some(BootEnd::Crashed));
+    }
+
+    #[test]
+    fn a_panic_ends_at_its_end_line_and_only_after_a_panic() {
+        let end_line = "[    1.234567] ---[ end Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000300 ]---\n".to_string();
+        let mut lines = recorded("x86_64-6.12-init-exits.log");
+        lines.push(end_line.clone());
+        let mut w = Watcher::new(limits(60, 600, None));
+        let mut now = Duration::ZERO;
+        let (at, end) = feed(&mut w, &lines, &mut now, MS).unwrap();
+        assert_eq!((at, end), (lines.len() - 1, BootEnd::Crashed));
+        // The same end line with no panic before it is text like any other.
+        let mut w = Watcher::new(limits(60, 600, None));
+        assert_eq!(w.line(&end_line, MS), None);
+        assert_eq!(w.closed(Some(1)), BootEnd::Exited { status: Some(1) });
+    }
+
+    #[test]
+    fn an_oops_or_a_warning_does_not_end_the_boot() {
+        let mut w = Watcher::new(limits(60, 600, None));
+        for (i, line) in [
+            "[    2.000000] BUG: kernel NULL pointer dereference, address: 0000000000000000\n",
+            "[    2.000001] Oops: 0002 [#1] PREEMPT SMP NOPTI\n",
+            "[    2.000002] WARNING: CPU: 0 PID: 1 at kernel/irq/chip.c:42 f+0x1/0x2\n",
+            "[    2.000003] ---[ end trace 0000000000000000 ]---\n",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert_eq!(w.line(line, MS * i as u32), None, "{line}");
+        }
+        assert_eq!(w.tick(Duration::from_secs(59)), None, "no grace runs out");
+        assert_eq!(w.closed(Some(0)), BootEnd::Exited { status: Some(0) });
+        // An Oops that becomes a panic is a crash.
+        assert_eq!(
+            w.line("Kernel panic - not syncing: Fatal exception\n", MS * 5),
+            None
+        );
+        assert_eq!(w.closed(None), BootEnd::Crashed);
+    }
+
+    #[test]
+    fn a_guest_silent_mid_kunit_hangs_at_the_idle_deadline() {
+        let lines = recorded("x86_64-6.12-silent-during-kunit.log");
+        let mut w = Watcher::new(limits(120, 600, Some(30)));
+        let mut now = Duration::ZERO;
+        assert_eq!(feed(&mut w, &lines, &mut now, Duration::from_secs(1)), None);
+        let last = now;
+        assert_eq!(w.wait(last), Duration::from_secs(120));
+        assert_eq!(
+            w.wait(last + Duration::from_secs(100)),
+            Duration::from_secs(20)
+        );
+        assert_eq!(w.tick(last + Duration::from_secs(120) - MS), None);
+        assert_eq!(
+            w.tick(last + Duration::from_secs(120)),
+            Some(BootEnd::NoOutput { seconds: 120 })
+        );
+        assert!(!w.no_first_output(), "the guest did print");
+    }
+
+    #[test]
+    fn a_chatty_guest_meets_the_global_deadline() {
+        // The passing boot's lines without its marker, one every half second, round and round:
+        // never idle, never done.
+        let lines: Vec<String> = recorded("x86_64-6.12-kunit-pass.log")
+            .into_iter()
+            .filter(|l| !l.contains("@@dpt@@ done"))
+            .collect();
+        let mut w = Watcher::new(limits(2, 300, None));
+        let mut now = Duration::ZERO;
+        let end = loop {
+            if let Some((_, end)) = feed(&mut w, &lines, &mut now, Duration::from_millis(500)) {
+                break end;
+            }
+        };
+        assert_eq!(end, BootEnd::GlobalTimeout { seconds: 300 });
+        assert_eq!(now, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn no_first_line_in_time_is_the_accelerator_probe_failing() {
+        let mut w = Watcher::new(limits(60, 600, Some(10)));
+        assert_eq!(w.wait(Duration::ZERO), Duration::from_secs(10));
+        assert_eq!(w.tick(Duration::from_secs(10) - MS), None);
+        assert_eq!(
+            w.tick(Duration::from_secs(10)),
+            Some(BootEnd::NoOutput { seconds: 10 })
+        );
+        assert!(w.no_first_output());
+        // Once the guest spoke, only the idle and total deadlines count.
+        let mut w = Watcher::new(limits(60, 600, Some(10)));
+        assert_eq!(w.line("Linux version 6.12\n", Duration::from_secs(9)), None);
+        assert_eq!(w.wait(Duration::from_secs(9)), Duration::from_secs(60));
+        assert_eq!(w.tick(Duration::from_secs(20)), None);
+        assert!(!w.no_first_output());
     }
 }

@@ -5,6 +5,32 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The variable that turns the kernel tier on.
+pub const KERNEL_TESTS: &str = "DOVETAIL_PORT_KERNEL_TESTS";
+
+/// Whether a kernel-tier test runs: one that needs the imported Debian kernel trees, builds a
+/// kernel or boots QEMU runs only with `DOVETAIL_PORT_KERNEL_TESTS=1` (`scripts/test` sets it).
+/// Otherwise it says so in one line on stderr, written past libtest's capture so it shows, and
+/// the test returns. `scripts/test` reads these lines to run exactly those tests in its kernel
+/// tier: keep the `kernel tier: skipped <binary>::<test> ` prefix.
+pub fn kernel_tier() -> bool {
+    use std::io::Write;
+    if std::env::var_os(KERNEL_TESTS).is_some_and(|v| v == "1") {
+        return true;
+    }
+    // libtest runs each test on a thread named after it; the binary is `<name>-<hash>`.
+    let exe = std::env::current_exe().unwrap_or_default();
+    let stem = exe.file_stem().unwrap_or_default().to_string_lossy();
+    let binary = stem.rsplit_once('-').map_or(&*stem, |(name, _)| name);
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("?");
+    let _ = writeln!(
+        std::io::stderr(),
+        "kernel tier: skipped {binary}::{test} (needs the Debian kernel trees, a kernel build or QEMU; set {KERNEL_TESTS}=1 to run it)"
+    );
+    false
+}
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_dovetail-port"))
 }
