@@ -46,38 +46,33 @@ pub fn changed_lines(root: &Path, rev: &str) -> Result<Changes, LintError> {
 }
 
 /// Parses `git diff -U0` output; paths are made relative to `prefix` (root inside the repo).
+/// Headers and hunks are told apart by the hunks' counts, so an added line that reads like a
+/// header stays a line, and a C-quoted (non-ASCII) name is read as git wrote it.
 pub fn parse_diff(text: &str, prefix: &Path) -> Changes {
     let mut changes: Changes = HashMap::new();
-    let mut file: Option<String> = None;
-    for line in text.lines() {
-        if let Some(p) = line.strip_prefix("+++ ") {
-            file = p.strip_prefix("b/").map(|p| {
-                Path::new(p)
-                    .strip_prefix(prefix)
-                    .unwrap_or(Path::new(p))
-                    .to_string_lossy()
-                    .into_owned()
-            });
-        } else if let (Some(h), Some(f)) = (line.strip_prefix("@@ "), &file) {
-            // @@ -a,b +c,d @@
-            let new = h.split_whitespace().find(|t| t.starts_with('+'));
-            if let Some(new) = new {
-                let mut it = new[1..].split(',');
-                let start: u32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-                let count: u32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-                // A pure deletion (count 0) still changes the function around `start`.
-                let end = if count == 0 {
-                    start.max(1)
-                } else {
-                    start + count - 1
-                };
-                changes
-                    .entry(f.clone())
-                    .or_default()
-                    .push((start.max(1), end));
-            }
+    for header in crate::syntax::diff_header::file_headers(text.as_bytes(), 1) {
+        let Some(name) = header.new_path.as_deref() else {
+            continue;
+        };
+        let name = String::from_utf8_lossy(name);
+        let file = Path::new(&*name)
+            .strip_prefix(prefix)
+            .unwrap_or(Path::new(&*name))
+            .to_string_lossy()
+            .into_owned();
+        let ranges = changes.entry(file).or_default();
+        for h in &header.hunks {
+            // A pure deletion (count 0) still changes the function around its start.
+            let start = h.new_start.max(1) as u32;
+            let end = if h.new_lines == 0 {
+                start
+            } else {
+                (h.new_start + h.new_lines - 1) as u32
+            };
+            ranges.push((start, end));
         }
     }
+    changes.retain(|_, ranges| !ranges.is_empty());
     changes
 }
 
@@ -105,6 +100,18 @@ mod tests {
         let d = "diff --git a/x/a.c b/x/a.c\n--- a/x/a.c\n+++ b/x/a.c\n@@ -3,0 +4,2 @@ int f\n+a\n+b\n@@ -10 +12 @@\n-x\n+y\n@@ -20,3 +21,0 @@\n";
         let c = parse_diff(d, Path::new("x"));
         assert_eq!(c["a.c"], vec![(4, 5), (12, 12), (21, 21)]);
+    }
+
+    #[test]
+    fn an_added_line_like_a_header_stays_a_line_and_quoted_names_are_read() {
+        // The added line `++ b/evil.c` shows as `+++ b/evil.c` in the diff.
+        let d = "diff --git a/a.c b/a.c\n--- a/a.c\n+++ b/a.c\n@@ -1,0 +2,2 @@\n+++ b/evil.c\n+x\n\
+                 diff --git \"a/caf\\303\\251.c\" \"b/caf\\303\\251.c\"\n\
+                 --- \"a/caf\\303\\251.c\"\n+++ \"b/caf\\303\\251.c\"\n@@ -7 +7 @@\n-a\n+b\n";
+        let c = parse_diff(d, Path::new(""));
+        assert_eq!(c["a.c"], vec![(2, 3)]);
+        assert_eq!(c["caf\u{e9}.c"], vec![(7, 7)]);
+        assert!(!c.contains_key("evil.c"), "{c:?}");
     }
 
     #[test]

@@ -368,14 +368,13 @@ fn new_state(key: String, subject: String, topic: String) -> PatchState {
     }
 }
 
+/// The files a queue patch touches, for its topic. Quilt patches strip one component too,
+/// whatever their prefix (`a/`, `linux-5.10.orig/`).
 fn touched_in_diff(diff: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(diff)
-        .lines()
-        .filter_map(|l| {
-            l.strip_prefix("+++ b/")
-                .or_else(|| l.strip_prefix("--- a/"))
-        })
-        .map(str::to_string)
+    crate::syntax::diff_header::file_headers(diff, 1)
+        .iter()
+        .flat_map(|h| h.paths())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
         .collect()
 }
 

@@ -247,6 +247,8 @@ pub struct FileHeader {
     /// `copy from`/`copy to`: the old file stays.
     pub copied: bool,
     pub binary: bool,
+    /// The `@@` ranges of its hunks, in order.
+    pub hunks: Vec<HunkRange>,
 }
 
 impl FileHeader {
@@ -331,7 +333,7 @@ pub fn start_at(lines: &[&[u8]], i: usize, strip: usize) -> Option<Start> {
         .then(|| Start::Hunk(hunk_header(line)))
 }
 
-/// The header of every file of `diff` (hunk bodies skipped by their counts, so a removed
+/// The header of every file of `diff`, with its hunks' ranges (hunk bodies skipped by their counts, so a removed
 /// line `-- x` is never taken for a header), `---`/`+++` names stripped of `strip`
 /// components (git's `a/`/`b/` are one). Text around the diff (mail headers, a signature)
 /// is skipped; a name the strip level does not fit is left out.
@@ -367,6 +369,9 @@ pub fn file_headers(diff: &[u8], strip: usize) -> Vec<FileHeader> {
                 in_git_header = false;
                 if let Some(r) = range {
                     i = skip_hunk(&lines, i + 1, r.old_lines, r.new_lines);
+                    if let Some(f) = out.last_mut() {
+                        f.hunks.push(r);
+                    }
                     continue;
                 }
             }
