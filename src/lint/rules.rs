@@ -143,6 +143,9 @@ struct RuleFile {
     /// Macros false in C code when a Kconfig symbol is not set (`EVL_WARN_ON(CORE, c)`):
     /// name -> symbol, `{0}` standing for the first argument.
     kconfig_tests: Option<BTreeMap<String, String>>,
+    /// Macros true in C code when a Kconfig symbol is not set (`EVL_ASSERT(CORE, c)`), same
+    /// form.
+    kconfig_asserts: Option<BTreeMap<String, String>>,
     terminal: Option<TerminalFile>,
 }
 
@@ -178,6 +181,8 @@ pub struct RuleSet {
     pub assumed_off: Vec<String>,
     /// Macros false when a symbol is not set: name -> symbol (`EVL_DEBUG_{0}`).
     pub kconfig_tests: BTreeMap<String, String>,
+    /// Macros true when a symbol is not set: name -> symbol (`EVL_DEBUG_{0}`).
+    pub kconfig_asserts: BTreeMap<String, String>,
     pub max_depth: usize,
     /// A member stored in more files than this is too generic to resolve calls through.
     pub max_slot_files: usize,
@@ -364,6 +369,8 @@ impl RuleSet {
             }
             set.kconfig_tests
                 .extend(file.kconfig_tests.unwrap_or_default());
+            set.kconfig_asserts
+                .extend(file.kconfig_asserts.unwrap_or_default());
             if let Some(r) = file.ops_slot {
                 slot = Some(r.id.clone());
                 push_rule(&mut rules, r, path)?;
