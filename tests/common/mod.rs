@@ -24,10 +24,12 @@ pub fn kernel_tier() -> bool {
     let binary = stem.rsplit_once('-').map_or(&*stem, |(name, _)| name);
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("?");
-    let _ = writeln!(
-        std::io::stderr(),
-        "kernel tier: skipped {binary}::{test} (needs the Debian kernel trees, a kernel build or QEMU; set {KERNEL_TESTS}=1 to run it)"
+    // One write of one whole line: libtest prints results on stdout from other threads into
+    // the same pipe, and a line written piece by piece gets them in its middle.
+    let line = format!(
+        "\nkernel tier: skipped {binary}::{test} (needs the Debian kernel trees, a kernel build or QEMU; set {KERNEL_TESTS}=1 to run it)\n"
     );
+    let _ = std::io::stderr().write_all(line.as_bytes());
     false
 }
 
