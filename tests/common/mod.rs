@@ -232,7 +232,7 @@ pub fn python(code: &str, args: &[&Path]) -> String {
 }
 
 /// The sample queue forward-ported onto Debian's 6.12 (the patches git merges without a
-/// conflict: 1-7 and 13-15, ten commits) with two seeded faults, for `bisect`:
+/// conflict: 1-7, 13-15 and 18, eleven commits) with two seeded faults, for `bisect`:
 /// `bisect-both` breaks the build in patch 4 (a missing `;` in kernel/irq/handle.c, kept by
 /// every later patch) and a KUnit case in patch 15 (`irq_pipeline_sample_switch_oob()`
 /// stores the opposite stage); `bisect-kunit` has only the KUnit fault. Created once in
@@ -249,8 +249,23 @@ pub fn bisect_seeded_repo() -> PathBuf {
     let lock = File::create(dir.join(".lock")).unwrap();
     lock.lock().unwrap();
     let repo_path = dir.join("kernel.git");
+    // The marker holds the sample queue's fingerprint: a changed queue rebuilds the repository.
     let ready = dir.join("kernel.git.ready");
-    if ready.exists() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(sample_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
+        .collect();
+    files.sort();
+    let mut queue_bytes = Vec::new();
+    for path in &files {
+        queue_bytes.extend(path.file_name().unwrap().as_encoded_bytes());
+        queue_bytes.extend(std::fs::read(path).unwrap());
+    }
+    let fingerprint = git2::Oid::hash_object(git2::ObjectType::Blob, &queue_bytes)
+        .unwrap()
+        .to_string();
+    if std::fs::read_to_string(&ready).is_ok_and(|f| f == fingerprint) {
         return repo_path;
     }
     let _ = std::fs::remove_dir_all(&repo_path);
@@ -307,7 +322,7 @@ pub fn bisect_seeded_repo() -> PathBuf {
             .unwrap();
         ported.push(tip);
     }
-    assert_eq!(ported.len(), 10, "the sample queue's clean ports on 6.12");
+    assert_eq!(ported.len(), 11, "the sample queue's clean ports on 6.12");
     // Rewrites the queue with `path` replaced by `fault(text)` from patch `from` (1-based) on.
     let seed = |queue: &[git2::Oid], from: usize, path: &str, old: &str, new: &str| {
         let mut out = Vec::new();
@@ -366,7 +381,7 @@ pub fn bisect_seeded_repo() -> PathBuf {
         )
         .unwrap();
     }
-    File::create(&ready).unwrap();
+    std::fs::write(&ready, fingerprint).unwrap();
     repo_path
 }
 
