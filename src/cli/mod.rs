@@ -15,6 +15,7 @@ mod busybox;
 mod ci;
 mod demo;
 mod doctor;
+mod hints;
 mod lint;
 mod queue;
 mod rebase;
@@ -296,6 +297,9 @@ pub fn run() -> ExitCode {
             eprintln!("error: {err}");
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
+            }
+            if let Some(hint) = hints::hint(&err) {
+                eprintln!("  hint: {hint}");
             }
             ExitCode::from(EXIT_ERROR)
         }

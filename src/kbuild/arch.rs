@@ -152,14 +152,7 @@ impl ArchProfile {
     }
 
     pub fn load_file(path: &Path) -> Result<Self, KbuildError> {
-        let text = std::fs::read_to_string(path).map_err(|e| KbuildError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-        toml::from_str(&text).map_err(|e| KbuildError::BadData {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        Ok(crate::data::read_toml(path)?)
     }
 
     /// The `CROSS_COMPILE` prefix to use: the explicit one, none on a native host, else the
@@ -193,6 +186,19 @@ fn spellings() -> std::collections::BTreeMap<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::data::load::testing::{assert_points_at, misspelled};
+
+    #[test]
+    fn a_misspelled_field_names_file_line_and_field() {
+        let (_tmp, path, line) = misspelled(
+            "kbuild/arch/x86_64.toml",
+            "\nimage_target = ",
+            "\nimage_targt = ",
+        );
+        let err = ArchProfile::load_file(&path).unwrap_err();
+        assert_points_at(&err, &path, line, "image_targt");
+    }
+
     use super::*;
 
     #[test]
