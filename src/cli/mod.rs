@@ -263,7 +263,7 @@ pub fn profile_arch(s: &str) -> Result<String, String> {
 
 /// The arch of new-arch, arch-status and lint: the kernel's name (`riscv64` → `riscv`).
 pub fn kernel_arch(s: &str) -> Result<String, String> {
-    Ok(dovetail_port::kbuild::ArchProfile::kernel_name(s))
+    dovetail_port::kbuild::ArchProfile::try_kernel_name(s).map_err(|e| e.to_string())
 }
 
 pub fn run() -> ExitCode {

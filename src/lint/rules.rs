@@ -491,7 +491,7 @@ mod tests {
             "\nfops_members = ",
             "\nfops_member = ",
         );
-        let err = RuleSet::load(&[path.clone()]).unwrap_err();
+        let err = RuleSet::load(std::slice::from_ref(&path)).unwrap_err();
         assert_points_at(&err, &path, line, "fops_member");
     }
 
