@@ -72,7 +72,8 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, DataFileError> {
 /// Parses `text`, the contents of the TOML file `path` (named in errors only), into `T`.
 pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, DataFileError> {
     toml::from_str(text).map_err(|e| {
-        let message = e.message().trim().to_string();
+        // Syntax errors may say what was expected on a second line: keep the error one line.
+        let message = e.message().trim().replace('\n', "; ");
         let at = e.span().map(|span| {
             // A table's error (an unknown field of a tagged check) spans the whole table:
             // point at the field's own line when it is in there.
@@ -259,6 +260,8 @@ mod tests {
         assert_eq!(e.to_string(), "steps.toml:2:6: invalid type: integer `3`, expected a string; give the field a value of the expected type");
         let e = err("[[step]]\nid = \"é\n");
         assert_eq!(e.line(), Some(2));
+        let e = err("[[step]\nid = \"a\"\n").to_string();
+        assert!(e.starts_with("steps.toml:1:") && !e.contains('\n'), "{e}");
         let e = err("[[step]]\n[[step.check]]\nkind = \"file\"\n");
         assert!(e.to_string().contains("missing field"), "{e}");
         let ok = parse_toml::<List>(Path::new("x"), "[[step]]\nid = \"a\"\n").unwrap();
