@@ -164,11 +164,10 @@ mod tests {
         assert!(matches!(resolve(&ctx(), &r), Decision::Pass));
     }
 
-    #[test]
-    fn a_deletion_the_target_already_made_keeps_the_target() {
-        // The queue un-exports a symbol; the target dropped the export and renamed the
-        // function below it.
-        let r = Region {
+    /// The queue un-exports a symbol; the target dropped the export and renamed the function
+    /// below it.
+    fn unexport() -> Region {
+        Region {
             ours: v(&["unsigned int __nr_free_highpages(void)"]),
             base: v(&[
                 "EXPORT_PER_CPU_SYMBOL(__kmap_atomic_idx);",
@@ -176,7 +175,12 @@ mod tests {
                 "unsigned int nr_free_highpages (void)",
             ]),
             theirs: v(&["unsigned int nr_free_highpages (void)"]),
-        };
+        }
+    }
+
+    #[test]
+    fn a_deletion_the_target_already_made_keeps_the_target() {
+        let r = unexport();
         match resolve(&ctx(), &r) {
             Decision::Resolve { lines, .. } => assert_eq!(lines, r.ours),
             _ => panic!("the deletion upstream is not recognised"),
@@ -185,14 +189,7 @@ mod tests {
 
     #[test]
     fn a_deletion_passes_when_the_line_moved_elsewhere_in_the_file_or_was_edited() {
-        let r = Region {
-            ours: v(&["unsigned int __nr_free_highpages(void)"]),
-            base: v(&[
-                "EXPORT_PER_CPU_SYMBOL(__kmap_atomic_idx);",
-                "unsigned int nr_free_highpages (void)",
-            ]),
-            theirs: v(&["unsigned int nr_free_highpages (void)"]),
-        };
+        let r = unexport();
         let moved = Context {
             after: "int x;\nEXPORT_PER_CPU_SYMBOL(__kmap_atomic_idx);\n".into(),
             ..ctx()
