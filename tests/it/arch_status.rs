@@ -2,8 +2,8 @@
 //! stubs not as done, real work flipping steps to done with file:line evidence, and
 //! hand-made partial ports exercising each check kind both ways.
 
-mod arch_common;
-mod common;
+use crate::arch_common;
+use crate::common;
 
 use std::path::Path;
 

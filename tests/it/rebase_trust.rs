@@ -3,7 +3,7 @@
 //! are never committed as placeholder text, one session at a time, and bad input leaves no
 //! session behind.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

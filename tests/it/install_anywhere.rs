@@ -3,7 +3,7 @@
 //! namespaces allow) the source tree hidden under an empty tmpfs, so any read of
 //! `CARGO_MANIFEST_DIR` at run time fails.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! `ci` on small real git repositories: the queue gate (rebase engine in a scratch repository),
 //! `ci init`, config errors, JUnit/markdown/JSON outputs. The kernel end to end is in ci_e2e.rs.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

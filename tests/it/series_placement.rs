@@ -3,7 +3,7 @@
 //! hunk on the target, each placement with its confidence; a hunk with nowhere safe to go is
 //! a conflict. Small real repositories holding only the target.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

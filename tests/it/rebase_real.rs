@@ -1,9 +1,9 @@
 //! `rebase` on the real Debian 6.1 and 6.12 kernel trees with the sample queue: every patch
 //! gets the verdict recorded in patchsets/sample/expected.toml (which verify.sh derives from
 //! git itself), and every ported commit's tree is what `git merge-tree` produces. `--strict`
-//! (no resolution cascade) must reproduce git exactly; tests/cascade_real.rs has the cascade.
+//! (no resolution cascade) must reproduce git exactly; tests/it/cascade_real.rs has the cascade.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! `dovetail-port new-arch` end to end on private copies of the real 6.1 tree.
 
-mod arch_common;
-mod common;
+use crate::arch_common;
+use crate::common;
 
 use arch_common::*;
 use dovetail_port::arch::{cindex, kconfig};

@@ -2,7 +2,7 @@
 //! and new `local_irq_*` calls while the queue marks the existing chip pipeline-safe and
 //! patches the entry code; the report lists exactly the new code, with file and line.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //! scheduler check sits after the renamed line), every other patch exactly as git ports it,
 //! and the refused cases left as conflicts with their reason.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

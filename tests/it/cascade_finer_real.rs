@@ -3,7 +3,7 @@
 //! the result compared with the Debian maintainers' own port of the same patch (the same added
 //! and removed lines in every file).
 
-mod common;
+use crate::common;
 
 use common::*;
 use dovetail_port::accuracy::change::parse_diff;

@@ -7,7 +7,7 @@
 //! does this in a lab), type each step of the job's inline test definition and read back the
 //! `<LAVA_SIGNAL_TESTCASE ...>` lines.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! choice (patches that cannot matter never run, topics as units), the verdict cache, the
 //! untouched user state, exit codes, Ctrl-C and resume.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

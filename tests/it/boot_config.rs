@@ -1,7 +1,7 @@
 //! Configuration and verification on the real kernel trees (no compile: cheap), for every
 //! architecture, and the failure paths of `build`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

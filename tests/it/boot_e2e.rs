@@ -6,7 +6,7 @@
 //! KUnit entry (same tree, arch, config and fragments), so the suite compiles this kernel once
 //! for both tests, and incrementally after the first run.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

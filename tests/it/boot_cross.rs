@@ -1,12 +1,12 @@
 //! Extended test: a full arm64 cross build and boot. Run it with
-//! `cargo test --release --test boot_cross -- --ignored`. Ignored by default, so the suite's
+//! `cargo test --release --test it boot_cross -- --ignored`. Ignored by default, so the suite's
 //! totals count it as ignored rather than passed.
 //! Builds the 6.12 tree for arm64 with the cross compiler (tinyconfig + QEMU virt + KUnit, plus
 //! a board's device tree through --make-target), boots it in qemu-system-aarch64 with
 //! Debian's arm64 busybox-static (fetched by `dovetail-port busybox`) running a payload
 //! command, then once more with the build's minimal nolibc init, and checks the verdicts.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

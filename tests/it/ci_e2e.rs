@@ -7,7 +7,7 @@
 //! The fork and its build directory live at stable places in the cache (the fork is reset,
 //! never rebuilt, on later runs) so the kernel is compiled once and rebuilt incrementally.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! unported earlier patch defines (replayed once that patch is resolved), and a cascade
 //! placement refused because it would name a Kconfig symbol the target no longer defines.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! evidence, the look-alikes that must not get it, and the session's stop on them
 //! (`--continue` drops the patch, `--continue --apply` forces it through).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The definitions index on the real Debian 6.1 and 6.12 trees: what a kernel maintainer
 //! knows is defined is found, and an API 6.12 removed is defined in 6.1 only.
 
-mod common;
+use crate::common;
 
 use dovetail_port::queue::range;
 use dovetail_port::syntax::defs::{Defs, Kind};

@@ -1,7 +1,7 @@
 //! The demo end to end, as `./scripts/demo` runs it: real Debian kernels, the sample queue
 //! rebased 6.1 → 6.12, the result built for x86_64 and booted in QEMU with its KUnit tests.
 
-mod common;
+use crate::common;
 
 use common::*;
 

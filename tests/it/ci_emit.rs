@@ -1,7 +1,7 @@
 //! `ci emit`: GitLab and GitHub YAML parse and run every matrix entry; every LAVA job passes
 //! LAVA's own validator (Debian's lava-common, strict mode).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

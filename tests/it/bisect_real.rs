@@ -1,9 +1,9 @@
 //! `bisect` on real kernels: the sample queue forward-ported onto Debian's 6.12 with two
-//! seeded faults (tests/common `bisect_seeded_repo`), x86_64 tinyconfig + KUnit builds in one
+//! seeded faults (tests/it/common `bisect_seeded_repo`), x86_64 tinyconfig + KUnit builds in one
 //! reused workspace, QEMU boots with the KUnit verdicts. Each fault is named with its
 //! evidence in fewer checks than a plain bisection; the cached rerun builds nothing.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! following, the session commands, a killed run, patch-file queues, and bad input. These run
 //! with `--strict` (git's conflicts exactly); the resolution cascade is in tests/cascade_*.rs.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

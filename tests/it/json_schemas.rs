@@ -3,8 +3,8 @@
 //! their output is validated. The slow reports are checked where they are produced: the
 //! rebase tests through `common::json_run`, ci, bisect and boot in their own tests.
 
-mod arch_common;
-mod common;
+use crate::arch_common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

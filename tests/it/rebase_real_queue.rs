@@ -4,7 +4,7 @@
 //! fail on any region (a failing stage would show as `internal error in <stage>`), every
 //! patch gets a verdict, and the queue's order holds through a resolution.
 
-mod common;
+use crate::common;
 
 use common::*;
 use dovetail_port::accuracy::prepare::{prepare, OLD_BRANCH};

@@ -3,7 +3,7 @@
 //! do. Each patch is checked three ways: `--strict` gives git's conflict, the cascade's verdict,
 //! and the ported file's exact content (or, for refusals, that the conflict stays with a reason).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //! regions the cascade can place are placed in the file the user gets, even when another
 //! region of the same file stays a conflict.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

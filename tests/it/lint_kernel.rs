@@ -1,7 +1,7 @@
 //! `dovetail-port lint` over the vanilla 6.1 kernel, a real subtree (kernel/ and
 //! drivers/mtd/) and the whole tree, plus a seeded oob driver linted next to it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
