@@ -12,6 +12,7 @@ pub mod interdiff;
 pub mod lock;
 pub mod merge;
 pub mod placement;
+pub mod replay;
 pub mod report;
 pub mod resolve;
 pub mod session;
