@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use git2::{Oid, Repository};
 
 use super::{Active, Session};
+use crate::process::Git;
 use crate::rebase::follow::Follower;
 use crate::rebase::merge::{self, Labels, PathStatus, Update};
 use crate::rebase::replay::pass::parent_of;
@@ -167,9 +168,9 @@ pub(crate) fn take_resolution(
         )?;
         record_resolutions(repo, session, loaded, active)?
     };
-    crate::process::run("git", ["add", "-A"], Some(&worktree))?;
-    let out = crate::process::run("git", ["write-tree"], Some(&worktree))?;
-    let tree = Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())?;
+    let git = Git::in_work_tree(&worktree);
+    git.run(["add", "-A"])?;
+    let tree = Oid::from_str(String::from_utf8_lossy(&git.run(["write-tree"])?).trim())?;
     let tip = repo.find_commit(Oid::from_str(&parent_of(session, i))?)?;
     let state = &mut session.patches[i];
     if tree == tip.tree()?.id() {
