@@ -16,6 +16,7 @@ pub mod replay;
 pub mod report;
 pub mod resolve;
 pub mod session;
+pub mod similarity;
 pub mod treescan;
 pub mod upstream;
 pub mod verdicts;
