@@ -223,7 +223,7 @@ fn record_resolutions(
             continue;
         };
         for r in memory::extract(marked, &resolved) {
-            let scope = crate::rebase::resolve::decls::enclosing(path, &r.before);
+            let scope = crate::syntax::c::enclosing(path, &r.before);
             let record = memory::Record {
                 key: memory::key(path, scope.as_deref(), &r.region),
                 path: path.clone(),
