@@ -8,9 +8,13 @@
 //! file of the same relative path, and any other file adds to the built-in set (a new
 //! `kbuild/arch/*.toml`, a new `rules/*.toml`...).
 
+pub mod load;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+pub use load::{parse_json, parse_toml, read_json, read_toml, DataFileError};
 
 /// One file of the built-in data.
 pub struct EmbeddedFile {

@@ -313,7 +313,13 @@ fn never_overwrites_without_force_and_reruns_are_idempotent() {
         e.contains("arch/riscv/include/asm/irq_pipeline.h") && e.contains("--force"),
         "{e}"
     );
-    assert_eq!(e.trim().lines().count(), 1, "one-line error: {e}");
+    // One line of error, then the CLI's hint naming the flag.
+    let lines: Vec<&str> = e.trim().lines().collect();
+    assert_eq!(lines.len(), 2, "one-line error and its hint: {e}");
+    assert!(
+        lines[1].trim_start().starts_with("hint: ") && lines[1].contains("--force"),
+        "{e}"
+    );
     assert_eq!(snap, snapshot(root));
 
     let o = tool(&["new-arch", "riscv", "--tree", r, "--force"]);

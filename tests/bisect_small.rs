@@ -297,6 +297,15 @@ fn ctrl_c_leaves_nothing_behind_and_a_rerun_resumes() {
         .arg(&f.runs)
         .arg(&slow);
     std::os::unix::process::CommandExt::process_group(&mut c, 0);
+    // A terminal's Ctrl-C kills by default; a suite started in the background (`cmd &` in a
+    // script) runs with SIGINT ignored, which the tool would inherit.
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut c, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
     c.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     std::fs::write(&slow, "").unwrap();

@@ -185,6 +185,29 @@ fn sample_queue_cascade_leaves_fewer_conflicts_than_git() {
     assert!(p17.get("new_commit").is_none());
     assert_eq!(report["verdicts"][0]["patch"], 17);
 
+    // #18 applies cleanly but calls strlcpy(), which 6.12 removed: applied, and flagged with
+    // the call's place in the ported file.
+    let p18 = &patches[17];
+    assert!(p18["new_commit"].is_string(), "{p18:#}");
+    let ids = p18["identifiers"].as_array().unwrap();
+    assert_eq!(ids.len(), 1, "{p18:#}");
+    assert_eq!(ids[0]["name"], "strlcpy");
+    assert_eq!(ids[0]["path"], "drivers/irqchip/irq-sun4i.c");
+    let line = ids[0]["line"].as_u64().unwrap() as usize;
+    let ported = show(
+        &repo,
+        p18["new_commit"].as_str().unwrap(),
+        "drivers/irqchip/irq-sun4i.c",
+    );
+    assert!(
+        ported
+            .lines()
+            .nth(line - 1)
+            .unwrap()
+            .contains("strlcpy(sun4i_irq_name"),
+        "line {line}"
+    );
+
     // #9 stays a conflict, with the value collision named; #11 is refused too.
     let reasons = |i: usize| -> String {
         patches[i]["paths"][0]["refusals"]

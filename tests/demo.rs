@@ -29,9 +29,11 @@ fn demo_rebases_builds_boots_and_reports() {
             .unwrap_or_else(|| panic!("missing stage {stage}:\n{text}"));
         at += pos;
     }
-    // The rebase report: all 17 patches with a verdict, the rename followed, and the patch
-    // 6.12 already has in another form stopped on for review.
-    assert!(text.contains("17 patches:"), "{text}");
+    // The rebase report: all 18 patches with a verdict, the rename followed, the patch 6.12
+    // already has in another form stopped on for review, and the one calling a function 6.12
+    // removed flagged.
+    assert!(text.contains("18 patches:"), "{text}");
+    assert!(text.contains("needs-api"), "{text}");
     assert!(
         text.contains("[upstream-equivalent, medium confidence]"),
         "{text}"

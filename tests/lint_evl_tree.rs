@@ -77,8 +77,8 @@ fn seeded_violations_only() {
 }
 
 /// `evl_oops()` and `evl_report_stall()` are error paths by their prototypes in
-/// include/evl/assert.h; `evl_dump_state()` and `evl_check_rq()`'s body are built only
-/// with CONFIG_EVL_DEBUG_CORE (assumed off, like every debug option). A debug build's
+/// include/evl/assert.h; `evl_dump_state()`, `evl_check_rq()`'s body and the repair under
+/// `!EVL_ASSERT(CORE, ...)` are built only with CONFIG_EVL_DEBUG_CORE (assumed off, like every debug option). A debug build's
 /// `.config` brings the debug calls back, and they are found.
 #[test]
 fn prototype_attributes_and_configured_out_debug_code() {
@@ -88,6 +88,7 @@ fn prototype_attributes_and_configured_out_debug_code() {
         "evl_report_stall",
         "evl_dump_state",
         "evl_check_rq",
+        "evl_repair_rq",
     ] {
         assert!(c.iter().all(|x| !x.contains(f)), "{f}: {c:#?}");
     }
@@ -98,6 +99,7 @@ fn prototype_attributes_and_configured_out_debug_code() {
     for debug in [
         "oob-might-sleep: __evl_schedule() -> evl_dump_state() -> msleep()",
         "oob-sleeping-lock: __evl_schedule() -> evl_check_rq() -> mutex_lock()",
+        "oob-sleeping-lock: __evl_schedule() -> evl_repair_rq() -> mutex_lock()",
     ] {
         assert!(c.iter().any(|x| x == debug), "{debug}: {c:#?}");
     }

@@ -11,6 +11,7 @@ use super::ArchError;
 
 /// Facts about one instruction set architecture, as a port needs them.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct IsaDescriptor {
     pub name: String,
     pub description: String,
@@ -45,6 +46,7 @@ pub struct IsaDescriptor {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct IrqFacts {
     pub flags_register: String,
     pub enable_bit: String,
@@ -56,6 +58,7 @@ pub struct IrqFacts {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct IpiFacts {
     pub mechanism: String,
     pub base_symbol: String,
@@ -63,11 +66,13 @@ pub struct IpiFacts {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct TimerFacts {
     pub device: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct FpuFacts {
     pub kind: String,
     pub fptest_regs: String,
@@ -75,6 +80,7 @@ pub struct FpuFacts {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrapFacts {
     pub names: Vec<String>,
     pub breakpoints: Vec<String>,
@@ -100,6 +106,7 @@ impl IsaDescriptor {
 
 /// A phase of the port (pipeline, altsched, evl, libevl).
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Phase {
     pub id: String,
     pub title: String,
@@ -108,6 +115,7 @@ pub struct Phase {
 
 /// One step of the checklist.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Step {
     pub id: String,
     pub phase: String,
@@ -128,8 +136,8 @@ pub struct Step {
     pub checks: Vec<CheckSpec>,
 }
 
-/// The kinds of check, as written in steps.toml.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+/// The kinds of check, as written in steps.toml (`kind = "..."`) and in the status report.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     File,
@@ -143,32 +151,141 @@ pub enum CheckKind {
     Replaced,
 }
 
+/// One `[[step.check]]`: its condition and what it checks.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct CheckSpec {
-    pub kind: CheckKind,
-    #[serde(default)]
-    pub path: Option<String>,
-    #[serde(default)]
-    pub file: Option<String>,
-    #[serde(default)]
-    pub files: Vec<String>,
-    #[serde(default)]
-    pub symbols: Vec<String>,
-    #[serde(default)]
-    pub caller: Option<String>,
-    #[serde(default)]
-    pub old: Option<String>,
-    #[serde(default)]
-    pub header: Option<String>,
-    #[serde(default)]
-    pub object: Option<String>,
-    #[serde(default)]
-    pub all_files: bool,
+    /// `"feature"` / `"!feature"`: kept only for descriptors (or trees) with/without it.
     #[serde(default)]
     pub when: Option<String>,
+    // Every other key belongs to the check, which rejects the ones its kind does not take.
+    #[serde(flatten)]
+    pub check: Check,
+}
+
+/// What a check looks for; each kind takes exactly the fields it reads.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Check {
+    /// `path` exists.
+    File { path: String },
+    /// `select SYMBOL` (one of `symbols`) in a config block of the arch Kconfig.
+    KconfigSelect { symbols: Vec<String> },
+    /// `source "PATH"` in the arch Kconfig, or in one of `files`.
+    KconfigSource {
+        path: String,
+        #[serde(default)]
+        files: Vec<String>,
+    },
+    /// A Makefile line of `file` adds `object`.
+    MakeObj { file: String, object: String },
+    /// One of `symbols` is defined with a real body. In this and the other C checks,
+    /// `all_files` asks for it in every existing file of `files`, not just one.
+    Defines {
+        symbols: Vec<String>,
+        files: Vec<String>,
+        #[serde(default)]
+        all_files: bool,
+    },
+    /// One of `symbols` is called (inside `caller` when given).
+    Calls {
+        symbols: Vec<String>,
+        #[serde(default)]
+        caller: Option<String>,
+        files: Vec<String>,
+        #[serde(default)]
+        all_files: bool,
+    },
+    /// One of `symbols` appears as an identifier.
+    Uses {
+        symbols: Vec<String>,
+        files: Vec<String>,
+        #[serde(default)]
+        all_files: bool,
+    },
+    /// `header` is #included.
+    Includes {
+        header: String,
+        files: Vec<String>,
+        #[serde(default)]
+        all_files: bool,
+    },
+    /// `symbols[0]` (new) is defined and `old` is no longer.
+    Replaced {
+        old: String,
+        symbols: Vec<String>,
+        files: Vec<String>,
+        #[serde(default)]
+        all_files: bool,
+    },
+}
+
+impl Check {
+    pub fn kind(&self) -> CheckKind {
+        match self {
+            Check::File { .. } => CheckKind::File,
+            Check::KconfigSelect { .. } => CheckKind::KconfigSelect,
+            Check::KconfigSource { .. } => CheckKind::KconfigSource,
+            Check::MakeObj { .. } => CheckKind::MakeObj,
+            Check::Defines { .. } => CheckKind::Defines,
+            Check::Calls { .. } => CheckKind::Calls,
+            Check::Uses { .. } => CheckKind::Uses,
+            Check::Includes { .. } => CheckKind::Includes,
+            Check::Replaced { .. } => CheckKind::Replaced,
+        }
+    }
+
+    /// The files of a check over C code and whether it must hold in all of them (rather
+    /// than in one); `None` for the other checks.
+    pub fn c_files(&self) -> Option<(&[String], bool)> {
+        match self {
+            Check::Defines {
+                files, all_files, ..
+            }
+            | Check::Calls {
+                files, all_files, ..
+            }
+            | Check::Uses {
+                files, all_files, ..
+            }
+            | Check::Includes {
+                files, all_files, ..
+            }
+            | Check::Replaced {
+                files, all_files, ..
+            } => Some((files, *all_files)),
+            Check::File { .. }
+            | Check::KconfigSelect { .. }
+            | Check::KconfigSource { .. }
+            | Check::MakeObj { .. } => None,
+        }
+    }
+
+    /// What the check is about, for the porting guide: its symbols, else its path, header
+    /// or object.
+    pub fn subject(&self) -> String {
+        match self {
+            Check::KconfigSelect { symbols }
+            | Check::Defines { symbols, .. }
+            | Check::Calls { symbols, .. }
+            | Check::Uses { symbols, .. }
+            | Check::Replaced { symbols, .. } => symbols.join(" | "),
+            Check::File { path } | Check::KconfigSource { path, .. } => path.clone(),
+            Check::MakeObj { object, .. } => object.clone(),
+            Check::Includes { header, .. } => header.clone(),
+        }
+    }
+
+    /// Every file spec the check names (for `@name` consistency checks).
+    pub fn file_specs(&self) -> &[String] {
+        match self {
+            Check::KconfigSource { files, .. } => files,
+            c => c.c_files().map_or(&[], |(files, _)| files),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Checklist {
     #[serde(rename = "phase")]
     pub phases: Vec<Phase>,
@@ -177,6 +294,7 @@ pub struct Checklist {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manifest {
     #[serde(rename = "file")]
     pub files: Vec<TemplateFile>,
@@ -185,6 +303,7 @@ pub struct Manifest {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TemplateFile {
     pub template: String,
     pub dest: String,
@@ -196,6 +315,7 @@ pub struct TemplateFile {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MakefileLine {
     pub file: String,
     pub line: String,
@@ -211,14 +331,7 @@ pub fn templates_dir() -> PathBuf {
 }
 
 fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ArchError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ArchError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|e| ArchError::Data {
-        path: path.to_path_buf(),
-        message: e.to_string().trim().replace('\n', " "),
-    })
+    Ok(crate::data::read_toml(path)?)
 }
 
 /// Names of the known descriptors (`isa/*.toml`), sorted.
@@ -271,7 +384,7 @@ pub fn load_checklist(dir: &Path) -> Result<Checklist, ArchError> {
             });
         }
         for check in &step.checks {
-            validate_check(check).map_err(|message| ArchError::Data {
+            validate_check(&check.check).map_err(|message| ArchError::Data {
                 path: path.clone(),
                 message: format!("step `{}`: {message}", step.id),
             })?;
@@ -280,34 +393,26 @@ pub fn load_checklist(dir: &Path) -> Result<Checklist, ArchError> {
     Ok(list)
 }
 
-fn validate_check(c: &CheckSpec) -> Result<(), String> {
-    let need = |ok: bool, what: &str| {
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("{:?} check needs {what}", c.kind))
-        }
+/// What serde cannot check: the lists a check searches are not empty.
+fn validate_check(c: &Check) -> Result<(), String> {
+    let symbols = match c {
+        Check::KconfigSelect { symbols }
+        | Check::Defines { symbols, .. }
+        | Check::Calls { symbols, .. }
+        | Check::Uses { symbols, .. }
+        | Check::Replaced { symbols, .. } => Some(symbols),
+        _ => None,
     };
-    match c.kind {
-        CheckKind::File => need(c.path.is_some(), "`path`"),
-        CheckKind::KconfigSelect => need(!c.symbols.is_empty(), "`symbols`"),
-        CheckKind::KconfigSource => need(c.path.is_some(), "`path`"),
-        CheckKind::MakeObj => need(
-            c.file.is_some() && c.object.is_some(),
-            "`file` and `object`",
-        ),
-        CheckKind::Defines | CheckKind::Calls | CheckKind::Uses => need(
-            !c.symbols.is_empty() && !c.files.is_empty(),
-            "`symbols` and `files`",
-        ),
-        CheckKind::Includes => need(
-            c.header.is_some() && !c.files.is_empty(),
-            "`header` and `files`",
-        ),
-        CheckKind::Replaced => need(
-            c.old.is_some() && !c.symbols.is_empty() && !c.files.is_empty(),
-            "`old`, `symbols` and `files`",
-        ),
+    let empty = if symbols.is_some_and(|s| s.is_empty()) {
+        Some("symbols")
+    } else if c.c_files().is_some_and(|(files, _)| files.is_empty()) {
+        Some("files")
+    } else {
+        None
+    };
+    match empty {
+        Some(what) => Err(format!("{:?} check needs a non-empty `{what}`", c.kind())),
+        None => Ok(()),
     }
 }
 
@@ -328,6 +433,61 @@ pub fn when_holds(when: Option<&str>, features: &[String]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use crate::data::load::testing::{assert_points_at, misspelled};
+
+    #[test]
+    fn a_misspelled_field_names_file_line_and_field() {
+        let (tmp, path, line) = misspelled("arch-templates/steps.toml", "\nold = ", "\nodl = ");
+        let err = load_checklist(&tmp.path().join("arch-templates")).unwrap_err();
+        assert_points_at(&err, &path, line, "odl");
+        let (tmp, path, line) = misspelled(
+            "arch-templates/isa/riscv.toml",
+            "\nsrcarch = ",
+            "\nsrcarc = ",
+        );
+        let err = load_descriptor(&tmp.path().join("arch-templates"), "riscv").unwrap_err();
+        assert_points_at(&err, &path, line, "srcarc");
+        let (tmp, path, line) = misspelled(
+            "arch-templates/generic/manifest.toml",
+            "\ndest = ",
+            "\ndset = ",
+        );
+        let err = load_manifest(&tmp.path().join("arch-templates")).unwrap_err();
+        assert_points_at(&err, &path, line, "dset");
+    }
+
+    #[test]
+    fn a_check_takes_only_the_fields_of_its_kind() {
+        let steps = |check: &str| {
+            let tmp = tempfile::tempdir().unwrap();
+            let text = format!(
+                "[[phase]]\nid = \"p\"\ntitle = \"t\"\nmilestone = \"m\"\n\
+                 [[step]]\nid = \"s\"\nphase = \"p\"\ntitle = \"t\"\ntodo = \"d\"\n\
+                 [[step.check]]\n{check}"
+            );
+            std::fs::write(tmp.path().join("steps.toml"), text).unwrap();
+            load_checklist(tmp.path()).map(|l| l.steps[0].checks[0].clone())
+        };
+        let c = steps("kind = \"includes\"\nheader = \"h.h\"\nfiles = [\"a.c\"]\nwhen = \"x\"\n")
+            .unwrap();
+        assert_eq!(c.when.as_deref(), Some("x"));
+        assert_eq!(c.check.kind(), CheckKind::Includes);
+        assert_eq!(c.check.subject(), "h.h");
+        // `caller` belongs to `calls`, not to `defines`.
+        let e = steps("kind = \"defines\"\nsymbols = [\"f\"]\nfiles = [\"a.c\"]\ncaller = \"g\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("steps.toml:14:1: unknown field `caller`"), "{e}");
+        let e = steps("kind = \"make_obj\"\nfile = \"Makefile\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing field `object`"), "{e}");
+        let e = steps("kind = \"uses\"\nsymbols = []\nfiles = [\"a.c\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("non-empty `symbols`"), "{e}");
+    }
+
     use super::*;
 
     #[test]
@@ -356,7 +516,7 @@ mod tests {
                 for spec in step
                     .checks
                     .iter()
-                    .flat_map(|c| c.files.iter())
+                    .flat_map(|c| c.check.file_specs())
                     .chain(&step.files)
                 {
                     if let Some(key) = spec.strip_prefix('@') {

@@ -32,10 +32,12 @@ pub enum ArchError {
         known: Vec<String>,
         dir: PathBuf,
     },
-    #[error("{}: not a kernel tree (no Makefile and arch/{arch}/ there); pass --tree DIR", tree.display())]
+    #[error("{}: not a kernel tree (no Makefile and arch/{arch}/ there)", tree.display())]
     NotAKernelTree { tree: PathBuf, arch: String },
     #[error("{}: {message}", path.display())]
     Data { path: PathBuf, message: String },
+    #[error(transparent)]
+    DataFile(#[from] crate::data::DataFileError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -52,7 +54,7 @@ pub enum ArchError {
     Edit { path: PathBuf, message: String },
     #[error(
         "refusing to overwrite {} existing file(s) that differ from the scaffold: {}; \
-         nothing was written. Re-run with --force to overwrite them, or --dry-run to see the diff",
+         nothing was written",
         paths.len(),
         paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]

@@ -118,16 +118,8 @@ pub fn render(
                 .iter()
                 .filter(|c| data::when_holds(c.when.as_deref(), &facts.features))
                 .map(|c| {
-                    let what = if c.symbols.is_empty() {
-                        c.path
-                            .clone()
-                            .or(c.header.clone())
-                            .or(c.object.clone())
-                            .unwrap_or_default()
-                    } else {
-                        c.symbols.join(" | ")
-                    };
-                    format!("{:?} `{}`", c.kind, what.replace("{arch}", a))
+                    let what = c.check.subject().replace("{arch}", a);
+                    format!("{:?} `{what}`", c.check.kind())
                 })
                 .collect();
             if !checks.is_empty() {

@@ -95,7 +95,7 @@ pub fn new_arch(opts: &NewArchOptions) -> Result<ScaffoldReport, ArchError> {
                 // porter's copy instead of refusing the whole run.
                 change.kind = ChangeKind::Unchanged;
                 change.summary =
-                    "kept (differs from a fresh checklist; --force regenerates it)".into();
+                    "kept (differs from a fresh checklist; forcing regenerates it)".into();
             } else {
                 refused.push(opts.tree.join(&change.path));
             }
@@ -106,7 +106,7 @@ pub fn new_arch(opts: &NewArchOptions) -> Result<ScaffoldReport, ArchError> {
     }
     if !refused.is_empty() {
         report.notes.push(format!(
-            "{} file(s) exist and differ; a real run needs --force to overwrite them",
+            "{} file(s) exist and differ; a real run must be forced to overwrite them",
             refused.len()
         ));
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::cindex::{self, CIndex};
 use super::data::Checklist;
-use super::data::{self, CheckKind, CheckSpec, IsaDescriptor};
+use super::data::{self, Check, CheckKind, IsaDescriptor};
 use super::tree::{self, TreeFacts, TreeFiles};
 use super::ArchError;
 
@@ -133,7 +133,7 @@ pub fn evaluate(
                 .checks
                 .iter()
                 .filter(|c| data::when_holds(c.when.as_deref(), &facts.features))
-                .map(|c| ctx.eval(c))
+                .map(|c| ctx.eval(&c.check))
                 .collect();
             let counted: Vec<&CheckOutcome> = checks
                 .iter()
@@ -234,9 +234,9 @@ impl Found {
 }
 
 /// A failed outcome of `c`, to be filled by its check.
-fn outcome(c: &CheckSpec, description: String) -> CheckOutcome {
+fn outcome(c: &Check, description: String) -> CheckOutcome {
     CheckOutcome {
-        kind: c.kind,
+        kind: c.kind(),
         description,
         state: CheckState::Fail,
         evidence: Vec::new(),
@@ -279,22 +279,22 @@ impl Ctx<'_> {
         self.cache.get(rel).and_then(|o| o.as_ref())
     }
 
-    fn eval(&mut self, c: &CheckSpec) -> CheckOutcome {
-        match c.kind {
-            CheckKind::File => self.file(c),
-            CheckKind::KconfigSelect => self.kconfig_select(c),
-            CheckKind::KconfigSource => self.kconfig_source(c),
-            CheckKind::MakeObj => self.make_obj(c),
-            CheckKind::Defines
-            | CheckKind::Calls
-            | CheckKind::Uses
-            | CheckKind::Includes
-            | CheckKind::Replaced => self.eval_c(c),
+    fn eval(&mut self, c: &Check) -> CheckOutcome {
+        match c {
+            Check::File { path } => self.file(c, path),
+            Check::KconfigSelect { symbols } => self.kconfig_select(c, symbols),
+            Check::KconfigSource { path, files } => self.kconfig_source(c, path, files),
+            Check::MakeObj { file, object } => self.make_obj(c, file, object),
+            Check::Defines { .. }
+            | Check::Calls { .. }
+            | Check::Uses { .. }
+            | Check::Includes { .. }
+            | Check::Replaced { .. } => self.eval_c(c),
         }
     }
 
-    fn file(&self, c: &CheckSpec) -> CheckOutcome {
-        let rel = expand(self.desc, c.path.as_deref().unwrap_or_default());
+    fn file(&self, c: &Check, path: &str) -> CheckOutcome {
+        let rel = expand(self.desc, path);
         let mut out = outcome(c, format!("{rel} exists"));
         if self.files.is_file(&rel) {
             out.state = CheckState::Pass;
@@ -303,14 +303,11 @@ impl Ctx<'_> {
         out
     }
 
-    fn kconfig_select(&self, c: &CheckSpec) -> CheckOutcome {
+    fn kconfig_select(&self, c: &Check, symbols: &[String]) -> CheckOutcome {
         let kconfig_rel = self.desc.kconfig_path();
-        let mut out = outcome(
-            c,
-            format!("{kconfig_rel} selects {}", c.symbols.join(" or ")),
-        );
+        let mut out = outcome(c, format!("{kconfig_rel} selects {}", symbols.join(" or ")));
         for block in &self.facts.kconfig.configs {
-            if let Some(s) = block.selects.iter().find(|s| c.symbols.contains(&s.symbol)) {
+            if let Some(s) = block.selects.iter().find(|s| symbols.contains(&s.symbol)) {
                 out.state = CheckState::Pass;
                 out.evidence.push(ev(
                     &kconfig_rel,
@@ -323,9 +320,8 @@ impl Ctx<'_> {
         out
     }
 
-    fn kconfig_source(&self, c: &CheckSpec) -> CheckOutcome {
+    fn kconfig_source(&self, c: &Check, p: &str, files: &[String]) -> CheckOutcome {
         let kconfig_rel = self.desc.kconfig_path();
-        let p = c.path.as_deref().unwrap_or_default();
         let mut out = outcome(
             c,
             format!("{kconfig_rel} (or a common Kconfig) sources \"{p}\""),
@@ -338,7 +334,7 @@ impl Ctx<'_> {
         }
         // Newer trees source the generic Kconfig files from common places.
         let wanted = format!("\"{p}\"");
-        for rel in expand_all(self.desc, &c.files) {
+        for rel in expand_all(self.desc, files) {
             if rel == kconfig_rel {
                 continue;
             }
@@ -359,9 +355,8 @@ impl Ctx<'_> {
         out
     }
 
-    fn make_obj(&self, c: &CheckSpec) -> CheckOutcome {
-        let rel = expand(self.desc, c.file.as_deref().unwrap_or_default());
-        let obj = c.object.as_deref().unwrap_or_default();
+    fn make_obj(&self, c: &Check, file: &str, obj: &str) -> CheckOutcome {
+        let rel = expand(self.desc, file);
         let mut out = outcome(c, format!("{rel} builds {obj}"));
         if let Ok(text) = self.files.read(&rel) {
             if let Some((i, l)) = text.lines().enumerate().find(|(_, l)| {
@@ -375,9 +370,10 @@ impl Ctx<'_> {
     }
 
     /// A check over C files: each existing file is indexed and asked the kind's question.
-    fn eval_c(&mut self, c: &CheckSpec) -> CheckOutcome {
-        let (files, applies) = self.files(&c.files);
-        let mut shown = expand_all(self.desc, &c.files).join(", ");
+    fn eval_c(&mut self, c: &Check) -> CheckOutcome {
+        let (specs, all_files) = c.c_files().unwrap_or_default();
+        let (files, applies) = self.files(specs);
+        let mut shown = expand_all(self.desc, specs).join(", ");
         if shown.is_empty() {
             shown = "(no such files for this arch)".into();
         }
@@ -390,13 +386,20 @@ impl Ctx<'_> {
         let mut stub = false;
         for rel in &files {
             let Some(idx) = self.index(rel) else { continue };
-            let found = match c.kind {
-                CheckKind::Defines => defines(c, idx),
-                CheckKind::Calls => calls(c, idx),
-                CheckKind::Uses => uses(c, idx),
-                CheckKind::Includes => includes(c, idx),
-                CheckKind::Replaced => replaced(c, idx, rel, &mut out.evidence),
-                _ => None,
+            let found = match c {
+                Check::Defines { symbols, .. } => defines(symbols, idx),
+                Check::Calls {
+                    symbols, caller, ..
+                } => calls(symbols, caller.as_deref(), idx),
+                Check::Uses { symbols, .. } => uses(symbols, idx),
+                Check::Includes { header, .. } => includes(header, idx),
+                Check::Replaced { old, symbols, .. } => {
+                    replaced(old, symbols, idx, rel, &mut out.evidence)
+                }
+                Check::File { .. }
+                | Check::KconfigSelect { .. }
+                | Check::KconfigSource { .. }
+                | Check::MakeObj { .. } => None,
             };
             match found {
                 Some(f) => {
@@ -405,18 +408,18 @@ impl Ctx<'_> {
                         stub = true;
                     } else {
                         per_file_pass += 1;
-                        if !c.all_files {
+                        if !all_files {
                             break;
                         }
                     }
                 }
-                None if c.all_files => {
+                None if all_files => {
                     out.evidence.push(ev(rel, 0, "not found in this file"));
                 }
                 None => {}
             }
         }
-        let pass = if c.all_files {
+        let pass = if all_files {
             !files.is_empty() && per_file_pass == files.len()
         } else {
             per_file_pass > 0
@@ -436,36 +439,36 @@ impl Ctx<'_> {
 }
 
 /// What a C check asks, for the report; `shown` names its files.
-fn c_description(c: &CheckSpec, shown: &str) -> String {
-    let syms = c.symbols.join(" or ");
-    match c.kind {
-        CheckKind::Defines => format!("{syms} defined in {shown}"),
-        CheckKind::Calls => match &c.caller {
-            Some(f) => format!("{f}() calls {syms} in {shown}"),
-            None => format!("{syms} called in {shown}"),
+fn c_description(c: &Check, shown: &str) -> String {
+    match c {
+        Check::Defines { symbols, .. } => format!("{} defined in {shown}", symbols.join(" or ")),
+        Check::Calls {
+            symbols, caller, ..
+        } => match caller {
+            Some(f) => format!("{f}() calls {} in {shown}", symbols.join(" or ")),
+            None => format!("{} called in {shown}", symbols.join(" or ")),
         },
-        CheckKind::Uses => format!(
-            "{syms} used in {}{shown}",
-            if c.all_files { "every one of " } else { "" }
+        Check::Uses {
+            symbols, all_files, ..
+        } => format!(
+            "{} used in {}{shown}",
+            symbols.join(" or "),
+            if *all_files { "every one of " } else { "" }
         ),
-        CheckKind::Includes => format!(
-            "<{}> included by {shown}",
-            c.header.as_deref().unwrap_or_default()
-        ),
-        CheckKind::Replaced => format!(
-            "{syms} replaces {} in {shown}",
-            c.old.as_deref().unwrap_or_default()
-        ),
-        CheckKind::File
-        | CheckKind::KconfigSelect
-        | CheckKind::KconfigSource
-        | CheckKind::MakeObj => String::new(),
+        Check::Includes { header, .. } => format!("<{header}> included by {shown}"),
+        Check::Replaced { old, symbols, .. } => {
+            format!("{} replaces {old} in {shown}", symbols.join(" or "))
+        }
+        Check::File { .. }
+        | Check::KconfigSelect { .. }
+        | Check::KconfigSource { .. }
+        | Check::MakeObj { .. } => String::new(),
     }
 }
 
 /// `defines`: one of the symbols is defined (a real body wins over a TODO stub).
-fn defines(c: &CheckSpec, idx: &CIndex) -> Option<Found> {
-    find_def(idx, &c.symbols).map(|d| {
+fn defines(symbols: &[String], idx: &CIndex) -> Option<Found> {
+    find_def(idx, symbols).map(|d| {
         Found::new(
             d.line,
             d.stub,
@@ -476,18 +479,15 @@ fn defines(c: &CheckSpec, idx: &CIndex) -> Option<Found> {
 
 /// `calls`: one of the symbols is called (by `caller` when given). Any stub definition of
 /// the caller (e.g. the pipelined branch of an #ifdef) means the work is scaffolded, not done.
-fn calls(c: &CheckSpec, idx: &CIndex) -> Option<Found> {
-    let hit = c
-        .symbols
-        .iter()
-        .find_map(|s| idx.call(s, c.caller.as_deref()));
+fn calls(symbols: &[String], caller: Option<&str>, idx: &CIndex) -> Option<Found> {
+    let hit = symbols.iter().find_map(|s| idx.call(s, caller));
     match hit {
         Some(call) => Some(Found::new(
             call.line,
             false,
             format!("calls {}", call.callee),
         )),
-        None => c.caller.as_deref().and_then(|f| {
+        None => caller.and_then(|f| {
             idx.defs
                 .iter()
                 .find(|d| d.name == f && d.stub)
@@ -497,25 +497,29 @@ fn calls(c: &CheckSpec, idx: &CIndex) -> Option<Found> {
 }
 
 /// `uses`: one of the symbols appears.
-fn uses(c: &CheckSpec, idx: &CIndex) -> Option<Found> {
-    c.symbols.iter().find_map(|s| {
+fn uses(symbols: &[String], idx: &CIndex) -> Option<Found> {
+    symbols.iter().find_map(|s| {
         idx.uses(s)
             .map(|l| Found::new(l, false, format!("uses {s}")))
     })
 }
 
 /// `includes`: the header is included.
-fn includes(c: &CheckSpec, idx: &CIndex) -> Option<Found> {
-    let h = c.header.as_deref().unwrap_or_default();
-    idx.include(h)
-        .map(|l| Found::new(l, false, format!("#include <{h}>")))
+fn includes(header: &str, idx: &CIndex) -> Option<Found> {
+    idx.include(header)
+        .map(|l| Found::new(l, false, format!("#include <{header}>")))
 }
 
 /// `replaced`: one of the symbols is defined and `old` is gone; while `old` is still defined
 /// the new definition counts as a stub, with `old`'s place as evidence.
-fn replaced(c: &CheckSpec, idx: &CIndex, rel: &str, evidence: &mut Vec<Evidence>) -> Option<Found> {
-    let old = c.old.as_deref().unwrap_or_default();
-    match (find_def(idx, &c.symbols), idx.def(old)) {
+fn replaced(
+    old: &str,
+    symbols: &[String],
+    idx: &CIndex,
+    rel: &str,
+    evidence: &mut Vec<Evidence>,
+) -> Option<Found> {
+    match (find_def(idx, symbols), idx.def(old)) {
         (Some(d), None) => Some(Found::new(
             d.line,
             d.stub,
@@ -638,7 +642,7 @@ mod tests {
         tree.entry(KCONFIG.into())
             .or_insert_with(|| "config RISCV\n\tdef_bool y\n".into());
         let facts = tree::facts(Path::new("mem"), &desc, &tree).unwrap();
-        let spec: CheckSpec = toml::from_str(spec).unwrap();
+        let spec: Check = toml::from_str(spec).unwrap();
         Ctx {
             desc: &desc,
             facts: &facts,

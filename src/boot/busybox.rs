@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::BootError;
 use crate::apt::{AptError, PrivateApt};
-use crate::kbuild::{ArchProfile, GuestProfile, KbuildError};
+use crate::kbuild::{ArchProfile, GuestProfile};
 
 /// `kbuild/busybox.toml`: where the package comes from.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,15 +30,12 @@ pub struct Source {
 
 impl Source {
     pub fn load() -> Result<Self, BootError> {
-        let path = crate::data::file("kbuild/busybox.toml");
-        let text = std::fs::read_to_string(&path).map_err(|e| BootError::Io {
-            path: path.clone(),
-            source: e,
-        })?;
-        let mut source: Source = toml::from_str(&text).map_err(|e| KbuildError::BadData {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        Self::load_from(&crate::data::file("kbuild/busybox.toml"))
+    }
+
+    pub fn load_from(path: &Path) -> Result<Self, BootError> {
+        let mut source: Source =
+            crate::data::read_toml(path).map_err(|e| BootError::Build(e.into()))?;
         if let Some(m) = std::env::var_os("DOVETAIL_PORT_DEBIAN_MIRROR") {
             source.mirror = m.to_string_lossy().into_owned();
         }
@@ -201,7 +198,8 @@ fn run(arch: &str, program: &str, args: &[String], dir: &Path) -> Result<String,
 fn fetch_error(arch: &str, e: AptError) -> BootError {
     let hint = match e {
         AptError::Spawn { .. } => {
-            " (fetching needs Debian's apt and dpkg-deb; on other hosts pass --busybox PATH)"
+            " (fetching needs Debian's apt and dpkg-deb; on other hosts give a busybox built \
+             for the guest)"
         }
         _ => "",
     };
@@ -350,6 +348,14 @@ pub fn fetch(arch: &str, opts: &FetchOptions) -> Result<PathBuf, BootError> {
 
 #[cfg(test)]
 mod tests {
+    use crate::data::load::testing::{assert_points_at, misspelled};
+
+    #[test]
+    fn a_misspelled_field_names_file_line_and_field() {
+        let (_tmp, path, line) = misspelled("kbuild/busybox.toml", "\nsuite = ", "\nsuit = ");
+        let err = Source::load_from(&path).unwrap_err();
+        assert_points_at(&err, &path, line, "suit");
+    }
     use super::*;
 
     fn guest(class: u8, machine: u16) -> GuestProfile {

@@ -24,11 +24,11 @@ pub enum BootError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("busybox {} not found: pass --busybox with a statically linked busybox for the guest architecture", .0.display())]
+    #[error("busybox {} not found: give a statically linked busybox for the guest architecture", .0.display())]
     NoBusybox(PathBuf),
     #[error(
-        "no static busybox for {arch} guests on this host: run `dovetail-port busybox --arch {arch}` \
-         to fetch Debian's busybox-static for {arch} once, or pass --busybox PATH (built for {arch})"
+        "no static busybox for {arch} guests on this host: fetch Debian's busybox-static for \
+         {arch} once, or give a busybox built for {arch}"
     )]
     NoBusyboxForArch { arch: String },
     #[error("{}: not a busybox for {arch} guests: {why}", path.display())]

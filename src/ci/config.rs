@@ -376,16 +376,7 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, CiError> {
-        let mut config: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-            CiError::BadConfig {
-                path: path.to_path_buf(),
-                line,
-                message: e.message().to_string(),
-            }
-        })?;
+        let mut config: Config = crate::data::parse_toml(path, text)?;
         config.check(path)?;
         Ok(config)
     }
@@ -468,6 +459,14 @@ pub fn check_entry_name(name: &str) -> Result<(), &'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_misspelled_field_names_file_line_and_field() {
+        let path = Path::new("fork/dovetail-port.toml");
+        let text = "[queue]\nbase = \"v6.12\"\n\n[[matrix]]\narch = \"x86_64\"\nfragment = [\"dovetail\"]\n";
+        let err = Config::parse(text, path).unwrap_err();
+        crate::data::load::testing::assert_points_at(&err, path, 6, "fragment");
+    }
+
     use super::*;
 
     #[test]

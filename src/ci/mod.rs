@@ -33,9 +33,11 @@ pub enum CiError {
         line: Option<usize>,
         message: String,
     },
+    #[error(transparent)]
+    DataFile(#[from] crate::data::DataFileError),
     #[error("no {} in {} (or its parents): create one with `dovetail-port ci init`", config::FILE_NAME, .0.display())]
     NoConfig(PathBuf),
-    #[error("{} already exists: pass --force to overwrite it", .0.display())]
+    #[error("{} already exists", .0.display())]
     ConfigExists(PathBuf),
     #[error("`{spec}` is not a commit in {}: fetch it, or fix [queue] in dovetail-port.toml", repo.display())]
     UnknownRef { spec: String, repo: PathBuf },

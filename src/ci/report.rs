@@ -3,12 +3,9 @@
 
 use std::fmt::Write;
 
-use super::run::{CiReport, GateKind, Status};
-use crate::results::{TestReport, Verdict};
-
-pub fn end_text(r: &TestReport) -> String {
-    format!("boot {}", r.end)
-}
+use super::run::{CiReport, GateKind, GateResult, Status};
+use crate::results::junit::{Case, Outcome, Suite, Suites};
+use crate::results::render::{crash_cases, junit_case};
 
 fn kind(k: GateKind) -> &'static str {
     match k {
@@ -122,174 +119,69 @@ pub fn markdown(r: &CiReport) -> String {
     s
 }
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-struct Case {
-    class: String,
-    name: String,
-    /// (tag, message, body) for failure/error/skipped.
-    outcome: Option<(&'static str, String, String)>,
-}
-
 /// JUnit XML: a `<testsuite>` per gate. The gate itself is a test case (so an error or a
 /// hang shows up), then its parts: each conflicting patch, each lint finding, each KUnit case
 /// and kernel event.
 pub fn junit(r: &CiReport) -> String {
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let mut suites = String::new();
-    let (mut all_tests, mut all_fail, mut all_err, mut all_skip) = (0, 0, 0, 0);
-    for g in &r.gates {
-        let mut cases = vec![Case {
-            class: format!("ci.{}", kind(g.kind)),
-            name: g.name.clone(),
-            outcome: match g.status {
-                Status::Passed => None,
-                Status::Failed => Some((
-                    "failure",
-                    g.summary.clone(),
-                    g.detail.clone().unwrap_or_default(),
-                )),
-                Status::Error => Some((
-                    "error",
-                    g.summary.clone(),
-                    g.detail.clone().unwrap_or_default(),
-                )),
-                Status::Skipped => Some(("skipped", g.summary.clone(), String::new())),
-            },
-        }];
-        if let Some(q) = &g.queue {
-            for (subject, id) in &q.conflicts {
-                cases.push(Case {
-                    class: "queue".into(),
-                    name: format!("{id} {subject}"),
-                    outcome: Some((
-                        "failure",
-                        format!("conflicts onto {}", q.onto),
-                        String::new(),
-                    )),
-                });
-            }
-            if let Some(b) = &q.breaks {
-                cases.push(Case {
-                    class: "queue".into(),
-                    name: format!("{} {}", b.commit, b.subject),
-                    outcome: Some((
-                        "failure",
-                        format!("{} onto {}", b.verdict, q.onto),
-                        b.evidence.clone(),
-                    )),
-                });
-            }
-        }
-        for f in &g.findings {
+    Suites {
+        name: "dovetail-port ci".into(),
+        time: Some(r.secs),
+        suites: r.gates.iter().map(gate_suite).collect(),
+    }
+    .to_xml()
+}
+
+fn gate_suite(g: &GateResult) -> Suite {
+    let detail = || g.detail.clone().unwrap_or_default();
+    let mut cases = vec![Case {
+        class: format!("ci.{}", kind(g.kind)),
+        name: g.name.clone(),
+        outcome: match g.status {
+            Status::Passed => Outcome::Passed,
+            Status::Failed => Outcome::failure(&g.summary, detail()),
+            Status::Error => Outcome::error(&g.summary, detail()),
+            Status::Skipped => Outcome::skipped(&g.summary),
+        },
+    }];
+    if let Some(q) = &g.queue {
+        for (subject, id) in &q.conflicts {
             cases.push(Case {
-                class: format!("lint.{}", f.rule),
-                name: format!("{}:{}", f.file, f.line),
-                outcome: Some(("failure", f.message.clone(), f.chain.clone())),
+                class: "queue".into(),
+                name: format!("{id} {subject}"),
+                outcome: Outcome::failure(format!("conflicts onto {}", q.onto), ""),
             });
         }
-        if let Some(t) = &g.tests {
-            for c in &t.cases {
-                let outcome = match c.verdict {
-                    Verdict::Pass => None,
-                    Verdict::Skip => Some((
-                        "skipped",
-                        c.message.clone().unwrap_or_default(),
-                        String::new(),
-                    )),
-                    Verdict::Fail => Some((
-                        "failure",
-                        "test failed".into(),
-                        c.message.clone().unwrap_or_default(),
-                    )),
-                    Verdict::Crashed => Some((
-                        "error",
-                        "never reported (crashed)".into(),
-                        c.message.clone().unwrap_or_default(),
-                    )),
-                };
-                cases.push(Case {
-                    class: format!(
-                        "{}.{}",
-                        g.name,
-                        if c.suite.is_empty() {
-                            "tests"
-                        } else {
-                            &c.suite
-                        }
-                    ),
-                    name: c.name.clone(),
-                    outcome,
-                });
-            }
-            for (i, ev) in t.crashes.iter().enumerate() {
-                cases.push(Case {
-                    class: format!("{}.kernel", g.name),
-                    name: format!("event {} ({:?}, line {})", i + 1, ev.kind, ev.line),
-                    outcome: Some(("failure", ev.summary.clone(), ev.excerpt.clone())),
-                });
-            }
+        if let Some(b) = &q.breaks {
+            cases.push(Case {
+                class: "queue".into(),
+                name: format!("{} {}", b.commit, b.subject),
+                outcome: Outcome::failure(format!("{} onto {}", b.verdict, q.onto), &b.evidence),
+            });
         }
-        let count = |tag: &str| {
-            cases
-                .iter()
-                .filter(|c| c.outcome.as_ref().is_some_and(|o| o.0 == tag))
-                .count()
-        };
-        let (f, e, s) = (count("failure"), count("error"), count("skipped"));
-        all_tests += cases.len();
-        all_fail += f;
-        all_err += e;
-        all_skip += s;
-        let _ = writeln!(
-            suites,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"{e}\" skipped=\"{s}\" time=\"{:.3}\">",
-            esc(&g.name),
-            cases.len(),
-            g.secs
-        );
-        for c in cases {
-            let _ = write!(
-                suites,
-                "    <testcase classname=\"{}\" name=\"{}\"",
-                esc(&c.class),
-                esc(&c.name)
-            );
-            match c.outcome {
-                None => suites.push_str("/>\n"),
-                Some((tag, msg, body)) => {
-                    let _ = writeln!(
-                        suites,
-                        ">\n      <{tag} message=\"{}\">{}</{tag}>\n    </testcase>",
-                        esc(&msg),
-                        esc(&body)
-                    );
-                }
-            }
-        }
-        suites.push_str("  </testsuite>\n");
     }
-    let _ = writeln!(
-        x,
-        "<testsuites name=\"dovetail-port ci\" tests=\"{all_tests}\" failures=\"{all_fail}\" errors=\"{all_err}\" skipped=\"{all_skip}\" time=\"{:.3}\">",
-        r.secs
-    );
-    x.push_str(&suites);
-    x.push_str("</testsuites>\n");
-    x
+    for f in &g.findings {
+        cases.push(Case {
+            class: format!("lint.{}", f.rule),
+            name: format!("{}:{}", f.file, f.line),
+            outcome: Outcome::failure(&f.message, &f.chain),
+        });
+    }
+    if let Some(t) = &g.tests {
+        for c in &t.cases {
+            let suite = if c.suite.is_empty() {
+                "tests"
+            } else {
+                &c.suite
+            };
+            cases.push(junit_case(c, format!("{}.{suite}", g.name)));
+        }
+        cases.extend(crash_cases(t, &format!("{}.kernel", g.name)));
+    }
+    Suite {
+        name: g.name.clone(),
+        time: Some(g.secs),
+        cases,
+    }
 }
 
 pub fn json(r: &CiReport) -> String {

@@ -411,13 +411,13 @@ fn entry_gate(
         Ok(r) => {
             let c = r.counts;
             g.summary = format!(
-                "{} passed, {} failed, {} skipped, {} crashed; {} kernel event(s); {}",
+                "{} passed, {} failed, {} skipped, {} crashed; {} kernel event(s); boot {}",
                 c.passed,
                 c.failed,
                 c.skipped,
                 c.crashed,
                 r.crashes.len(),
-                super::report::end_text(&r)
+                r.end
             );
             if !r.passed() {
                 g.status = Status::Failed;
@@ -440,7 +440,7 @@ fn entry_gate(
 fn skipped(name: &str, kind: GateKind) -> GateResult {
     let mut g = GateResult::new(name, kind);
     g.status = Status::Skipped;
-    g.summary = "not run (--fail-fast after a failure)".into();
+    g.summary = "not run (fail-fast: an earlier gate failed)".into();
     g
 }
 

@@ -15,6 +15,7 @@ mod busybox;
 mod ci;
 mod demo;
 mod doctor;
+mod hints;
 mod lint;
 mod queue;
 mod rebase;
@@ -262,7 +263,7 @@ pub fn profile_arch(s: &str) -> Result<String, String> {
 
 /// The arch of new-arch, arch-status and lint: the kernel's name (`riscv64` → `riscv`).
 pub fn kernel_arch(s: &str) -> Result<String, String> {
-    Ok(dovetail_port::kbuild::ArchProfile::kernel_name(s))
+    dovetail_port::kbuild::ArchProfile::try_kernel_name(s).map_err(|e| e.to_string())
 }
 
 pub fn run() -> ExitCode {
@@ -296,6 +297,9 @@ pub fn run() -> ExitCode {
             eprintln!("error: {err}");
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
+            }
+            if let Some(hint) = hints::hint(&err) {
+                eprintln!("  hint: {hint}");
             }
             ExitCode::from(EXIT_ERROR)
         }

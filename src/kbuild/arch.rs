@@ -140,26 +140,35 @@ impl ArchProfile {
     /// The kernel's name for `arch` in any spelling (`riscv64` → `riscv`, `x86_64` → `x86`,
     /// `ppc64` → `powerpc`), as `arch/` folders and the new-arch descriptors use: a profile's
     /// `source_arch`, else `kbuild/arch-spellings.toml`; a name neither knows (a new port:
-    /// `loongarch`) is kept as given.
+    /// `loongarch`) is kept as given. Broken data is read as no answer; [`Self::try_kernel_name`]
+    /// reports it.
     pub fn kernel_name(arch: &str) -> String {
         if let Ok(p) = Self::load(arch) {
             return p.source_arch;
         }
-        spellings()
-            .get(arch)
-            .cloned()
+        spellings(&crate::data::file("kbuild/arch-spellings.toml"))
+            .ok()
+            .and_then(|s| s.get(arch).cloned())
             .unwrap_or_else(|| arch.to_string())
     }
 
+    /// [`Self::kernel_name`], failing on a broken profile of that name or a broken spellings
+    /// file instead of reading past it (what a user typed is checked here, once).
+    pub fn try_kernel_name(arch: &str) -> Result<String, KbuildError> {
+        match Self::load(arch) {
+            Ok(p) => return Ok(p.source_arch),
+            Err(KbuildError::UnknownArch { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let spellings = spellings(&crate::data::file("kbuild/arch-spellings.toml"))?;
+        Ok(spellings
+            .get(arch)
+            .cloned()
+            .unwrap_or_else(|| arch.to_string()))
+    }
+
     pub fn load_file(path: &Path) -> Result<Self, KbuildError> {
-        let text = std::fs::read_to_string(path).map_err(|e| KbuildError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-        toml::from_str(&text).map_err(|e| KbuildError::BadData {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        Ok(crate::data::read_toml(path)?)
     }
 
     /// The `CROSS_COMPILE` prefix to use: the explicit one, none on a native host, else the
@@ -176,23 +185,45 @@ impl ArchProfile {
     }
 }
 
-/// `kbuild/arch-spellings.toml`: spellings of kernel architectures no profile builds → their
-/// `arch/` folder. Unreadable or broken, it maps nothing (names are then kept as given).
-fn spellings() -> std::collections::BTreeMap<String, String> {
+/// `kbuild/arch-spellings.toml` at `path`: spellings of kernel architectures no profile
+/// builds → their `arch/` folder. A missing file maps nothing.
+fn spellings(path: &Path) -> Result<std::collections::BTreeMap<String, String>, KbuildError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Spellings {
         folder: std::collections::BTreeMap<String, String>,
     }
-    std::fs::read_to_string(crate::data::file("kbuild/arch-spellings.toml"))
-        .ok()
-        .and_then(|t| toml::from_str::<Spellings>(&t).ok())
-        .map(|s| s.folder)
-        .unwrap_or_default()
+    if !path.is_file() {
+        return Ok(Default::default());
+    }
+    Ok(crate::data::read_toml::<Spellings>(path)?.folder)
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::data::load::testing::{assert_points_at, misspelled};
+
+    #[test]
+    fn a_misspelled_field_names_file_line_and_field() {
+        let (_tmp, path, line) = misspelled(
+            "kbuild/arch/x86_64.toml",
+            "\nimage_target = ",
+            "\nimage_targt = ",
+        );
+        let err = ArchProfile::load_file(&path).unwrap_err();
+        assert_points_at(&err, &path, line, "image_targt");
+        let (_tmp, path, line) =
+            misspelled("kbuild/arch-spellings.toml", "\n[folder]", "\n[folders]");
+        let err = spellings(&path).unwrap_err();
+        assert_points_at(&err, &path, line, "folders");
+        assert_eq!(spellings(&path.with_extension("none")).unwrap().len(), 0);
+        assert_eq!(ArchProfile::try_kernel_name("i686").unwrap(), "x86");
+        assert_eq!(
+            ArchProfile::try_kernel_name("loongarch").unwrap(),
+            "loongarch"
+        );
+    }
+
     use super::*;
 
     #[test]

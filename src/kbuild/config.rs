@@ -99,15 +99,26 @@ pub fn read_fragment(path: &Path) -> Result<Vec<Request>, KbuildError> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ConflictFile {
     conflict: Vec<Conflict>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Conflict {
     a: String,
     b: String,
     reason: String,
+}
+
+/// The pairs of options `path` (`kbuild/conflicts.toml`) says cannot be set together; `None`
+/// when there is no such file.
+fn conflicts(path: &Path) -> Result<Option<ConflictFile>, KbuildError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(crate::data::parse_toml(path, &text)?)),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Merges the requests of all fragments in order, refusing contradictions: two fragments
@@ -132,12 +143,7 @@ pub fn merge_requests(fragments: &[Vec<Request>]) -> Result<Vec<Request>, Kbuild
         }
         merged.insert(req.symbol.clone(), req.clone());
     }
-    let path = crate::data::file("kbuild/conflicts.toml");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let table: ConflictFile = toml::from_str(&text).map_err(|e| KbuildError::BadData {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+    if let Some(table) = conflicts(&crate::data::file("kbuild/conflicts.toml"))? {
         let enabled = |s: &str| merged.get(s).is_some_and(|r| r.value != "n");
         for c in table.conflict {
             if enabled(&c.a) && enabled(&c.b) {
@@ -222,6 +228,14 @@ pub fn unmet<'a>(
 
 #[cfg(test)]
 mod tests {
+    use crate::data::load::testing::{assert_points_at, misspelled};
+
+    #[test]
+    fn a_misspelled_field_names_file_line_and_field() {
+        let (_tmp, path, line) = misspelled("kbuild/conflicts.toml", "\nreason = ", "\nreasons = ");
+        let err = conflicts(&path).err().expect("rejected");
+        assert_points_at(&err, &path, line, "reasons");
+    }
     use super::*;
 
     fn req(sym: &str, value: &str, file: &str, line: usize) -> Request {

@@ -26,8 +26,8 @@ pub enum KbuildError {
     },
     #[error("unknown architecture `{arch}` (known: {known})")]
     UnknownArch { arch: String, known: String },
-    #[error("{}: {message}", path.display())]
-    BadData { path: PathBuf, message: String },
+    #[error(transparent)]
+    DataFile(#[from] crate::data::DataFileError),
     #[error("no fragment file or built-in fragment named `{name}` (built-in: {known})")]
     NoFragment { name: String, known: String },
     #[error("{}:{line}: not a Kconfig option line: `{text}` (expected CONFIG_X=value or `# CONFIG_X is not set`)", file.display())]

@@ -20,8 +20,8 @@ use crate::process::{self, Git, ProcessError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DebianError {
-    #[error("{path}: {message} (fix the data file)")]
-    BadData { path: PathBuf, message: String },
+    #[error(transparent)]
+    DataFile(#[from] crate::data::DataFileError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -84,11 +84,7 @@ impl Config {
     }
 
     pub fn load_from(path: &Path) -> Result<Self> {
-        let text = fs::read_to_string(path).map_err(io(path))?;
-        toml::from_str(&text).map_err(|e| DebianError::BadData {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        Ok(crate::data::read_toml(path)?)
     }
 
     /// The `deb-src` lines apt is given, each pinned to the keyring.
@@ -439,6 +435,16 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
 
 #[cfg(test)]
 mod tests {
+    use crate::data::load::testing::{assert_points_at, misspelled};
+
+    #[test]
+    fn a_misspelled_field_names_file_line_and_field() {
+        let (_tmp, path, line) =
+            misspelled("patchsets/debian-linux.toml", "\nseries = ", "\nserie = ");
+        let err = Config::load_from(&path).unwrap_err();
+        assert_points_at(&err, &path, line, "serie");
+    }
+
     use super::*;
 
     #[test]

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{Finding, LintError, Suppression, SuppressionKind};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct BaselineEntry {
     pub fingerprint: String,
     pub rule: String,
@@ -17,6 +18,7 @@ pub struct BaselineEntry {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Baseline {
     pub version: u32,
     pub findings: Vec<BaselineEntry>,
@@ -46,10 +48,7 @@ impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline, LintError> {
         let text =
             std::fs::read_to_string(path).map_err(|e| LintError::Io(path.to_path_buf(), e))?;
-        let b: Baseline = serde_json::from_str(&text).map_err(|e| LintError::Baseline {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let b: Baseline = crate::data::parse_json(path, &text).map_err(LintError::BaselineFile)?;
         if b.version != 1 {
             return Err(LintError::Baseline {
                 path: path.to_path_buf(),
@@ -88,5 +87,21 @@ impl Baseline {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::load::testing::assert_points_at;
+
+    #[test]
+    fn a_misspelled_field_names_file_line_and_field() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("baseline.json");
+        let text = "{\n  \"version\": 1,\n  \"findings\": [\n    {\"fingerprint\": \"f\", \"rule\": \"r\", \"file\": \"a.c\", \"chian\": \"x\"}\n  ]\n}\n";
+        std::fs::write(&path, text).unwrap();
+        let err = Baseline::load(&path).unwrap_err();
+        assert_points_at(&err, &path, 4, "chian");
     }
 }

@@ -36,21 +36,25 @@ pub enum LintError {
     Io(PathBuf, std::io::Error),
     #[error("{}: invalid rule file: {message} (fix the TOML or remove the file)", path.display())]
     Rules { path: PathBuf, message: String },
+    #[error(transparent)]
+    DataFile(#[from] crate::data::DataFileError),
     #[error("{}: no such file or directory to lint", .0.display())]
     MissingPath(PathBuf),
-    #[error("{}: cannot read: {reason} (fix its permissions or remove it, or pass --skip-unreadable to lint without it)", path.display())]
+    #[error("{}: cannot read: {reason} (fix its permissions or remove it)", path.display())]
     Unreadable { path: PathBuf, reason: String },
-    #[error("{}: is a {kind}, not a regular file or directory (remove it from the paths, or pass --skip-unreadable to lint without it)", path.display())]
+    #[error("{}: is a {kind}, not a regular file or directory (remove it from the paths)", path.display())]
     SpecialFile { path: PathBuf, kind: &'static str },
-    #[error("{}: invalid baseline: {message} (regenerate it with --write-baseline)", path.display())]
+    #[error("{}: invalid baseline: {message} (regenerate it)", path.display())]
     Baseline { path: PathBuf, message: String },
-    #[error("--diff {rev}: {message}")]
+    #[error("invalid baseline: {0} (or regenerate it)")]
+    BaselineFile(crate::data::DataFileError),
+    #[error("changes since {rev}: {message}")]
     Diff { rev: String, message: String },
-    #[error("--entry {0}: no function of that name is defined in the linted files")]
+    #[error("entry function `{0}`: no function of that name is defined in the linted files")]
     UnknownEntry(String),
-    #[error("--kconfig {}: {message}", path.display())]
+    #[error("{}: {message}", path.display())]
     Kconfig { path: PathBuf, message: String },
-    #[error("--arch {arch}: no {} folder in the linted tree (give the kernel's spelling: x86, arm64, arm, riscv...)", dir.display())]
+    #[error("architecture `{arch}`: no {} folder in the linted tree (give the kernel's spelling: x86, arm64, arm, riscv...)", dir.display())]
     UnknownArch { arch: String, dir: PathBuf },
 }
 

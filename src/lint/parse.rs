@@ -558,12 +558,27 @@ fn eval_fixed(node: Node, cx: &Ctx, depth: usize) -> Fixed {
                 return Fixed::Unknown;
             };
             // `EVL_WARN_ON(CORE, c)` is `WARN_ON(IS_ENABLED(CONFIG_EVL_DEBUG_CORE) && c)`.
-            if let Some(sym) = cx.rules.kconfig_tests.get(name) {
+            // `EVL_ASSERT(CORE, c)` is `!WARN_ON(IS_ENABLED(CONFIG_EVL_DEBUG_CORE) && !c)`.
+            let symbol_off = |pattern: &str| {
                 let arg = call_arg(node, 0).map_or("", |a| text(a, src));
-                let sym = format!("CONFIG_{}", sym.replace("{0}", arg));
-                if cond::is_test(cx.config, "IS_ENABLED", &sym) == Fixed::No {
-                    return Fixed::No;
-                }
+                let sym = format!("CONFIG_{}", pattern.replace("{0}", arg));
+                cond::is_test(cx.config, "IS_ENABLED", &sym) == Fixed::No
+            };
+            if cx
+                .rules
+                .kconfig_tests
+                .get(name)
+                .is_some_and(|p| symbol_off(p))
+            {
+                return Fixed::No;
+            }
+            if cx
+                .rules
+                .kconfig_asserts
+                .get(name)
+                .is_some_and(|p| symbol_off(p))
+            {
+                return Fixed::Yes;
             }
             if let Some(&i) = cx.rules.condition_wrappers.get(name) {
                 return sub(call_arg(node, i));

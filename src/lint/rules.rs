@@ -28,6 +28,7 @@ impl Severity {
 
 /// One rule as shown to users (and listed in SARIF `tool.driver.rules`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: String,
     pub severity: Severity,
@@ -36,6 +37,7 @@ pub struct Rule {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Registration {
     pub function: String,
     pub arg: usize,
@@ -47,7 +49,7 @@ pub struct Registration {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct EntriesFile {
     fops_struct_types: Vec<String>,
     fops_members: Vec<String>,
@@ -56,7 +58,7 @@ struct EntriesFile {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct ContextFile {
     inband_checks: Vec<String>,
     oob_checks: Vec<String>,
@@ -75,6 +77,7 @@ struct TerminalFile {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ServiceFile {
     id: String,
     severity: Severity,
@@ -84,6 +87,7 @@ struct ServiceFile {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UnsafeType {
     #[serde(rename = "type")]
     ty: String,
@@ -94,6 +98,7 @@ struct UnsafeType {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UnknownLock {
     id: String,
     severity: Severity,
@@ -103,7 +108,7 @@ struct UnknownLock {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct LockFile {
     calls: Vec<String>,
     safe_types: Vec<String>,
@@ -113,21 +118,21 @@ struct LockFile {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct DerivedFile {
     choke_points: Vec<String>,
     max_depth: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct ScopeFile {
     userspace: Vec<String>,
 }
 
 /// The shape of one rule file; every section is optional so files can be split freely.
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct RuleFile {
     oob_entries: Option<EntriesFile>,
     oob_context: Option<ContextFile>,
@@ -143,6 +148,9 @@ struct RuleFile {
     /// Macros false in C code when a Kconfig symbol is not set (`EVL_WARN_ON(CORE, c)`):
     /// name -> symbol, `{0}` standing for the first argument.
     kconfig_tests: Option<BTreeMap<String, String>>,
+    /// Macros true in C code when a Kconfig symbol is not set (`EVL_ASSERT(CORE, c)`), same
+    /// form.
+    kconfig_asserts: Option<BTreeMap<String, String>>,
     terminal: Option<TerminalFile>,
 }
 
@@ -178,6 +186,8 @@ pub struct RuleSet {
     pub assumed_off: Vec<String>,
     /// Macros false when a symbol is not set: name -> symbol (`EVL_DEBUG_{0}`).
     pub kconfig_tests: BTreeMap<String, String>,
+    /// Macros true when a symbol is not set: name -> symbol (`EVL_DEBUG_{0}`).
+    pub kconfig_asserts: BTreeMap<String, String>,
     pub max_depth: usize,
     /// A member stored in more files than this is too generic to resolve calls through.
     pub max_slot_files: usize,
@@ -266,10 +276,7 @@ impl RuleSet {
         let mut unknown: Option<(String, Vec<String>)> = None;
         let mut slot: Option<String> = None;
         for (path, text) in texts {
-            let file: RuleFile = toml::from_str(text).map_err(|e| LintError::Rules {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+            let file: RuleFile = crate::data::parse_toml(path, text)?;
             set.sources.push(path.to_path_buf());
             if let Some(e) = file.oob_entries {
                 set.fops_struct_types.extend(e.fops_struct_types);
@@ -364,6 +371,8 @@ impl RuleSet {
             }
             set.kconfig_tests
                 .extend(file.kconfig_tests.unwrap_or_default());
+            set.kconfig_asserts
+                .extend(file.kconfig_asserts.unwrap_or_default());
             if let Some(r) = file.ops_slot {
                 slot = Some(r.id.clone());
                 push_rule(&mut rules, r, path)?;
@@ -480,6 +489,19 @@ fn push_rule(rules: &mut Vec<Rule>, rule: Rule, path: &Path) -> Result<(), LintE
 
 #[cfg(test)]
 mod tests {
+    use crate::data::load::testing::{assert_points_at, misspelled};
+
+    #[test]
+    fn a_misspelled_field_names_file_line_and_field() {
+        let (_tmp, path, line) = misspelled(
+            "rules/oob-entries.toml",
+            "\nfops_members = ",
+            "\nfops_member = ",
+        );
+        let err = RuleSet::load(std::slice::from_ref(&path)).unwrap_err();
+        assert_points_at(&err, &path, line, "fops_member");
+    }
+
     use super::*;
 
     #[test]

@@ -54,6 +54,8 @@ pub enum QueueError {
     },
     #[error("{path}: {message}")]
     Topics { path: PathBuf, message: String },
+    #[error(transparent)]
+    DataFile(#[from] crate::data::DataFileError),
     #[error("{path}: patch `{subject}` does not apply on {base}: {source}")]
     DoesNotApply {
         path: PathBuf,

@@ -8,11 +8,13 @@ use serde::Deserialize;
 use super::{QueueError, Result};
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TopicFile {
     topic: Vec<TopicSpec>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TopicSpec {
     name: String,
     #[serde(default)]
@@ -50,25 +52,31 @@ impl Topics {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&text).map_err(|message| QueueError::Topics {
-            path: path.to_path_buf(),
-            message,
-        })
+        Self::parse(path, &text)
     }
 
-    pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let file: TopicFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    /// The rules in `text`, the contents of `path` (named in errors).
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let file: TopicFile = crate::data::parse_toml(path, text)?;
+        let bad = |message: String| QueueError::Topics {
+            path: path.to_path_buf(),
+            message,
+        };
         let mut topics = Vec::new();
         for spec in file.topic {
             let mut builder = GlobSetBuilder::new();
             for pattern in &spec.paths {
-                let glob = Glob::new(pattern)
-                    .map_err(|e| format!("topic {}: bad path glob `{pattern}`: {e}", spec.name))?;
+                let glob = Glob::new(pattern).map_err(|e| {
+                    bad(format!(
+                        "topic {}: bad path glob `{pattern}`: {e}",
+                        spec.name
+                    ))
+                })?;
                 builder.add(glob);
             }
             let paths = builder
                 .build()
-                .map_err(|e| format!("topic {}: {e}", spec.name))?;
+                .map_err(|e| bad(format!("topic {}: {e}", spec.name)))?;
             topics.push(Topic {
                 name: spec.name,
                 description: spec.description,
@@ -108,6 +116,15 @@ impl Topics {
 
 #[cfg(test)]
 mod tests {
+    use crate::data::load::testing::{assert_points_at, misspelled};
+
+    #[test]
+    fn a_misspelled_field_names_file_line_and_field() {
+        let (_tmp, path, line) = misspelled("patchsets/dovetail.toml", "\npaths = ", "\npath = ");
+        let err = Topics::load(&path).unwrap_err();
+        assert_points_at(&err, &path, line, "path");
+    }
+
     use super::*;
 
     #[test]
@@ -138,7 +155,8 @@ mod tests {
 
     #[test]
     fn bad_glob_is_reported_with_topic_name() {
-        let err = Topics::parse("[[topic]]\nname = \"x\"\npaths = [\"a/[\"]\n").unwrap_err();
-        assert!(err.contains("topic x"), "{err}");
+        let t = Path::new("t.toml");
+        let err = Topics::parse(t, "[[topic]]\nname = \"x\"\npaths = [\"a/[\"]\n").unwrap_err();
+        assert!(err.to_string().contains("topic x"), "{err}");
     }
 }

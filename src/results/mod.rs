@@ -5,6 +5,7 @@
 
 pub mod crash;
 pub mod evl;
+pub mod junit;
 pub mod ktap;
 pub mod lava;
 pub mod marker;
@@ -173,11 +174,11 @@ impl TestReport {
         let (verdict, message) = match worst {
             None => (
                 Verdict::Fail,
-                "no latmus `RTS|` summary line in the payload output: run latmus in the payload (e.g. --run 'latmus -T 10')".to_string(),
+                "no latmus `RTS|` summary line in the payload output: run latmus in the payload (e.g. `latmus -T 10`)".to_string(),
             ),
             Some(w) if w > max_us => (
                 Verdict::Fail,
-                format!("worst-case latency {w} us exceeds the --max-latency bound of {max_us} us"),
+                format!("worst-case latency {w} us exceeds the bound of {max_us} us"),
             ),
             Some(w) => (
                 Verdict::Pass,

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use super::junit::{Case, Outcome, Suite, Suites};
 use super::{BootEnd, TestReport, Verdict};
 
 /// Output formats offered by the CLI.
@@ -99,113 +100,77 @@ pub fn json(r: &TestReport) -> String {
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 forbids most control characters; consoles are full of them.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// JUnit XML: one `<testsuite>` per suite path, plus a `kernel` suite holding crash events and
 /// how the boot ended, so CI shows a panic or a hang as a failed test too.
 pub fn junit(r: &TestReport) -> String {
-    let mut suites: BTreeMap<&str, Vec<&super::TestCase>> = BTreeMap::new();
+    let mut by_suite: BTreeMap<&str, Vec<&super::TestCase>> = BTreeMap::new();
     for c in &r.cases {
-        suites.entry(c.suite.as_str()).or_default().push(c);
+        by_suite.entry(c.suite.as_str()).or_default().push(c);
     }
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let c = &r.counts;
-    let boot_failed = !matches!(r.end, BootEnd::Completed { .. });
-    let kernel_failures = r.crashes.len() + usize::from(boot_failed);
-    let _ = writeln!(
-        s,
-        "<testsuites name=\"dovetail-port\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-        c.total() + 1 + r.crashes.len(),
-        c.failed + kernel_failures,
-        c.crashed,
-        c.skipped,
-        r.duration_secs
-    );
-    for (suite, cases) in &suites {
-        let name = if suite.is_empty() { "tests" } else { suite };
-        let failures = cases.iter().filter(|c| c.verdict == Verdict::Fail).count();
-        let errors = cases
-            .iter()
-            .filter(|c| c.verdict == Verdict::Crashed)
-            .count();
-        let skipped = cases.iter().filter(|c| c.verdict == Verdict::Skip).count();
-        let _ = writeln!(
-            s,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">",
-            xml_escape(name),
-            cases.len()
-        );
-        for case in cases {
-            let _ = write!(
-                s,
-                "    <testcase classname=\"{}\" name=\"{}\"",
-                xml_escape(name),
-                xml_escape(&case.name)
-            );
-            let msg = xml_escape(case.message.as_deref().unwrap_or(""));
-            match case.verdict {
-                Verdict::Pass => s.push_str("/>\n"),
-                Verdict::Skip => {
-                    let _ = writeln!(s, ">\n      <skipped message=\"{msg}\"/>\n    </testcase>");
-                }
-                Verdict::Fail => {
-                    let _ = writeln!(
-                        s,
-                        ">\n      <failure message=\"test failed\">{msg}</failure>\n    </testcase>"
-                    );
-                }
-                Verdict::Crashed => {
-                    let _ = writeln!(
-                        s,
-                        ">\n      <error message=\"never reported (crashed)\">{msg}</error>\n    </testcase>"
-                    );
-                }
+    let mut suites: Vec<Suite> = by_suite
+        .into_iter()
+        .map(|(suite, cases)| {
+            let name = if suite.is_empty() { "tests" } else { suite };
+            Suite {
+                name: name.to_string(),
+                time: None,
+                cases: cases
+                    .into_iter()
+                    .map(|case| junit_case(case, name.to_string()))
+                    .collect(),
             }
-        }
-        s.push_str("  </testsuite>\n");
+        })
+        .collect();
+    suites.push(Suite {
+        name: "kernel".into(),
+        time: None,
+        cases: kernel_cases(r, "kernel"),
+    });
+    Suites {
+        name: "dovetail-port".into(),
+        time: Some(r.duration_secs),
+        suites,
     }
-    let _ = writeln!(
-        s,
-        "  <testsuite name=\"kernel\" tests=\"{}\" failures=\"{kernel_failures}\" errors=\"0\" skipped=\"0\">",
-        1 + r.crashes.len()
-    );
-    if boot_failed {
-        let _ = writeln!(
-            s,
-            "    <testcase classname=\"kernel\" name=\"boot\">\n      <failure message=\"{}\"/>\n    </testcase>",
-            xml_escape(&r.end.to_string())
-        );
-    } else {
-        s.push_str("    <testcase classname=\"kernel\" name=\"boot\"/>\n");
+    .to_xml()
+}
+
+/// The kernel's own cases: the boot (failed unless it completed), then each crash event.
+fn kernel_cases(r: &TestReport, class: &str) -> Vec<Case> {
+    let boot = match r.end {
+        BootEnd::Completed { .. } => Outcome::Passed,
+        _ => Outcome::failure(r.end.to_string(), ""),
+    };
+    let mut cases = vec![Case {
+        class: class.to_string(),
+        name: "boot".into(),
+        outcome: boot,
+    }];
+    cases.extend(crash_cases(r, class));
+    cases
+}
+
+/// A test case as a JUnit case of class `class`, its message as the body.
+pub fn junit_case(case: &super::TestCase, class: String) -> Case {
+    let msg = case.message.clone().unwrap_or_default();
+    Case {
+        class,
+        name: case.name.clone(),
+        outcome: match case.verdict {
+            Verdict::Pass => Outcome::Passed,
+            Verdict::Skip => Outcome::skipped(msg),
+            Verdict::Fail => Outcome::failure("test failed", msg),
+            Verdict::Crashed => Outcome::error("never reported (crashed)", msg),
+        },
     }
-    for (i, ev) in r.crashes.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "    <testcase classname=\"kernel\" name=\"event {} ({:?}, line {})\">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-            i + 1,
-            ev.kind,
-            ev.line,
-            xml_escape(&ev.summary),
-            xml_escape(&ev.excerpt)
-        );
-    }
-    s.push_str("  </testsuite>\n</testsuites>\n");
-    s
+}
+
+/// Each crash event of the boot as a failed case of class `class`, its excerpt as the body.
+pub fn crash_cases<'a>(r: &'a TestReport, class: &'a str) -> impl Iterator<Item = Case> + 'a {
+    r.crashes.iter().enumerate().map(move |(i, ev)| Case {
+        class: class.to_string(),
+        name: format!("event {} ({:?}, line {})", i + 1, ev.kind, ev.line),
+        outcome: Outcome::failure(&ev.summary, &ev.excerpt),
+    })
 }
 
 #[cfg(test)]

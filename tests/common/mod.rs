@@ -24,10 +24,12 @@ pub fn kernel_tier() -> bool {
     let binary = stem.rsplit_once('-').map_or(&*stem, |(name, _)| name);
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("?");
-    let _ = writeln!(
-        std::io::stderr(),
-        "kernel tier: skipped {binary}::{test} (needs the Debian kernel trees, a kernel build or QEMU; set {KERNEL_TESTS}=1 to run it)"
+    // One write of one whole line: libtest prints results on stdout from other threads into
+    // the same pipe, and a line written piece by piece gets them in its middle.
+    let line = format!(
+        "\nkernel tier: skipped {binary}::{test} (needs the Debian kernel trees, a kernel build or QEMU; set {KERNEL_TESTS}=1 to run it)\n"
     );
+    let _ = std::io::stderr().write_all(line.as_bytes());
     false
 }
 
@@ -230,7 +232,7 @@ pub fn python(code: &str, args: &[&Path]) -> String {
 }
 
 /// The sample queue forward-ported onto Debian's 6.12 (the patches git merges without a
-/// conflict: 1-7 and 13-15, ten commits) with two seeded faults, for `bisect`:
+/// conflict: 1-7, 13-15 and 18, eleven commits) with two seeded faults, for `bisect`:
 /// `bisect-both` breaks the build in patch 4 (a missing `;` in kernel/irq/handle.c, kept by
 /// every later patch) and a KUnit case in patch 15 (`irq_pipeline_sample_switch_oob()`
 /// stores the opposite stage); `bisect-kunit` has only the KUnit fault. Created once in
@@ -247,8 +249,23 @@ pub fn bisect_seeded_repo() -> PathBuf {
     let lock = File::create(dir.join(".lock")).unwrap();
     lock.lock().unwrap();
     let repo_path = dir.join("kernel.git");
+    // The marker holds the sample queue's fingerprint: a changed queue rebuilds the repository.
     let ready = dir.join("kernel.git.ready");
-    if ready.exists() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(sample_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
+        .collect();
+    files.sort();
+    let mut queue_bytes = Vec::new();
+    for path in &files {
+        queue_bytes.extend(path.file_name().unwrap().as_encoded_bytes());
+        queue_bytes.extend(std::fs::read(path).unwrap());
+    }
+    let fingerprint = git2::Oid::hash_object(git2::ObjectType::Blob, &queue_bytes)
+        .unwrap()
+        .to_string();
+    if std::fs::read_to_string(&ready).is_ok_and(|f| f == fingerprint) {
         return repo_path;
     }
     let _ = std::fs::remove_dir_all(&repo_path);
@@ -305,7 +322,7 @@ pub fn bisect_seeded_repo() -> PathBuf {
             .unwrap();
         ported.push(tip);
     }
-    assert_eq!(ported.len(), 10, "the sample queue's clean ports on 6.12");
+    assert_eq!(ported.len(), 11, "the sample queue's clean ports on 6.12");
     // Rewrites the queue with `path` replaced by `fault(text)` from patch `from` (1-based) on.
     let seed = |queue: &[git2::Oid], from: usize, path: &str, old: &str, new: &str| {
         let mut out = Vec::new();
@@ -364,7 +381,7 @@ pub fn bisect_seeded_repo() -> PathBuf {
         )
         .unwrap();
     }
-    File::create(&ready).unwrap();
+    std::fs::write(&ready, fingerprint).unwrap();
     repo_path
 }
 

@@ -50,6 +50,7 @@ mod tests {
         let ctx = Context {
             path: "kernel/x.c",
             before: String::new(),
+            after: String::new(),
             at_end,
             target: None,
         };

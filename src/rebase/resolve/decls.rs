@@ -136,6 +136,7 @@ mod tests {
         let ctx = Context {
             path: "kernel/x.c",
             before: String::new(),
+            after: String::new(),
             at_end: false,
             target: None,
         };

@@ -280,6 +280,7 @@ mod tests {
         let ctx = Context {
             path,
             before: String::new(),
+            after: String::new(),
             at_end: false,
             target: None,
         };

@@ -576,6 +576,7 @@ mod tests {
         let ctx = Context {
             path: "x.c",
             before: "void f(void)\n{\n".into(),
+            after: String::new(),
             at_end: false,
             target: None,
         };
@@ -623,6 +624,7 @@ mod tests {
         let elsewhere = Context {
             path: "x.c",
             before: "void other(void)\n{\n".into(),
+            after: String::new(),
             at_end: false,
             target: None,
         };

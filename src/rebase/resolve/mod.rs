@@ -236,6 +236,7 @@ pub fn cascade_in(
                 let ctx = Context {
                     path,
                     before: before_lines(&segments, k),
+                    after: after_lines(&segments, k),
                     at_end: segments[k + 1..].iter().all(|s| match s {
                         Segment::Plain(l) => blank(l),
                         Segment::Conflict(_) => false,
@@ -295,6 +296,8 @@ pub struct Context<'a> {
     pub path: &'a str,
     /// The target-side text before the region (for finding the enclosing declaration).
     pub before: String,
+    /// The target-side text after the region (with `before`, the whole file around it).
+    pub after: String,
     /// Nothing but blank lines follows the region: it is at the end of the file.
     pub at_end: bool,
     /// The target tree, where placed lines' names are looked up (none in unit tests).
@@ -310,6 +313,10 @@ fn before_lines(segments: &[Segment], k: usize) -> String {
         }
     }
     s
+}
+
+fn after_lines(segments: &[Segment], k: usize) -> String {
+    before_lines(&segments[k + 1..], segments.len() - k - 1)
 }
 
 type Resolved = (Method, Vec<String>, Confidence, String);

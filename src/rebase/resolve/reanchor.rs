@@ -203,6 +203,7 @@ mod tests {
         let ctx = Context {
             path: "kernel/sched/core.c",
             before: String::new(),
+            after: String::new(),
             at_end: false,
             target: None,
         };

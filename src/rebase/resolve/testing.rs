@@ -12,6 +12,7 @@ pub fn run(stage: Stage, path: &str, before: &str, [ours, base, theirs]: [&[&str
     let ctx = Context {
         path,
         before: before.to_string(),
+        after: String::new(),
         at_end: false,
         target: None,
     };

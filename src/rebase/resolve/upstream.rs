@@ -4,7 +4,7 @@
 
 use super::{norm, Confidence, Context, Decision, Region};
 
-pub fn resolve(_ctx: &Context<'_>, r: &Region) -> Decision {
+pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
     let (added, removed) = change(&r.base, &r.theirs);
     // Only lines that say something: an added `}` or blank line proves nothing.
     let meaningful: Vec<&str> = added
@@ -12,6 +12,9 @@ pub fn resolve(_ctx: &Context<'_>, r: &Region) -> Decision {
         .copied()
         .filter(|l| super::meaningful(l))
         .collect();
+    if added.iter().all(|l| l.is_empty()) {
+        return deletion_upstream(ctx, r, &removed);
+    }
     if meaningful.is_empty() {
         return Decision::Pass;
     }
@@ -39,6 +42,57 @@ pub fn resolve(_ctx: &Context<'_>, r: &Region) -> Decision {
         detail: format!(
             "the queue's {} added line(s) are already in the target here; the target's text is kept",
             added.len()
+        ),
+    }
+}
+
+/// The queue only deletes lines, and the target no longer has any of them anywhere in the
+/// file: the deletion is done upstream, and the target's text of the region (its own edits
+/// around the deleted lines) is kept. A removed line the target still has, here or moved
+/// elsewhere in the file, or one it edited in place (the deletion drifted: the `drift`
+/// stage's case), leaves the region to later stages.
+fn deletion_upstream(ctx: &Context<'_>, r: &Region, removed: &[&str]) -> Decision {
+    let gone: Vec<&str> = removed
+        .iter()
+        .copied()
+        .filter(|l| super::meaningful(l))
+        .collect();
+    if gone.is_empty() {
+        return Decision::Pass;
+    }
+    let file_lines = ctx
+        .before
+        .lines()
+        .chain(r.ours.iter().map(String::as_str))
+        .chain(ctx.after.lines())
+        .map(norm);
+    let still_there: std::collections::HashSet<&str> = file_lines.collect();
+    if gone.iter().any(|l| still_there.contains(l)) {
+        return Decision::Pass;
+    }
+    // An edited copy of a removed line in the region: the target changed what the queue
+    // deletes, not the same as deleting it.
+    const EDITED: f32 = 0.6;
+    let edited = gone.iter().any(|g| {
+        r.ours
+            .iter()
+            .any(|o| similar::TextDiff::from_chars(*g, norm(o)).ratio() >= EDITED)
+    });
+    if edited {
+        return Decision::Pass;
+    }
+    let confidence = if gone.len() >= 2 {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    Decision::Resolve {
+        lines: r.ours.clone(),
+        confidence,
+        detail: format!(
+            "the queue deletes {} line(s) the target no longer has anywhere in {}; the target's text is kept",
+            gone.len(),
+            ctx.path
         ),
     }
 }
@@ -73,6 +127,7 @@ mod tests {
         Context {
             path: "a.c",
             before: String::new(),
+            after: String::new(),
             at_end: false,
             target: None,
         }
@@ -107,6 +162,50 @@ mod tests {
             theirs: v(&["\tfirst_call();", "\tsecond_call();", "\tbar(old);"]),
         };
         assert!(matches!(resolve(&ctx(), &r), Decision::Pass));
+    }
+
+    #[test]
+    fn a_deletion_the_target_already_made_keeps_the_target() {
+        // The queue un-exports a symbol; the target dropped the export and renamed the
+        // function below it.
+        let r = Region {
+            ours: v(&["unsigned int __nr_free_highpages(void)"]),
+            base: v(&[
+                "EXPORT_PER_CPU_SYMBOL(__kmap_atomic_idx);",
+                "",
+                "unsigned int nr_free_highpages (void)",
+            ]),
+            theirs: v(&["unsigned int nr_free_highpages (void)"]),
+        };
+        match resolve(&ctx(), &r) {
+            Decision::Resolve { lines, .. } => assert_eq!(lines, r.ours),
+            _ => panic!("the deletion upstream is not recognised"),
+        }
+    }
+
+    #[test]
+    fn a_deletion_passes_when_the_line_moved_elsewhere_in_the_file_or_was_edited() {
+        let r = Region {
+            ours: v(&["unsigned int __nr_free_highpages(void)"]),
+            base: v(&[
+                "EXPORT_PER_CPU_SYMBOL(__kmap_atomic_idx);",
+                "unsigned int nr_free_highpages (void)",
+            ]),
+            theirs: v(&["unsigned int nr_free_highpages (void)"]),
+        };
+        let moved = Context {
+            after: "int x;\nEXPORT_PER_CPU_SYMBOL(__kmap_atomic_idx);\n".into(),
+            ..ctx()
+        };
+        assert!(matches!(resolve(&moved, &r), Decision::Pass));
+        let edited = Region {
+            ours: v(&[
+                "EXPORT_PER_CPU_SYMBOL_GPL(__kmap_atomic_idx);",
+                "unsigned int __nr_free_highpages(void)",
+            ]),
+            ..r
+        };
+        assert!(matches!(resolve(&ctx(), &edited), Decision::Pass));
     }
 
     #[test]
