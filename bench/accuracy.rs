@@ -23,6 +23,7 @@ use dovetail_port::accuracy::score::{self, Grade, Outcome, Tally, Truth};
 use dovetail_port::accuracy::series::{self, SeriesPatch};
 use dovetail_port::kernels::debian::{Config, DebianLinux};
 use dovetail_port::kernels::{self};
+use dovetail_port::process::Git;
 
 /// Replay Debian's 5.10 kernel queue onto 6.1 with dovetail-port, git's merge-ort and
 /// `patch --fuzz=2`, and score each against the Debian maintainers' own 6.1 queue.
@@ -214,35 +215,22 @@ struct ToolRun {
 }
 
 fn git(repo: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .arg(format!("--git-dir={}", repo.display()))
-        .args(args)
-        .output()
-        .context("running git")?;
-    if !out.status.success() {
-        bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = Git::new(repo).run(args)?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
 }
 
 /// The change from tree-ish `a` to tree-ish `b`, renames off (changes are per path).
 fn change_between(repo: &Path, a: &str, b: &str) -> Result<Change> {
-    let out = Command::new("git")
-        .arg(format!("--git-dir={}", repo.display()))
-        .args(["diff-tree", "-p", "--no-renames", "--no-color", "--binary"])
-        .args([a, b])
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "git diff-tree {a} {b}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(parse_diff(&out.stdout))
+    let out = Git::new(repo).run([
+        "diff-tree",
+        "-p",
+        "--no-renames",
+        "--no-color",
+        "--binary",
+        a,
+        b,
+    ])?;
+    Ok(parse_diff(&out))
 }
 
 /// `dovetail-port rebase` as a user runs it: the real binary, its JSON report.
@@ -358,15 +346,23 @@ fn merge_ort(repo: &Path, target: &str, commits: &[String]) -> Result<ToolRun> {
     let mut tip = git(repo, &["rev-parse", &format!("{target}^{{commit}}")])?;
     let mut steps: Vec<Option<(String, String)>> = Vec::new();
     let started = Instant::now();
+    let git_repo = Git::new(repo);
     for c in commits {
-        let out = Command::new("git")
-            .arg(format!("--git-dir={}", repo.display()))
-            .args(["merge-tree", "--write-tree", "--no-messages"])
-            .arg(format!("--merge-base={c}^"))
-            .args([&tip, c])
+        // Exit code 1 is a conflict.
+        let base = format!("--merge-base={c}^");
+        let out = git_repo
+            .command([
+                "merge-tree",
+                "--write-tree",
+                "--no-messages",
+                &base,
+                &tip,
+                c,
+            ])
+            .success([0, 1])
             .output()?;
-        match out.status.code() {
-            Some(0) => {
+        match out.code {
+            0 => {
                 let tree = String::from_utf8_lossy(&out.stdout)
                     .lines()
                     .next()
@@ -379,11 +375,7 @@ fn merge_ort(repo: &Path, target: &str, commits: &[String]) -> Result<ToolRun> {
                 steps.push(Some((tip.clone(), new.clone())));
                 tip = new;
             }
-            Some(1) => steps.push(None),
-            _ => bail!(
-                "git merge-tree on {c}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ),
+            _ => steps.push(None),
         }
     }
     let seconds = started.elapsed().as_secs_f64();

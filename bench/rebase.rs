@@ -5,10 +5,10 @@
 //! Run with `bench/rebase` (or `cargo bench --bench rebase`).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use dovetail_port::kernels::{self, KernelCache};
+use dovetail_port::process::Git;
 use dovetail_port::queue::{apply, patchfile, Author};
 use dovetail_port::rebase::engine::{self, QueueSpec, StartOptions};
 use git2::{Oid, Repository};
@@ -148,20 +148,7 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
     let mut tip = git(repo_path, &["rev-parse", "v6.12"]).trim().to_string();
     let mut git_trees = Vec::new();
     for c in &commits {
-        let out = Command::new("git")
-            .arg(format!("--git-dir={}", repo_path.display()))
-            .args([
-                "merge-tree",
-                "--write-tree",
-                &format!("--merge-base={c}^"),
-                &tip,
-                c,
-            ])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let tree = text.lines().next().unwrap_or("").to_string();
-        if out.status.code() == Some(0) {
+        if let Some(tree) = merge_tree(repo_path, &tip, c) {
             let new = git(
                 repo_path,
                 &["commit-tree", &tree, "-p", &tip, "-m", "bench"],
@@ -181,23 +168,8 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
     let mut checked = 0;
     let mut tip_at = git(repo_path, &["rev-parse", "v6.12"]).trim().to_string();
     for (p, c) in session.patches.iter().zip(&commits) {
-        let out = Command::new("git")
-            .arg(format!("--git-dir={}", repo_path.display()))
-            .args([
-                "merge-tree",
-                "--write-tree",
-                &format!("--merge-base={c}^"),
-                &tip_at,
-                c,
-            ])
-            .output()
-            .unwrap();
-        let git_tree = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string();
-        let git_conflict = out.status.code() != Some(0);
+        let git_tree = merge_tree(repo_path, &tip_at, c);
+        let git_conflict = git_tree.is_none();
         let ours_conflict = p.verdict == Some(dovetail_port::rebase::Verdict::Conflict);
         checked += 1;
         match &p.new_commit {
@@ -207,7 +179,7 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
                     .unwrap()
                     .tree_id()
                     .to_string();
-                if !git_conflict && ours_tree == git_tree {
+                if git_tree.as_deref() == Some(ours_tree.as_str()) {
                     same += 1;
                 } else if git_conflict
                     && p.verdict == Some(dovetail_port::rebase::Verdict::Relocated)
@@ -227,7 +199,9 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
             }
             None => {
                 let tip_tree = git(repo_path, &["rev-parse", &format!("{tip_at}^{{tree}}")]);
-                if ours_conflict == git_conflict && (ours_conflict || git_tree == tip_tree.trim()) {
+                if ours_conflict == git_conflict
+                    && (ours_conflict || git_tree.as_deref() == Some(tip_tree.trim()))
+                {
                     same += 1;
                 } else {
                     println!(
@@ -263,15 +237,23 @@ fn compare(repo: &Repository, repo_path: &Path, name: &str, range: &str) {
 }
 
 fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg(format!("--git-dir={}", repo.display()))
-        .args(args)
+    let out = Git::new(repo).run(args).unwrap_or_else(|e| panic!("{e}"));
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// git's merge-ort on commit `c` and `tip`, the way `git replay` merges: the tree, or `None`
+/// on a conflict (exit code 1); any other failure is a panic naming it.
+fn merge_tree(repo: &Path, tip: &str, c: &str) -> Option<String> {
+    let base = format!("--merge-base={c}^");
+    let out = Git::new(repo)
+        .command(["merge-tree", "--write-tree", &base, tip, c])
+        .success([0, 1])
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tree = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    (out.code == 0).then_some(tree)
 }

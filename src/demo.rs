@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::kernels::{self, KernelCache};
+use crate::process::Git;
 use crate::queue::{apply, patchfile, range, Author};
 use crate::rebase::engine::{self, QueueSpec, StartOptions};
 use crate::rebase::session::Session;
@@ -89,8 +90,7 @@ impl Workspace {
             Err(_) => {
                 Session::remove(repo.path())?;
                 let _ = std::fs::remove_dir_all(Session::worktree(repo.path()));
-                let git_dir = format!("--git-dir={}", repo_path.display());
-                let _ = crate::process::run("git", [git_dir.as_str(), "worktree", "prune"], None);
+                let _ = Git::new(&repo_path).run(["worktree", "prune"]);
             }
         }
         let patches = patchfile::read_queue(&Self::sample_dir())?;
@@ -130,30 +130,12 @@ impl Workspace {
     /// Checks `commit` out in the demo tree (incrementally when it exists), for lint and build.
     pub fn checkout(&self, commit: &str) -> Result<PathBuf> {
         let tree = self.tree();
-        let git_dir = format!("--git-dir={}", self.repo().display());
         if tree.join(".git").exists() {
-            crate::process::run(
-                "git",
-                ["checkout", "-q", "--force", "--detach", commit],
-                Some(&tree),
-            )?;
-            crate::process::run("git", ["clean", "-q", "-fdx"], Some(&tree))?;
+            let wt = Git::in_work_tree(&tree);
+            wt.run(["checkout", "-q", "--force", "--detach", commit])?;
+            wt.run(["clean", "-q", "-fdx"])?;
         } else {
-            let _ = std::fs::remove_dir_all(&tree);
-            let _ = crate::process::run("git", [git_dir.as_str(), "worktree", "prune"], None);
-            crate::process::run(
-                "git",
-                [
-                    git_dir.as_str(),
-                    "worktree",
-                    "add",
-                    "-q",
-                    "--detach",
-                    &tree.to_string_lossy(),
-                    commit,
-                ],
-                None,
-            )?;
+            Git::new(&self.repo()).add_detached_worktree(&tree, commit)?;
         }
         Ok(tree)
     }

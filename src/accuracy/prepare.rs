@@ -4,11 +4,12 @@
 
 use std::fs;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::series::{self, BuiltQueue};
 use crate::kernels::debian::{Config, DebianLinux, SourcePackage};
+use crate::process::Git;
 
 /// The old release's queue, as commits on its upstream tag.
 pub const OLD_BRANCH: &str = "debian-5.10-queue";
@@ -54,17 +55,7 @@ pub fn prepare(cache: &DebianLinux, config: &Config, refresh: bool) -> Result<Pr
             patches.len()
         );
         let q = series::build_queue(&repo, &tag, &patches)?;
-        let out = std::process::Command::new("git")
-            .arg(format!("--git-dir={}", repo.display()))
-            .args(["update-ref", &format!("refs/heads/{branch}"), &q.tip])
-            .output()
-            .context("running git update-ref")?;
-        if !out.status.success() {
-            bail!(
-                "git update-ref {branch}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
+        Git::new(&repo).run(["update-ref", &format!("refs/heads/{branch}"), &q.tip])?;
         queues.push(q);
     }
     let new_queue = queues.pop().expect("two queues");

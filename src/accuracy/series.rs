@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::process::{self, ProcessError};
+use crate::process::{Git, ProcessError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeriesError {
@@ -179,7 +179,7 @@ pub fn build_queue(git_dir: &Path, base: &str, patches: &[SeriesPatch]) -> Resul
         .tempdir()
         .map_err(io(git_dir))?;
     let index = scratch.path().join("index");
-    let git_dir_arg = format!("--git-dir={}", git_dir.display());
+    let repo = Git::new(git_dir);
     let mut env: Vec<(&str, &OsStr)> = vec![("GIT_INDEX_FILE", index.as_os_str())];
     env.extend(
         [
@@ -190,11 +190,9 @@ pub fn build_queue(git_dir: &Path, base: &str, patches: &[SeriesPatch]) -> Resul
         .map(|(k, v)| (k, OsStr::new(v))),
     );
     let git = |args: &[&OsStr], extra: &[(&str, &OsStr)]| {
-        let mut all: Vec<&OsStr> = vec![OsStr::new(&git_dir_arg)];
-        all.extend_from_slice(args);
-        let mut e = env.clone();
-        e.extend_from_slice(extra);
-        process::run_with_env("git", all, None, &e)
+        repo.command(args)
+            .envs(env.iter().chain(extra).copied())
+            .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let base = git(

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::BisectError;
+use crate::process::Git;
 
 pub struct Workspace {
     root: PathBuf,
@@ -87,19 +88,14 @@ impl Workspace {
     /// Makes the source folder hold exactly `tree`.
     pub fn checkout(&self, tree: git2::Oid) -> Result<(), BisectError> {
         let id = tree.to_string();
-        let git_dir = format!("--git-dir={}", self.git_dir.display());
-        let work_tree = format!("--work-tree={}", self.tree().display());
+        let git = Git::new(&self.git_dir).with_work_tree(&self.tree());
         let index = self.root.join("index");
         let run = |args: &[&str]| -> Result<(), crate::process::ProcessError> {
-            let mut all = vec![git_dir.as_str(), work_tree.as_str()];
-            all.extend_from_slice(args);
-            crate::process::run_with_env(
-                "git",
-                all,
-                Some(&self.root),
-                &[("GIT_INDEX_FILE", index.as_os_str())],
-            )
-            .map(|_| ())
+            git.command(args)
+                .current_dir(&self.root)
+                .env("GIT_INDEX_FILE", &index)
+                .output()
+                .map(|_| ())
         };
         // Two-way: files equal in the index and the new tree keep their mtime.
         if run(&["read-tree", "-m", "-u", &id]).is_err() {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use dovetail_port::rebase::engine::{self, QueueSpec, StartOptions, Step};
+use dovetail_port::rebase::engine::{self, Mode, Moved, Outcome, QueueSpec, StartOptions, Step};
 use dovetail_port::rebase::report::{self, Report};
 use dovetail_port::rebase::session::Session;
 use dovetail_port::rebase::verify::{self, VerifyKind, VerifySetup};
@@ -202,6 +202,41 @@ pub enum VerifyArg {
 }
 
 impl RebaseArgs {
+    /// The mode the flags ask for (clap keeps them exclusive).
+    fn mode(&self) -> anyhow::Result<Mode> {
+        if self.abort {
+            return Ok(Mode::Abort);
+        }
+        if self.status {
+            return Ok(Mode::Status);
+        }
+        if self.cont {
+            return Ok(Mode::Continue { apply: self.apply });
+        }
+        if self.skip {
+            return Ok(Mode::Skip);
+        }
+        let queue = match (&self.queue, &self.series) {
+            (Some(range), None) => QueueSpec::Range(range.clone()),
+            (None, Some(dir)) => QueueSpec::Series(dir.clone()),
+            _ => anyhow::bail!("say what the queue is: --queue BASE..HEAD or --series DIR"),
+        };
+        Ok(Mode::Start(StartOptions {
+            repo: self.repo.to_path_buf(),
+            target: self
+                .target
+                .clone()
+                .or_else(|| self.onto.clone())
+                .expect("clap requires a target"),
+            queue,
+            branch: self.branch.clone(),
+            force: self.force,
+            topics: self.topics.clone(),
+            strict: self.strict,
+            collateral: self.collateral.clone(),
+        }))
+    }
+
     fn verify_setup(&self) -> Option<VerifySetup> {
         let kind = match self.verify? {
             VerifyArg::Build => VerifyKind::Build,
@@ -274,14 +309,6 @@ fn exit_code(session: &Session) -> u8 {
 }
 
 pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
-    if args.abort {
-        let session = engine::abort(&args.repo)?;
-        println!(
-            "rebase onto {} aborted: session and worktree removed; no branch was changed",
-            session.target
-        );
-        return Ok(super::EXIT_OK);
-    }
     if let Some(spec) = &args.explain {
         let session = engine::status(&args.repo)?;
         let i = report::find_patch(&session, spec).map_err(anyhow::Error::msg)?;
@@ -293,99 +320,89 @@ pub fn run(args: RebaseArgs) -> anyhow::Result<u8> {
         }
         return Ok(super::EXIT_OK);
     }
-    if args.status {
-        let session = engine::status(&args.repo)?;
-        render(&session, &args)?;
-        if let (Some(active), ReportFormat::Human) = (&session.active, args.report) {
-            println!(
-                "\nin the worktree {}: patch #{} ({} file(s) to resolve)",
-                Session::worktree(engine::open_repo(&args.repo)?.path()).display(),
-                active.index + 1,
-                active.conflicted.len()
-            );
-        }
-        return Ok(exit_code(&session));
-    }
-    if args.cont || args.skip {
+    let mode = args.mode()?;
+    if matches!(mode, Mode::Continue { .. } | Mode::Skip) {
         if let Some(setup) = args.verify_setup() {
             verify::configure(&args.repo, setup)?;
         }
-        let bar = progress_bar();
-        let (mut session, step) = if args.cont {
-            engine::resume_with(&args.repo, args.apply, &mut |done, total| {
+    }
+    let outcome = match mode {
+        Mode::Abort | Mode::Status => engine::run(&args.repo, mode, &mut |_, _| {})?,
+        mode => {
+            let bar = progress_bar();
+            let outcome = engine::run(&args.repo, mode, &mut |done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
-            })?
-        } else {
-            engine::skip(&args.repo)?
-        };
-        bar.finish_and_clear();
-        match step {
-            Step::Finished => {
-                verify_finished(&args, &mut session)?;
-                render(&session, &args)?;
-            }
-            Step::Waiting { index, .. } if session.patches[index].awaits_decision() => {
-                let p = &session.patches[index];
-                println!("patch #{} `{}`: {}", index + 1, p.subject, p.verdict_name());
-                if let Some(f) = &p.finding {
-                    println!("  {}", f.summary());
-                }
-                println!(
-                    "see the evidence with `dovetail-port rebase --explain {}`; then \
-                     `--continue` drops it, `--continue --apply` forces it through",
-                    index + 1
-                );
-            }
-            Step::Waiting { worktree, index } => {
-                let p = &session.patches[index];
-                println!(
-                    "patch #{} `{}` conflicts on top of {}:",
-                    index + 1,
-                    p.subject,
-                    session.target
-                );
-                for path in session.active.iter().flat_map(|a| &a.conflicted) {
-                    println!("  {}", worktree.join(path).display());
-                }
-                println!(
-                    "resolve the diff3 markers in {}, then run `dovetail-port rebase --continue` \
-                     (or --skip to drop this patch, --abort to stop)",
-                    worktree.display()
-                );
-            }
+            })?;
+            bar.finish_and_clear();
+            outcome
         }
-        return Ok(exit_code(&session));
-    }
-    let queue = match (&args.queue, &args.series) {
-        (Some(range), None) => QueueSpec::Range(range.clone()),
-        (None, Some(dir)) => QueueSpec::Series(dir.clone()),
-        _ => anyhow::bail!("say what the queue is: --queue BASE..HEAD or --series DIR"),
     };
-    let opts = StartOptions {
-        repo: args.repo.to_path_buf(),
-        target: args
-            .target
-            .clone()
-            .or_else(|| args.onto.clone())
-            .expect("clap requires a target"),
-        queue,
-        branch: args.branch.clone(),
-        force: args.force,
-        topics: args.topics.clone(),
-        strict: args.strict,
-        collateral: args.collateral.clone(),
-    };
-    let bar = progress_bar();
-    let mut session = engine::start(&opts, &mut |done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })?;
-    bar.finish_and_clear();
-    if let Some(setup) = args.verify_setup() {
-        session = verify::configure(&args.repo, setup)?;
-        verify_finished(&args, &mut session)?;
+    match outcome {
+        Outcome::Aborted(session) => {
+            println!(
+                "rebase onto {} aborted: session and worktree removed; no branch was changed",
+                session.target
+            );
+            Ok(super::EXIT_OK)
+        }
+        Outcome::Status(session) => {
+            render(&session, &args)?;
+            if let (Some(active), ReportFormat::Human) = (&session.active, args.report) {
+                println!(
+                    "\nin the worktree {}: patch #{} ({} file(s) to resolve)",
+                    Session::worktree(engine::open_repo(&args.repo)?.path()).display(),
+                    active.index + 1,
+                    active.conflicted.len()
+                );
+            }
+            Ok(exit_code(&session))
+        }
+        Outcome::Moved(Moved { mut session, step }) => {
+            match step {
+                Step::Finished => {
+                    verify_finished(&args, &mut session)?;
+                    render(&session, &args)?;
+                }
+                Step::Waiting { index, .. } if session.patches[index].awaits_decision() => {
+                    let p = &session.patches[index];
+                    println!("patch #{} `{}`: {}", index + 1, p.subject, p.verdict_name());
+                    if let Some(f) = &p.finding {
+                        println!("  {}", f.summary());
+                    }
+                    println!(
+                        "see the evidence with `dovetail-port rebase --explain {}`; then \
+                         `--continue` drops it, `--continue --apply` forces it through",
+                        index + 1
+                    );
+                }
+                Step::Waiting { worktree, index } => {
+                    let p = &session.patches[index];
+                    println!(
+                        "patch #{} `{}` conflicts on top of {}:",
+                        index + 1,
+                        p.subject,
+                        session.target
+                    );
+                    for path in session.active.iter().flat_map(|a| &a.conflicted) {
+                        println!("  {}", worktree.join(path).display());
+                    }
+                    println!(
+                        "resolve the diff3 markers in {}, then run `dovetail-port rebase --continue` \
+                         (or --skip to drop this patch, --abort to stop)",
+                        worktree.display()
+                    );
+                }
+            }
+            Ok(exit_code(&session))
+        }
+        Outcome::Started(mut session) => {
+            if let Some(setup) = args.verify_setup() {
+                session = verify::configure(&args.repo, setup)?;
+                verify_finished(&args, &mut session)?;
+            }
+            render(&session, &args)?;
+            Ok(exit_code(&session))
+        }
     }
-    render(&session, &args)?;
-    Ok(exit_code(&session))
 }

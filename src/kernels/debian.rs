@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::apt::{AptError, PrivateApt};
-use crate::process::{self, ProcessError};
+use crate::process::{self, Git, ProcessError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DebianError {
@@ -273,12 +273,7 @@ impl DebianLinux {
         let message = format!("Linux {} (Debian {name})", pkg.upstream);
         let commit = super::import_tree(&repo, &staging, &message, "index-import")?;
         let _ = fs::remove_dir_all(&staging);
-        let git_dir = format!("--git-dir={}", repo.display());
-        process::run(
-            "git",
-            [&git_dir, "update-ref", &format!("refs/tags/{tag}"), &commit],
-            None,
-        )?;
+        Git::new(&repo).run(["update-ref", &format!("refs/tags/{tag}"), &commit])?;
         Ok(tag)
     }
 }

@@ -11,7 +11,7 @@ use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use crate::process;
+use crate::process::{self, Git};
 
 pub mod debian;
 
@@ -151,12 +151,12 @@ impl KernelCache {
         let version = kernel_version(&tree)?;
         let message = format!("Linux {version} (Debian linux-source-{series})");
         let commit = import_tree(&repo, &tree, &message, &format!("index-{series}"))?;
-        let git_dir = format!("--git-dir={}", repo.display());
+        let git = Git::new(&repo);
         let full = format!("refs/tags/v{version}");
-        process::run("git", [&git_dir, "update-ref", &full, &commit], None)?;
+        git.run(["update-ref", &full, &commit])?;
         // The short tag is written last: its presence means the import is complete.
         let short = format!("refs/tags/{tag}");
-        process::run("git", [&git_dir, "update-ref", &short, &commit], None)?;
+        git.run(["update-ref", &short, &commit])?;
         Ok(())
     }
 }
@@ -259,9 +259,9 @@ pub fn extract(tarball: &Path, dest: &Path, strip_top: bool) -> Result<()> {
 }
 
 /// `git add` of every file under `tree`, one `--verbose` line per file counted as progress.
-fn add_all(tree: &Path, git_dir: &str, env: &[(&str, &OsStr)]) -> Result<()> {
+fn add_all(repo: &Path, tree: &Path, env: &[(&str, &OsStr)]) -> Result<()> {
     use std::io::BufRead;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let files = walkdir::WalkDir::new(tree)
         .into_iter()
         .filter_map(|e| e.ok())
@@ -273,14 +273,13 @@ fn add_all(tree: &Path, git_dir: &str, env: &[(&str, &OsStr)]) -> Result<()> {
         files as u64,
         crate::progress::Unit::Files,
     );
-    let work_tree = format!("--work-tree={}", tree.display());
-    let args = [git_dir, &work_tree, "add", "--verbose", "-A", "-f", "."];
     let spawn = |source| process::ProcessError::Spawn {
         program: "git".into(),
         source,
     };
-    let mut child = Command::new("git")
-        .args(args)
+    let mut child = Git::new(repo)
+        .with_work_tree(tree)
+        .process(["add", "--verbose", "-A", "-f", "."])
         .current_dir(tree)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
@@ -314,20 +313,18 @@ fn add_all(tree: &Path, git_dir: &str, env: &[(&str, &OsStr)]) -> Result<()> {
 pub fn import_tree(repo: &Path, tree: &Path, message: &str, index: &str) -> Result<String> {
     let index = repo.join(index);
     let _ = fs::remove_file(&index);
-    let git_dir = format!("--git-dir={}", repo.display());
     let mut env: Vec<(&str, &OsStr)> = vec![("GIT_INDEX_FILE", index.as_os_str())];
     env.extend(IMPORT_ENV.iter().map(|(k, v)| (*k, OsStr::new(*v))));
-    add_all(tree, &git_dir, &env)?;
-    let tree_id = process::run_with_env("git", [&git_dir, "write-tree"], None, &env)?;
-    let tree_id = String::from_utf8_lossy(&tree_id.stdout).trim().to_string();
-    let commit = process::run_with_env(
-        "git",
-        [&git_dir, "commit-tree", &tree_id, "-m", message],
-        None,
-        &env,
-    )?;
+    add_all(repo, tree, &env)?;
+    let git = Git::new(repo);
+    let run = |args: &[&str]| -> Result<String> {
+        let out = git.command(args).envs(env.iter().copied()).output()?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let tree_id = run(&["write-tree"])?;
+    let commit = run(&["commit-tree", &tree_id, "-m", message])?;
     let _ = fs::remove_file(&index);
-    Ok(String::from_utf8_lossy(&commit.stdout).trim().to_string())
+    Ok(commit)
 }
 
 /// Reads `VERSION.PATCHLEVEL.SUBLEVEL` from a kernel tree's top Makefile.
@@ -414,14 +411,9 @@ mod tests {
         let repo = tmp.path().join("r.git");
         init_bare(&repo).unwrap();
         let commit = import_tree(&repo, &dest, "m", "index-t").unwrap();
-        let git_dir = format!("--git-dir={}", repo.display());
-        let files = process::run(
-            "git",
-            [&git_dir, "ls-tree", "-r", "--name-only", &commit],
-            None,
-        )
-        .unwrap()
-        .stdout;
+        let files = Git::new(&repo)
+            .run(["ls-tree", "-r", "--name-only", &commit])
+            .unwrap();
         let files = String::from_utf8_lossy(&files);
         assert!(
             files.contains("Makefile\n") && files.contains("kernel/irq.c\n"),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{Finding, LintError};
-use crate::process;
+use crate::process::Git;
 
 /// Changed line ranges (new-side, 1-based, inclusive) per file, relative to `root`.
 pub type Changes = HashMap<String, Vec<(u32, u32)>>;
@@ -16,33 +16,28 @@ pub fn changed_lines(root: &Path, rev: &str) -> Result<Changes, LintError> {
         rev: rev.to_string(),
         message,
     };
-    let top = process::run("git", ["rev-parse", "--show-toplevel"], Some(root))
+    let git = Git::in_work_tree(root);
+    let top = git
+        .run(["rev-parse", "--show-toplevel"])
         .map_err(|e| err(format!("{} is not in a git work tree: {e}", root.display())))?;
-    let top = PathBuf::from(String::from_utf8_lossy(&top.stdout).trim());
-    process::run(
-        "git",
-        [
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{rev}^{{commit}}"),
-        ],
-        Some(root),
-    )
+    let top = PathBuf::from(String::from_utf8_lossy(&top).trim());
+    git.run([
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{rev}^{{commit}}"),
+    ])
     .map_err(|_| err("no such commit in this repository (check the name, or fetch it)".into()))?;
-    let out = process::run(
-        "git",
-        ["diff", "--no-color", "--no-ext-diff", "-U0", rev, "--", "."],
-        Some(root),
-    )
-    .map_err(|e| err(e.to_string()))?;
+    let out = git
+        .run(["diff", "--no-color", "--no-ext-diff", "-U0", rev, "--", "."])
+        .map_err(|e| err(e.to_string()))?;
     let root_abs = std::fs::canonicalize(root).map_err(|e| LintError::Io(root.to_path_buf(), e))?;
     let top_abs = std::fs::canonicalize(&top).unwrap_or(top);
     let prefix = root_abs
         .strip_prefix(&top_abs)
         .unwrap_or(Path::new(""))
         .to_path_buf();
-    Ok(parse_diff(&String::from_utf8_lossy(&out.stdout), &prefix))
+    Ok(parse_diff(&String::from_utf8_lossy(&out), &prefix))
 }
 
 /// Parses `git diff -U0` output; paths are made relative to `prefix` (root inside the repo).

@@ -112,7 +112,7 @@ fn pair_renames(repo: &Repository, changes: &mut Vec<PathChange>) -> Result<()> 
             let score = if new.id == old.id {
                 1.0
             } else {
-                super::follow::similarity(&old_text, &text(new.id)?)
+                super::similarity::similarity(&old_text, &text(new.id)?)
             };
             if score >= 0.5 && best.is_none_or(|(s, _)| score > s) {
                 best = Some((score, a));

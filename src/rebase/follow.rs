@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use git2::{Oid, Repository, Tree};
 
 use super::change::Entry;
+use super::similarity::similarity;
 use super::Result;
 
 /// Lowest share of the old file's lines a moved file must keep.
@@ -123,23 +124,6 @@ impl Follower {
     }
 }
 
-/// Share of `old`'s lines found unchanged in `new` (order-aware, via a line diff).
-pub fn similarity(old: &str, new: &str) -> f32 {
-    let diff = similar::TextDiff::configure()
-        .timeout(std::time::Duration::from_millis(500))
-        .diff_lines(old, new);
-    let total = old.lines().count().max(1);
-    let kept: usize = diff
-        .ops()
-        .iter()
-        .filter_map(|op| match op {
-            similar::DiffOp::Equal { len, .. } => Some(*len),
-            _ => None,
-        })
-        .sum();
-    kept as f32 / total as f32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,12 +182,5 @@ mod tests {
             .find(&repo, &ours, Some(&base), "drivers/a/x.c", old)
             .unwrap();
         assert_eq!(found, None);
-    }
-
-    #[test]
-    fn similarity_counts_kept_lines() {
-        assert_eq!(similarity("a\nb\nc\nd\n", "a\nb\nc\nd\n"), 1.0);
-        assert_eq!(similarity("a\nb\nc\nd\n", "a\nX\nc\nY\n"), 0.5);
-        assert!(similarity("a\nb\n", "x\ny\n") < 0.01);
     }
 }

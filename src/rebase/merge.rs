@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::change::{Entry, PathChange};
 use super::follow::Follower;
 use super::Result;
+use crate::process::Git;
 
 /// How one path of a patch landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -470,11 +471,10 @@ fn merge_blobs(
             mode: ours.mode,
         });
     }
-    let git_dir = format!("--git-dir={}", repo.path().display());
     let (o, b, t) = (ours.id.to_string(), base.to_string(), theirs.id.to_string());
-    let out = std::process::Command::new("git")
-        .args([
-            git_dir.as_str(),
+    // Exit codes 0..=127 count the conflicts; above is an error.
+    let out = Git::new(repo.path())
+        .command([
             "merge-file",
             "--object-id",
             "--diff3",
@@ -489,22 +489,9 @@ fn merge_blobs(
             &b,
             &t,
         ])
-        .output()
-        .map_err(|source| crate::process::ProcessError::Spawn {
-            program: "git".into(),
-            source,
-        })?;
-    let conflicts = match out.status.code() {
-        Some(n) if (0..=127).contains(&n) => n,
-        _ => {
-            return Err(crate::process::ProcessError::Failed {
-                command: format!("git merge-file --object-id {o} {b} {t}"),
-                status: out.status,
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            }
-            .into())
-        }
-    };
+        .success(0..=127)
+        .output()?;
+    let conflicts = out.code;
     let id = Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())?;
     let conflict_text = if conflicts == 0 {
         None

@@ -8,13 +8,13 @@ use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use git2::{Oid, Repository};
 
 use super::merge::Stages;
 use super::session::Session;
 use super::{RebaseError, Result};
+use crate::process::Git;
 
 /// Why a repository path is unsafe to write, or `None` when it is an ordinary relative path.
 pub fn unsafe_path(path: &str) -> Option<&'static str> {
@@ -179,27 +179,12 @@ impl<'a> Checkout<'a> {
 /// Creates the session's worktree at `tip`, or resets the existing one to it.
 pub fn checkout(git_dir: &Path, tip: &str) -> Result<PathBuf> {
     let worktree = Session::worktree(git_dir);
-    let git_dir_arg = format!("--git-dir={}", git_dir.display());
     if worktree.join(".git").exists() {
-        let wt = Some(worktree.as_path());
-        crate::process::run("git", ["reset", "-q", "--hard", tip], wt)?;
-        crate::process::run("git", ["clean", "-q", "-fdx"], wt)?;
+        let wt = Git::in_work_tree(&worktree);
+        wt.run(["reset", "-q", "--hard", tip])?;
+        wt.run(["clean", "-q", "-fdx"])?;
     } else {
-        let _ = std::fs::remove_dir_all(&worktree);
-        let _ = crate::process::run("git", [git_dir_arg.as_str(), "worktree", "prune"], None);
-        crate::process::run(
-            "git",
-            [
-                OsStr::new(&git_dir_arg),
-                OsStr::new("worktree"),
-                OsStr::new("add"),
-                OsStr::new("-q"),
-                OsStr::new("--detach"),
-                worktree.as_os_str(),
-                OsStr::new(tip),
-            ],
-            None,
-        )?;
+        Git::new(git_dir).add_detached_worktree(&worktree, tip)?;
     }
     Ok(worktree)
 }
@@ -224,29 +209,10 @@ pub fn stage_conflicts(worktree: &Path, conflicts: &[(&str, Stages)]) -> Result<
             }
         }
     }
-    let mut child = Command::new("git")
-        .args(["update-index", "-z", "--index-info"])
-        .current_dir(worktree)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| crate::process::ProcessError::Spawn {
-            program: "git".into(),
-            source,
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(&input).map_err(io(worktree))?;
-    }
-    let out = child.wait_with_output().map_err(io(worktree))?;
-    if !out.status.success() {
-        return Err(crate::process::ProcessError::Failed {
-            command: "git update-index -z --index-info".into(),
-            status: out.status,
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        }
-        .into());
-    }
+    Git::in_work_tree(worktree)
+        .command(["update-index", "-z", "--index-info"])
+        .input(&input)
+        .output()?;
     Ok(())
 }
 
@@ -254,20 +220,15 @@ pub fn stage_conflicts(worktree: &Path, conflicts: &[(&str, Stages)]) -> Result<
 pub fn remove(git_dir: &Path) {
     let worktree = Session::worktree(git_dir);
     if worktree.exists() {
-        let git_dir_arg = format!("--git-dir={}", git_dir.display());
-        let _ = crate::process::run(
-            "git",
-            [
-                OsStr::new(&git_dir_arg),
-                OsStr::new("worktree"),
-                OsStr::new("remove"),
-                OsStr::new("--force"),
-                worktree.as_os_str(),
-            ],
-            None,
-        );
+        let repo = Git::new(git_dir);
+        let _ = repo.run([
+            OsStr::new("worktree"),
+            OsStr::new("remove"),
+            OsStr::new("--force"),
+            worktree.as_os_str(),
+        ]);
         let _ = std::fs::remove_dir_all(&worktree);
-        let _ = crate::process::run("git", [git_dir_arg.as_str(), "worktree", "prune"], None);
+        let _ = repo.run(["worktree", "prune"]);
     }
 }
 

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use super::diff3::{self, Segment};
+use crate::process::Git;
 
 /// An upstream commit that touched a conflict region.
 pub type Culprit = String;
@@ -46,26 +47,18 @@ pub fn culprits(
     skip: &[String],
 ) -> Vec<Culprit> {
     let range = format!("-L{start},{}:{path}", start + len - 1);
-    let git_dir_arg = format!("--git-dir={}", git_dir.display());
     let not = format!("^{since}");
-    let out = std::process::Command::new("git")
-        .args([
-            git_dir_arg.as_str(),
-            "log",
-            "-s",
-            "--format=%H %s",
-            range.as_str(),
-            tip,
-            not.as_str(),
-        ])
-        .output();
-    let Ok(out) = out else {
+    let Ok(out) = Git::new(git_dir).run([
+        "log",
+        "-s",
+        "--format=%H %s",
+        range.as_str(),
+        tip,
+        not.as_str(),
+    ]) else {
         return Vec::new();
     };
-    if !out.status.success() {
-        return Vec::new();
-    }
-    String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out)
         .lines()
         .filter_map(|l| l.split_once(' '))
         .filter(|(id, _)| !skip.iter().any(|s| s == id))

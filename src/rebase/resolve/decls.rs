@@ -9,9 +9,6 @@ use crate::syntax::c::{is_c_path, split_top_level as split, Unit};
 
 use super::{norm, Confidence, Context, Decision, Region};
 
-/// The engine still reaches the C front end through here until its split lands.
-pub use crate::syntax::c::enclosing;
-
 fn same(a: &[String], b: &[String]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| norm(x) == norm(y))
 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use git2::{Oid, Repository};
 
 use super::Context;
+use crate::process::Git;
 use crate::syntax::c::is_c_path;
 
 /// The target tree a region is placed in, with what was already looked up there.
@@ -57,8 +58,7 @@ impl<'r> Target<'r> {
             return out;
         }
         // Kconfig symbols are looked for by their bare name.
-        let mut args = vec![
-            format!("--git-dir={}", self.repo.path().display()),
+        let mut args: Vec<String> = vec![
             "grep".into(),
             "-I".into(),
             "-w".into(),
@@ -85,11 +85,12 @@ impl<'r> Target<'r> {
         ] {
             args.push(spec);
         }
-        let hits = std::process::Command::new("git")
-            .args(&args)
+        // `git grep` exits 1 when nothing matches.
+        let hits = Git::new(self.repo.path())
+            .command(&args)
+            .success([0, 1])
             .output()
-            .ok()
-            .filter(|o| o.status.success() || o.status.code() == Some(1));
+            .ok();
         let text = hits
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();

@@ -1,6 +1,9 @@
 //! The session: everything a rebase run decided, saved after every patch under
 //! `<git dir>/dovetail-port/` by write-then-rename, so a killed run resumes where it stopped.
 
+pub mod conflict;
+pub mod transitions;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
