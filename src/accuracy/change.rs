@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::syntax::diff_header::file_diffs;
+
 /// One file's added and removed lines, each with its count.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileChange {
@@ -70,101 +72,31 @@ impl Change {
     }
 }
 
-/// The path of a `---`/`+++` header with its first component stripped (`-p1`), `None` for
-/// `/dev/null`. A tab ends the name (traditional diffs add a timestamp there).
-fn header_path(rest: &str) -> Option<String> {
-    let name = rest.split('\t').next().unwrap_or("").trim_end();
-    let name = name
-        .strip_prefix('"')
-        .and_then(|n| n.strip_suffix('"'))
-        .unwrap_or(name);
-    if name == "/dev/null" {
-        return None;
-    }
-    Some(match name.split_once('/') {
-        Some((_, p)) => p.to_string(),
-        None => name.to_string(),
-    })
-}
-
-/// `@@ -a,b +c,d @@` → (b, d): how many old and new lines the hunk spans.
-fn hunk_counts(line: &str) -> Option<(usize, usize)> {
-    let rest = line.strip_prefix("@@ -")?;
-    let (old, rest) = rest.split_once(" +")?;
-    let new = rest.split_once(" @@")?.0;
-    let count = |r: &str| -> Option<usize> {
-        match r.split_once(',') {
-            Some((_, n)) => n.parse().ok(),
-            None => r.parse::<usize>().ok().map(|_| 1),
-        }
-    };
-    Some((count(old)?, count(new)?))
-}
-
 /// Parses unified diff text (git or traditional, any mail or DEP-3 header before it, any
-/// signature after it) into a [`Change`]. Hunk line counts decide where a hunk ends, so a
-/// removed line that starts with `-- ` is not taken for a header. Never fails: what is not
-/// a diff is skipped.
+/// signature after it) into a [`Change`], through the one diff reader
+/// ([`file_diffs`]): hunk line counts decide where a hunk ends, so a removed line that
+/// starts with `-- ` is not taken for a header. Never fails: what is not a diff is skipped.
 pub fn parse_diff(bytes: &[u8]) -> Change {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text.lines().collect();
     let mut change = Change::default();
-    let mut current: Option<String> = None;
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        if let Some(rest) = line.strip_prefix("diff --git ") {
-            // A git header names the file even when no hunk follows (mode change, binary).
-            current = rest.rsplit_once(" b/").map(|(_, b)| b.to_string());
-            i += 1;
+    for file in file_diffs(bytes, 1) {
+        let Some(path) = file.path() else { continue };
+        let path = String::from_utf8_lossy(path).into_owned();
+        if file.header.binary {
+            change.binary.push(path.clone());
+        }
+        if file.bodies.is_empty() {
             continue;
         }
-        if line.starts_with("GIT binary patch") || line.starts_with("Binary files ") {
-            if let Some(p) = &current {
-                change.binary.push(p.clone());
-            }
-            i += 1;
-            continue;
+        let entry = change.files.entry(path).or_default();
+        for (sign, line) in file.changed_lines() {
+            let line = String::from_utf8_lossy(line).into_owned();
+            let side = if sign == b'+' {
+                &mut entry.added
+            } else {
+                &mut entry.removed
+            };
+            *side.entry(line).or_insert(0) += 1;
         }
-        if let (Some(old), Some(new)) = (
-            line.strip_prefix("--- "),
-            lines.get(i + 1).and_then(|n| n.strip_prefix("+++ ")),
-        ) {
-            current = header_path(new).or_else(|| header_path(old));
-            i += 2;
-            continue;
-        }
-        if let (Some((mut old, mut new)), Some(path)) = (hunk_counts(line), current.as_ref()) {
-            i += 1;
-            let file = change.files.entry(path.clone()).or_default();
-            while (old > 0 || new > 0) && i < lines.len() {
-                let l = lines[i];
-                let body = l.get(1..).unwrap_or("").trim_end_matches('\r').to_string();
-                match l.as_bytes().first() {
-                    Some(b'+') => {
-                        *file.added.entry(body).or_insert(0) += 1;
-                        new = new.saturating_sub(1);
-                    }
-                    Some(b'-') => {
-                        *file.removed.entry(body).or_insert(0) += 1;
-                        old = old.saturating_sub(1);
-                    }
-                    Some(b'\\') => {}
-                    // Context; an empty line is context whose space was stripped.
-                    _ => {
-                        old = old.saturating_sub(1);
-                        new = new.saturating_sub(1);
-                    }
-                }
-                i += 1;
-            }
-            // `\ No newline at end of file` after the last line.
-            while lines.get(i).is_some_and(|l| l.starts_with('\\')) {
-                i += 1;
-            }
-            continue;
-        }
-        i += 1;
     }
     // A line removed and added again (a hunk that only moved it) is no change.
     for f in change.files.values_mut() {

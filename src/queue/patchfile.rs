@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Author, QueueError, Result};
-use crate::syntax::diff_header::file_headers;
+use crate::syntax::diff_header::{file_headers, start_at, Start};
 
 /// One patch read from a file.
 #[derive(Debug, Clone)]
@@ -266,7 +266,12 @@ fn parse_one(
     };
 
     // The message ends at the first `---` line (format-patch) or where the diff begins.
-    let diff_start = (i..lines.len()).find(|&j| is_diff_start(lines, j));
+    let diff_start = (i..lines.len()).find(|&j| {
+        matches!(
+            start_at(raw, j, 1),
+            Some(Start::Git(_) | Start::Names { .. })
+        )
+    });
     let body_end = (i..diff_start.unwrap_or(lines.len()))
         .find(|&j| lines[j].trim_end() == "---")
         .or(diff_start)
@@ -342,12 +347,6 @@ fn parse_one(
         diff_line,
         strip,
     })
-}
-
-fn is_diff_start(lines: &[&str], j: usize) -> bool {
-    let line = lines[j];
-    line.starts_with("diff --git ")
-        || (line.starts_with("--- ") && lines.get(j + 1).is_some_and(|n| n.starts_with("+++ ")))
 }
 
 /// `[PATCH v2 03/15] foo` → `foo`.

@@ -5,6 +5,7 @@
 use git2::{Repository, Tree};
 
 use super::Result;
+use crate::syntax::diff_header::file_diffs;
 
 /// The patch text of `old → new`, limited to `paths` (blob by blob: no tree walk).
 pub fn diff_text(
@@ -41,19 +42,18 @@ pub fn diff_text(
     Ok(text)
 }
 
-/// The `+`/`-` lines of a patch, per file, in order (headers and context dropped).
+/// The `+`/`-` lines of a patch, per file (`## path`), in order: headers and context
+/// dropped, hunk bodies read by their counts (a removed `-- x` line is a line, not a header).
 pub fn change_lines(patch: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for line in patch.lines() {
-        if line.starts_with("+++ ") || line.starts_with("--- ") {
-            if let Some(p) = line.strip_prefix("+++ b/") {
-                out.push(format!("## {p}"));
-            }
-            continue;
+    for file in file_diffs(patch.as_bytes(), 1) {
+        if let Some(path) = file.path() {
+            out.push(format!("## {}", String::from_utf8_lossy(path)));
         }
-        if line.starts_with('+') || line.starts_with('-') {
-            out.push(line.to_string());
-        }
+        out.extend(
+            file.changed_lines()
+                .map(|(sign, line)| format!("{}{}", sign as char, String::from_utf8_lossy(line))),
+        );
     }
     out
 }
@@ -87,9 +87,15 @@ mod tests {
 
     #[test]
     fn changed_line_shows_up() {
-        let a = "+++ b/f\n+select A\n";
-        let b = "+++ b/f\n+select A\n+select B\n";
+        let a = "--- a/f\n+++ b/f\n@@ -1 +1,2 @@\n x\n+select A\n";
+        let b = "--- a/f\n+++ b/f\n@@ -1 +1,3 @@\n x\n+select A\n+select B\n";
         let d = interdiff(a, b).unwrap();
         assert!(d.contains("+select B"), "{d}");
+    }
+
+    #[test]
+    fn a_removed_line_that_looks_like_a_header_is_a_line() {
+        let p = "--- a/f\n+++ b/f\n@@ -1,2 +0,0 @@\n--- x\n-+++ b/g\n";
+        assert_eq!(change_lines(p), ["## f", "--- x", "-+++ b/g"]);
     }
 }

@@ -338,24 +338,69 @@ pub fn start_at(lines: &[&[u8]], i: usize, strip: usize) -> Option<Start> {
 /// components (git's `a/`/`b/` are one). Text around the diff (mail headers, a signature)
 /// is skipped; a name the strip level does not fit is left out.
 pub fn file_headers(diff: &[u8], strip: usize) -> Vec<FileHeader> {
+    file_diffs(diff, strip)
+        .into_iter()
+        .map(|f| f.header)
+        .collect()
+}
+
+/// One file of a diff: its header and the lines of each hunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDiff<'a> {
+    pub header: FileHeader,
+    /// Parallel to `header.hunks`: each hunk's body lines, newline included (` `, `-`, `+`
+    /// and `\` lines; an empty line is context whose space was stripped).
+    pub bodies: Vec<Vec<&'a [u8]>>,
+}
+
+impl FileDiff<'_> {
+    /// The path the file has after the change, else before (a deletion).
+    pub fn path(&self) -> Option<&[u8]> {
+        self.header
+            .new_path
+            .as_deref()
+            .or(self.header.old_path.as_deref())
+    }
+
+    /// The added (`+`) and removed (`-`) lines of every hunk, in order, without the sign and
+    /// the line end.
+    pub fn changed_lines(&self) -> impl Iterator<Item = (u8, &[u8])> + '_ {
+        self.bodies
+            .iter()
+            .flatten()
+            .filter_map(|l| match l.first() {
+                Some(&sign @ (b'+' | b'-')) => Some((sign, chomp(&l[1..]))),
+                _ => None,
+            })
+    }
+}
+
+/// [`file_headers`] with each hunk's body: the one reader of a diff's structure.
+pub fn file_diffs(diff: &[u8], strip: usize) -> Vec<FileDiff<'_>> {
     let lines: Vec<&[u8]> = diff.split_inclusive(|&b| b == b'\n').collect();
-    let mut out: Vec<FileHeader> = Vec::new();
+    let mut out: Vec<FileDiff> = Vec::new();
     let mut in_git_header = false;
     let mut i = 0;
     while i < lines.len() {
         match start_at(&lines, i, strip) {
-            Some(Start::Git(h)) => {
-                out.push(h);
+            Some(Start::Git(header)) => {
+                out.push(FileDiff {
+                    header,
+                    bodies: Vec::new(),
+                });
                 in_git_header = true;
             }
             Some(Start::Names { old, new }) => {
                 if !in_git_header {
-                    out.push(FileHeader {
-                        line: i + 1,
-                        ..FileHeader::default()
+                    out.push(FileDiff {
+                        header: FileHeader {
+                            line: i + 1,
+                            ..FileHeader::default()
+                        },
+                        bodies: Vec::new(),
                     });
                 }
-                let f = out.last_mut().expect("pushed above");
+                let f = &mut out.last_mut().expect("pushed above").header;
                 if let Ok(old) = old {
                     f.old_path = old;
                 }
@@ -368,16 +413,18 @@ pub fn file_headers(diff: &[u8], strip: usize) -> Vec<FileHeader> {
             Some(Start::Hunk(range)) => {
                 in_git_header = false;
                 if let Some(r) = range {
-                    i = skip_hunk(&lines, i + 1, r.old_lines, r.new_lines);
+                    let end = skip_hunk(&lines, i + 1, r.old_lines, r.new_lines);
                     if let Some(f) = out.last_mut() {
-                        f.hunks.push(r);
+                        f.header.hunks.push(r);
+                        f.bodies.push(lines[i + 1..end].to_vec());
                     }
+                    i = end;
                     continue;
                 }
             }
             None if in_git_header => {
                 if let Some(h) = git_header_line(lines[i]) {
-                    out.last_mut().expect("in a git header").read(h);
+                    out.last_mut().expect("in a git header").header.read(h);
                 }
             }
             None => {}
