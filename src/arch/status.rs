@@ -887,4 +887,103 @@ files = ["arch/{arch}/include/asm/irqflags.h"]"#;
         );
         assert_eq!(check(spec, &[(rel, old)]).state, CheckState::Fail);
     }
+
+    /// A small checklist with a step in every state (done, partial with a stub, missing,
+    /// manual, n/a, optional) over a riscv tree in memory.
+    #[test]
+    fn human_and_json_reports() {
+        let checklist: Checklist = toml::from_str(
+            r#"
+[[phase]]
+id = "pipeline"
+title = "Interrupt pipeline"
+milestone = "Milestone 1: the torture test passes."
+
+[[phase]]
+id = "evl"
+title = "EVL core"
+milestone = "Milestone 2: evl test passes."
+
+[[step]]
+id = "kconfig"
+phase = "pipeline"
+title = "Kconfig: select HAVE_IRQ_PIPELINE"
+todo = "select it"
+[[step.check]]
+kind = "kconfig_select"
+symbols = ["HAVE_IRQ_PIPELINE"]
+
+[[step]]
+id = "irq-entry"
+phase = "pipeline"
+title = "Pipelined IRQ entry"
+files = ["arch/{arch}/kernel/irq_pipeline.c"]
+todo = "write it"
+[[step.check]]
+kind = "defines"
+symbols = ["arch_do_IRQ_pipelined"]
+files = ["arch/{arch}/kernel/irq_pipeline.c"]
+[[step.check]]
+kind = "make_obj"
+file = "arch/{arch}/kernel/Makefile"
+object = "irq_pipeline.o"
+
+[[step]]
+id = "atomics"
+phase = "pipeline"
+title = "Hard atomics"
+todo = "none here"
+[[step.check]]
+kind = "defines"
+symbols = ["arch_atomic_add"]
+files = ["@atomics"]
+
+[[step]]
+id = "fpu"
+phase = "evl"
+title = "FPU context"
+files = ["arch/{arch}/include/asm/evl/fptest.h"]
+todo = "write it"
+[[step.check]]
+kind = "file"
+path = "arch/{arch}/include/asm/evl/fptest.h"
+
+[[step]]
+id = "latmus"
+phase = "evl"
+title = "Run latmus"
+todo = "by hand"
+
+[[step]]
+id = "extras"
+phase = "evl"
+title = "Optional extras"
+optional = true
+todo = "maybe"
+[[step.check]]
+kind = "file"
+path = "arch/{arch}/evl/extras.c"
+"#,
+        )
+        .unwrap();
+        let desc = data::load_descriptor(&data::templates_dir(), "riscv").unwrap();
+        let stub = format!(
+            "void arch_do_IRQ_pipelined(struct irq_desc *d)\n{{\n\t/* {TODO_MARKER} */\n}}\n"
+        );
+        let tree: BTreeMap<String, String> = [
+            (
+                KCONFIG,
+                "config RISCV\n\tdef_bool y\n\tselect HAVE_IRQ_PIPELINE\n",
+            ),
+            ("arch/riscv/kernel/irq_pipeline.c", stub.as_str()),
+            ("arch/riscv/kernel/Makefile", "obj-y += irq.o\n"),
+        ]
+        .into_iter()
+        .map(|(p, t)| (p.to_string(), t.to_string()))
+        .collect();
+        let facts = tree::facts(Path::new("/src/linux"), &desc, &tree).unwrap();
+        let st = evaluate(&desc, &checklist, &facts, &tree);
+        insta::assert_snapshot!("human", st.to_human());
+        insta::assert_snapshot!("json", crate::schema::to_json(&st));
+    }
 }

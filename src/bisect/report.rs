@@ -181,3 +181,126 @@ pub fn human(r: &BisectReport) -> String {
     ));
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patch(position: usize, subject: &str, topic: &str) -> PatchRef {
+        PatchRef {
+            position,
+            commit: format!("{position:02}{}", "ab".repeat(19)),
+            subject: subject.into(),
+            topic: topic.into(),
+        }
+    }
+
+    fn step(patch: Option<PatchRef>, verdict: Verdict, evidence: Option<Evidence>) -> Step {
+        Step {
+            tree: format!("{:040}", patch.as_ref().map_or(0, |p| p.position)),
+            patch,
+            verdict,
+            cached: false,
+            built: true,
+            booted: false,
+            secs: 12.4,
+            evidence,
+        }
+    }
+
+    /// A found patch, with the base, a cached step, an untestable one and patches that
+    /// cannot matter.
+    fn found() -> BisectReport {
+        let error = Evidence::CompileError {
+            file: "kernel/irq/pipeline.c".into(),
+            line: 42,
+            column: Some(9),
+            message: "implicit declaration of function 'sync_stage'".into(),
+            log: Some("/work/build.log".into()),
+        };
+        let mut cached = step(Some(patch(2, "irq: b", "irq")), Verdict::Pass, None);
+        cached.cached = true;
+        let crash = Evidence::KernelEvent {
+            event: "Oops".into(),
+            summary: "Oops: general protection fault".into(),
+            line: 310,
+            excerpt: "RIP: 0010:sync_stage+0x1c/0x40\nCall Trace:".into(),
+            console_log: None,
+        };
+        BisectReport {
+            queue: "v6.12..dovetail".into(),
+            check: "build x86_64".into(),
+            outcome: Outcome::Found,
+            guilty: Some(Guilty {
+                patch: patch(4, "irq_pipeline: sync the stage", "irq"),
+                evidence: Some(error.clone()),
+            }),
+            candidates: Vec::new(),
+            patches: 6,
+            steps: vec![
+                step(None, Verdict::Pass, None),
+                step(
+                    Some(patch(6, "evl: last", "evl")),
+                    Verdict::Fail,
+                    Some(crash),
+                ),
+                cached,
+                step(
+                    Some(patch(3, "irq: c", "irq")),
+                    Verdict::Untestable,
+                    Some(Evidence::ConfigDropped {
+                        options: vec!["IRQ_PIPELINE (no such option)".into()],
+                    }),
+                ),
+                step(
+                    Some(patch(4, "irq_pipeline: sync the stage", "irq")),
+                    Verdict::Fail,
+                    Some(error),
+                ),
+            ],
+            cannot_matter: vec![Skipped {
+                patch: patch(5, "docs: dovetail", "docs"),
+                reason: "touches only Documentation/".into(),
+            }],
+            checks: 5,
+            checks_run: 4,
+            builds_run: 4,
+            boots_run: 0,
+            plain_bisection_checks: Some(4),
+            secs: 49.6,
+            workspace: "/cache/bisect/linux".into(),
+            notes: vec!["the head fails with another error than the guilty patch".into()],
+        }
+    }
+
+    #[test]
+    fn found_human_and_json() {
+        let r = found();
+        insta::assert_snapshot!("found_human", human(&r));
+        insta::assert_snapshot!("found_json", crate::schema::to_json(&r));
+    }
+
+    #[test]
+    fn every_other_outcome() {
+        let mut r = found();
+        r.guilty = None;
+        r.notes.clear();
+        r.cannot_matter.clear();
+        r.plain_bisection_checks = None;
+        r.steps.truncate(1);
+        (r.checks, r.checks_run, r.builds_run) = (2, 2, 2);
+        r.outcome = Outcome::HeadPasses;
+        insta::assert_snapshot!("head_passes", human(&r));
+        r.outcome = Outcome::BaseFails;
+        r.steps[0].verdict = Verdict::Fail;
+        r.steps[0].evidence = Some(Evidence::Command {
+            status: 2,
+            output_tail: "make: *** [Makefile:1] Error 2".into(),
+        });
+        insta::assert_snapshot!("base_fails", human(&r));
+        r.outcome = Outcome::Ambiguous;
+        r.candidates = vec![patch(2, "irq: b", "irq"), patch(3, "irq: c", "irq")];
+        insta::assert_snapshot!("ambiguous", human(&r));
+        insta::assert_snapshot!("ambiguous_json", crate::schema::to_json(&r));
+    }
+}

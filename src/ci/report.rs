@@ -196,16 +196,36 @@ pub fn json(r: &CiReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ci::lint_gate::Finding;
     use crate::ci::queue_gate::{Broken, QueueCheck};
     use crate::ci::run::{GateKind, GateResult, Status};
+    use crate::results::{analyse, BootEnd};
 
-    #[test]
-    fn a_patch_that_breaks_the_verified_build_is_a_junit_failure_with_its_evidence() {
+    fn gate(name: &str, kind: GateKind, status: Status, summary: &str, secs: f64) -> GateResult {
+        GateResult {
+            name: name.into(),
+            kind,
+            status,
+            summary: summary.into(),
+            detail: None,
+            secs,
+            log: None,
+            tests: None,
+            findings: Vec::new(),
+            queue: None,
+        }
+    }
+
+    /// A run with one gate of each kind and status: a queue with a conflict and a patch that
+    /// breaks the verified build, a lint finding, a failed build with its log, a boot whose
+    /// KUnit suite fails and a skipped boot. Names and messages need escaping in XML and
+    /// markdown.
+    fn report() -> CiReport {
         let queue = QueueCheck {
             range: "v6.12..HEAD".into(),
             onto: "v6.12".into(),
             patches: 15,
-            conflicts: Vec::new(),
+            conflicts: vec![("sched: add a | hook".into(), "fedcba987654".into())],
             counts: Default::default(),
             verification: Some("verify build: the result fails; patch #4 breaks it".into()),
             verified: false,
@@ -216,33 +236,82 @@ mod tests {
                 evidence: "kernel/irq/handle.c:196:9: expected ';'".into(),
             }),
         };
-        assert!(!queue.passed());
+        let mut q = gate(
+            "queue",
+            GateKind::Queue,
+            Status::Failed,
+            "15 patch(es): 1 conflict",
+            3.4,
+        );
+        q.detail = Some("conflict: fedcba987654 sched: add a | hook".into());
+        q.queue = Some(queue);
+        let mut lint = gate("lint", GateKind::Lint, Status::Failed, "1 new finding", 0.6);
+        lint.detail = Some("drivers/x.c:8: mutex_lock() in oob context".into());
+        lint.findings.push(Finding {
+            rule: "oob-sleeping-lock".into(),
+            message: "in-band-only `mutex_lock()` called in oob context".into(),
+            chain: "x_oob_ioctl() -> mutex_lock()".into(),
+            file: "drivers/x.c".into(),
+            line: 8,
+        });
+        let mut build = gate("arm64", GateKind::Build, Status::Error, "make failed", 61.0);
+        build.detail = Some("arch/arm64/kernel/irq.c:12: error: unknown type".into());
+        build.log = Some("/ci/arm64/build.log".into());
+        let log = "KTAP version 1\n1..1\n    # Subtest: evl\n    1..2\n    ok 1 clock\n    not ok 2 sched\nnot ok 1 evl\n";
+        let mut tests = analyse(log, BootEnd::NoOutput { seconds: 30 });
+        tests.duration_secs = 42.0;
+        let mut boot = gate(
+            "x86_64-kunit",
+            GateKind::Boot,
+            Status::Failed,
+            "1 of 2 test(s) failed",
+            42.0,
+        );
+        boot.tests = Some(tests);
+        let skipped = gate(
+            "riscv64",
+            GateKind::Boot,
+            Status::Skipped,
+            "needs arm64 first",
+            0.0,
+        );
+        CiReport {
+            root: "/fork".into(),
+            gates: vec![q, lint, build, boot, skipped],
+            sarif: None,
+            secs: 107.0,
+        }
+    }
+
+    #[test]
+    fn table_markdown_junit_and_json() {
+        let r = report();
+        insta::assert_snapshot!("table", table(&r));
+        insta::assert_snapshot!("markdown", markdown(&r));
+        insta::assert_snapshot!("json", json(&r));
+        let x = junit(&r);
+        insta::assert_snapshot!("junit", x);
+        // A strict parser reads it back, the breaking patch's subject unescaped.
+        let doc = roxmltree::Document::parse(&x).unwrap_or_else(|e| panic!("{e}\n{x}"));
+        assert!(doc.descendants().any(|n| n.attribute("name")
+            == Some("0123456789ab irq_pipeline: count <handled> interrupts")));
+    }
+
+    #[test]
+    fn a_passing_run() {
         let r = CiReport {
             root: "/fork".into(),
-            gates: vec![GateResult {
-                name: "queue".into(),
-                kind: GateKind::Queue,
-                status: Status::Failed,
-                summary: "15 patch(es)".into(),
-                detail: None,
-                secs: 1.0,
-                log: None,
-                tests: None,
-                findings: Vec::new(),
-                queue: Some(queue),
-            }],
+            gates: vec![gate(
+                "queue",
+                GateKind::Queue,
+                Status::Passed,
+                "15 patch(es)",
+                2.0,
+            )],
             sarif: None,
-            secs: 1.0,
+            secs: 2.0,
         };
-        let x = junit(&r);
-        assert!(
-            x.contains(
-                "<testcase classname=\"queue\" name=\"0123456789ab irq_pipeline: count &lt;handled&gt; interrupts\""
-            ),
-            "{x}"
-        );
-        assert!(x.contains("message=\"breaks-build onto v6.12\""), "{x}");
-        assert!(x.contains("kernel/irq/handle.c:196:9: expected"), "{x}");
-        assert!(x.contains("failures=\"2\""), "{x}");
+        insta::assert_snapshot!("passing_table", table(&r));
+        insta::assert_snapshot!("passing_markdown", markdown(&r));
     }
 }

@@ -173,9 +173,10 @@ impl<'a> Report<'a> {
     pub fn human(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "rebase onto {} -> branch {}", self.target, self.branch);
+        // The verdict column fits the longest verdict, `upstream-equivalent`.
         let _ = writeln!(
             out,
-            "{:>3}  {:<16} {:<12} {:<13} {:<50} files",
+            "{:>3}  {:<19} {:<12} {:<13} {:<50} files",
             "#", "verdict", "topic", "commit", "subject"
         );
         for (i, p) in self.patches.iter().enumerate() {
@@ -191,7 +192,7 @@ impl<'a> Report<'a> {
             let subject: String = p.subject.chars().take(50).collect();
             let _ = writeln!(
                 out,
-                "{:>3}  {:<16} {:<12} {:<13} {:<50} {}",
+                "{:>3}  {:<19} {:<12} {:<13} {:<50} {}",
                 i + 1,
                 v,
                 p.topic,

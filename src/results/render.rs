@@ -175,27 +175,52 @@ pub fn crash_cases<'a>(r: &'a TestReport, class: &'a str) -> impl Iterator<Item 
 
 #[cfg(test)]
 mod tests {
-    use super::super::{analyse, BootEnd};
+    use super::super::{analyse, BootEnd, LatencyRecord};
     use super::*;
 
-    #[test]
-    fn junit_counts_and_escapes() {
-        let log = "KTAP version 1\n1..1\n    # Subtest: s<1>\n    1..2\n    ok 1 a\n    not ok 2 b&c\nnot ok 1 s<1>\n";
-        let r = analyse(
+    /// A boot with every part the renderers show: a failing KTAP case whose names need XML
+    /// escaping, a skipped one with its reason, a kernel event with its excerpt, a latency
+    /// record and a note; times and paths fixed.
+    fn report() -> TestReport {
+        let log = "KTAP version 1\n1..1\n    # Subtest: s<1>\n    1..3\n    ok 1 a\n    # b&c: expected 1, got 2\n    not ok 2 b&c\n    ok 3 d # SKIP needs \"debugfs\"\nnot ok 1 s<1>\n[    2.000000] ------------[ cut here ]------------\n[    2.000001] WARNING: CPU: 0 PID: 1 at kernel/irq/pipeline.c:42 sync_stage+0x1c/0x40\n[    2.000002] Call Trace:\n[    2.000003] ---[ end trace 0000000000000000 ]---\n";
+        let mut r = analyse(
             log,
             BootEnd::Completed {
                 payload_status: Some(0),
             },
         );
+        r.arch = "x86_64".into();
+        r.accel = Some("kvm".into());
+        r.duration_secs = 12.25;
+        r.console_log = Some("/runs/x86_64/console.log".into());
+        r.latency.push(LatencyRecord {
+            min: 1.5,
+            avg: 2.25,
+            max: 11.0,
+            overruns: 0,
+            msw: 0,
+            duration: "00:00:10".into(),
+        });
+        r.notes.push("no KVM for arm64 guests here: TCG".into());
+        r
+    }
+
+    #[test]
+    fn human_json_and_junit() {
+        let r = report();
+        insta::assert_snapshot!("human", human(&r));
+        insta::assert_snapshot!("json", json(&r));
         let x = junit(&r);
-        assert!(x.contains("<testsuite name=\"s&lt;1&gt;\" tests=\"2\" failures=\"1\""));
-        assert!(x.contains("name=\"b&amp;c\""));
-        assert!(x.contains("<testcase classname=\"kernel\" name=\"boot\"/>"));
-        let h = human(&r);
-        assert!(h.contains("FAIL    s<1>.b&c"));
-        assert!(h.ends_with("FAILED\n"));
+        insta::assert_snapshot!("junit", x);
+        // A strict parser reads the escaped names back.
+        let doc = roxmltree::Document::parse(&x).unwrap_or_else(|e| panic!("{e}\n{x}"));
+        let names: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testsuite"))
+            .filter_map(|n| n.attribute("name"))
+            .collect();
+        assert_eq!(names, ["s<1>", "kernel"]);
         let j: serde_json::Value = serde_json::from_str(&json(&r)).unwrap();
-        assert_eq!(j["counts"]["failed"], 1);
         assert_eq!(j["passed"], false);
     }
 }

@@ -295,16 +295,16 @@ fn each_stage_resolves_its_case_and_refuses_the_unsafe_ones() {
     assert_eq!(placement(&r, 9)["method"], "hunk-upstream");
     assert!(r["patches"][9]["new_commit"].is_null());
 
-    // The human report lists every placement for review, with method and confidence.
-    let out = tool(dir, &["rebase", "v2", "--queue", "v1..queue"]);
-    let text = stdout(&out);
-    assert!(
-        text.contains("review: 7 conflict region(s) resolved by the cascade (git leaves 10 conflicting patch(es), 3 remain)"),
-        "{text}"
-    );
-    assert!(text.contains("[list-union, high confidence]"));
-    assert!(text.contains("cascade left include/linux/flags.h"));
-    assert!(text.contains(&format!("changed upstream by {} v2", &v2[..12])));
+    // The reports list every placement for review, with method and confidence, and each
+    // refusal with the upstream commit that made it.
+    let human = stdout(&tool(dir, &["rebase", "v2", "--queue", "v1..queue"]));
+    let status = |format: &str| stdout(&tool(dir, &["rebase", "--status", "--format", format]));
+    rebase_snapshot_settings().bind(|| {
+        insta::assert_snapshot!("human", human);
+        insta::assert_snapshot!("json", status("json"));
+        insta::assert_snapshot!("markdown", status("md"));
+        insta::assert_snapshot!("explain", stdout(&tool(dir, &["rebase", "--explain", "4"])));
+    });
 }
 
 const WORK: &str = "\tunsigned long work = read_work_flags(current);\n\tif (work & WORK_ENTER_TRACE)\n\t\tsyscall = trace_enter(regs, syscall, work);\n\tif (work & WORK_ENTER_AUDIT)\n\t\taudit_enter(regs, syscall);\n\treturn syscall;\n";

@@ -86,23 +86,51 @@ fn oob_driver_chains_across_files() {
         .any(|(_, c)| c.contains("kmalloc") || c.contains("raw_spin")));
 }
 
+/// Snapshot settings for the lint's output: the fixtures' absolute folder, the time taken and
+/// the tool's version are the only things that vary from run to run.
+fn snapshot_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&regex::escape(env!("CARGO_MANIFEST_DIR")), "[repo]");
+    s.add_filter(r"; \d+ ms\n", "; [elapsed] ms\n");
+    s.add_filter(r#""elapsed_ms": \d+"#, r#""elapsed_ms": "[elapsed]""#);
+    s.add_filter(
+        r#""semanticVersion": "[^"]*""#,
+        r#""semanticVersion": "[version]""#,
+    );
+    s
+}
+
+/// The lint's stdout with `--format FORMAT` (none: human) on a fixture, and its exit status.
+fn lint_output(name: &str, format: Option<&str>) -> (Option<i32>, String) {
+    let mut cmd = bin();
+    // Colours only when the environment forces them (CLICOLOR_FORCE): never here.
+    cmd.args(["--color", "never", "lint"]).arg(fixture(name));
+    if let Some(f) = format {
+        cmd.args(["--format", f]);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 #[test]
 fn human_output_shows_snippet_chain_and_help() {
-    let out = bin()
-        .arg("lint")
-        .arg(fixture("oob_driver"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("error[oob-sleeping-lock]"), "{s}");
-    assert!(s.contains("oobdrv_cfg.c:8:2"), "{s}");
-    assert!(s.contains("mutex_lock(&d->cfg_lock);"), "{s}");
-    assert!(s.contains(
-        "call chain: oobdrv_oob_ioctl() -> do_xfer() -> oobdrv_update_config() -> mutex_lock()"
-    ));
-    assert!(s.contains("help: use evl_lock_kmutex()"), "{s}");
-    assert!(s.contains("parse errors in"), "{s}");
+    let (code, s) = lint_output("oob_driver", None);
+    assert_eq!(code, Some(1));
+    snapshot_settings().bind(|| insta::assert_snapshot!(s));
+}
+
+#[test]
+fn json_and_gcc_outputs() {
+    let (code, s) = lint_output("oob_driver", Some("json"));
+    assert_eq!(code, Some(1));
+    snapshot_settings().bind(|| insta::assert_snapshot!("json", s));
+    // Suppressed findings are in the JSON, not in the compiler-style lines.
+    let (code, s) = lint_output("suppress", Some("gcc"));
+    assert_eq!(code, Some(1));
+    snapshot_settings().bind(|| insta::assert_snapshot!("gcc", s));
 }
 
 #[test]
@@ -482,61 +510,17 @@ fn diff_mode_keeps_findings_in_changed_functions() {
 
 #[test]
 fn sarif_has_the_required_shape() {
-    let out = bin()
-        .arg("lint")
-        .arg(fixture("suppress"))
-        .args(["--format", "sarif"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["version"], "2.1.0");
-    assert!(v["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let (code, s) = lint_output("suppress", Some("sarif"));
+    assert_eq!(code, Some(1));
+    snapshot_settings().bind(|| insta::assert_snapshot!(s));
+    // What the snapshot shows but a reader could miss: each result's rule index names its rule.
+    let v: Value = serde_json::from_str(&s).unwrap();
     let run = &v["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert!(run["tool"]["driver"]["name"].is_string());
-    for id in [
-        "oob-sleeping-lock",
-        "oob-inband-spinlock",
-        "oob-raw-spinlock",
-        "oob-inband-alloc",
-    ] {
-        assert!(rules.iter().any(|r| r["id"] == id), "{id}");
-    }
-    let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 3);
-    for r in results {
+    for r in run["results"].as_array().unwrap() {
         let ix = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[ix]["id"], r["ruleId"]);
-        assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
-        assert!(r["message"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("Call chain"));
-        let loc = &r["locations"][0]["physicalLocation"];
-        assert_eq!(loc["artifactLocation"]["uri"], "suppress.c");
-        assert_eq!(loc["artifactLocation"]["uriBaseId"], "SRCROOT");
-        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
-        assert!(r["partialFingerprints"]
-            .as_object()
-            .unwrap()
-            .values()
-            .all(|f| f.is_string()));
-        let flow = r["codeFlows"][0]["threadFlows"][0]["locations"]
-            .as_array()
-            .unwrap();
-        assert!(flow.len() >= 2);
     }
-    let kinds: Vec<&str> = results
-        .iter()
-        .filter_map(|r| r.get("suppressions"))
-        .map(|s| s[0]["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, vec!["inSource", "inSource"]);
-    assert!(run["originalUriBaseIds"]["SRCROOT"]["uri"]
-        .as_str()
-        .unwrap()
-        .starts_with("file:///"));
 }
 
 #[test]

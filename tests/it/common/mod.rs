@@ -417,3 +417,23 @@ pub fn assert_schema(name: &str, v: &serde_json::Value) {
         "{name} report does not match its schema: {errors:#?}\n{v:#}"
     );
 }
+
+/// Snapshot settings for the rebase report: the commits the replay writes carry the clock's
+/// time (the queue's own commits are dated by [`git`]), and the replay's speed varies.
+pub fn rebase_snapshot_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(
+        r#""(tip|new_commit)": "[0-9a-f]{40}""#,
+        r#""$1": "[commit]""#,
+    );
+    s.add_filter(r"written at [0-9a-f]{12}", "written at [commit]");
+    s.add_filter(
+        r"replayed in [0-9.]+s \([0-9]+ patches/s\)",
+        "replayed in [time]",
+    );
+    s.add_filter(
+        r#""(replay_seconds|patches_per_second)": [0-9.e+-]+"#,
+        r#""$1": "[time]""#,
+    );
+    s
+}
