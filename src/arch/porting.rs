@@ -2,7 +2,6 @@
 //! tree, with the ISA facts the porter needs next to each step.
 
 use super::data::{self, Checklist, IsaDescriptor, Manifest};
-use super::scaffold::native_name;
 use super::status::expand_all;
 use super::tree::TreeFacts;
 
@@ -136,4 +135,29 @@ pub fn render(
         }
     }
     o
+}
+
+/// The hard (native_*) name an arch_local_* helper takes when it is split.
+pub fn native_name(arch_name: &str) -> String {
+    if let Some(rest) = arch_name.strip_prefix("arch_local_") {
+        format!("native_{rest}")
+    } else if let Some(rest) = arch_name.strip_prefix("arch_") {
+        format!("native_{rest}")
+    } else {
+        arch_name.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_names() {
+        assert_eq!(native_name("arch_local_irq_save"), "native_irq_save");
+        assert_eq!(
+            native_name("arch_irqs_disabled_flags"),
+            "native_irqs_disabled_flags"
+        );
+    }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::data::{self, IsaDescriptor, Manifest};
 use super::kconfig;
+use super::porting::native_name;
 use super::tree::{self, TreeFacts};
 use super::{io_err, porting, template, ArchError};
 
@@ -244,17 +245,6 @@ fn template_vars(desc: &IsaDescriptor, facts: &TreeFacts) -> BTreeMap<String, St
     };
     set("native_rename_list", renames);
     v
-}
-
-/// The hard (native_*) name an arch_local_* helper takes when it is split.
-pub fn native_name(arch_name: &str) -> String {
-    if let Some(rest) = arch_name.strip_prefix("arch_local_") {
-        format!("native_{rest}")
-    } else if let Some(rest) = arch_name.strip_prefix("arch_") {
-        format!("native_{rest}")
-    } else {
-        arch_name.to_string()
-    }
 }
 
 /// Insert the selects into their config blocks (sorted position) and the `source` lines
@@ -571,14 +561,5 @@ mod tests {
         let out = insert_make_line("obj-y += a.o\n# end\n", "obj-$(CONFIG_SMP)", "L").unwrap();
         assert_eq!(out, "obj-y += a.o\nL\n# end\n");
         assert!(insert_make_line("# nothing\n", "obj-", "L").is_none());
-    }
-
-    #[test]
-    fn native_names() {
-        assert_eq!(native_name("arch_local_irq_save"), "native_irq_save");
-        assert_eq!(
-            native_name("arch_irqs_disabled_flags"),
-            "native_irqs_disabled_flags"
-        );
     }
 }

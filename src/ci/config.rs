@@ -84,7 +84,7 @@ impl RunnerConfig {
         let cargo = match &self.source {
             Some(url) => format!(
                 "cargo install --locked --root /usr/local --git {} dovetail-port",
-                super::emit::sh_quote(url)
+                super::shell::sh_quote(url)
             ),
             None => "cargo install --locked --root /usr/local dovetail-port".to_string(),
         };

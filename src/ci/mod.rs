@@ -13,6 +13,7 @@ pub mod lint_gate;
 pub mod queue_gate;
 pub mod report;
 pub mod run;
+pub mod shell;
 pub mod yaml;
 
 use std::path::PathBuf;
