@@ -210,10 +210,7 @@ pub fn from_build_error(err: &KbuildError, tree: &Path, out: &Path) -> Option<Ev
 pub fn boot_problem(report: &TestReport) -> Option<Evidence> {
     if let Some(e) = report.crashes.first() {
         return Some(Evidence::KernelEvent {
-            event: serde_json::to_value(e.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_else(|| format!("{:?}", e.kind)),
+            event: e.kind.to_string(),
             summary: e.summary.clone(),
             line: e.line,
             excerpt: e.excerpt.clone(),

@@ -536,7 +536,11 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     entry_list.sort();
     entry_list.dedup();
     Ok(LintReport {
-        root: root.to_string_lossy().into_owned(),
+        // Absolute, so SARIF's `file://` base names a path, not a host.
+        root: std::path::absolute(&root)
+            .unwrap_or_else(|_| root.clone())
+            .to_string_lossy()
+            .into_owned(),
         entries: entry_list,
         findings,
         rules: rules.rules.clone(),

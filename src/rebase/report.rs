@@ -201,7 +201,7 @@ impl<'a> Report<'a> {
                 Self::files(p)
             );
         }
-        let _ = writeln!(out, "\n{} patches: {}", self.patches_total, self.summary());
+        let _ = writeln!(out, "\n{}: {}", patches(self.patches_total), self.summary());
         if self.replay_seconds > 0.0 {
             let _ = writeln!(
                 out,
@@ -347,9 +347,9 @@ impl<'a> Report<'a> {
         let _ = writeln!(out, "# Rebase onto `{}`\n", self.target);
         let _ = writeln!(
             out,
-            "Result branch: `{}` — {} patches: {}\n",
+            "Result branch: `{}` — {}: {}\n",
             self.branch,
-            self.patches_total,
+            patches(self.patches_total),
             self.summary()
         );
         let _ = writeln!(
@@ -601,4 +601,9 @@ pub fn explain(session: &Session, i: usize) -> String {
         }
     }
     out
+}
+
+/// `1 patch`, `18 patches`.
+fn patches(n: usize) -> String {
+    format!("{n} patch{}", if n == 1 { "" } else { "es" })
 }

@@ -26,9 +26,32 @@ pub enum CrashKind {
 }
 
 impl CrashKind {
+    /// Its name in every report: the JSON spelling, so text and JSON can be grepped alike.
+    pub fn name(self) -> &'static str {
+        match self {
+            CrashKind::Panic => "panic",
+            CrashKind::KilledInit => "killed_init",
+            CrashKind::Oops => "oops",
+            CrashKind::Bug => "bug",
+            CrashKind::Warning => "warning",
+            CrashKind::Lockdep => "lockdep",
+            CrashKind::Kasan => "kasan",
+            CrashKind::AtomicSleep => "atomic_sleep",
+            CrashKind::OobViolation => "oob_violation",
+            CrashKind::EvlWatchdog => "evl_watchdog",
+            CrashKind::Stall => "stall",
+        }
+    }
+
     /// Fatal events end the boot: nothing useful comes after them.
     pub fn is_fatal(self) -> bool {
         matches!(self, CrashKind::Panic | CrashKind::KilledInit)
+    }
+}
+
+impl std::fmt::Display for CrashKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -208,5 +231,14 @@ mod tests {
         assert!(ev[0]
             .excerpt
             .ends_with("---[ end trace 0000000000000000 ]---"));
+    }
+
+    #[test]
+    fn the_text_name_is_the_json_name() {
+        // The multi-word names, where the two spellings could drift apart.
+        use CrashKind::*;
+        for k in [KilledInit, AtomicSleep, OobViolation, EvlWatchdog, Panic] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.to_string());
+        }
     }
 }

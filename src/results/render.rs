@@ -55,7 +55,7 @@ pub fn human(r: &TestReport) -> String {
     for ev in &r.crashes {
         let _ = writeln!(
             s,
-            "  {:?} at console line {}: {}",
+            "  {} at console line {}: {}",
             ev.kind, ev.line, ev.summary
         );
         for line in ev.excerpt.lines().take(15) {
@@ -168,7 +168,7 @@ pub fn junit_case(case: &super::TestCase, class: String) -> Case {
 pub fn crash_cases<'a>(r: &'a TestReport, class: &'a str) -> impl Iterator<Item = Case> + 'a {
     r.crashes.iter().enumerate().map(move |(i, ev)| Case {
         class: class.to_string(),
-        name: format!("event {} ({:?}, line {})", i + 1, ev.kind, ev.line),
+        name: format!("event {} ({}, line {})", i + 1, ev.kind, ev.line),
         outcome: Outcome::failure(&ev.summary, &ev.excerpt),
     })
 }
