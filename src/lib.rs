@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod kbuild;
 pub mod kernels;
 pub mod lint;
+pub mod markdown;
 pub mod process;
 pub mod progress;
 pub mod queue;

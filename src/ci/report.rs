@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::run::{CiReport, GateKind, GateResult, Status};
+use crate::markdown::{cell, code_block};
 use crate::results::junit::{Case, Outcome, Suite, Suites};
 use crate::results::render::{crash_cases, junit_case};
 
@@ -67,10 +68,6 @@ pub fn table(r: &CiReport) -> String {
     s
 }
 
-fn md_cell(t: &str) -> String {
-    t.replace('|', "\\|").replace('\n', " ")
-}
-
 /// A merge-request comment.
 pub fn markdown(r: &CiReport) -> String {
     let mut s = String::new();
@@ -98,22 +95,25 @@ pub fn markdown(r: &CiReport) -> String {
             kind(g.kind),
             g.status.as_str(),
             g.secs,
-            md_cell(&g.summary)
+            cell(&g.summary)
         );
     }
     for g in r.gates.iter().filter(|g| g.detail.is_some()) {
         let _ = writeln!(
             s,
-            "\n<details><summary><code>{}</code> {}</summary>\n\n```\n{}\n```\n</details>",
+            "\n<details><summary><code>{}</code> {}</summary>\n\n{}\n</details>",
             g.name,
             g.status.as_str(),
-            g.detail
-                .as_deref()
-                .unwrap_or("")
-                .lines()
-                .take(60)
-                .collect::<Vec<_>>()
-                .join("\n")
+            code_block(
+                "",
+                &g.detail
+                    .as_deref()
+                    .unwrap_or("")
+                    .lines()
+                    .take(60)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
         );
     }
     s

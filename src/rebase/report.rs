@@ -13,6 +13,7 @@ use super::session::{PatchState, Session};
 use super::verdicts::{Decision, Finding};
 use super::verify::Verification;
 use super::Verdict;
+use crate::markdown::{cell, code_block};
 
 #[derive(Debug, Serialize)]
 pub struct Report<'a> {
@@ -363,42 +364,55 @@ impl<'a> Report<'a> {
                 i + 1,
                 p.verdict_name(),
                 p.topic,
-                p.subject.replace('|', "\\|"),
-                Self::files(p).replace('|', "\\|")
+                cell(&p.subject),
+                cell(&Self::files(p))
             );
         }
         for (i, p) in self.patches.iter().enumerate() {
             if !p.has_details() {
                 continue;
             }
-            let _ = writeln!(
-                out,
-                "\n## {}. {} ({})\n",
-                i + 1,
-                p.subject,
-                p.verdict_name()
-            );
+            let _ = writeln!(out, "\n## {}. {} ({})", i + 1, p.subject, p.verdict_name());
+            if !p.notes.is_empty() {
+                out.push('\n');
+            }
             for n in &p.notes {
                 let _ = writeln!(out, "- {n}");
             }
             for c in &p.conflicts {
                 let _ = writeln!(
                     out,
-                    "\nConflict in `{}` line {}:\n\n```diff\n{}\n```",
-                    c.path, c.line, c.text
+                    "\nConflict in `{}` line {}:\n\n{}",
+                    c.path,
+                    c.line,
+                    code_block("diff", &c.text)
                 );
+                if !c.changed_upstream_by.is_empty() {
+                    out.push('\n');
+                }
                 for by in &c.changed_upstream_by {
                     let _ = writeln!(out, "- changed upstream by `{by}`");
                 }
             }
+            let refusals: Vec<_> = p.paths.iter().flat_map(|x| &x.refusals).collect();
+            if !refusals.is_empty() {
+                out.push('\n');
+            }
+            for r in refusals {
+                let _ = writeln!(
+                    out,
+                    "- the cascade left `{}:{}`: {}",
+                    r.path, r.line, r.reason
+                );
+            }
             if let Some(d) = &p.interdiff {
-                let _ = writeln!(out, "\nInterdiff:\n\n```diff\n{d}```");
+                let _ = writeln!(out, "\nInterdiff:\n\n{}", code_block("diff", d));
             }
         }
         if let Some(v) = self.verification {
             let _ = writeln!(out, "\n## Verification\n\n{}", v.summary());
             if let Some(e) = &v.evidence {
-                let _ = writeln!(out, "\n```\n{}\n```", e.trim_end());
+                let _ = writeln!(out, "\n{}", code_block("", e));
             }
         }
         if !self.review.is_empty() {
@@ -417,8 +431,32 @@ impl<'a> Report<'a> {
                     pl.line,
                     pl.method.as_str(),
                     confidence(pl.confidence),
-                    pl.detail.replace('|', "\\|")
+                    cell(&pl.detail)
                 );
+            }
+        }
+        let flagged: Vec<(usize, &PatchState)> = self
+            .patches
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.identifiers.is_empty())
+            .collect();
+        if !flagged.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Review: identifiers the target does not define\n\n| # | file:line | identifier |\n|---|---|---|"
+            );
+            for (i, p) in flagged {
+                for u in &p.identifiers {
+                    let _ = writeln!(
+                        out,
+                        "| {} | `{}:{}` | `{}` |",
+                        i + 1,
+                        u.path,
+                        u.line,
+                        u.name
+                    );
+                }
             }
         }
         if !self.verdicts.is_empty() {
@@ -437,7 +475,7 @@ impl<'a> Report<'a> {
                         decision(f.decision),
                         confidence(f.confidence),
                         at(e),
-                        e.what.replace('|', "\\|")
+                        cell(&e.what)
                     );
                 }
             }
@@ -454,8 +492,8 @@ impl<'a> Report<'a> {
                     t.path,
                     t.line,
                     t.rule,
-                    t.what.replace('|', "\\|"),
-                    t.todo.replace('|', "\\|")
+                    cell(&t.what),
+                    cell(&t.todo)
                 );
             }
         }
