@@ -43,6 +43,7 @@ impl<'a> FunctionDefs<'a> {
     }
 
     /// The identifier `src[start..end]`, at `at`.
+    #[inline]
     pub fn ident(&mut self, start: usize, end: usize, at: Level) {
         let word = &self.src[start..end];
         if at.top() && word == b"static" {
@@ -70,6 +71,7 @@ impl<'a> FunctionDefs<'a> {
 
     /// The punctuation byte `b` at `at` ([`Nesting::punct`](super::nesting::Nesting::punct));
     /// `struct_body`: this `{` opens a struct's body, not a function's.
+    #[inline]
     pub fn punct(&mut self, b: u8, at: Level, struct_body: bool) {
         match b {
             b'(' => {

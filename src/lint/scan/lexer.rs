@@ -88,6 +88,7 @@ impl<'a> Lexer<'a> {
 impl Iterator for Lexer<'_> {
     type Item = Token;
 
+    #[inline]
     fn next(&mut self) -> Option<Token> {
         let (src, n) = (self.src, self.src.len());
         let mut i = self.pos;

@@ -39,6 +39,7 @@ impl<'a> LockDecls<'a> {
     }
 
     /// The identifier `src[start..end]` at `at`, in the body of struct `in_struct`.
+    #[inline]
     pub fn ident(&mut self, start: usize, end: usize, at: Level, in_struct: Option<&str>) {
         let src = self.src;
         let word = &src[start..end];
@@ -71,6 +72,7 @@ impl<'a> LockDecls<'a> {
         self.prev_ident = Some((start, end));
     }
 
+    #[inline]
     pub fn punct(&mut self, b: u8) {
         self.prev_ident = None;
         if b == b')' {

@@ -9,6 +9,7 @@ pub struct Level {
 
 impl Level {
     /// Outside every body and parameter list.
+    #[inline]
     pub fn top(self) -> bool {
         self.depth == 0 && self.paren == 0
     }
@@ -24,6 +25,7 @@ pub struct Nesting {
 
 impl Nesting {
     /// The level of an identifier.
+    #[inline]
     pub fn level(&self) -> Level {
         self.now
     }
@@ -31,6 +33,7 @@ impl Nesting {
     /// Takes the punctuation byte `b` and returns the level it sits at: the level
     /// outside the pair for a bracket, opening or closing, so that `(` and its `)` (or
     /// `{` and its `}`) see the same level.
+    #[inline]
     pub fn punct(&mut self, b: u8) -> Level {
         let before = self.now;
         match b {

@@ -20,6 +20,7 @@ impl<'a> MemberStores<'a> {
         }
     }
 
+    #[inline]
     pub fn ident(&mut self, start: usize, end: usize) {
         self.state = match self.state {
             1 => {
@@ -32,6 +33,7 @@ impl<'a> MemberStores<'a> {
     }
 
     /// The punctuation byte at `pos`.
+    #[inline]
     pub fn punct(&mut self, pos: usize) {
         let b = self.src[pos];
         let next = self.src.get(pos + 1).copied().unwrap_or(0);

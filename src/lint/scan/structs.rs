@@ -22,6 +22,7 @@ impl<'a> StructBodies<'a> {
         }
     }
 
+    #[inline]
     pub fn ident(&mut self, start: usize, end: usize, at: Level) {
         if at.depth == 0 {
             let word = &self.src[start..end];
@@ -31,6 +32,7 @@ impl<'a> StructBodies<'a> {
     }
 
     /// The punctuation byte `b` at `at`; true when it is the `{` opening a struct body.
+    #[inline]
     pub fn punct(&mut self, b: u8, at: Level) -> bool {
         // (A `}` back to file scope counts as at depth 0 here; the flag is already
         // clear inside a body, which only a `{` at depth 0 opens.)
