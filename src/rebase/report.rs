@@ -171,6 +171,16 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// The patches (numbered from 1) that name identifiers the target does not define.
+    fn flagged(&self) -> Vec<(usize, &PatchState)> {
+        self.patches
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.identifiers.is_empty())
+            .map(|(i, p)| (i + 1, p))
+            .collect()
+    }
+
     pub fn human(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "rebase onto {} -> branch {}", self.target, self.branch);
@@ -262,12 +272,7 @@ impl<'a> Report<'a> {
                 }
             }
         }
-        let flagged: Vec<(usize, &PatchState)> = self
-            .patches
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| !p.identifiers.is_empty())
-            .collect();
+        let flagged = self.flagged();
         if !flagged.is_empty() {
             let _ = writeln!(
                 out,
@@ -275,7 +280,7 @@ impl<'a> Report<'a> {
                 flagged.len()
             );
             for (i, p) in flagged {
-                let _ = writeln!(out, "  #{} {} [{}]", i + 1, p.subject, p.verdict_name());
+                let _ = writeln!(out, "  #{} {} [{}]", i, p.subject, p.verdict_name());
                 for u in p.identifiers.iter().take(20) {
                     let _ = writeln!(out, "    {}:{} `{}`", u.path, u.line, u.name);
                 }
@@ -435,12 +440,7 @@ impl<'a> Report<'a> {
                 );
             }
         }
-        let flagged: Vec<(usize, &PatchState)> = self
-            .patches
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| !p.identifiers.is_empty())
-            .collect();
+        let flagged = self.flagged();
         if !flagged.is_empty() {
             let _ = writeln!(
                 out,
@@ -448,14 +448,7 @@ impl<'a> Report<'a> {
             );
             for (i, p) in flagged {
                 for u in &p.identifiers {
-                    let _ = writeln!(
-                        out,
-                        "| {} | `{}:{}` | `{}` |",
-                        i + 1,
-                        u.path,
-                        u.line,
-                        u.name
-                    );
+                    let _ = writeln!(out, "| {} | `{}:{}` | `{}` |", i, u.path, u.line, u.name);
                 }
             }
         }
