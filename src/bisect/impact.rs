@@ -39,15 +39,11 @@ pub struct Rules {
 impl Rules {
     pub fn builtin() -> Result<Self, BisectError> {
         let path = crate::data::file("kbuild/impact.toml");
-        let text = std::fs::read_to_string(&path).map_err(|source| BisectError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|message| BisectError::BadData { path, message })
+        let file: ImpactFile = crate::data::read_toml(&path)?;
+        Self::compile(file).map_err(|message| BisectError::BadData { path, message })
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let file: ImpactFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    fn compile(file: ImpactFile) -> Result<Self, String> {
         let mut b = GlobSetBuilder::new();
         for m in &file.impact.makefiles {
             b.add(Glob::new(m).map_err(|e| format!("makefiles: bad pattern `{m}`: {e}"))?);

@@ -36,6 +36,8 @@ pub enum BisectError {
     #[error("{}: {message}", path.display())]
     BadData { path: PathBuf, message: String },
     #[error(transparent)]
+    DataFile(#[from] crate::data::DataFileError),
+    #[error(transparent)]
     Build(#[from] crate::kbuild::KbuildError),
     #[error(transparent)]
     Boot(#[from] crate::boot::BootError),

@@ -14,11 +14,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CollateralError {
-    #[error("{path}: {source}")]
-    Io {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    DataFile(#[from] crate::data::DataFileError),
     #[error("{path}: {message}")]
     Rules {
         path: std::path::PathBuf,
@@ -93,19 +90,16 @@ impl Rules {
         Self::load(&crate::data::file("patchsets/collateral.toml"))
     }
 
+    /// Reads the rules file at `path`: a TOML error names its line, a bad pattern its rule.
     pub fn load(path: &Path) -> Result<Rules> {
-        let text = std::fs::read_to_string(path).map_err(|source| CollateralError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|message| CollateralError::Rules {
+        let file: RulesFile = crate::data::read_toml(path)?;
+        Self::compile(file).map_err(|message| CollateralError::Rules {
             path: path.to_path_buf(),
             message,
         })
     }
 
-    pub fn parse(text: &str) -> std::result::Result<Rules, String> {
-        let file: RulesFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    fn compile(file: RulesFile) -> std::result::Result<Rules, String> {
         let mut rules = Vec::new();
         for r in file.rule {
             let bad = |what: &str| format!("rule `{}`: {what}", r.id);
@@ -378,12 +372,19 @@ mod tests {
 
     #[test]
     fn bad_rules_are_named() {
-        let err = Rules::parse(
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("collateral.toml");
+        std::fs::write(
+            &path,
             "[[rule]]\nid = \"x\"\nkind = \"marker\"\npaths = [\"a/*.c\"]\nneeds = \"(\"\nmarker = \"M\"\nwhy = \"\"\ntodo = \"\"\n",
         )
-        .err()
         .unwrap();
-        assert!(err.contains("rule `x`: `needs`"), "{err}");
+        let err = Rules::load(&path).err().unwrap().to_string();
+        assert!(err.contains("collateral.toml: rule `x`: `needs`"), "{err}");
+        std::fs::write(&path, "[[rule]]\nid = \"x\"\nknd = \"marker\"\n").unwrap();
+        let err = Rules::load(&path).err().unwrap().to_string();
+        assert!(err.contains("collateral.toml:3"), "{err}");
+        assert!(err.contains("knd"), "{err}");
     }
 
     #[test]
