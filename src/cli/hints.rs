@@ -5,6 +5,7 @@ use dovetail_port::arch::ArchError;
 use dovetail_port::boot::BootError;
 use dovetail_port::ci::CiError;
 use dovetail_port::lint::LintError;
+use dovetail_port::queue::QueueError;
 
 /// The hint for the first error in `err`'s chain that has one.
 pub fn hint(err: &anyhow::Error) -> Option<String> {
@@ -17,6 +18,8 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
             ci(e)
         } else if let Some(e) = cause.downcast_ref::<LintError>() {
             lint(e)
+        } else if let Some(QueueError::BranchExists(_)) = cause.downcast_ref::<QueueError>() {
+            Some("choose another name with --branch, or pass --force to move it".into())
         } else {
             None
         }

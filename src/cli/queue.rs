@@ -8,7 +8,7 @@ use git2::Repository;
 
 use dovetail_port::queue::export::{self, ExportFormat};
 use dovetail_port::queue::topics::Topics;
-use dovetail_port::queue::{apply, patchfile, range, Author};
+use dovetail_port::queue::{self, patchfile, range};
 
 /// Inspect, import and export the patch queue, classified into topics (irq_pipeline,
 /// dovetail, per-arch, evl, drivers, other) by the rules in patchsets/dovetail.toml.
@@ -246,36 +246,14 @@ pub fn run(cmd: QueueCommand) -> anyhow::Result<u8> {
         }
         QueueCommand::Import(args) => {
             let repo = open(&args.repo)?;
-            let base = range::resolve(&repo, &args.onto)?;
-            if !args.force
-                && repo
-                    .find_branch(&args.branch, git2::BranchType::Local)
-                    .is_ok()
-            {
-                anyhow::bail!(
-                    "branch `{}` already exists: choose another with --branch, or pass --force",
-                    args.branch
-                );
-            }
-            let patches = patchfile::read_queue(&args.series)?;
-            let fallback =
-                Author::from_signature(&repo.signature().or_else(|_| {
-                    git2::Signature::now("dovetail-port", "dovetail-port@localhost")
-                })?);
-            let ids = apply::apply_series(&repo, base, &patches, &fallback)?;
-            let tip = *ids.last().unwrap_or(&base);
-            repo.reference(
-                &format!("refs/heads/{}", args.branch),
-                tip,
-                args.force,
-                "dovetail-port queue import",
-            )?;
+            let imported =
+                queue::import(&repo, &args.onto, &args.series, &args.branch, args.force)?;
             println!(
                 "imported {} patches onto {} as branch {} ({})",
-                ids.len(),
+                imported.commits.len(),
                 args.onto,
                 args.branch,
-                range::short(tip)
+                range::short(imported.tip)
             );
             Ok(super::EXIT_OK)
         }

@@ -56,6 +56,8 @@ pub enum QueueError {
     Topics { path: PathBuf, message: String },
     #[error(transparent)]
     DataFile(#[from] crate::data::DataFileError),
+    #[error("branch `{0}` already exists")]
+    BranchExists(String),
     #[error("{path}: patch `{subject}` does not apply on {base}: {source}")]
     DoesNotApply {
         path: PathBuf,
@@ -66,6 +68,43 @@ pub enum QueueError {
 }
 
 pub type Result<T> = std::result::Result<T, QueueError>;
+
+/// What [`import`] made: the new commits, oldest first, and the branch's tip.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub commits: Vec<Oid>,
+    pub tip: Oid,
+}
+
+/// `queue import`: commits the patch files of `series` (a quilt folder with its `series` file,
+/// an mbox, or a folder of patches) on `onto` in the object database (nothing checked out
+/// changes) and points `branch` at the last one. An existing `branch` is left alone unless
+/// `replace`. Patches without an author get the repository's identity.
+pub fn import(
+    repo: &git2::Repository,
+    onto: &str,
+    series: &std::path::Path,
+    branch: &str,
+    replace: bool,
+) -> Result<Imported> {
+    let base = range::resolve(repo, onto)?;
+    if !replace && repo.find_branch(branch, git2::BranchType::Local).is_ok() {
+        return Err(QueueError::BranchExists(branch.to_string()));
+    }
+    let patches = patchfile::read_queue(series)?;
+    let identity = repo
+        .signature()
+        .or_else(|_| git2::Signature::now("dovetail-port", "dovetail-port@localhost"))?;
+    let commits = apply::apply_series(repo, base, &patches, &Author::from_signature(&identity))?;
+    let tip = *commits.last().unwrap_or(&base);
+    repo.reference(
+        &format!("refs/heads/{branch}"),
+        tip,
+        replace,
+        "dovetail-port queue import",
+    )?;
+    Ok(Imported { commits, tip })
+}
 
 /// Who wrote a patch, as recorded in the commit or the mail header.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]

@@ -467,6 +467,31 @@ fn patch_file_queue_uses_index_lines_as_ancestor() {
         git(dir, &["rev-parse", "queue^{tree}"])
     );
     assert_eq!(git(dir, &["rev-list", "--count", "v1..reimported"]), "10");
+    // A second import onto the same branch is refused, and names the flags that allow it;
+    // the branch stays where it was.
+    let again = |extra: &[&str]| {
+        let mut args = vec![
+            "queue",
+            "import",
+            series.to_str().unwrap(),
+            "--onto",
+            "v2",
+            "--branch",
+            "reimported",
+        ];
+        args.extend_from_slice(extra);
+        tool(dir, &args)
+    };
+    let before = git(dir, &["rev-parse", "reimported"]);
+    let out = again(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("branch `reimported` already exists"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("hint: choose another name with --branch, or pass --force"));
+    assert_eq!(git(dir, &["rev-parse", "reimported"]), before);
 }
 
 #[test]
