@@ -56,7 +56,7 @@ pub fn overlay() -> Option<PathBuf> {
 
 /// Where the built-in data is unpacked, whether or not it is there yet.
 pub fn builtin_location() -> PathBuf {
-    crate::kernels::cache_root().join("data").join(format!(
+    crate::cache::cache_root().join("data").join(format!(
         "{}-{:016x}",
         env!("CARGO_PKG_VERSION"),
         embedded::HASH

@@ -7,6 +7,7 @@ pub mod apt;
 pub mod arch;
 pub mod bisect;
 pub mod boot;
+pub mod cache;
 pub mod ci;
 pub mod data;
 pub mod demo;

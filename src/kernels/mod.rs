@@ -44,18 +44,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KernelError + '_ {
     }
 }
 
-/// The cache folder: `$DOVETAIL_PORT_CACHE`, else `$XDG_CACHE_HOME/dovetail-port`, else
-/// `~/.cache/dovetail-port`.
-pub fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("DOVETAIL_PORT_CACHE") {
-        return dir.into();
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("dovetail-port");
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
-    PathBuf::from(home).join(".cache/dovetail-port")
-}
+pub use crate::cache::cache_root;
 
 /// The imported kernels, ready to use.
 #[derive(Debug, Clone)]
