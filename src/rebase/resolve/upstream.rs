@@ -31,18 +31,27 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
         return Decision::Pass;
     }
     // Short generic lines (`return 0;`) found in the target may be a coincidence.
-    let confidence = if meaningful.len() == added.iter().filter(|l| !l.is_empty()).count() {
-        Confidence::High
-    } else {
-        Confidence::Medium
-    };
-    Decision::Resolve {
-        lines: r.ours.clone(),
-        confidence,
-        detail: format!(
-            "the queue's {} added line(s) are already in the target here; the target's text is kept",
+    keep_target(
+        r,
+        meaningful.len() == added.iter().filter(|l| !l.is_empty()).count(),
+        format!(
+            "the queue's {} added line(s) are already in the target here",
             added.len()
         ),
+    )
+}
+
+/// The queue's change is already made upstream: the target's text stands, with High
+/// confidence when `sure`, else Medium.
+fn keep_target(r: &Region, sure: bool, why: String) -> Decision {
+    Decision::Resolve {
+        lines: r.ours.clone(),
+        confidence: if sure {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        detail: format!("{why}; the target's text is kept"),
     }
 }
 
@@ -81,20 +90,15 @@ fn deletion_upstream(ctx: &Context<'_>, r: &Region, removed: &[&str]) -> Decisio
     if edited {
         return Decision::Pass;
     }
-    let confidence = if gone.len() >= 2 {
-        Confidence::High
-    } else {
-        Confidence::Medium
-    };
-    Decision::Resolve {
-        lines: r.ours.clone(),
-        confidence,
-        detail: format!(
-            "the queue deletes {} line(s) the target no longer has anywhere in {}; the target's text is kept",
+    keep_target(
+        r,
+        gone.len() >= 2,
+        format!(
+            "the queue deletes {} line(s) the target no longer has anywhere in {}",
             gone.len(),
             ctx.path
         ),
-    }
+    )
 }
 
 /// Lines added and removed going from `a` to `b` (trimmed), by line diff.
