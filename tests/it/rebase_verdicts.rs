@@ -240,3 +240,64 @@ fn strict_runs_judge_nothing() {
         ["merged", "merged", "conflict", "conflict", "clean"]
     );
 }
+
+const SETUP: &str = "static int setup_device(struct dev *d)\n{\n\tprepare_clocks(d);\n\tenable_power_domain(d);\n\tprogram_the_registers(d);\n\treturn start_the_device(d);\n}\n\nstatic void stop_device(struct dev *d)\n{\n\tdisable_power_domain(d);\n}\n";
+
+/// The queue's patch: locks the register programming in setup_device and records the start.
+const LOCKED: &str = "static int setup_device(struct dev *d)\n{\n\tunsigned long flags;\n\n\tprepare_clocks(d);\n\tspin_lock_irqsave(&d->hw_lock, flags);\n\td->state = DEV_STARTING;\n\tenable_power_domain(d);\n\tprogram_the_registers_locked(d);\n\tspin_unlock_irqrestore(&d->hw_lock, flags);\n\trecord_the_start(d, DEV_TRACE_ID);\n\treturn start_the_device(d);\n}\n\nstatic void stop_device(struct dev *d)\n{\n\tdisable_power_domain(d);\n}\n";
+
+/// A one-patch queue (LOCKED) on v1, and v2 = `upstream`.
+fn took_and_edited(dir: &Path, upstream: &str) {
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "drivers/dev.c", SETUP);
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+    git(dir, &["checkout", "-q", "-b", "queue"]);
+    write(dir, "drivers/dev.c", LOCKED);
+    commit_all(dir, "dev: lock the register programming");
+    git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
+    write(dir, "drivers/dev.c", upstream);
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "master"]);
+}
+
+#[test]
+fn a_patch_upstream_took_and_kept_editing_is_equivalent_over_the_whole_patch() {
+    // Upstream took the patch, then renamed the calls around it and traced the start its
+    // own way: no hunk matches as it stands, but five of the six lines it brings are in
+    // setup_device and the line it removes is gone.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let upstream = LOCKED
+        .replace("prepare_clocks(d)", "prepare_all_clocks(d, CLK_ALL)")
+        .replace("enable_power_domain(d)", "enable_power_domains(d, PD_ALL)")
+        .replace("record_the_start(d, DEV_TRACE_ID)", "trace_device_start(d)");
+    took_and_edited(dir, &upstream);
+    let (code, report) = start(dir);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(verdicts(&report), ["upstream-equivalent"], "{report:#}");
+    let f = &report["patches"][0]["finding"];
+    assert_eq!(f["confidence"], "medium");
+    assert_eq!(f["evidence"][0]["path"], "drivers/dev.c");
+    // The first of the found lines: the `flags` declaration, line 3 of upstream's file.
+    assert_eq!(f["evidence"][0]["line"], 3, "{f:#}");
+    assert!(f["evidence"][0]["what"]
+        .as_str()
+        .unwrap()
+        .contains("5 of 6"));
+
+    // The same lines, but in stop_device: another function doing the same thing.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let elsewhere = SETUP
+        .replace("prepare_clocks(d)", "prepare_all_clocks(d, CLK_ALL)")
+        .replace("enable_power_domain(d)", "enable_power_domains(d, PD_ALL)")
+        .replace(
+            "\tdisable_power_domain(d);\n",
+            "\tunsigned long flags;\n\n\tspin_lock_irqsave(&d->hw_lock, flags);\n\td->state = DEV_STARTING;\n\tprogram_the_registers_locked(d);\n\tspin_unlock_irqrestore(&d->hw_lock, flags);\n\tdisable_power_domain(d);\n",
+        );
+    took_and_edited(dir, &elsewhere);
+    let (_, report) = start(dir);
+    assert_ne!(verdicts(&report), ["upstream-equivalent"], "{report:#}");
+}

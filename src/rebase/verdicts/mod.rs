@@ -9,6 +9,7 @@
 
 pub mod equivalent;
 pub mod hunks;
+pub mod mostly;
 pub mod obsolete;
 
 use std::collections::HashSet;
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::change::{Entry, PathChange};
 use super::follow::Follower;
-use super::resolve::Confidence;
+use super::resolve::{meaningful, Confidence};
 use super::{Result, Verdict};
 use equivalent::Judged;
 use hunks::{hunks, identifiers, Lines};
@@ -97,15 +98,30 @@ pub fn judge(
 ) -> Result<Judgement> {
     let mut present = Vec::new();
     let mut gone = Vec::new();
+    let mut open = false;
+    let mut tally = mostly::Tally::default();
     for change in changes {
-        match judge_path(repo, ours, base_tree, change, follower)? {
+        match judge_path(repo, ours, base_tree, change, follower, &mut tally)? {
             PathJudged::Neutral => {}
-            PathJudged::Open => return Ok(Judgement::None),
+            PathJudged::Open if tally.contradicted() => return Ok(Judgement::None),
+            PathJudged::Open => open = true,
             PathJudged::Hunks(p, g) => {
                 present.extend(p);
                 gone.extend(g);
             }
         }
+    }
+    if open {
+        // Hunk by hunk the change is not there; over the whole patch it may be.
+        return Ok(match tally.verdict() {
+            Some(evidence) => Judgement::Equivalent(Finding {
+                verdict: Verdict::UpstreamEquivalent,
+                confidence: Confidence::Medium,
+                evidence,
+                decision: None,
+            }),
+            None => Judgement::None,
+        });
     }
     let lowest = |c: &mut dyn Iterator<Item = Confidence>| c.max().unwrap_or(Confidence::High);
     if gone.is_empty() {
@@ -166,6 +182,7 @@ fn judge_path(
     base_tree: Option<&Tree<'_>>,
     change: &PathChange,
     follower: &mut Follower,
+    tally: &mut mostly::Tally,
 ) -> Result<PathJudged> {
     let (Some(theirs), shown) = (change.theirs, change.display()) else {
         // A deletion: neutral when the target has no such file either.
@@ -176,6 +193,7 @@ fn judge_path(
         return Ok(if gone {
             PathJudged::Neutral
         } else {
+            tally.contradict();
             PathJudged::Open
         });
     };
@@ -198,35 +216,38 @@ fn judge_path(
     if let (Some(base), Some((_, t))) = (change.base, &target) {
         if base.id == t.id {
             // The target has the file as the patch found it: the change is not there.
+            tally.contradict();
             return Ok(PathJudged::Open);
         }
     }
-    let old = match change.base {
-        Some(b) => match text(repo, b)? {
-            Some(t) => t,
-            None => return Ok(PathJudged::Open),
-        },
-        None => String::new(),
-    };
-    let Some(new) = text(repo, theirs)? else {
-        return Ok(PathJudged::Open);
-    };
-    let target_text = match &target {
-        Some((_, e)) => match text(repo, *e)? {
-            Some(t) => Some(t),
-            None => return Ok(PathJudged::Open),
-        },
-        None => None,
+    let (old, new, target_text) = match texts(repo, change.base, theirs, target.as_ref())? {
+        Some(t) => t,
+        None => {
+            tally.contradict();
+            return Ok(PathJudged::Open);
+        }
     };
     // A new file the target does not have at all: nothing to compare with.
     if change.base.is_none() && target_text.is_none() {
+        tally.absent(new.lines().filter(|l| meaningful(l.trim())).count());
         return Ok(PathJudged::Open);
     }
     let target_path = target.as_ref().map_or(shown, |(p, _)| p.as_str());
     let lines = target_text.as_deref().map(Lines::new);
+    let mut scopes = target_text
+        .as_deref()
+        .map(|t| mostly::Scopes::new(target_path, t));
     let old_ids: HashSet<&str> = old.lines().flat_map(identifiers).collect();
     let (mut present, mut gone) = (Vec::new(), Vec::new());
+    let mut open = false;
     for h in hunks(shown, &old, &new) {
+        match (&lines, &mut scopes) {
+            (Some(t), Some(s)) => tally.count(target_path, &h, t, s),
+            _ => tally.absent(h.brought.len()),
+        }
+        if open {
+            continue;
+        }
         if let Some(t) = &lines {
             if let Judged::Present {
                 confidence,
@@ -239,10 +260,41 @@ fn judge_path(
         }
         match obsolete::candidate(shown, &h, lines.as_ref()) {
             Some(c) => gone.push(c),
-            None => return Ok(PathJudged::Open),
+            None => open = true,
         }
     }
-    Ok(PathJudged::Hunks(present, gone))
+    Ok(if open {
+        PathJudged::Open
+    } else {
+        PathJudged::Hunks(present, gone)
+    })
+}
+
+/// The texts of the base, the patch's and the target's file; None when one is not text.
+fn texts(
+    repo: &Repository,
+    base: Option<Entry>,
+    theirs: Entry,
+    target: Option<&(String, Entry)>,
+) -> Result<Option<(String, String, Option<String>)>> {
+    let old = match base {
+        Some(b) => match text(repo, b)? {
+            Some(t) => t,
+            None => return Ok(None),
+        },
+        None => String::new(),
+    };
+    let Some(new) = text(repo, theirs)? else {
+        return Ok(None);
+    };
+    let target_text = match target {
+        Some((_, e)) => match text(repo, *e)? {
+            Some(t) => Some(t),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    Ok(Some((old, new, target_text)))
 }
 
 /// The tree-wide search that confirms obsolete candidates: a candidate none of whose probes
