@@ -301,3 +301,45 @@ fn a_patch_upstream_took_and_kept_editing_is_equivalent_over_the_whole_patch() {
     let (_, report) = start(dir);
     assert_ne!(verdicts(&report), ["upstream-equivalent"], "{report:#}");
 }
+
+const RB_TYPE: &str = "#ifndef _LINUX_RB_TYPE_H\n#define _LINUX_RB_TYPE_H\n\nstruct rb_node {\n\tunsigned long  __rb_parent_color;\n\tstruct rb_node *rb_right;\n\tstruct rb_node *rb_left;\n} __attribute__((aligned(sizeof(long))));\n\nstruct rb_root {\n\tstruct rb_node *rb_node;\n};\n\n#define RB_ROOT\t(struct rb_root) { NULL, }\n\n#endif\n";
+
+/// A queue patch adds include/rb_type.h; upstream added `upstream_file` (path, text).
+fn new_file_fixture(dir: &Path, upstream_file: (&str, &str)) {
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "include/rbtree.h", &lines("rbtree", 8));
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+    git(dir, &["checkout", "-q", "-b", "queue"]);
+    write(dir, "include/rb_type.h", RB_TYPE);
+    commit_all(dir, "rbtree: split out the type definitions");
+    git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
+    write(dir, upstream_file.0, upstream_file.1);
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "master"]);
+}
+
+#[test]
+fn a_new_file_upstream_added_under_another_name_is_equivalent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let upstream = RB_TYPE
+        .replace("_LINUX_RB_TYPE_H", "_LINUX_RB_TYPES_H")
+        .replace("#define RB_ROOT\t", "#define RB_ROOT ");
+    new_file_fixture(dir, ("include/rb_types.h", &upstream));
+    let (code, report) = start(dir);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(verdicts(&report), ["upstream-equivalent"], "{report:#}");
+    let f = &report["patches"][0]["finding"];
+    assert_eq!(f["evidence"][0]["path"], "include/rb_types.h", "{f:#}");
+
+    // A new header of upstream's in the same folder with other content: not the patch's.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let other = "#ifndef _LINUX_RB_AUGMENT_H\n#define _LINUX_RB_AUGMENT_H\n\nstruct rb_augment_callbacks {\n\tvoid (*propagate)(struct rb_node *node, struct rb_node *stop);\n\tvoid (*copy)(struct rb_node *old, struct rb_node *new);\n};\n\n#endif\n";
+    new_file_fixture(dir, ("include/rb_augment.h", other));
+    let (code, report) = start(dir);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(verdicts(&report), ["clean"], "{report:#}");
+}

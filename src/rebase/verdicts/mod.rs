@@ -205,10 +205,18 @@ fn judge_path(
                 .find(repo, ours, base_tree, old, base.id)?
                 .and_then(|f| Entry::at(ours, &f.path).map(|e| (f.path, e))),
         },
-        _ => change
-            .new_path
-            .as_ref()
-            .and_then(|p| Entry::at(ours, p).map(|e| (p.clone(), e))),
+        _ => match change.new_path.as_ref() {
+            Some(p) => match Entry::at(ours, p) {
+                Some(e) => Some((p.clone(), e)),
+                // A file the patch adds that upstream added under another name
+                // (`rbtree_type.h` beside `rbtree_types.h`): found by content.
+                None if change.base.is_none() => follower
+                    .find(repo, ours, base_tree, p, theirs.id)?
+                    .and_then(|f| Entry::at(ours, &f.path).map(|e| (f.path, e))),
+                None => None,
+            },
+            None => None,
+        },
     };
     if target.as_ref().is_some_and(|(_, e)| e.id == theirs.id) {
         return Ok(PathJudged::Neutral);
