@@ -123,7 +123,8 @@ impl MovedSearch {
         if probes.is_empty() {
             return None;
         }
-        let automaton = aho_corasick::AhoCorasick::new(&probes).ok()?;
+        let probes: Vec<&str> = probes.into_iter().collect();
+        let automaton = crate::rebase::treescan::searcher(&probes)?;
         let scopes: BTreeSet<String> = found.iter().flat_map(|(_, _, c)| scope(&c.path)).collect();
         Some(MovedSearch {
             scopes: scopes.into_iter().collect(),

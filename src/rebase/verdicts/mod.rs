@@ -266,7 +266,7 @@ impl<'c> ObsoleteSearch<'c> {
         if probes.is_empty() {
             return None;
         }
-        let automaton = aho_corasick::AhoCorasick::new(&probes).ok()?;
+        let automaton = crate::rebase::treescan::searcher(&probes)?;
         Some(ObsoleteSearch {
             candidates,
             probes,
