@@ -17,7 +17,11 @@ pub struct Entry {
 
 impl Entry {
     pub fn at(tree: &Tree<'_>, path: &str) -> Option<Entry> {
-        let e = tree.get_path(std::path::Path::new(path)).ok()?;
+        Entry::of(&tree.get_path(std::path::Path::new(path)).ok()?)
+    }
+
+    /// The file a tree entry names, if it is one.
+    pub fn of(e: &git2::TreeEntry<'_>) -> Option<Entry> {
         // Only blobs (and symlinks) take part: a directory at the path is not a file.
         if e.kind() != Some(git2::ObjectType::Blob) {
             return None;

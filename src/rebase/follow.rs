@@ -78,7 +78,9 @@ impl Follower {
         self.ensure_index(repo)?;
         let (dir, name) = old_path.rsplit_once('/').unwrap_or(("", old_path));
         let ext = name.rsplit_once('.').map(|(_, e)| e);
-        let new_since_base = |path: &str| base.is_none_or(|b| Entry::at(b, path).is_none());
+        let mut in_base = base.map(|b| Folders::new(repo, b));
+        let mut new_since_base =
+            |path: &str| in_base.as_mut().is_none_or(|b| b.entry(path).is_none());
         let mut candidates: Vec<&String> = self
             .by_name
             .get(name)
@@ -95,11 +97,12 @@ impl Follower {
         let old = repo.find_blob(old_blob)?;
         let old_text = String::from_utf8_lossy(old.content());
         let mut scored: Vec<(f32, &String)> = Vec::new();
+        let mut in_ours = Folders::new(repo, ours);
         for path in candidates {
             if path == old_path {
                 continue;
             }
-            let Some(entry) = Entry::at(ours, path) else {
+            let Some(entry) = in_ours.entry(path) else {
                 continue;
             };
             let blob = repo.find_blob(entry.id)?;
@@ -121,6 +124,53 @@ impl Follower {
             }
             _ => Ok(None),
         }
+    }
+}
+
+/// [`Entry::at`] over one tree, each folder looked up once: a name thousands of files share
+/// (`Makefile`, `Kconfig`) makes one `find` look up thousands of paths, whose folders share
+/// their parents.
+struct Folders<'a, 'r> {
+    repo: &'r Repository,
+    root: &'a Tree<'r>,
+    /// Folder path (no trailing `/`) to its tree; None when the tree has no folder there.
+    trees: HashMap<String, Option<Tree<'r>>>,
+}
+
+impl<'a, 'r> Folders<'a, 'r> {
+    fn new(repo: &'r Repository, root: &'a Tree<'r>) -> Self {
+        Folders {
+            repo,
+            root,
+            trees: HashMap::new(),
+        }
+    }
+
+    fn folder(&mut self, dir: &str) -> Option<Tree<'r>> {
+        if dir.is_empty() {
+            return Some(self.root.clone());
+        }
+        if let Some(t) = self.trees.get(dir) {
+            return t.clone();
+        }
+        let (parent, name) = dir.rsplit_once('/').unwrap_or(("", dir));
+        let tree = self.folder(parent).and_then(|p| {
+            let e = p.get_name(name)?;
+            if e.kind() != Some(git2::ObjectType::Tree) {
+                return None;
+            }
+            self.repo.find_tree(e.id()).ok()
+        });
+        self.trees.insert(dir.to_string(), tree.clone());
+        tree
+    }
+
+    /// The same as `Entry::at(root, path)`.
+    fn entry(&mut self, path: &str) -> Option<Entry> {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let tree = self.folder(dir)?;
+        let entry = Entry::of(&tree.get_name(name)?);
+        entry
     }
 }
 
@@ -165,6 +215,23 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(found.path, "drivers/b/x.c");
+    }
+
+    #[test]
+    fn folders_find_what_entry_at_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let t = tree(
+            &repo,
+            &[("a/b/x.c", "x\n"), ("a/y.c", "y\n"), ("top", "t\n")],
+        );
+        let t = repo.find_tree(t).unwrap();
+        let mut folders = Folders::new(&repo, &t);
+        for path in [
+            "a/b/x.c", "a/y.c", "top", "a/b", "a", "a/b/none", "none/x.c", "top/x", "a/y.c/z",
+        ] {
+            assert_eq!(folders.entry(path), Entry::at(&t, path), "{path}");
+        }
     }
 
     #[test]

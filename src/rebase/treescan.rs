@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
 /// A blob of the tree: its path (lossy UTF-8, `/`-separated) and id, in tree order.
@@ -73,6 +74,17 @@ where
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     }))
+}
+
+/// The fixed-string searcher for `probes` that runs over a whole tree: a DFA where it can be
+/// built, which scans a kernel tree several times faster than the NFA `AhoCorasick::new` picks
+/// for more than a hundred patterns (same matches, more memory); that NFA otherwise.
+pub fn searcher<P: AsRef<[u8]>>(probes: &[P]) -> Option<AhoCorasick> {
+    AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(probes)
+        .or_else(|_| AhoCorasick::new(probes))
+        .ok()
 }
 
 /// The threads a tree read uses: the machine's cores.

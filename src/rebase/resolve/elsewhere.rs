@@ -92,14 +92,16 @@ fn candidates(path: &str, text: &str) -> Vec<Candidate> {
     out
 }
 
-/// The search for conflicts whose code the target has in another file: fed the target's
-/// blobs by [`crate::rebase::treescan`] (only those under the regions' scopes are searched),
-/// then [`MovedSearch::annotate`] adds a refusal saying where the code is now.
+/// The search for conflicts whose code the target has in another file: its probes are
+/// searched for in the target's blobs under the regions' scopes, each blob's matches are
+/// turned into hits by [`MovedSearch::visit`], then [`MovedSearch::annotate`] adds a refusal
+/// saying where the code is now.
 pub struct MovedSearch {
     /// (patch, path result, region) of every candidate.
     found: Vec<(usize, usize, Candidate)>,
     scopes: Vec<String>,
-    automaton: aho_corasick::AhoCorasick,
+    /// The distinct probes of all regions.
+    probes: Vec<String>,
 }
 
 impl MovedSearch {
@@ -123,13 +125,18 @@ impl MovedSearch {
         if probes.is_empty() {
             return None;
         }
-        let automaton = aho_corasick::AhoCorasick::new(&probes).ok()?;
+        let probes = probes.into_iter().map(String::from).collect();
         let scopes: BTreeSet<String> = found.iter().flat_map(|(_, _, c)| scope(&c.path)).collect();
         Some(MovedSearch {
             scopes: scopes.into_iter().collect(),
             found,
-            automaton,
+            probes,
         })
+    }
+
+    /// What to search for.
+    pub fn probes(&self) -> &[String] {
+        &self.probes
     }
 
     /// Whether the blob at `path` is searched: it is under one of the regions' scopes.
@@ -137,9 +144,10 @@ impl MovedSearch {
         self.scopes.iter().any(|s| path.starts_with(s.as_str()))
     }
 
-    /// Adds to `hits` the lines of `data` (the blob at `path`) holding any probe.
-    pub fn visit(&self, path: &str, data: &[u8], hits: &mut Vec<Hit>) {
-        grep_blob(&self.automaton, path, data, hits);
+    /// Adds to `hits` the lines of `data` (the blob at `path`) holding any probe, given where
+    /// the probes occur in it (start, end), in the order an overlapping search reports them.
+    pub fn visit(&self, path: &str, data: &[u8], matches: &[(usize, usize)], hits: &mut Vec<Hit>) {
+        grep_blob(path, data, matches, hits);
     }
 
     /// Adds the refusals to `patches` (those [`MovedSearch::new`] saw), given every hit in
@@ -278,21 +286,21 @@ fn locate(repo: &Repository, tree: &git2::Tree<'_>, c: &Candidate, hits: &[Hit])
     })
 }
 
-/// The lines of `data` (the blob at `path`) that contain any of the automaton's probes, as
-/// `git grep -F -I` finds them. In process, one Aho-Corasick pass per file: `git grep` with a
-/// few hundred fixed strings took minutes over a distribution queue's folders, this takes
-/// seconds, and most files are rejected by one scan without counting lines.
-fn grep_blob(automaton: &aho_corasick::AhoCorasick, path: &str, data: &[u8], hits: &mut Vec<Hit>) {
+/// The lines of `data` (the blob at `path`) that hold `matches` (probes' spans, ordered by
+/// end), as `git grep -F -I` finds them. In process, in the tree scan's one Aho-Corasick pass
+/// per file: `git grep` with a few hundred fixed strings took minutes over a distribution
+/// queue's folders, this takes seconds, and a file without matches costs nothing more.
+fn grep_blob(path: &str, data: &[u8], matches: &[(usize, usize)], hits: &mut Vec<Hit>) {
     // -I: binary files (a NUL in the first 8000 bytes, git's test) are not searched.
-    if data[..data.len().min(8000)].contains(&0) || !automaton.is_match(data) {
+    if matches.is_empty() || data[..data.len().min(8000)].contains(&0) {
         return;
     }
     let mut last_line = None;
     // Lines counted so far, up to `counted_to`: matches come in order, so counting is one
     // pass over the file however many lines match.
     let (mut counted_to, mut count) = (0, 0);
-    for m in automaton.find_overlapping_iter(data) {
-        let start = data[..m.start()]
+    for &(m_start, m_end) in matches {
+        let start = data[..m_start]
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |k| k + 1);
@@ -300,10 +308,10 @@ fn grep_blob(automaton: &aho_corasick::AhoCorasick, path: &str, data: &[u8], hit
             continue;
         }
         last_line = Some(start);
-        let end = data[m.end()..]
+        let end = data[m_end..]
             .iter()
             .position(|&b| b == b'\n')
-            .map_or(data.len(), |k| m.end() + k);
+            .map_or(data.len(), |k| m_end + k);
         if start >= counted_to {
             count += data[counted_to..start]
                 .iter()

@@ -306,12 +306,11 @@ fn texts(
 }
 
 /// The tree-wide search that confirms obsolete candidates: a candidate none of whose probes
-/// occurs in any file of the target is obsolete. Fed every blob of the tree by
-/// [`crate::rebase::treescan`]; counts only which probes occur.
+/// occurs in any file of the target is obsolete. Its probes are searched for in every blob of
+/// the tree (with the other tree-wide questions', in one pass); counts only which occur.
 pub struct ObsoleteSearch<'c> {
     candidates: &'c [&'c [String]],
     probes: Vec<&'c str>,
-    automaton: aho_corasick::AhoCorasick,
 }
 
 impl<'c> ObsoleteSearch<'c> {
@@ -326,19 +325,12 @@ impl<'c> ObsoleteSearch<'c> {
         if probes.is_empty() {
             return None;
         }
-        let automaton = aho_corasick::AhoCorasick::new(&probes).ok()?;
-        Some(ObsoleteSearch {
-            candidates,
-            probes,
-            automaton,
-        })
+        Some(ObsoleteSearch { candidates, probes })
     }
 
-    /// Adds to `found` the probes (by index) that occur in `data`.
-    pub fn visit(&self, data: &[u8], found: &mut HashSet<usize>) {
-        for m in self.automaton.find_overlapping_iter(data) {
-            found.insert(m.pattern().as_usize());
-        }
+    /// The distinct probes; [`ObsoleteSearch::settle`] takes the found ones by index.
+    pub fn probes(&self) -> &[&'c str] {
+        &self.probes
     }
 
     /// Per candidate, whether it is obsolete, given every probe found in the tree.

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
+mod sorted;
+use sorted::Sorted;
+
 /// What kind of thing a name is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -57,6 +60,9 @@ impl Kind {
 #[derive(Debug, Clone, Default)]
 pub struct Defs {
     names: HashMap<Box<str>, u8>,
+    /// A tree's index read from its cache file; empty whenever `names` is not (the first
+    /// `add` moves it into `names`).
+    sorted: Sorted,
 }
 
 /// Bits of the kinds a C identifier can be defined as (not Kconfig).
@@ -67,6 +73,7 @@ impl Defs {
         if name.is_empty() {
             return;
         }
+        self.thaw();
         match self.names.get_mut(name) {
             Some(bits) => *bits |= kind.bit(),
             None => {
@@ -75,13 +82,31 @@ impl Defs {
         }
     }
 
+    /// The kinds `name` is defined as, as bits (0: not defined).
+    fn bits(&self, name: &str) -> u8 {
+        match self.names.get(name) {
+            Some(b) => *b,
+            None => self.sorted.get(name).unwrap_or(0),
+        }
+    }
+
+    /// Moves a loaded index into the map, before the map changes.
+    fn thaw(&mut self) {
+        if self.sorted.len() == 0 {
+            return;
+        }
+        let sorted = std::mem::take(&mut self.sorted);
+        self.names
+            .extend(sorted.iter().map(|(name, bits)| (name.into(), bits)));
+    }
+
     pub fn has(&self, name: &str, kind: Kind) -> bool {
-        self.names.get(name).is_some_and(|b| b & kind.bit() != 0)
+        self.bits(name) & kind.bit() != 0
     }
 
     /// Defined as any C thing (function, macro, type, member, variable).
     pub fn has_c(&self, name: &str) -> bool {
-        self.names.get(name).is_some_and(|b| b & C_KINDS != 0)
+        self.bits(name) & C_KINDS != 0
     }
 
     /// Whether it defines what `used` refers to.
@@ -99,7 +124,7 @@ impl Defs {
     }
 
     pub fn kinds(&self, name: &str) -> Vec<Kind> {
-        let bits = self.names.get(name).copied().unwrap_or(0);
+        let bits = self.bits(name);
         Kind::ALL
             .into_iter()
             .filter(|k| bits & k.bit() != 0)
@@ -107,19 +132,28 @@ impl Defs {
     }
 
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.names.len() + self.sorted.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.len() == 0
+    }
+
+    /// Every (name, bits), in no particular order.
+    fn entries(&self) -> impl Iterator<Item = (&str, u8)> {
+        self.names
+            .iter()
+            .map(|(n, b)| (&**n, *b))
+            .chain(self.sorted.iter())
     }
 
     pub fn extend(&mut self, other: &Defs) {
-        for (name, bits) in &other.names {
+        self.thaw();
+        for (name, bits) in other.entries() {
             match self.names.get_mut(name) {
                 Some(b) => *b |= bits,
                 None => {
-                    self.names.insert(name.clone(), *bits);
+                    self.names.insert(name.into(), bits);
                 }
             }
         }
@@ -200,7 +234,12 @@ impl Defs {
     /// otherwise. An unreadable cache is rebuilt; a cache that cannot be written is skipped.
     pub fn cached(git_dir: &Path, tree: Oid, cache_dir: &Path) -> Result<Defs, git2::Error> {
         let file = cache_file(cache_dir, tree);
-        if let Some(defs) = std::fs::read(&file).ok().and_then(|b| Defs::load(&b)) {
+        if let Some(defs) = std::fs::read(&file).ok().and_then(Defs::load) {
+            // A file written unsorted (before the index was searched in place) is
+            // rewritten sorted, so the next run reads it without building a map.
+            if !defs.names.is_empty() {
+                let _ = defs.save(&file);
+            }
             return Ok(defs);
         }
         let defs = Defs::of_tree(git_dir, tree)?;
@@ -213,9 +252,11 @@ impl Defs {
     fn save(&self, file: &Path) -> std::io::Result<()> {
         let dir = file.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
-        let mut text = Vec::with_capacity(self.names.len() * 24);
+        let mut entries: Vec<(&str, u8)> = self.entries().collect();
+        entries.sort_unstable();
+        let mut text = Vec::with_capacity(self.len() * 24);
         text.extend_from_slice(Self::HEADER);
-        for (name, bits) in &self.names {
+        for (name, bits) in entries {
             text.extend_from_slice(format!("{bits:02x} {name}\n").as_bytes());
         }
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
@@ -224,14 +265,31 @@ impl Defs {
         Ok(())
     }
 
-    fn load(bytes: &[u8]) -> Option<Defs> {
-        let text = std::str::from_utf8(bytes.strip_prefix(Self::HEADER)?).ok()?;
+    /// A saved index: kept as read when its names are sorted, else read into a map.
+    fn load(mut bytes: Vec<u8>) -> Option<Defs> {
+        if !bytes.starts_with(Self::HEADER) {
+            return None;
+        }
+        bytes.drain(..Self::HEADER.len());
+        let unsorted = match Sorted::new(bytes) {
+            Ok(sorted) => {
+                return Some(Defs {
+                    sorted,
+                    ..Default::default()
+                })
+            }
+            Err(bytes) => bytes,
+        };
+        let text = std::str::from_utf8(&unsorted).ok()?;
         let mut names = HashMap::with_capacity(text.len() / 20);
         for line in text.lines() {
             let (bits, name) = line.split_once(' ')?;
             names.insert(name.into(), u8::from_str_radix(bits, 16).ok()?);
         }
-        Some(Defs { names })
+        Some(Defs {
+            names,
+            ..Default::default()
+        })
     }
 }
 
@@ -1133,10 +1191,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = cache_file(dir.path(), Oid::zero());
         d.save(&file).unwrap();
-        let back = Defs::load(&std::fs::read(&file).unwrap()).unwrap();
+        let back = Defs::load(std::fs::read(&file).unwrap()).unwrap();
+        assert!(back.names.is_empty(), "saved sorted, read in place");
         assert!(back.has("f", Kind::Function) && back.has("M", Kind::Macro));
+        assert_eq!(back.kinds("f"), d.kinds("f"));
+        assert!(!back.has_c("g"));
         assert_eq!(back.len(), d.len());
-        assert!(Defs::load(b"garbage").is_none());
+        assert!(Defs::load(b"garbage".to_vec()).is_none());
+        // An index saved unsorted (older versions) still reads, into a map.
+        let old = [Defs::HEADER, b"02 M\n01 f\n"].concat();
+        let back = Defs::load(old).unwrap();
+        assert!(back.has("f", Kind::Function) && back.has("M", Kind::Macro));
+        assert_eq!(back.len(), 2);
+        // Adding to a loaded index keeps what it had.
+        let mut grown = Defs::load(std::fs::read(&file).unwrap()).unwrap();
+        grown.add(Kind::Variable, "f");
+        grown.add(Kind::Type, "t");
+        assert_eq!(grown.kinds("f"), [Kind::Function, Kind::Variable]);
+        assert!(grown.has("t", Kind::Type) && grown.has("M", Kind::Macro));
+        assert_eq!(grown.len(), 3);
     }
 
     const PATCH: &str = "diff --git a/kernel/x.c b/kernel/x.c\n\
