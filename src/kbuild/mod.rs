@@ -8,6 +8,7 @@ pub mod arch;
 pub mod config;
 pub mod kconfig;
 pub mod make;
+mod memo;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::time::Instant;
 pub use arch::{ArchProfile, GuestProfile, QemuProfile};
 use config::Request;
 use make::Make;
+use memo::ConfigMemo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KbuildError {
@@ -251,25 +253,23 @@ pub fn configure(
         cross: profile.cross_prefix(opts.cross.as_deref()),
     };
     let dot = out.join(".config");
-    let stamp = out.join(".dovetail-port-config");
-    let fingerprint = config_fingerprint(opts, &profile, &frags, &out);
-    // Same inputs and an untouched .config: skip the two make calls (10-20 s) and only
-    // re-verify, which is cheap.
-    if let (Some(fp), Ok(saved), Ok(current)) = (
-        &fingerprint,
-        std::fs::read_to_string(&stamp),
-        std::fs::read_to_string(&dot),
-    ) {
-        if saved == format!("{fp}\n{}\n", hash_str(&current)) {
-            verify(opts, &profile, &requests, &current)?;
-            return Ok((profile, frags, requests));
-        }
-    }
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |e| KbuildError::Io { path: p, source: e }
     };
     let previous = std::fs::read(&dot).ok();
+    let memo = ConfigMemo::new(&out);
+    let key = memo_key(opts, &profile, &frags, &out);
+    // Kconfig files, options and toolchain seen before: that configuration again, without
+    // the base target and olddefconfig.
+    if let Some(known) = key.as_deref().and_then(|k| memo.get(k)) {
+        // An unchanged .config keeps its mtime: make sees no change.
+        if previous.as_deref() != Some(known.as_bytes()) {
+            std::fs::write(&dot, &known).map_err(io(&dot))?;
+        }
+        verify(opts, &profile, &requests, &known)?;
+        return Ok((profile, frags, requests));
+    }
     let previous_mtime = std::fs::metadata(&dot).and_then(|m| m.modified()).ok();
 
     match &opts.base {
@@ -294,61 +294,33 @@ pub fn configure(
         }
     }
     verify(opts, &profile, &requests, &final_text)?;
-    if let Some(fp) = config_fingerprint(opts, &profile, &frags, &out) {
-        let _ = std::fs::write(&stamp, format!("{fp}\n{}\n", hash_str(&final_text)));
+    if let Some(k) = key.or_else(|| memo_key(opts, &profile, &frags, &out)) {
+        memo.put(&k, &final_text);
     }
     Ok((profile, frags, requests))
 }
 
-fn hash_str(s: &str) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    format!("{:016x}", h.finish())
-}
-
-/// Everything the configuration depends on: options, fragment contents, base config, and
-/// the Kconfig files kbuild itself recorded as inputs (with their mtimes), so an edited
-/// Kconfig in the tree forces a fresh configure. None when kbuild has not recorded them yet.
-fn config_fingerprint(
+/// The memo key of this configure step (see [`memo::key`]).
+fn memo_key(
     opts: &BuildOptions,
     profile: &ArchProfile,
     frags: &[PathBuf],
     out: &Path,
 ) -> Option<String> {
-    let deps = std::fs::read_to_string(out.join("include/config/auto.conf.cmd")).ok()?;
-    let mut text = format!(
-        "{}|{}|{:?}|{}|{}\n",
+    let setup = format!(
+        "{}|{}|{:?}|{}|{}",
         opts.tree.display(),
         profile.make_arch,
         opts.base,
         profile.cross_prefix(opts.cross.as_deref()),
         env!("CARGO_PKG_VERSION")
     );
+    let mut inputs = Vec::new();
     if let BaseConfig::File(f) = &opts.base {
-        text.push_str(&std::fs::read_to_string(f).ok()?);
+        inputs.push(f.clone());
     }
-    for f in frags {
-        text.push_str(&std::fs::read_to_string(f).ok()?);
-    }
-    let mut kconfigs = 0;
-    for word in deps.split_whitespace() {
-        if word.contains("Kconfig") {
-            let path = if Path::new(word).is_absolute() {
-                PathBuf::from(word)
-            } else {
-                opts.tree.join(word)
-            };
-            let meta = std::fs::metadata(&path).ok()?;
-            text.push_str(&format!(
-                "{word}:{:?}:{}\n",
-                meta.modified().ok()?,
-                meta.len()
-            ));
-            kconfigs += 1;
-        }
-    }
-    (kconfigs > 0).then(|| hash_str(&text))
+    inputs.extend(frags.iter().cloned());
+    memo::key(&setup, &inputs, &opts.tree, out)
 }
 
 fn verify(

@@ -21,6 +21,7 @@ mod cascade_small;
 mod ci_e2e;
 mod ci_emit;
 mod ci_gate;
+mod ci_verify;
 mod collateral_small;
 mod conventions;
 mod defs_real;
