@@ -14,6 +14,7 @@ use git2::{Oid, Repository};
 use super::Context;
 use crate::process::Git;
 use crate::syntax::c::is_c_path;
+use crate::syntax::defs::is_c_word;
 
 /// The target tree a region is placed in, with what was already looked up there.
 pub struct Target<'r> {
@@ -131,61 +132,10 @@ pub fn unresolved(ctx: &Context<'_>, lines: &[String], queue: &[String]) -> Opti
     Some(left.into_iter().filter(|n| !found.contains(n)).collect())
 }
 
-const C_WORDS: &[&str] = &[
-    "auto",
-    "break",
-    "case",
-    "char",
-    "const",
-    "continue",
-    "default",
-    "do",
-    "double",
-    "else",
-    "enum",
-    "extern",
-    "float",
-    "for",
-    "goto",
-    "if",
-    "inline",
-    "int",
-    "long",
-    "register",
-    "restrict",
-    "return",
-    "short",
-    "signed",
-    "sizeof",
-    "static",
-    "struct",
-    "switch",
-    "typedef",
-    "union",
-    "unsigned",
-    "void",
-    "volatile",
-    "while",
-    "bool",
-    "true",
-    "false",
-    "NULL",
-    "typeof",
-    "__func__",
-    "defined",
-    "define",
-    "undef",
-    "ifdef",
-    "ifndef",
-    "endif",
-    "elif",
-    "include",
-    "error",
-    "warning",
-    "pragma",
-    "asm",
-    "__asm__",
-    "__volatile__",
+/// Preprocessor directives: words of a line that name no definition. Every other C word
+/// is [`crate::syntax::defs::is_c_word`]'s.
+const DIRECTIVES: &[&str] = &[
+    "define", "elif", "endif", "error", "ifdef", "ifndef", "include", "pragma", "undef", "warning",
 ];
 
 const KCONFIG_WORDS: &[&str] = &[
@@ -239,7 +189,7 @@ pub fn identifiers(path: &str, lines: &[String]) -> Option<BTreeSet<String>> {
         }
         let code = strip_c(l, &mut in_comment);
         for w in words(&code) {
-            if !C_WORDS.contains(&w.as_str()) && !starts_digit(&w) {
+            if !is_c_word(&w) && !DIRECTIVES.contains(&w.as_str()) && !starts_digit(&w) {
                 out.insert(w);
             }
         }

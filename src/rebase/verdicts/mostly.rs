@@ -146,23 +146,27 @@ fn scope_map(path: &str, text: &str) -> ScopeMap {
         *names.entry(name).or_insert(next)
     };
     if is_kconfig(path) {
+        // Through the Kconfig reader: help prose ("if you say Y here...") is no statement.
         let mut current = None;
-        for (i, l) in lines.iter().enumerate() {
-            let t = l.trim();
-            let word = t.split_whitespace().next().unwrap_or("");
-            match word {
+        let mut from = 0;
+        for st in crate::syntax::kconfig::statements(text.as_bytes()) {
+            let at = (st.line - 1).min(per_line.len());
+            per_line[from..at].fill(current);
+            from = at;
+            match st.keyword.as_str() {
                 "config" | "menuconfig" => {
-                    current = t
+                    current = st
+                        .rest
                         .split_whitespace()
-                        .nth(1)
+                        .next()
                         .map(|n| id_of(n.to_string(), &mut names));
                 }
                 "choice" | "endchoice" | "menu" | "endmenu" | "if" | "endif" | "source"
                 | "comment" | "mainmenu" => current = None,
                 _ => {}
             }
-            per_line[i] = current;
         }
+        per_line[from..].fill(current);
         return (per_line, names);
     }
     // C: a function runs from its opening brace in column 0 to the next closing one.
@@ -258,5 +262,8 @@ mod tests {
         assert_eq!(counted("Kconfig", old, new, in_b).verdict(), None);
         let in_a = "config A\n\tbool \"a\"\n\tselect HAVE_ONE\n\tdepends on X86_64\n\tselect IRQ_WORK\n\thelp\n\t  A.\n\nconfig B\n\tbool \"b\"\n";
         assert!(counted("Kconfig", old, new, in_a).verdict().is_some());
+        // Help prose ("if you say Y") is not an `if`: the lines after it are still in A.
+        let after_help = "config A\n\tbool \"a\"\n\thelp\n\t  A.\n\t  if you say Y here, A.\n\tselect HAVE_ONE\n\tdepends on X86_64\n\tselect IRQ_WORK\n\nconfig B\n\tbool \"b\"\n";
+        assert!(counted("Kconfig", old, new, after_help).verdict().is_some());
     }
 }

@@ -409,7 +409,8 @@ const C_WORDS: &[&str] = &[
     "__VA_OPT__",
 ];
 
-fn is_c_word(w: &str) -> bool {
+/// A keyword, builtin or predefined macro of C: never a user's definition or a use of one.
+pub fn is_c_word(w: &str) -> bool {
     C_WORDS.contains(&w) || w.starts_with("__builtin_")
 }
 
