@@ -45,6 +45,15 @@ pub struct PathChange {
 }
 
 impl PathChange {
+    /// Every path a patch's changes name, before or after.
+    pub fn touched(changes: &[PathChange]) -> std::collections::HashSet<&str> {
+        changes
+            .iter()
+            .flat_map(|c| [c.old_path.as_deref(), c.new_path.as_deref()])
+            .flatten()
+            .collect()
+    }
+
     /// The name to show for this path.
     pub fn display(&self) -> &str {
         self.new_path

@@ -2,6 +2,8 @@
 //! (base = what the patch expects, ours = the tip, theirs = what the patch wants), writing new
 //! blobs and trees into the object database. No worktree, no index, no whole-tree merge.
 
+use std::collections::HashSet;
+
 use git2::{Oid, Repository, Tree};
 use serde::{Deserialize, Serialize};
 
@@ -153,6 +155,9 @@ pub struct MergeOptions<'a> {
     pub memory: Option<&'a super::resolve::memory::Memory>,
     /// What the target and the queue define: a placement naming anything else is refused.
     pub known: Option<&'a dyn crate::syntax::defs::Lookup>,
+    /// Carry the hunks of a file the target split into the files that hold them now
+    /// (off: a modify/delete conflict, as git leaves it).
+    pub follow_hunks: bool,
 }
 
 pub fn replay(
@@ -166,6 +171,7 @@ pub fn replay(
 ) -> Result<Replayed> {
     let mut results = Vec::new();
     let mut updates = Vec::new();
+    let touched: HashSet<&str> = PathChange::touched(changes);
     for change in changes {
         results.push(replay_path(
             repo,
@@ -176,6 +182,21 @@ pub fn replay(
             labels,
             &mut updates,
         )?);
+        if options.follow_hunks {
+            if let Some(last) = results.last_mut() {
+                follow_hunks(
+                    repo,
+                    ours,
+                    base_tree,
+                    change,
+                    follower,
+                    &touched,
+                    labels,
+                    last,
+                    &mut updates,
+                )?;
+            }
+        }
         if options.cascade {
             if let Some(last) = results.last_mut() {
                 cascade_path(repo, ours, last, &mut updates, options)?;
@@ -538,6 +559,87 @@ fn finish_merge(
     }
 }
 
+/// A modify/delete conflict whose file the target split or moved into a folder: each hunk
+/// carried to the file new since the base that holds its lines; failing that, the file
+/// followed whole to the one there that holds most of it and merged. A conflict left says
+/// why no hunk was carried.
+#[allow(clippy::too_many_arguments)]
+fn follow_hunks(
+    repo: &Repository,
+    ours: &Tree<'_>,
+    base_tree: Option<&Tree<'_>>,
+    change: &PathChange,
+    follower: &mut Follower,
+    touched: &HashSet<&str>,
+    labels: &Labels<'_>,
+    res: &mut PathResult,
+    updates: &mut Vec<Update>,
+) -> Result<()> {
+    let (Some(old), Some(base), Some(theirs)) = (&change.old_path, change.base, change.theirs)
+    else {
+        return Ok(());
+    };
+    if res.conflict != Some(ConflictKind::ModifyDelete) || change.new_path.as_ref() != Some(old) {
+        return Ok(());
+    }
+    let routed = super::follow::hunks::route(
+        repo, ours, base_tree, follower, old, base.id, theirs.id, touched,
+    )?;
+    let no = match routed {
+        Ok(r) => {
+            for (path, id, mode) in r.writes.iter().cloned() {
+                updates.push(Update::Write { path, id, mode });
+            }
+            res.status = if r.writes.is_empty() {
+                PathStatus::AlreadyPresent
+            } else {
+                PathStatus::AutoResolved
+            };
+            res.conflict = None;
+            res.merged_text = None;
+            res.stages = None;
+            res.placements = r.placements;
+            return Ok(());
+        }
+        Err(no) => no,
+    };
+    // Hunk by hunk it does not fit (the target edited the lines too); whole, it may have
+    // moved to one file of the folder, to be merged like any followed file.
+    if let Some(found) = follower.find_split(repo, ours, base_tree, old, base.id, touched)? {
+        if let Some(o) = Entry::at(ours, &found.path) {
+            let mode = if theirs.mode != base.mode {
+                theirs.mode
+            } else {
+                o.mode
+            };
+            let merged = merge_blobs(repo, &found.path, base.id, o, theirs, labels)?;
+            let merged = Merge { mode, ..merged };
+            let mut followed = if merged.clean && merged.id == o.id {
+                PathResult::new(&found.path, PathStatus::AlreadyPresent, None)
+            } else {
+                finish_merge(&found.path, merged, ConflictKind::Content, updates)
+            };
+            followed.followed = Some((old.clone(), found.path.clone(), found.similarity));
+            if followed.status == PathStatus::Conflict {
+                followed.stages = Some(Stages {
+                    base: Some(base),
+                    ours: Some(o),
+                    theirs: Some(theirs),
+                });
+            }
+            *res = followed;
+        }
+    }
+    if let Some(reason) = no.reason(old) {
+        res.refusals.push(super::resolve::Refusal {
+            path: old.clone(),
+            line: 1,
+            reason,
+        });
+    }
+    Ok(())
+}
+
 /// Offers a content conflict to the resolution cascade; a fully resolved path gets the
 /// resolved blob (replacing the conflicted one in `updates`).
 fn cascade_path(
@@ -577,7 +679,7 @@ fn cascade_path(
         }],
         ..Default::default()
     });
-    res.refusals = outcome.refusals;
+    res.refusals.extend(outcome.refusals);
     if let Some(marked) = outcome.marked {
         // Some regions placed, others refused: the user finishes from the placed text.
         res.placements = outcome.placements;

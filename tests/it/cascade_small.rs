@@ -161,15 +161,6 @@ fn run(dir: &Path, extra: &[&str]) -> Value {
     v
 }
 
-fn verdicts(report: &Value) -> Vec<&str> {
-    report["patches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["verdict"].as_str().unwrap())
-        .collect()
-}
-
 fn ported(dir: &Path, report: &Value, i: usize, file: &str) -> String {
     let c = report["patches"][i]["new_commit"].as_str().unwrap();
     git(dir, &["show", &format!("{c}:{file}")]) + "\n"

@@ -37,6 +37,7 @@ mod rebase_api;
 mod rebase_real;
 mod rebase_real_queue;
 mod rebase_small;
+mod rebase_split;
 mod rebase_trust;
 mod rebase_verdicts;
 mod results_parse;

@@ -109,15 +109,6 @@ fn start(dir: &Path) -> (i32, Value) {
     )
 }
 
-fn verdicts(report: &Value) -> Vec<&str> {
-    report["patches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["verdict"].as_str().unwrap())
-        .collect()
-}
-
 #[test]
 fn each_verdict_with_its_evidence_and_no_look_alike() {
     let tmp = tempfile::tempdir().unwrap();

@@ -332,6 +332,7 @@ pub(crate) fn merge_options<'a>(
         cascade: !session.strict,
         memory: Some(&loaded.memory),
         known,
+        follow_hunks: !session.strict,
     }
 }
 

@@ -15,7 +15,9 @@
 //!    EXPORT_SYMBOL, #define/enum entries) → ordered union, refusing key or value collisions;
 //!    then `words`: the sides changed adjacent lines, or other words of one line → merged
 //!    finer; then `deleted_anchor`: the queue inserted next to lines the target deleted →
-//!    placed where they were, when every name it uses still resolves in the target;
+//!    placed where they were, when every name it uses still resolves in the target; then
+//!    `includes`: the queue added `#include` lines next to includes the target rewrote →
+//!    put before (or after) the target's includes of the region;
 //! 3. `reanchor`: one side only inserted lines next to lines the other side rewrote → the
 //!    insertion is placed against the rewritten lines by `similar` alignment;
 //! 4. `decls`: both sides added whole, different top-level C declarations at the same spot;
@@ -29,6 +31,7 @@ pub mod deleted_anchor;
 pub mod diff3;
 pub mod drift;
 pub mod elsewhere;
+pub mod includes;
 pub mod isolate;
 pub mod lists;
 pub mod memory;
@@ -75,6 +78,12 @@ pub enum Method {
     /// The queue's insertion placed where the lines it was next to were, which the target
     /// deleted (every name it uses resolving in the target).
     DeletedAnchor,
+    /// A hunk of a file the target split or moved into a folder, placed in the one file new
+    /// since the base that holds its lines.
+    HunkFollowed,
+    /// `#include` lines the queue added next to includes the target rewrote, put with the
+    /// target's includes.
+    Includes,
 }
 
 impl Method {
@@ -92,6 +101,8 @@ impl Method {
             Method::DeletionDrift => "deletion-drift",
             Method::WordMerge => "word-merge",
             Method::DeletedAnchor => "deleted-anchor",
+            Method::HunkFollowed => "hunk-followed",
+            Method::Includes => "includes",
         }
     }
 }
@@ -350,12 +361,13 @@ fn resolve_region(
             } => return (Some((Method::Recorded, lines, confidence, detail)), vec![]),
         }
     }
-    let stages: [(Method, Stage); 8] = [
+    let stages: [(Method, Stage); 9] = [
         (Method::HunkUpstream, upstream::resolve),
         (Method::DeletionDrift, drift::resolve),
         (Method::ListUnion, lists::resolve),
         (Method::WordMerge, words::resolve),
         (Method::DeletedAnchor, deleted_anchor::resolve),
+        (Method::Includes, includes::resolve),
         (Method::Reanchor, reanchor::resolve),
         (Method::Declarations, decls::resolve),
         (Method::Append, append::resolve),

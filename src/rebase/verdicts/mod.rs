@@ -100,8 +100,11 @@ pub fn judge(
     let mut gone = Vec::new();
     let mut open = false;
     let mut tally = mostly::Tally::default();
+    let touched: HashSet<&str> = PathChange::touched(changes);
     for change in changes {
-        match judge_path(repo, ours, base_tree, change, follower, &mut tally)? {
+        match judge_path(
+            repo, ours, base_tree, change, follower, &touched, &mut tally,
+        )? {
             PathJudged::Neutral => {}
             PathJudged::Open if tally.contradicted() => return Ok(Judgement::None),
             PathJudged::Open => open = true,
@@ -182,6 +185,7 @@ fn judge_path(
     base_tree: Option<&Tree<'_>>,
     change: &PathChange,
     follower: &mut Follower,
+    touched: &HashSet<&str>,
     tally: &mut mostly::Tally,
 ) -> Result<PathJudged> {
     let (Some(theirs), shown) = (change.theirs, change.display()) else {
@@ -201,9 +205,14 @@ fn judge_path(
     let target = match (&change.old_path, change.base) {
         (Some(old), Some(base)) => match Entry::at(ours, old) {
             Some(e) => Some((old.clone(), e)),
-            None => follower
-                .find(repo, ours, base_tree, old, base.id)?
-                .and_then(|f| Entry::at(ours, &f.path).map(|e| (f.path, e))),
+            None => {
+                let found = match follower.find(repo, ours, base_tree, old, base.id)? {
+                    Some(f) => Some(f),
+                    // Moved into the folder the file became (as the merge follows it).
+                    None => follower.find_split(repo, ours, base_tree, old, base.id, touched)?,
+                };
+                found.and_then(|f| Entry::at(ours, &f.path).map(|e| (f.path, e)))
+            }
         },
         _ => match change.new_path.as_ref() {
             Some(p) => match Entry::at(ours, p) {

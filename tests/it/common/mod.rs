@@ -437,3 +437,13 @@ pub fn rebase_snapshot_settings() -> insta::Settings {
     );
     s
 }
+
+/// Each patch's verdict in a `rebase --report json` report, in queue order.
+pub fn verdicts(report: &serde_json::Value) -> Vec<&str> {
+    report["patches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["verdict"].as_str().unwrap())
+        .collect()
+}

@@ -6,6 +6,8 @@
 //! candidate must hold most of the old content, and clearly more than any other candidate: an
 //! ambiguous move is refused, not guessed.
 
+pub mod hunks;
+
 use std::collections::HashMap;
 
 use git2::{Oid, Repository, Tree};
@@ -94,36 +96,49 @@ impl Follower {
                 candidates.push(path);
             }
         }
-        let old = repo.find_blob(old_blob)?;
-        let old_text = String::from_utf8_lossy(old.content());
-        let mut scored: Vec<(f32, &String)> = Vec::new();
-        let mut in_ours = Folders::new(repo, ours);
-        for path in candidates {
-            if path == old_path {
-                continue;
-            }
-            let Some(entry) = in_ours.entry(path) else {
-                continue;
-            };
-            let blob = repo.find_blob(entry.id)?;
-            let text = String::from_utf8_lossy(blob.content());
-            scored.push((similarity(&old_text, &text), path));
+        let candidates: Vec<String> = candidates.into_iter().cloned().collect();
+        best(repo, ours, old_path, old_blob, &candidates)
+    }
+}
+
+/// The candidate holding most of `old_blob`'s lines, when it holds at least
+/// [`MIN_SIMILARITY`] of them and clearly more than any other candidate.
+pub(crate) fn best(
+    repo: &Repository,
+    ours: &Tree<'_>,
+    old_path: &str,
+    old_blob: Oid,
+    candidates: &[String],
+) -> Result<Option<Found>> {
+    let old = repo.find_blob(old_blob)?;
+    let old_text = String::from_utf8_lossy(old.content());
+    let mut scored: Vec<(f32, &String)> = Vec::new();
+    let mut in_ours = Folders::new(repo, ours);
+    for path in candidates {
+        if path == old_path {
+            continue;
         }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        match scored.as_slice() {
-            [(best, path), rest @ ..]
-                if *best >= MIN_SIMILARITY
-                    && rest
-                        .first()
-                        .is_none_or(|(second, _)| best - second >= MIN_MARGIN) =>
-            {
-                Ok(Some(Found {
-                    path: (*path).clone(),
-                    similarity: *best,
-                }))
-            }
-            _ => Ok(None),
+        let Some(entry) = in_ours.entry(path) else {
+            continue;
+        };
+        let blob = repo.find_blob(entry.id)?;
+        let text = String::from_utf8_lossy(blob.content());
+        scored.push((similarity(&old_text, &text), path));
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    match scored.as_slice() {
+        [(best, path), rest @ ..]
+            if *best >= MIN_SIMILARITY
+                && rest
+                    .first()
+                    .is_none_or(|(second, _)| best - second >= MIN_MARGIN) =>
+        {
+            Ok(Some(Found {
+                path: (*path).clone(),
+                similarity: *best,
+            }))
         }
+        _ => Ok(None),
     }
 }
 
@@ -179,7 +194,7 @@ mod tests {
     use super::*;
 
     /// A tree with these files (path, content) in `repo`.
-    fn tree(repo: &Repository, files: &[(&str, &str)]) -> Oid {
+    pub(super) fn tree(repo: &Repository, files: &[(&str, &str)]) -> Oid {
         let empty = repo.treebuilder(None).unwrap().write().unwrap();
         let mut b = git2::build::TreeUpdateBuilder::new();
         for (path, text) in files {

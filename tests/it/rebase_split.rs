@@ -1,0 +1,204 @@
+//! Files the target split or moved into a folder (`kernel/module.c` → `kernel/module/*.c`,
+//! `kernel/module_signing.c` → `kernel/module/signing.c`), on small real git repositories:
+//! each queue hunk lands in the part that holds its lines, a file moved whole is merged where
+//! it went (with `#include` lines put with the target's rewritten ones), and a hunk that fits
+//! no part, or several, stays a conflict with the reason. `--strict` leaves all
+//! of them to the user, as git does.
+
+use crate::common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn func(name: &str, body: &str) -> String {
+    format!("static int {name}(struct module *mod)\n{{\n\tint err;\n\n\t{body}\n\tif (err)\n\t\treturn err;\n\treturn 0;\n}}\n\n")
+}
+
+const SIGNING: &str = "#include <linux/module.h>\n#include \"module-internal.h\"\n\nint mod_verify_sig(const void *mod, struct load_info *info)\n{\n\tint ret;\n\n\tret = verify_pkcs7_signature(mod, info->len, VERIFYING_MODULE_SIGNATURE);\n\tpr_devel(\"verify_pkcs7_signature() = %d\\n\", ret);\n\treturn ret;\n}\n";
+
+/// v1: kernel/module.c (load, check, other) and kernel/module_signing.c. v2 (upstream):
+/// module.c split into kernel/module/main.c (load, other) and version.c (check), with
+/// `check_copy` added to `extra` (path, text) when given; module_signing.c moved to
+/// kernel/module/signing.c with its includes rewritten. The queue: patch 1 edits `check`,
+/// patch 2 adds includes and a keyring fallback to module_signing.c.
+fn fixture(dir: &Path, extra: Option<(&str, &str)>) {
+    let load = func("load", "err = load_sections(mod);");
+    let check = func("check", "err = check_crc(mod, \"crc\");");
+    let other = func("other", "err = other_things(mod);");
+    let module = format!("#include <linux/module.h>\n\n{load}{check}{other}");
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "kernel/module.c", &module);
+    write(dir, "kernel/module_signing.c", SIGNING);
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+
+    git(dir, &["checkout", "-q", "-b", "queue"]);
+    write(
+        dir,
+        "kernel/module.c",
+        &module.replace("check_crc(mod, \"crc\")", "check_crc(mod, NULL)"),
+    );
+    commit_all(dir, "module: do not match a missing CRC");
+    write(
+        dir,
+        "kernel/module_signing.c",
+        &SIGNING
+            .replace(
+                "#include \"module-internal.h\"",
+                "#include <crypto/hash.h>\n#include \"module-internal.h\"",
+            )
+            .replace(
+                "\treturn ret;\n",
+                "\tif (ret == -ENOKEY)\n\t\tret = verify_platform_keyring(mod, info);\n\treturn ret;\n",
+            ),
+    );
+    commit_all(dir, "MODSIGN: fall back to the platform keyring");
+
+    git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
+    git(
+        dir,
+        &["rm", "-q", "kernel/module.c", "kernel/module_signing.c"],
+    );
+    write(
+        dir,
+        "kernel/module/main.c",
+        &format!("#include \"internal.h\"\n\n{load}{other}"),
+    );
+    write(
+        dir,
+        "kernel/module/version.c",
+        &format!("#include \"internal.h\"\n\n/* symbol versions */\n{check}"),
+    );
+    write(
+        dir,
+        "kernel/module/signing.c",
+        &SIGNING.replace(
+            "#include <linux/module.h>\n#include \"module-internal.h\"\n",
+            "#include <linux/module.h>\n#include <uapi/linux/module.h>\n#include \"internal.h\"\n\nstatic bool sig_enforce;\n",
+        ),
+    );
+    if let Some((path, text)) = extra {
+        write(dir, path, text);
+    }
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "master"]);
+}
+
+fn start(dir: &Path, strict: bool) -> (i32, Value) {
+    let mut args = vec![
+        "rebase",
+        "v2",
+        "--queue",
+        "v1..queue",
+        "--branch",
+        "ported",
+        "--report",
+        "json",
+    ];
+    if strict {
+        args.push("--strict");
+    }
+    json_run(dir, &args)
+}
+
+fn placements(report: &Value, patch: usize) -> Vec<(String, String)> {
+    report["patches"][patch]["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["placements"].as_array().cloned().unwrap_or_default())
+        .map(|p| {
+            (
+                p["method"].as_str().unwrap().to_string(),
+                p["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn hunks_follow_a_split_file_and_a_moved_file_is_merged_where_it_went() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(dir, None);
+    let (code, report) = start(dir, false);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(verdicts(&report), ["relocated", "relocated"], "{report:#}");
+    assert_eq!(
+        placements(&report, 0),
+        [(
+            "hunk-followed".to_string(),
+            "kernel/module/version.c".to_string()
+        )]
+    );
+    assert_eq!(
+        placements(&report, 1),
+        [(
+            "includes".to_string(),
+            "kernel/module/signing.c".to_string()
+        )]
+    );
+    let notes = report["patches"][1]["notes"].to_string();
+    assert!(
+        notes.contains("kernel/module_signing.c was moved to kernel/module/signing.c"),
+        "{notes}"
+    );
+
+    let version = git(dir, &["show", "ported:kernel/module/version.c"]);
+    assert!(version.contains("check_crc(mod, NULL)"), "{version}");
+    assert!(version.starts_with("#include \"internal.h\"\n\n/* symbol versions */\n"));
+    let main = git(dir, &["show", "ported:kernel/module/main.c"]);
+    assert_eq!(main, git(dir, &["show", "v2:kernel/module/main.c"]));
+    let signing = git(dir, &["show", "ported:kernel/module/signing.c"]);
+    assert!(
+        signing.starts_with(
+            "#include <linux/module.h>\n#include <crypto/hash.h>\n#include <uapi/linux/module.h>\n#include \"internal.h\"\n"
+        ),
+        "{signing}"
+    );
+    assert!(signing.contains("verify_platform_keyring(mod, info);\n\treturn ret;"));
+    // Nothing comes back under the old names.
+    let files = git(dir, &["ls-tree", "-r", "--name-only", "ported"]);
+    assert!(!files.contains("kernel/module.c"), "{files}");
+    assert!(!files.contains("kernel/module_signing.c"), "{files}");
+}
+
+#[test]
+fn strict_leaves_split_files_to_the_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(dir, None);
+    let (code, report) = start(dir, true);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(verdicts(&report)[0], "conflict", "{report:#}");
+    assert_eq!(
+        report["patches"][0]["paths"][0]["conflict"], "modify-delete",
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_hunk_two_parts_hold_stays_a_conflict_with_the_reason() {
+    // Upstream has `check` twice in the new folder: which one the patch meant is unclear.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let copy = format!(
+        "/* compat */\n{}",
+        func("check", "err = check_crc(mod, \"crc\");")
+    );
+    fixture(dir, Some(("kernel/module/compat.c", &copy)));
+    let (code, report) = start(dir, false);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(verdicts(&report)[0], "conflict", "{report:#}");
+    // Followed whole to the part holding most of it, where `check` is not: a conflict there,
+    // which says why no hunk was carried.
+    let path = &report["patches"][0]["paths"][0];
+    assert_eq!(path["path"], "kernel/module/main.c", "{path:#}");
+    let reasons = path["refusals"].to_string();
+    assert!(reasons.contains("kernel/module.c is gone"), "{reasons}");
+    assert!(reasons.contains("kernel/module/compat.c"), "{reasons}");
+    assert!(reasons.contains("kernel/module/version.c"), "{reasons}");
+}
