@@ -203,6 +203,9 @@ pub fn replay(
             }
         }
     }
+    if let (true, Some(known)) = (options.follow_hunks, options.known) {
+        drop_gone_files(repo, changes, &mut results, known)?;
+    }
     let conflicted = results.iter().any(|r| r.status == PathStatus::Conflict);
     let tree = if conflicted {
         None
@@ -636,6 +639,59 @@ fn follow_hunks(
             line: 1,
             reason,
         });
+    }
+    Ok(())
+}
+
+/// Modify/delete conflicts on files the target removed with nothing of them left
+/// ([`super::follow::gone`]) are dropped from the patch, when another of its paths changes
+/// the tree: the rest of the patch lands, and the drop is listed for review.
+fn drop_gone_files(
+    repo: &Repository,
+    changes: &[PathChange],
+    results: &mut [PathResult],
+    known: &dyn crate::syntax::defs::Lookup,
+) -> Result<()> {
+    let lands = |r: &PathResult| {
+        matches!(
+            r.status,
+            PathStatus::Clean | PathStatus::Merged | PathStatus::AutoResolved
+        )
+    };
+    if !results.iter().any(lands) {
+        return Ok(());
+    }
+    for (change, res) in changes.iter().zip(results.iter_mut()) {
+        let (Some(old), Some(base)) = (&change.old_path, change.base) else {
+            continue;
+        };
+        if res.status != PathStatus::Conflict || res.conflict != Some(ConflictKind::ModifyDelete) {
+            continue;
+        }
+        let blob = repo.find_blob(base.id)?;
+        let Some(gone) = super::follow::gone::gone(old, blob.content(), known) else {
+            continue;
+        };
+        let shown: Vec<&str> = gone.names.iter().take(4).map(String::as_str).collect();
+        res.status = PathStatus::AutoResolved;
+        res.conflict = None;
+        res.merged_text = None;
+        res.stages = None;
+        res.refusals.clear();
+        res.placements = vec![super::resolve::Placement {
+            path: old.clone(),
+            line: 0,
+            method: super::resolve::Method::FileGone,
+            confidence: super::resolve::Confidence::Medium,
+            detail: format!(
+                "the target removed {old}, and {} of the {} names it defined ({}{}) are defined nowhere in it: the patch's change to it is dropped",
+                gone.names.len(),
+                gone.of,
+                shown.join(", "),
+                if gone.names.len() > shown.len() { ", ..." } else { "" }
+            ),
+            text: String::new(),
+        }];
     }
     Ok(())
 }

@@ -202,3 +202,88 @@ fn a_hunk_two_parts_hold_stays_a_conflict_with_the_reason() {
     assert!(reasons.contains("kernel/module/compat.c"), "{reasons}");
     assert!(reasons.contains("kernel/module/version.c"), "{reasons}");
 }
+
+const OLD_DRIVER: &str = "#define LEGACY_FW \"legacy.fw\"\n\nstatic int legacy_load_firmware(struct legacy *l)\n{\n\tint err = request_firmware(&l->fw, LEGACY_FW, l->dev);\n\n\tif (err)\n\t\tpr_err(\"legacy: firmware %s not found\\n\", LEGACY_FW);\n\treturn err;\n}\n\nstatic int legacy_probe(struct legacy *l)\n{\n\treturn legacy_load_firmware(l);\n}\n";
+const NEW_DRIVER: &str = "static int modern_load(struct modern *m)\n{\n\tint err = request_firmware(&m->fw, \"modern.fw\", m->dev);\n\n\tif (err)\n\t\tpr_err(\"modern: firmware not found\\n\");\n\treturn err;\n}\n";
+
+/// A tree-wide cleanup patch (drop the firmware error messages) over two drivers; upstream
+/// removed the legacy one, and `upstream_legacy` (path, text) is what it has instead, if any.
+fn cleanup_fixture(dir: &Path, upstream_legacy: Option<(&str, &str)>) {
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "drivers/legacy/legacy.c", OLD_DRIVER);
+    write(dir, "drivers/modern.c", NEW_DRIVER);
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+    git(dir, &["checkout", "-q", "-b", "queue"]);
+    write(
+        dir,
+        "drivers/legacy/legacy.c",
+        &OLD_DRIVER.replace(
+            "\n\tif (err)\n\t\tpr_err(\"legacy: firmware %s not found\\n\", LEGACY_FW);\n",
+            "\n",
+        ),
+    );
+    write(
+        dir,
+        "drivers/modern.c",
+        &NEW_DRIVER.replace(
+            "\n\tif (err)\n\t\tpr_err(\"modern: firmware not found\\n\");\n",
+            "\n",
+        ),
+    );
+    commit_all(dir, "firmware: remove redundant log messages from drivers");
+    git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
+    git(dir, &["rm", "-q", "drivers/legacy/legacy.c"]);
+    write(dir, "drivers/modern.c", &format!("/* v2 */\n{NEW_DRIVER}"));
+    if let Some((path, text)) = upstream_legacy {
+        write(dir, path, text);
+    }
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "master"]);
+}
+
+#[test]
+fn a_removed_drivers_hunks_are_dropped_and_the_rest_lands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    cleanup_fixture(dir, None);
+    let (code, report) = start(dir, false);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(verdicts(&report), ["relocated"], "{report:#}");
+    assert_eq!(
+        placements(&report, 0),
+        [(
+            "file-gone".to_string(),
+            "drivers/legacy/legacy.c".to_string()
+        )]
+    );
+    let detail = report["patches"][0]["paths"][0]["placements"][0]["detail"].to_string();
+    assert!(detail.contains("3 of the 3 names"), "{detail}");
+    let modern = git(dir, &["show", "ported:drivers/modern.c"]);
+    assert!(modern.starts_with("/* v2 */\n") && !modern.contains("pr_err"));
+    let files = git(dir, &["ls-tree", "-r", "--name-only", "ported"]);
+    assert_eq!(files.trim(), "drivers/modern.c");
+}
+
+#[test]
+fn a_driver_whose_functions_live_on_elsewhere_is_not_dropped() {
+    // Upstream moved the driver to another folder under another name and reworded it: its
+    // functions are still defined, so the change is not dropped but left to the user.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let moved = OLD_DRIVER
+        .replace("legacy: firmware %s", "legacy fw %s")
+        .replace(
+            "return legacy_load_firmware(l);",
+            "return legacy_load_firmware(l) ?: 0;",
+        );
+    cleanup_fixture(dir, Some(("drivers/staging/old/fw_legacy.c", &moved)));
+    let (code, report) = start(dir, false);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(verdicts(&report), ["conflict"], "{report:#}");
+    assert_eq!(
+        report["patches"][0]["paths"][0]["conflict"],
+        "modify-delete"
+    );
+}

@@ -6,6 +6,7 @@
 //! candidate must hold most of the old content, and clearly more than any other candidate: an
 //! ambiguous move is refused, not guessed.
 
+pub mod gone;
 pub mod hunks;
 
 use std::collections::HashMap;

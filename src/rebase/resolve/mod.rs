@@ -84,6 +84,8 @@ pub enum Method {
     /// `#include` lines the queue added next to includes the target rewrote, put with the
     /// target's includes.
     Includes,
+    /// A file the target removed with nothing of it left: the patch's change to it dropped.
+    FileGone,
 }
 
 impl Method {
@@ -103,6 +105,7 @@ impl Method {
             Method::DeletedAnchor => "deleted-anchor",
             Method::HunkFollowed => "hunk-followed",
             Method::Includes => "includes",
+            Method::FileGone => "file-gone",
         }
     }
 }

@@ -123,6 +123,18 @@ impl Defs {
         }
     }
 
+    /// The names defined as any of `kinds`, sorted.
+    pub fn names_of(&self, kinds: &[Kind]) -> Vec<&str> {
+        let want = kinds.iter().fold(0, |bits, k| bits | k.bit());
+        let mut out: Vec<&str> = self
+            .entries()
+            .filter(|(_, bits)| bits & want != 0)
+            .map(|(n, _)| n)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     pub fn kinds(&self, name: &str) -> Vec<Kind> {
         let bits = self.bits(name);
         Kind::ALL
