@@ -735,6 +735,11 @@ fn cascade_path(
         }],
         ..Default::default()
     });
+    if outcome.text.is_none() {
+        if let Some(merged) = kconfig_entries(repo, res, options)? {
+            return finish_cascade(repo, ours, res, updates, merged);
+        }
+    }
     res.refusals.extend(outcome.refusals);
     if let Some(marked) = outcome.marked {
         // Some regions placed, others refused: the user finishes from the placed text.
@@ -745,6 +750,18 @@ fn cascade_path(
     let Some(resolved) = outcome.text else {
         return Ok(());
     };
+    finish_cascade(repo, ours, res, updates, (resolved, outcome.placements))
+}
+
+/// A conflict the cascade resolved whole: the path gets the resolved blob, replacing the
+/// conflicted one in `updates`.
+fn finish_cascade(
+    repo: &Repository,
+    ours: &Tree<'_>,
+    res: &mut PathResult,
+    updates: &mut [Update],
+    (resolved, placements): (Vec<u8>, Vec<super::resolve::Placement>),
+) -> Result<()> {
     let id = repo.blob(&resolved)?;
     for u in updates.iter_mut() {
         if let Update::Write { path, id: old, .. } = u {
@@ -753,7 +770,8 @@ fn cascade_path(
             }
         }
     }
-    res.placements = outcome.placements;
+    res.placements = placements;
+    res.refusals.clear();
     res.conflict = None;
     res.merged_text = None;
     res.status = if Entry::at(ours, &res.path).is_some_and(|e| e.id == id) {
@@ -762,6 +780,72 @@ fn cascade_path(
         PathStatus::AutoResolved
     };
     Ok(())
+}
+
+/// A Kconfig file the line cascade left conflicted, merged entry by entry instead (the
+/// target moved the entries the patch changed). Every placed line must name only symbols the
+/// target defines.
+fn kconfig_entries(
+    repo: &Repository,
+    res: &PathResult,
+    options: MergeOptions<'_>,
+) -> Result<Option<(Vec<u8>, Vec<super::resolve::Placement>)>> {
+    use super::resolve::{kconfig_entries, Confidence, Method, Placement};
+    let Some(Stages {
+        base: Some(base),
+        ours: Some(ours),
+        theirs: Some(theirs),
+    }) = res.stages
+    else {
+        return Ok(None);
+    };
+    if !kconfig_entries::is_kconfig(&res.path) {
+        return Ok(None);
+    }
+    let blob = |id: Oid| -> Result<Vec<u8>> { Ok(repo.find_blob(id)?.content().to_vec()) };
+    let (b, o, t) = (blob(base.id)?, blob(ours.id)?, blob(theirs.id)?);
+    let Some(merged) =
+        super::resolve::isolate::run("kconfig-entry", || kconfig_entries::merge(&b, &o, &t))
+            .ok()
+            .flatten()
+    else {
+        return Ok(None);
+    };
+    if let Some(known) = options.known {
+        let added: Vec<&str> = merged
+            .carried
+            .iter()
+            .flat_map(|c| c.added.iter().map(|l| l.trim_end_matches('\n')))
+            .collect();
+        if super::resolve::undefined_names(&res.path, &added, known).is_some() {
+            return Ok(None);
+        }
+    }
+    let placements = merged
+        .carried
+        .iter()
+        .map(|c| Placement {
+            path: res.path.clone(),
+            line: c.line,
+            method: Method::KconfigEntry,
+            confidence: if c.verbatim {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            detail: format!(
+                "the patch changed `{}`, which the target {}: the change is merged into the target's entry of that name",
+                c.name,
+                if c.verbatim {
+                    "has as it was, with the lines around it moved or changed"
+                } else {
+                    "edited too"
+                }
+            ),
+            text: c.text.clone(),
+        })
+        .collect();
+    Ok(Some((merged.text, placements)))
 }
 
 #[cfg(test)]

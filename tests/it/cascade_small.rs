@@ -152,13 +152,7 @@ fn fixture(dir: &Path) {
 }
 
 fn run(dir: &Path, extra: &[&str]) -> Value {
-    let mut args = vec!["rebase", "v2", "--queue", "v1..queue", "--report", "json"];
-    args.extend_from_slice(extra);
-    let out = tool(dir, &args);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(tool(dir, &["rebase", "--abort"]).status.code(), Some(0));
-    v
+    rebase_v2_json(dir, extra)
 }
 
 fn ported(dir: &Path, report: &Value, i: usize, file: &str) -> String {

@@ -15,6 +15,7 @@ mod boot_cross;
 mod boot_e2e;
 mod busybox_fetch;
 mod cascade_finer_real;
+mod cascade_kconfig;
 mod cascade_memory;
 mod cascade_real;
 mod cascade_small;

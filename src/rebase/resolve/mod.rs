@@ -33,6 +33,7 @@ pub mod drift;
 pub mod elsewhere;
 pub mod includes;
 pub mod isolate;
+pub mod kconfig_entries;
 pub mod lists;
 pub mod memory;
 pub mod moved;
@@ -86,6 +87,9 @@ pub enum Method {
     Includes,
     /// A file the target removed with nothing of it left: the patch's change to it dropped.
     FileGone,
+    /// A Kconfig file merged entry by entry: the patch's change to an entry went to the
+    /// target's entry of that name, wherever the target moved it.
+    KconfigEntry,
 }
 
 impl Method {
@@ -106,6 +110,7 @@ impl Method {
             Method::HunkFollowed => "hunk-followed",
             Method::Includes => "includes",
             Method::FileGone => "file-gone",
+            Method::KconfigEntry => "kconfig-entry",
         }
     }
 }
@@ -417,7 +422,13 @@ fn undefined_in_placement(
         .filter(|l| !region.ours.iter().any(|o| norm(o) == norm(l)))
         .map(|l| l.trim_end_matches('\n'))
         .collect();
-    let (uses, _) = defs::lines_refs(ctx.path, "", &new);
+    undefined_names(ctx.path, &new, known)
+}
+
+/// Why lines about to be placed in `path` must not be: they name functions, macros or
+/// Kconfig symbols the target does not define.
+pub(crate) fn undefined_names(path: &str, new: &[&str], known: &dyn Lookup) -> Option<String> {
+    let (uses, _) = defs::lines_refs(path, "", new);
     let mut names: Vec<String> = Vec::new();
     for (name, kind, _) in uses {
         if !matches!(kind, defs::UseKind::Call | defs::UseKind::Kconfig) || names.contains(&name) {
@@ -426,7 +437,7 @@ fn undefined_in_placement(
         let used = defs::Use {
             name: name.clone(),
             kind,
-            path: ctx.path.to_string(),
+            path: path.to_string(),
             line: 0,
         };
         if known.missing(&used) {

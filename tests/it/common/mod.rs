@@ -447,3 +447,15 @@ pub fn verdicts(report: &serde_json::Value) -> Vec<&str> {
         .map(|p| p["verdict"].as_str().unwrap())
         .collect()
 }
+
+/// `rebase v2 --queue v1..queue --report json` plus `extra`, expected to leave conflicts
+/// (exit 1); the session is aborted after, so the next run starts afresh.
+pub fn rebase_v2_json(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["rebase", "v2", "--queue", "v1..queue", "--report", "json"];
+    args.extend_from_slice(extra);
+    let out = tool(dir, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(tool(dir, &["rebase", "--abort"]).status.code(), Some(0));
+    v
+}
