@@ -3,6 +3,7 @@
 //! blobs and trees into the object database. No worktree, no index, no whole-tree merge.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use git2::{Oid, Repository, Tree};
 use serde::{Deserialize, Serialize};
@@ -204,7 +205,7 @@ pub fn replay(
         }
     }
     if let (true, Some(known)) = (options.follow_hunks, options.known) {
-        drop_gone_files(repo, changes, &mut results, known)?;
+        drop_gone_files(repo, ours, changes, &mut results, known)?;
     }
     let conflicted = results.iter().any(|r| r.status == PathStatus::Conflict);
     let tree = if conflicted {
@@ -648,6 +649,7 @@ fn follow_hunks(
 /// the tree: the rest of the patch lands, and the drop is listed for review.
 fn drop_gone_files(
     repo: &Repository,
+    ours: &Tree<'_>,
     changes: &[PathChange],
     results: &mut [PathResult],
     known: &dyn crate::syntax::defs::Lookup,
@@ -669,8 +671,19 @@ fn drop_gone_files(
             continue;
         }
         let blob = repo.find_blob(base.id)?;
-        let Some(gone) = super::follow::gone::gone(old, blob.content(), known) else {
-            continue;
+        let folder = old.rsplit_once('/').map(|(f, _)| f);
+        let folder_exists = folder.is_some_and(|f| ours.get_path(Path::new(f)).is_ok());
+        let (gone, build_file) = match super::follow::gone::gone(old, blob.content(), known) {
+            Some(g) => (g, false),
+            None => match super::follow::gone::build_file_gone(
+                old,
+                blob.content(),
+                folder_exists,
+                known,
+            ) {
+                Some(g) => (g, true),
+                None => continue,
+            },
         };
         let shown: Vec<&str> = gone.names.iter().take(4).map(String::as_str).collect();
         res.status = PathStatus::AutoResolved;
@@ -683,13 +696,21 @@ fn drop_gone_files(
             line: 0,
             method: super::resolve::Method::FileGone,
             confidence: super::resolve::Confidence::Medium,
-            detail: format!(
-                "the target removed {old}, and {} of the {} names it defined ({}{}) are defined nowhere in it: the patch's change to it is dropped",
-                gone.names.len(),
-                gone.of,
-                shown.join(", "),
-                if gone.names.len() > shown.len() { ", ..." } else { "" }
-            ),
+            detail: if build_file {
+                format!(
+                    "the target removed {old} with its whole folder, and the Kconfig symbols it defined or built on ({}{}) are defined nowhere in it: the patch's change to it is dropped",
+                    shown.join(", "),
+                    if gone.names.len() > shown.len() { ", ..." } else { "" }
+                )
+            } else {
+                format!(
+                    "the target removed {old}, and {} of the {} names it defined ({}{}) are defined nowhere in it: the patch's change to it is dropped",
+                    gone.names.len(),
+                    gone.of,
+                    shown.join(", "),
+                    if gone.names.len() > shown.len() { ", ..." } else { "" }
+                )
+            },
             text: String::new(),
         }];
     }

@@ -287,3 +287,110 @@ fn a_driver_whose_functions_live_on_elsewhere_is_not_dropped() {
         "modify-delete"
     );
 }
+
+const LEGACY_KCONFIG: &str = "menu \"Legacy\"\nconfig LEGACY_FW\n\ttristate \"Legacy firmware driver\"\n\tdepends on FW_LOADER\nendmenu\n";
+const LEGACY_MAKEFILE: &str = "obj-$(CONFIG_LEGACY_FW) += legacy.o\n";
+
+/// The cleanup patch also makes the legacy driver modular (its Kconfig and Makefile); upstream
+/// removed the legacy folder, or (`keep_folder`) only its C file.
+fn folder_fixture(dir: &Path, keep_folder: bool) {
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "drivers/legacy/legacy.c", OLD_DRIVER);
+    write(dir, "drivers/legacy/Kconfig", LEGACY_KCONFIG);
+    write(dir, "drivers/legacy/Makefile", LEGACY_MAKEFILE);
+    write(dir, "drivers/modern.c", NEW_DRIVER);
+    write(dir, "drivers/Kconfig", "config FW_LOADER\n\ttristate\n");
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+    git(dir, &["checkout", "-q", "-b", "queue"]);
+    write(
+        dir,
+        "drivers/legacy/legacy.c",
+        &OLD_DRIVER.replace("\treturn legacy_load_firmware(l);\n", "\treturn 0;\n"),
+    );
+    write(
+        dir,
+        "drivers/legacy/Kconfig",
+        &LEGACY_KCONFIG.replace(
+            "\tdepends on FW_LOADER\n",
+            "\tdepends on FW_LOADER\n\tdefault m\n",
+        ),
+    );
+    write(
+        dir,
+        "drivers/legacy/Makefile",
+        &format!("{LEGACY_MAKEFILE}ccflags-y += -DLEGACY_MODULE\n"),
+    );
+    write(
+        dir,
+        "drivers/modern.c",
+        &NEW_DRIVER.replace("\"modern.fw\"", "\"modern-2.fw\""),
+    );
+    commit_all(dir, "drivers: build the firmware drivers as modules");
+    git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
+    git(
+        dir,
+        &[
+            "rm",
+            "-q",
+            "drivers/legacy/legacy.c",
+            "drivers/legacy/Kconfig",
+            "drivers/legacy/Makefile",
+        ],
+    );
+    if keep_folder {
+        write(
+            dir,
+            "drivers/legacy/README",
+            "The legacy driver is gone; see modern.c.\n",
+        );
+    }
+    write(dir, "drivers/modern.c", &format!("/* v2 */\n{NEW_DRIVER}"));
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "master"]);
+}
+
+#[test]
+fn build_files_of_a_removed_folder_are_dropped_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    folder_fixture(dir, false);
+    let (code, report) = start(dir, false);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(verdicts(&report), ["relocated"], "{report:#}");
+    let mut dropped = placements(&report, 0);
+    dropped.sort();
+    assert_eq!(
+        dropped,
+        ["Kconfig", "Makefile", "legacy.c"]
+            .map(|f| ("file-gone".to_string(), format!("drivers/legacy/{f}")))
+    );
+    let details = report["patches"][0]["paths"].to_string();
+    assert!(
+        details.contains("with its whole folder") && details.contains("LEGACY_FW"),
+        "{details}"
+    );
+    let files = git(dir, &["ls-tree", "-r", "--name-only", "ported"]);
+    assert_eq!(files.trim(), "drivers/Kconfig\ndrivers/modern.c");
+}
+
+#[test]
+fn build_files_of_a_folder_that_remains_stay_a_conflict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    folder_fixture(dir, true);
+    let (code, report) = start(dir, false);
+    assert_eq!(code, 1, "{report:#}");
+    let conflicts: Vec<String> = report["patches"][0]["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["conflict"] == "modify-delete")
+        .map(|p| p["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        conflicts,
+        ["drivers/legacy/Kconfig", "drivers/legacy/Makefile"]
+    );
+}

@@ -54,6 +54,58 @@ pub fn gone(path: &str, text: &[u8], known: &dyn Lookup) -> Option<Gone> {
     })
 }
 
+/// A build file (`Kconfig*`, `Makefile`, `Kbuild`) in a folder the target removed whole: the
+/// Kconfig symbols it defines (a Kconfig file) or builds on (a Makefile's `CONFIG_` names) are
+/// defined nowhere in the target. A build file names too few things for [`gone`]'s count; the
+/// folder's absence is the rest of the evidence. None when the folder exists, the file is not
+/// a build file, or it names no symbol or one still defined.
+pub fn build_file_gone(
+    path: &str,
+    text: &[u8],
+    folder_exists: bool,
+    known: &dyn Lookup,
+) -> Option<Gone> {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    if folder_exists || !path.contains('/') {
+        return None;
+    }
+    let mut names: Vec<String> = if file.starts_with("Kconfig") {
+        let mut defs = Defs::default();
+        defs.scan(path, text);
+        defs.names_of(&[Kind::Kconfig])
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    } else if file == "Makefile" || file == "Kbuild" {
+        let text = String::from_utf8_lossy(text);
+        let lines: Vec<&str> = text.lines().collect();
+        let (uses, _) = crate::syntax::defs::lines_refs(path, "", &lines);
+        uses.into_iter()
+            .filter(|(_, kind, _)| *kind == UseKind::Kconfig)
+            .map(|(name, _, _)| name)
+            .collect()
+    } else {
+        return None;
+    };
+    names.sort();
+    names.dedup();
+    let missing = |name: &String| {
+        known.missing(&Use {
+            name: name.clone(),
+            kind: UseKind::Kconfig,
+            path: path.to_string(),
+            line: 0,
+        })
+    };
+    if names.is_empty() || !names.iter().all(missing) {
+        return None;
+    }
+    Some(Gone {
+        of: names.len(),
+        names,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +152,35 @@ mod tests {
         // Not C: nothing is read from it.
         assert_eq!(
             gone("Documentation/x.rst", DRIVER.as_bytes(), &Target(&[])),
+            None
+        );
+    }
+
+    #[test]
+    fn build_files_of_a_removed_folder_are_gone_when_their_symbols_are() {
+        let kconfig = b"menu \"Android\"\nif ANDROID\nconfig ASHMEM\n\tbool \"Enable the Anonymous Shared Memory Subsystem\"\n\tdepends on SHMEM\nendif\nendmenu\n";
+        let makefile = b"ccflags-y += -I$(src)\nobj-y += ion/\nobj-$(CONFIG_ASHMEM) += ashmem.o\n";
+        let (k, m) = (
+            "drivers/staging/android/Kconfig",
+            "drivers/staging/android/Makefile",
+        );
+        let g = build_file_gone(k, kconfig, false, &Target(&["SHMEM"])).unwrap();
+        assert_eq!((g.names, g.of), (vec!["ASHMEM".to_string()], 1));
+        let g = build_file_gone(m, makefile, false, &Target(&[])).unwrap();
+        assert_eq!(g.names, ["ASHMEM"]);
+        // The folder is still there, a symbol is still defined, or the file is not a build file.
+        assert_eq!(build_file_gone(k, kconfig, true, &Target(&[])), None);
+        assert_eq!(
+            build_file_gone(m, makefile, false, &Target(&["ASHMEM"])),
+            None
+        );
+        assert_eq!(
+            build_file_gone("drivers/x/README", kconfig, false, &Target(&[])),
+            None
+        );
+        // A Makefile that builds on no option proves nothing.
+        assert_eq!(
+            build_file_gone(m, b"obj-y += a.o\n", false, &Target(&[])),
             None
         );
     }
