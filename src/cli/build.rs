@@ -95,7 +95,7 @@ impl BuildSpec {
 /// Build a kernel out of tree for one architecture, with verified config fragments.
 ///
 /// Starts from a base config (tinyconfig by default), applies the architecture's QEMU
-/// fragment, the KUnit fragment and any --fragment, runs olddefconfig, and then checks that
+/// fragment, the KUnit fragment and any --fragment, runs syncconfig (new options take their defaults), and then checks that
 /// every option a fragment asked for is in the final .config. A dropped option stops the
 /// build before compiling, naming the option and the unmet dependency. On a compile failure
 /// the first compiler error is shown with file:line; the full log is in <out>/build.log.

@@ -3,7 +3,7 @@
 //! file and fragments, the environment kbuild recorded, and every Kconfig file of the tree.
 //!
 //! A tree whose Kconfig files were seen before gets its `.config` back without the base
-//! target and `olddefconfig` (three Kconfig parses, 10-20 s): a bisection moves back and forth
+//! target and `syncconfig` (three Kconfig parses, 10-20 s): a bisection moves back and forth
 //! over a few Kconfig states, and switching branches and back is common. Contents, not
 //! mtimes, because a checkout rewrites a file that changes and changes back.
 

@@ -1,7 +1,7 @@
 //! Kernel configuration, fragments, make and toolchains.
 //!
 //! [`build`] configures an out-of-tree build (base config + fragments), verifies that every
-//! requested option survived `olddefconfig` (naming the unmet dependency when one did not),
+//! requested option survived `syncconfig` (naming the unmet dependency when one did not),
 //! then runs make for the architecture's boot image.
 
 pub mod arch;
@@ -229,7 +229,7 @@ pub fn fragment_paths(
     names.iter().map(|n| config::resolve_fragment(n)).collect()
 }
 
-/// Configures `opts.out_dir()`: base config, fragments, `olddefconfig`, verification.
+/// Configures `opts.out_dir()`: base config, fragments, `syncconfig`, verification.
 /// Returns the checked requests.
 pub fn configure(
     opts: &BuildOptions,
@@ -261,7 +261,7 @@ pub fn configure(
     let memo = ConfigMemo::new(&out);
     let key = memo_key(opts, &profile, &frags, &out);
     // Kconfig files, options and toolchain seen before: that configuration again, without
-    // the base target and olddefconfig.
+    // the base target and syncconfig.
     if let Some(known) = key.as_deref().and_then(|k| memo.get(k)) {
         // An unchanged .config keeps its mtime: make sees no change.
         if previous.as_deref() != Some(known.as_bytes()) {
@@ -283,7 +283,12 @@ pub fn configure(
     }
     let base = std::fs::read_to_string(&dot).map_err(io(&dot))?;
     std::fs::write(&dot, config::apply(&base, &requests)).map_err(io(&dot))?;
-    make.quiet(&["olddefconfig"])?;
+    // syncconfig, not olddefconfig: both give new symbols their defaults (stdin is null, so
+    // syncconfig's questions take the default), but only syncconfig also writes
+    // include/config/auto.conf. After olddefconfig the auto.conf is older than .config, and
+    // the next make parses every Kconfig file again to refresh it: one more parse per build,
+    // several seconds on each step of a bisection.
+    make.quiet(&["syncconfig"])?;
 
     let final_text = std::fs::read_to_string(&dot).map_err(io(&dot))?;
     // Same configuration as last time: give the file back its old mtime so make sees no

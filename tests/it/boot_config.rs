@@ -159,7 +159,7 @@ fn compile_failure_shows_the_first_compiler_error() {
     // Config targets write a .config with every requested option; the image compiles broken.c.
     std::fs::write(
         t.join("Makefile"),
-        "%config:\n\ttouch $(O)/.config\n\nolddefconfig:\n\tsed -i 's/^# CONFIG_\\(.*\\) is not set/# CONFIG_\\1 is not set/' $(O)/.config\n\nbzImage:\n\t@echo '  CC      broken.o'\n\tgcc -c $(CURDIR)/broken.c -o $(O)/broken.o\n",
+        "%config:\n\ttouch $(O)/.config\n\nsyncconfig:\n\tsed -i 's/^# CONFIG_\\(.*\\) is not set/# CONFIG_\\1 is not set/' $(O)/.config\n\nbzImage:\n\t@echo '  CC      broken.o'\n\tgcc -c $(CURDIR)/broken.c -o $(O)/broken.o\n",
     )
     .unwrap();
     let out = dir.path().join("out");
