@@ -18,7 +18,7 @@ use super::inband::{chain_down, Witness};
 use super::kconfig::Kconfig;
 use super::parse::{parse_file_for, Call, Function, LockArg, ParsedFile, Target};
 use super::rules::{CallClass, RuleSet};
-use super::scan::FileScan;
+use super::scan::{DefSeen, FileScan};
 use super::userspace::UserScope;
 use super::{display_path, fnv64, ChainStep, EntryPoint, Finding, Suppression, SuppressionKind};
 use slots::{SlotStore, SlotUse};
@@ -59,8 +59,35 @@ pub struct Index {
 impl Index {
     /// Builds the index, taking the names out of `scans` (moved, not copied: there are
     /// hundreds of thousands over a whole tree); what `scans` keeps is `may_have_entries`.
+    /// The definitions table, the largest, is filled on one thread while the others are
+    /// on another: the build runs between two parallel phases, on the critical path.
     pub fn build(files: &[PathBuf], scans: &mut [FileScan]) -> Index {
-        let ndefs = scans.iter().map(|s| s.defs.len()).sum();
+        let defs: Vec<Vec<DefSeen>> = scans
+            .iter_mut()
+            .map(|s| std::mem::take(&mut s.defs))
+            .collect();
+        let (defs, mut ix) = rayon::join(|| Self::defs_table(defs), || Self::rest(files, scans));
+        ix.defs = defs;
+        ix
+    }
+
+    /// Function name -> its definitions, in file order.
+    fn defs_table(per_file: Vec<Vec<DefSeen>>) -> HashMap<String, Vec<Def>> {
+        // Sized once: growing the largest table rehashes every name again.
+        let mut defs = HashMap::with_capacity(per_file.iter().map(Vec::len).sum());
+        for (i, list) in per_file.into_iter().enumerate() {
+            for d in list {
+                defs.entry(d.name).or_insert_with(Vec::new).push(Def {
+                    file: i,
+                    is_static: d.is_static,
+                });
+            }
+        }
+        defs
+    }
+
+    /// Everything but the definitions table.
+    fn rest(files: &[PathBuf], scans: &mut [FileScan]) -> Index {
         let mut ix = Index {
             is_header: files
                 .iter()
@@ -70,17 +97,9 @@ impl Index {
                 .iter_mut()
                 .map(|s| std::mem::take(&mut s.inactive))
                 .collect(),
-            // Sized once: growing the largest table rehashes every name again.
-            defs: HashMap::with_capacity(ndefs),
             ..Default::default()
         };
         for (i, s) in scans.iter_mut().enumerate() {
-            for d in std::mem::take(&mut s.defs) {
-                ix.defs.entry(d.name).or_default().push(Def {
-                    file: i,
-                    is_static: d.is_static,
-                });
-            }
             for m in std::mem::take(&mut s.member_stores) {
                 ix.member_files.entry(m).or_default().push(i);
             }
