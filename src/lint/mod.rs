@@ -333,6 +333,13 @@ pub fn collect_files(
     Ok(files)
 }
 
+/// Reads the file at `path` into `buf`, replacing its contents.
+fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    buf.clear();
+    std::fs::File::open(path)?.read_to_end(buf).map(|_| ())
+}
+
 fn unreadable(path: &Path, e: &std::io::Error) -> LintError {
     LintError::Unreadable {
         path: path.to_path_buf(),
@@ -429,10 +436,12 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     let needles = scan::Needles::new(&rules.entry_needles());
     let scans: Vec<Result<(scan::FileScan, u64), (PathBuf, String)>> = files
         .par_iter()
-        .map(|f| {
-            let r = match std::fs::read(f) {
-                Ok(src) => {
-                    let s = scan::scan(&src, &lock_types, &rules.lock_defines, &needles, &config);
+        // One read buffer per worker, reused: a fresh one per file costs an allocation
+        // (an mmap and page faults for large files) and its free, for 40 000 files.
+        .map_init(Vec::new, |src, f| {
+            let r = match read_into(f, src) {
+                Ok(()) => {
+                    let s = scan::scan(src, &lock_types, &rules.lock_defines, &needles, &config);
                     Ok((s, src.len() as u64))
                 }
                 Err(e) => Err((f.clone(), e.to_string())),
@@ -476,7 +485,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
     stats.headers_configured_out = out.iter().filter(|o| **o).count();
     stats.regions_configured_out = file_scans.iter().map(|s| s.inactive.len()).sum();
 
-    let index = graph::Index::build(&files, &file_scans)
+    let index = graph::Index::build(&files, &mut file_scans)
         .scoped(arch::ArchScope::new(&files, &root, selected.as_deref()))
         .user_scoped(userspace::UserScope::new(&files, &root, &userspace_dirs));
     let mut g = graph::Graph::new(&rules, &config, &files, &index, opts.progress);
@@ -532,6 +541,10 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         ))
     });
     stats.elapsed_ms = started.elapsed().as_millis() as u64;
+    // Freeing the index, scans and syntax of a whole tree takes a third of a second on
+    // one core: another thread does it while the report is rendered.
+    let parsed = g.into_parsed();
+    std::thread::spawn(move || drop((index, file_scans, parsed, files)));
     let mut entry_list: Vec<EntryPoint> = entries.into_iter().map(|(e, _)| e).collect();
     entry_list.sort();
     entry_list.dedup();

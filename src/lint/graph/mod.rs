@@ -18,7 +18,7 @@ use super::inband::{chain_down, Witness};
 use super::kconfig::Kconfig;
 use super::parse::{parse_file_for, Call, Function, LockArg, ParsedFile, Target};
 use super::rules::{CallClass, RuleSet};
-use super::scan::FileScan;
+use super::scan::{DefSeen, FileScan};
 use super::userspace::UserScope;
 use super::{display_path, fnv64, ChainStep, EntryPoint, Finding, Suppression, SuppressionKind};
 use slots::{SlotStore, SlotUse};
@@ -57,53 +57,74 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn build(files: &[PathBuf], scans: &[FileScan]) -> Index {
+    /// Builds the index, taking the names out of `scans` (moved, not copied: there are
+    /// hundreds of thousands over a whole tree); what `scans` keeps is `may_have_entries`.
+    /// The definitions table, the largest, is filled on one thread while the others are
+    /// on another: the build runs between two parallel phases, on the critical path.
+    pub fn build(files: &[PathBuf], scans: &mut [FileScan]) -> Index {
+        let defs: Vec<Vec<DefSeen>> = scans
+            .iter_mut()
+            .map(|s| std::mem::take(&mut s.defs))
+            .collect();
+        let (defs, mut ix) = rayon::join(|| Self::defs_table(defs), || Self::rest(files, scans));
+        ix.defs = defs;
+        ix
+    }
+
+    /// Function name -> its definitions, in file order.
+    fn defs_table(per_file: Vec<Vec<DefSeen>>) -> HashMap<String, Vec<Def>> {
+        // Sized once: growing the largest table rehashes every name again.
+        let mut defs = HashMap::with_capacity(per_file.iter().map(Vec::len).sum());
+        for (i, list) in per_file.into_iter().enumerate() {
+            for d in list {
+                defs.entry(d.name).or_insert_with(Vec::new).push(Def {
+                    file: i,
+                    is_static: d.is_static,
+                });
+            }
+        }
+        defs
+    }
+
+    /// Everything but the definitions table.
+    fn rest(files: &[PathBuf], scans: &mut [FileScan]) -> Index {
         let mut ix = Index {
             is_header: files
                 .iter()
                 .map(|f| f.extension().is_some_and(|x| x == "h"))
                 .collect(),
-            inactive: scans.iter().map(|s| s.inactive.clone()).collect(),
+            inactive: scans
+                .iter_mut()
+                .map(|s| std::mem::take(&mut s.inactive))
+                .collect(),
             ..Default::default()
         };
-        for (i, s) in scans.iter().enumerate() {
-            for d in &s.defs {
-                ix.defs.entry(d.name.clone()).or_default().push(Def {
-                    file: i,
-                    is_static: d.is_static,
-                });
+        for (i, s) in scans.iter_mut().enumerate() {
+            for m in std::mem::take(&mut s.member_stores) {
+                ix.member_files.entry(m).or_default().push(i);
             }
-            for m in &s.member_stores {
-                ix.member_files.entry(m.clone()).or_default().push(i);
-            }
-            for d in &s.terminal_decls {
+            for d in std::mem::take(&mut s.terminal_decls) {
                 if d.is_static {
-                    ix.static_terminal_decls.insert((i, d.name.clone()));
+                    ix.static_terminal_decls.insert((i, d.name));
                 } else {
-                    ix.terminal_decls.insert(d.name.clone());
+                    ix.terminal_decls.insert(d.name);
                 }
             }
-            for (st, field, ty) in &s.lock_fields {
-                ix.struct_fields
-                    .entry((st.clone(), field.clone()))
-                    .or_default()
-                    .insert(ty.clone());
+            for (st, field, ty) in std::mem::take(&mut s.lock_fields) {
                 ix.fields
                     .entry(field.clone())
                     .or_default()
                     .insert(ty.clone());
+                ix.struct_fields.entry((st, field)).or_default().insert(ty);
             }
-            for (name, ty, file_scope) in &s.lock_vars {
-                if *file_scope {
+            for (name, ty, file_scope) in std::mem::take(&mut s.lock_vars) {
+                if file_scope {
                     ix.globals
                         .entry(name.clone())
                         .or_default()
                         .insert(ty.clone());
                 }
-                ix.file_vars
-                    .entry((i, name.clone()))
-                    .or_default()
-                    .insert(ty.clone());
+                ix.file_vars.entry((i, name)).or_default().insert(ty);
             }
         }
         ix
@@ -290,6 +311,11 @@ impl<'a> Graph<'a> {
             s.3 += fe;
         }
         s
+    }
+
+    /// The parsed files, the graph given up (so the caller can free them elsewhere).
+    pub fn into_parsed(self) -> HashMap<usize, ParsedFile> {
+        self.parsed
     }
 
     pub fn reached(&self) -> usize {
@@ -783,7 +809,7 @@ mod tests {
         let files: Vec<PathBuf> = (0..srcs.len())
             .map(|i| PathBuf::from(format!("f{i}.c")))
             .collect();
-        let scans: Vec<FileScan> = srcs
+        let mut scans: Vec<FileScan> = srcs
             .iter()
             .map(|s| {
                 scan(
@@ -795,7 +821,7 @@ mod tests {
                 )
             })
             .collect();
-        let ix = Index::build(&files, &scans);
+        let ix = Index::build(&files, &mut scans);
         (files, ix, rules)
     }
 
