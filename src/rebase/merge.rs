@@ -460,11 +460,12 @@ fn merge_far_apart(
 /// Merges file contents with git's own merge-ort file merge (histogram diff, as merge-ort
 /// uses): libgit2's merge only has Myers and patience, which place hunks differently and would
 /// make our results differ from what `git rebase`/`git merge-tree` give for the same commits.
-/// `git merge-file --object-id` reads the three blobs from the object store and writes the
-/// result there, so nothing touches a worktree.
+/// That merge runs in process ([`super::xmerge`], the xdiff code `git merge-file --diff3
+/// --diff-algorithm=histogram` runs); `git merge-file --object-id` itself only when it cannot.
+/// Nothing touches a worktree.
 fn merge_blobs(
     repo: &Repository,
-    _path: &str,
+    path: &str,
     base: Oid,
     ours: Entry,
     theirs: Entry,
@@ -496,7 +497,57 @@ fn merge_blobs(
             mode: ours.mode,
         });
     }
-    let (o, b, t) = (ours.id.to_string(), base.to_string(), theirs.id.to_string());
+    let texts = [blobs[0].content(), blobs[1].content(), blobs[2].content()];
+    let ours_mode = ours.mode;
+    let in_process = super::xmerge::merge(
+        texts[0],
+        texts[1],
+        texts[2],
+        [labels.ours, labels.base, labels.theirs],
+    );
+    let (id, conflict_text) = match in_process {
+        Some((text, conflicts)) => {
+            let id = repo.blob(&text)?;
+            if super::xmerge::checking() {
+                let (git_id, git_text) = git_merge_file(repo, base, ours.id, theirs.id, labels)?;
+                let ours_text = (conflicts > 0).then_some(&text);
+                if git_id != id || git_text.as_ref() != ours_text {
+                    eprintln!(
+                        "dovetail-port: in-process merge differs from git merge-file for {path} \
+                         (base {base}, ours {}, theirs {}): {id} vs git's {git_id}",
+                        ours.id, theirs.id
+                    );
+                    return Ok(git_merge(git_id, git_text, ours_mode));
+                }
+            }
+            (id, (conflicts > 0).then_some(text))
+        }
+        None => git_merge_file(repo, base, ours.id, theirs.id, labels)?,
+    };
+    Ok(git_merge(id, conflict_text, ours_mode))
+}
+
+/// A merge's outcome from its blob and, when it conflicted, its text.
+fn git_merge(id: Oid, conflict_text: Option<Vec<u8>>, mode: i32) -> Merge {
+    Merge {
+        clean: conflict_text.is_none(),
+        id,
+        conflict_text,
+        binary: false,
+        mode,
+    }
+}
+
+/// `git merge-file --object-id`: the merged blob (written by git) and, when it conflicted,
+/// its text.
+fn git_merge_file(
+    repo: &Repository,
+    base: Oid,
+    ours: Oid,
+    theirs: Oid,
+    labels: &Labels<'_>,
+) -> Result<(Oid, Option<Vec<u8>>)> {
+    let (o, b, t) = (ours.to_string(), base.to_string(), theirs.to_string());
     // Exit codes 0..=127 count the conflicts; above is an error.
     let out = Git::new(repo.path())
         .command([
@@ -516,20 +567,13 @@ fn merge_blobs(
         ])
         .success(0..=127)
         .output()?;
-    let conflicts = out.code;
     let id = Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())?;
-    let conflict_text = if conflicts == 0 {
+    let conflict_text = if out.code == 0 {
         None
     } else {
         Some(repo.find_blob(id)?.content().to_vec())
     };
-    Ok(Merge {
-        clean: conflicts == 0,
-        id,
-        conflict_text,
-        binary: false,
-        mode: ours.mode,
-    })
+    Ok((id, conflict_text))
 }
 
 fn finish_merge(

@@ -22,6 +22,7 @@ pub mod upstream;
 pub mod verdicts;
 pub mod verify;
 pub mod worktree;
+mod xmerge;
 
 use std::path::PathBuf;
 

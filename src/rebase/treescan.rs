@@ -87,6 +87,20 @@ pub fn searcher<P: AsRef<[u8]>>(probes: &[P]) -> Option<AhoCorasick> {
         .ok()
 }
 
+/// The bounds of the line (without its newline) holding `data[start..end]`, a match that
+/// holds no newline.
+pub fn line_around(data: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let from = data[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |k| k + 1);
+    let to = data[end..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(data.len(), |k| end + k);
+    (from, to)
+}
+
 /// The threads a tree read uses: the machine's cores.
 pub fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

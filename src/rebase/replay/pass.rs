@@ -171,6 +171,11 @@ fn search_target(
         treescan::threads(),
         || (HashSet::new(), Vec::new(), Vec::new()),
         |(found, hits, spans), blob, data| {
+            // Most files hold no probe at all, which one standard search (it stops at the
+            // first match) tells faster than the overlapping search below.
+            if !searcher.is_match(data) {
+                return;
+            }
             let moved = moved.as_ref().filter(|m| m.wants(&blob.path));
             spans.clear();
             for m in searcher.find_overlapping_iter(data) {

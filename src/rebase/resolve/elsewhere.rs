@@ -19,6 +19,7 @@ use super::diff3::{self, Segment};
 use super::{norm, Refusal};
 use crate::rebase::merge::PathStatus;
 use crate::rebase::session::PatchState;
+use crate::rebase::treescan;
 
 /// Lines shorter than this are too common to locate code by (`return 0;`, `}`).
 const DISTINCTIVE: usize = 12;
@@ -300,18 +301,11 @@ fn grep_blob(path: &str, data: &[u8], matches: &[(usize, usize)], hits: &mut Vec
     // pass over the file however many lines match.
     let (mut counted_to, mut count) = (0, 0);
     for &(m_start, m_end) in matches {
-        let start = data[..m_start]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |k| k + 1);
+        let (start, end) = treescan::line_around(data, m_start, m_end);
         if last_line == Some(start) {
             continue;
         }
         last_line = Some(start);
-        let end = data[m_end..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(data.len(), |k| m_end + k);
         if start >= counted_to {
             count += data[counted_to..start]
                 .iter()

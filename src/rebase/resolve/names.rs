@@ -13,6 +13,8 @@ use git2::{Oid, Repository};
 
 use super::Context;
 use crate::process::Git;
+
+mod scope;
 use crate::syntax::c::is_c_path;
 use crate::syntax::defs::is_c_word;
 
@@ -42,7 +44,10 @@ impl<'r> Target<'r> {
         }
     }
 
-    /// Which of `names` some file of the tree that `path` can see defines (one `git grep`).
+    /// Which of `names` some file of the tree that `path` can see defines: the regular,
+    /// non-binary files under `include/`, `arch/*/include/`, every `Kconfig*` file and the
+    /// files under `path`'s folder (what `git grep -I -w -F` with those pathspecs reads), read
+    /// in process.
     fn defined_in_tree(&self, path: &str, names: &[String]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         let mut ask = Vec::new();
@@ -58,6 +63,29 @@ impl<'r> Target<'r> {
         if ask.is_empty() {
             return out;
         }
+        let yes = scope::defined(self.repo, self.tree, path, &ask, defines_line);
+        if scope::checking() {
+            let git = self.defined_by_git_grep(path, &ask);
+            if git != yes {
+                eprintln!(
+                    "dovetail-port: definitions search differs from git grep for {path}: \
+                     in process {yes:?}, git {git:?}"
+                );
+            }
+        }
+        for n in ask {
+            let found = yes.contains(&n);
+            self.found.borrow_mut().insert(n.clone(), found);
+            if found {
+                out.insert(n);
+            }
+        }
+        out
+    }
+
+    /// What [`Target::defined_in_tree`] finds, asked of `git grep` (the check of
+    /// `DOVETAIL_PORT_CHECK_NAMES=1`).
+    fn defined_by_git_grep(&self, path: &str, ask: &[String]) -> BTreeSet<String> {
         // Kconfig symbols are looked for by their bare name.
         let mut args: Vec<String> = vec![
             "grep".into(),
@@ -67,7 +95,7 @@ impl<'r> Target<'r> {
             "-z".into(),
             "-h".into(),
         ];
-        for n in &ask {
+        for n in ask {
             args.push("-e".into());
             args.push(n.strip_prefix("CONFIG_").unwrap_or(n).to_string());
         }
@@ -96,14 +124,10 @@ impl<'r> Target<'r> {
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        for n in ask {
-            let yes = lines.iter().any(|l| defines_line(l, &n));
-            self.found.borrow_mut().insert(n.clone(), yes);
-            if yes {
-                out.insert(n);
-            }
-        }
-        out
+        ask.iter()
+            .filter(|n| lines.iter().any(|l| defines_line(l, n)))
+            .cloned()
+            .collect()
     }
 }
 
