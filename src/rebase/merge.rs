@@ -715,14 +715,13 @@ fn drop_gone_files(
             continue;
         }
         let blob = repo.find_blob(base.id)?;
-        let folder = old.rsplit_once('/').map(|(f, _)| f);
-        let folder_exists = folder.is_some_and(|f| ours.get_path(Path::new(f)).is_ok());
         let (gone, build_file) = match super::follow::gone::gone(old, blob.content(), known) {
             Some(g) => (g, false),
             None => match super::follow::gone::build_file_gone(
                 old,
                 blob.content(),
-                folder_exists,
+                old.rsplit_once('/')
+                    .is_some_and(|(folder, _)| ours.get_path(Path::new(folder)).is_ok()),
                 known,
             ) {
                 Some(g) => (g, true),
@@ -864,7 +863,7 @@ fn kconfig_entries(
     else {
         return Ok(None);
     };
-    if !kconfig_entries::is_kconfig(&res.path) {
+    if !crate::syntax::kconfig::is_kconfig_path(&res.path) {
         return Ok(None);
     }
     let blob = |id: Oid| -> Result<Vec<u8>> { Ok(repo.find_blob(id)?.content().to_vec()) };

@@ -116,6 +116,13 @@ pub fn indent_width(line: &str) -> usize {
     w
 }
 
+/// Whether `path` names a Kconfig file (`Kconfig`, `Kconfig.debug`, `arch/x86/Kconfig.cpu`...).
+pub fn is_kconfig_path(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|f| f.starts_with("Kconfig"))
+}
+
 /// A kernel source tree: its root holds the top-level `Kconfig` and the `arch/` folder.
 pub fn is_kernel_tree(root: &Path) -> bool {
     root.join("Kconfig").is_file() && root.join("arch").is_dir()
@@ -189,5 +196,18 @@ mod tests {
         assert!(!is_kernel_tree(dir.path()));
         std::fs::create_dir(dir.path().join("arch")).unwrap();
         assert!(is_kernel_tree(dir.path()));
+    }
+
+    #[test]
+    fn kconfig_file_names() {
+        for (path, is) in [
+            ("drivers/media/Kconfig", true),
+            ("kernel/Kconfig.preempt", true),
+            ("Kconfig", true),
+            ("drivers/Kconfig/x.c", false),
+            ("Makefile", false),
+        ] {
+            assert_eq!(is_kconfig_path(path), is, "{path}");
+        }
     }
 }

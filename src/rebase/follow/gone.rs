@@ -69,7 +69,7 @@ pub fn build_file_gone(
     if folder_exists || !path.contains('/') {
         return None;
     }
-    let mut names: Vec<String> = if file.starts_with("Kconfig") {
+    let mut names: Vec<String> = if crate::syntax::kconfig::is_kconfig_path(path) {
         let mut defs = Defs::default();
         defs.scan(path, text);
         defs.names_of(&[Kind::Kconfig])

@@ -26,12 +26,6 @@ impl Anchor {
     }
 }
 
-fn is_kconfig(path: &str) -> bool {
-    path.rsplit('/')
-        .next()
-        .is_some_and(|n| n.starts_with("Kconfig"))
-}
-
 /// `config FOO` / `menuconfig FOO` → `FOO`.
 fn kconfig_symbol(line: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(line).ok()?;
@@ -47,7 +41,7 @@ fn kconfig_symbol(line: &[u8]) -> Option<String> {
 pub fn anchors_of(path: &str, hunk: &Hunk) -> Vec<Anchor> {
     let mut out = Vec::new();
     let heading = hunk.heading.trim_ascii();
-    if is_kconfig(path) {
+    if crate::syntax::kconfig::is_kconfig_path(path) {
         // The entry holding the first change: the last `config` line before it in the hunk,
         // else the heading's.
         let first_change = hunk.lines.iter().position(|l| l.kind != Kind::Context);

@@ -69,11 +69,7 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
         // A blank line or a lone brace: nothing worth placing by guess.
         return Decision::Pass;
     }
-    let kconfig = ctx
-        .path
-        .rsplit('/')
-        .next()
-        .is_some_and(|f| f.starts_with("Kconfig"));
+    let kconfig = crate::syntax::kconfig::is_kconfig_path(ctx.path);
     if let Some(line) = r.base[run.clone()]
         .iter()
         .find(|l| opens_or_closes(l, kconfig))

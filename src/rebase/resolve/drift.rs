@@ -27,11 +27,7 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
     if del.is_empty() || !repl.is_empty() {
         return Decision::Pass;
     }
-    let kconfig = ctx
-        .path
-        .rsplit('/')
-        .next()
-        .is_some_and(|f| f.starts_with("Kconfig"));
+    let kconfig = crate::syntax::kconfig::is_kconfig_path(ctx.path);
     // The entry a Kconfig deletion starts with, which the target must still have as is.
     let entry = kconfig.then(|| config_name(&r.base[del.start])).flatten();
     let block_names = names(&r.base[del.clone()]);

@@ -111,13 +111,6 @@ fn owned(lines: &[&str]) -> Vec<String> {
     lines.iter().map(|l| l.to_string()).collect()
 }
 
-/// Whether `path` names a Kconfig file (`Kconfig`, `Kconfig.debug`, `Kconfig.preempt`...).
-pub fn is_kconfig(path: &str) -> bool {
-    path.rsplit('/')
-        .next()
-        .is_some_and(|n| n.starts_with("Kconfig"))
-}
-
 /// Merges the patch's change (`base` → `theirs`) into the target's file `ours`, entry by
 /// entry. `None` when the patch changed anything outside entries, added or removed one, an
 /// entry it changed is not in the target exactly once, or both changed the same lines.
@@ -315,19 +308,6 @@ endmenu
                 merge(BASE.as_bytes(), ours.as_bytes(), theirs.as_bytes()),
                 None
             );
-        }
-    }
-
-    #[test]
-    fn kconfig_file_names() {
-        for (path, is) in [
-            ("drivers/media/Kconfig", true),
-            ("kernel/Kconfig.preempt", true),
-            ("Kconfig", true),
-            ("drivers/Kconfig/x.c", false),
-            ("Makefile", false),
-        ] {
-            assert_eq!(is_kconfig(path), is, "{path}");
         }
     }
 }

@@ -166,17 +166,11 @@ const KCONFIG_WORDS: &[&str] = &[
     "if", "select", "depends", "on", "imply", "default", "range", "visible", "y", "n", "m",
 ];
 
-fn is_kconfig(path: &str) -> bool {
-    path.rsplit('/')
-        .next()
-        .is_some_and(|f| f.starts_with("Kconfig"))
-}
-
 /// Identifiers a C or Kconfig text refers to, outside strings, comments, `#include` lines and
 /// (Kconfig) help text; `None` for other files.
 pub fn identifiers(path: &str, lines: &[String]) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
-    if is_kconfig(path) {
+    if crate::syntax::kconfig::is_kconfig_path(path) {
         for l in lines {
             let t = l.trim();
             let Some(first) = t.split_whitespace().next() else {

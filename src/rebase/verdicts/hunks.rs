@@ -104,7 +104,7 @@ pub fn hunks(path: &str, old: &str, new: &str) -> Vec<Hunk> {
 
 /// What encloses the end of `before` (the old file's lines above a change).
 fn scope(path: &str, before: &[&str]) -> Option<Scope> {
-    if is_kconfig(path) {
+    if crate::syntax::kconfig::is_kconfig_path(path) {
         return before.iter().rev().find_map(|l| {
             let rest = l
                 .strip_prefix("config ")
@@ -119,12 +119,6 @@ fn scope(path: &str, before: &[&str]) -> Option<Scope> {
         text.push('\n');
     }
     crate::syntax::c::enclosing(path, &text).map(Scope::Function)
-}
-
-pub fn is_kconfig(path: &str) -> bool {
-    path.rsplit('/')
-        .next()
-        .is_some_and(|n| n.starts_with("Kconfig"))
 }
 
 /// A file's trimmed lines, each with its first 1-based line number; the identifiers it names

@@ -7,8 +7,9 @@
 
 use std::collections::HashMap;
 
-use super::hunks::{is_kconfig, Hunk, Lines, Scope};
+use super::hunks::{Hunk, Lines, Scope};
 use super::Evidence;
+use crate::syntax::kconfig::is_kconfig_path;
 
 /// Lines the patch must bring, over all its files, before a share of them proves anything.
 const MIN_BROUGHT: usize = 3;
@@ -145,7 +146,7 @@ fn scope_map(path: &str, text: &str) -> ScopeMap {
         let next = names.len();
         *names.entry(name).or_insert(next)
     };
-    if is_kconfig(path) {
+    if is_kconfig_path(path) {
         // Through the Kconfig reader: help prose ("if you say Y here...") is no statement.
         let mut current = None;
         let mut from = 0;
