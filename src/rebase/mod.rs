@@ -171,3 +171,9 @@ impl std::fmt::Display for Verdict {
         f.write_str(self.as_str())
     }
 }
+
+/// Whether the environment turns on a check of an in-process step against the git command it
+/// replaces (set and neither empty nor `0`).
+pub(crate) fn check_flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}

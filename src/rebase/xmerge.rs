@@ -127,7 +127,7 @@ pub fn merge(
 
 /// Whether every in-process merge is checked against `git merge-file`.
 pub fn checking() -> bool {
-    std::env::var_os("DOVETAIL_PORT_CHECK_MERGE_FILE").is_some_and(|v| !v.is_empty() && v != "0")
+    super::check_flag("DOVETAIL_PORT_CHECK_MERGE_FILE")
 }
 
 #[cfg(test)]

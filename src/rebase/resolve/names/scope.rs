@@ -29,7 +29,7 @@ static CONTENTS: Mutex<Option<Contents>> = Mutex::new(None);
 
 /// Whether every search is checked against `git grep`.
 pub(super) fn checking() -> bool {
-    std::env::var_os("DOVETAIL_PORT_CHECK_NAMES").is_some_and(|v| !v.is_empty() && v != "0")
+    crate::rebase::check_flag("DOVETAIL_PORT_CHECK_NAMES")
 }
 
 /// The names of `ask` that a line of the files `path` can see in `tree` defines, by
