@@ -1,6 +1,10 @@
 //! What a patch changes, independent of where: per file, the multiset of lines it adds and the
 //! multiset of lines it removes. Hunk positions, line numbers and context are ignored, so a
 //! port that lands the same lines elsewhere in the file compares equal to the original.
+//! A line removed and added again in one file counts as moved, not changed, so diffs of
+//! the same edit that differ only in how the diff algorithm aligned it compare equal; a patch
+//! whose whole change is such moves (a `select` taken from one Kconfig block to another) is
+//! still a change, compared by the lines it moves.
 
 use std::collections::BTreeMap;
 
@@ -26,16 +30,36 @@ impl FileChange {
 }
 
 /// A whole patch's change, by path (the new path; the old one for a deletion).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Change {
     pub files: BTreeMap<String, FileChange>,
     /// Files changed in binary form (no lines to compare).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub binary: Vec<String>,
+    /// Per file, the lines both removed and added (moved), left out of `files`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub moved: BTreeMap<String, BTreeMap<String, usize>>,
 }
 
+/// Equal when the lines added and removed are; a change that only moves lines compares by
+/// the lines it moves.
+impl PartialEq for Change {
+    fn eq(&self, other: &Self) -> bool {
+        self.files == other.files
+            && self.binary == other.binary
+            && (!self.net_is_empty() || self.moved == other.moved)
+    }
+}
+
+impl Eq for Change {}
+
 impl Change {
+    /// Nothing added, removed or moved: the patch left the tree as it was.
     pub fn is_empty(&self) -> bool {
+        self.net_is_empty() && self.moved.is_empty()
+    }
+
+    fn net_is_empty(&self) -> bool {
         self.files.is_empty() && self.binary.is_empty()
     }
 
@@ -98,13 +122,18 @@ pub fn parse_diff(bytes: &[u8]) -> Change {
             *side.entry(line).or_insert(0) += 1;
         }
     }
-    // A line removed and added again (a hunk that only moved it) is no change.
-    for f in change.files.values_mut() {
+    // A line removed and added again is moved, not changed (see the module comment).
+    for (path, f) in change.files.iter_mut() {
         let common: Vec<(String, usize)> = f
             .added
             .iter()
             .filter_map(|(l, &n)| f.removed.get(l).map(|&m| (l.clone(), n.min(m))))
             .collect();
+        if !common.is_empty() {
+            change
+                .moved
+                .insert(path.clone(), common.iter().cloned().collect());
+        }
         for (l, n) in common {
             for side in [&mut f.added, &mut f.removed] {
                 let left = side[&l] - n;
@@ -187,9 +216,18 @@ deleted file mode 100644
     }
 
     #[test]
-    fn a_line_only_moved_is_no_change_and_garbage_is_empty() {
-        let t = "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-a\n b\n+a\n";
-        assert!(parse_diff(t.as_bytes()).is_empty());
+    fn moved_lines_compare_only_when_nothing_else_changed_and_garbage_is_empty() {
+        let moved_a = parse_diff(b"--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-a\n b\n+a\n");
+        let moved_c = parse_diff(b"--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-c\n b\n+c\n");
+        // A patch that only moves a line (a select from one Kconfig block to another) is a
+        // change: neither empty nor equal to another move.
+        assert!(!moved_a.is_empty() && moved_a.files.is_empty());
+        assert_ne!(moved_a, moved_c);
+        assert_eq!(moved_a, moved_a.clone());
+        // Next to a real change, a move is how the diff aligned it: ignored.
+        let x_then_move = parse_diff(b"--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n-a\n b\n+a\n-x\n+y\n");
+        let x_only = parse_diff(b"--- a/f\n+++ b/f\n@@ -1 +1 @@\n-x\n+y\n");
+        assert_eq!(x_then_move, x_only);
         assert!(parse_diff(b"hello\n@@ nonsense @@\n\xff\xfe").is_empty());
     }
 }
