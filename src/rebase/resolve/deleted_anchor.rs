@@ -4,6 +4,8 @@
 //! place: the deleted lines opened or closed no block and no `#if` (else the insertion would
 //! change scope), the enclosing C function or Kconfig entry is the same before and after, and
 //! every name the inserted lines use still resolves in the target ([`names::unresolved`]).
+//! In prose (documentation text) no line opens a scope and none names code: the place is the
+//! same when the lines before and after it are indented as they were around the insertion.
 
 use similar::{Algorithm, DiffOp};
 
@@ -69,6 +71,9 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
         // A blank line or a lone brace: nothing worth placing by guess.
         return Decision::Pass;
     }
+    if crate::syntax::is_prose_path(ctx.path) {
+        return place_in_prose(ctx, r, k, at, block, &run);
+    }
     let kconfig = crate::syntax::kconfig::is_kconfig_path(ctx.path);
     if let Some(line) = r.base[run.clone()]
         .iter()
@@ -121,6 +126,60 @@ pub fn resolve(ctx: &Context<'_>, r: &Region) -> Decision {
         confidence: Confidence::Medium,
         detail,
     }
+}
+
+/// The prose case of [`resolve`]: the neighbours' indentation stands in for the scope (an
+/// option's description, a list item, a table row keep their level).
+fn place_in_prose(
+    ctx: &Context<'_>,
+    r: &Region,
+    k: usize,
+    at: usize,
+    block: &[String],
+    run: &std::ops::Range<usize>,
+) -> Decision {
+    let before = |own: &[String], i: usize| {
+        own[..i]
+            .iter()
+            .map(String::as_str)
+            .rev()
+            .chain(ctx.before.lines().rev())
+            .find(|l| !l.trim().is_empty())
+            .map(|l| indent(l).to_string())
+    };
+    let after = |own: &[String], i: usize| {
+        own[i..]
+            .iter()
+            .map(String::as_str)
+            .chain(ctx.after.lines())
+            .find(|l| !l.trim().is_empty())
+            .map(|l| indent(l).to_string())
+    };
+    let n_ins = block.len();
+    let was = (before(&r.theirs, k), after(&r.theirs, k + n_ins));
+    let now = (before(&r.ours, at), after(&r.ours, at));
+    if was != now {
+        return Decision::Refuse(
+            "its anchor lines were deleted, and the lines around where they were are indented otherwise: place it by hand".into(),
+        );
+    }
+    let mut lines = r.ours.clone();
+    for (i, l) in block.iter().enumerate() {
+        lines.insert(at + i, l.clone());
+    }
+    Decision::Resolve {
+        lines,
+        confidence: Confidence::Medium,
+        detail: format!(
+            "the queue's {n_ins} line(s) were inserted next to `{}`, which the target deleted; placed where it was, between lines indented as before (documentation text)",
+            r.base[run.start].trim()
+        ),
+    }
+}
+
+/// A line's leading blanks.
+fn indent(line: &str) -> &str {
+    &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
 }
 
 fn scope(s: &Option<String>) -> String {
@@ -249,6 +308,42 @@ mod tests {
             ],
         );
         assert!(matches!(d, Decision::Refuse(_)));
+    }
+
+    #[test]
+    fn prose_goes_where_the_deleted_lines_were_when_the_levels_match() {
+        // kernel-parameters.txt: upstream deleted an option the queue inserted before.
+        let before = "\t\tigfx_off [Default Off]\n\t\t\tBypass the DMAR unit.\n";
+        let after = "\t\tstrict [Default Off]\n\t\t\tDeprecated.\n";
+        let ctx = |after: &str| Context {
+            path: "Documentation/admin-guide/kernel-parameters.txt",
+            before: before.into(),
+            after: after.into(),
+            at_end: false,
+            target: None,
+        };
+        let region = Region {
+            ours: vec![],
+            base: v(&[
+                "\t\tforcedac [X86-64]",
+                "\t\t\tWith this option iommu will not look",
+                "\t\t\tfor io virtual addresses below 32-bit.",
+            ]),
+            theirs: v(&[
+                "\t\tintgpu_off [Default Off]",
+                "\t\t\tBypass the DMAR unit for an integrated GPU only.",
+                "\t\tforcedac [X86-64]",
+                "\t\t\tWith this option iommu will not look",
+                "\t\t\tfor io virtual addresses below 32-bit.",
+            ]),
+        };
+        let (lines, confidence, detail) = resolved(resolve(&ctx(after), &region));
+        assert_eq!(lines, region.theirs[..2].to_vec());
+        assert_eq!(confidence, Confidence::Medium);
+        assert!(detail.contains("forcedac"), "{detail}");
+        // The next line is now a paragraph of another level: not the same place.
+        let other = "Another section\n";
+        assert!(matches!(resolve(&ctx(other), &region), Decision::Refuse(_)));
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! Unlike the other stages this one edits the file outside the region, so it runs as a pass
 //! over the whole file before the region-by-region cascade. It only acts when the block is
 //! found exactly once (whitespace aside) and the change merges into it without overlap.
+//! When the block itself was broken up (the target inserted lines into it while moving it)
+//! but the patch only inserts lines at one point, the lines around that point are enough:
+//! found together exactly once, they take the insertion, as `patch` places a hunk whose
+//! context moved.
 
 use super::diff3::{Region, Segment};
 use similar::{Algorithm, DiffOp};
@@ -29,6 +33,8 @@ pub struct Move {
 
 /// Lines a block needs to be recognised: a few `}` and blank lines would match anywhere.
 const MIN_MEANINGFUL: usize = 3;
+/// Lines on each side of an insertion point that locate it when the block is not found whole.
+const ANCHOR: usize = 3;
 
 fn meaningful(lines: &[String]) -> usize {
     lines.iter().filter(|l| super::meaningful(l)).count()
@@ -153,6 +159,9 @@ fn locate(
             },
         });
     }
+    if let Some(placed) = insertion_anchor(segments, block, changed) {
+        return Some(placed);
+    }
     let (lead, core) = function_core(block)?;
     let trail = block.len() - lead - core.len();
     // The patch must leave the blank lines around the function alone.
@@ -174,6 +183,54 @@ fn locate(
         offset,
         len,
         lines: merged,
+        confidence: Confidence::Medium,
+    })
+}
+
+/// `changed` is `block` with lines inserted at one point: the lines around that point (up to
+/// [`ANCHOR`] each side, meaningful ones on both sides) found together exactly once in the
+/// file's unconflicted text, with the insertion between them.
+fn insertion_anchor(segments: &[Segment], block: &[String], changed: &[String]) -> Option<Placed> {
+    if changed.len() <= block.len() {
+        return None;
+    }
+    let pre = block
+        .iter()
+        .zip(changed)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let post = block[pre..]
+        .iter()
+        .rev()
+        .zip(changed.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if pre + post != block.len() {
+        return None;
+    }
+    let inserted = &changed[pre..changed.len() - post];
+    let lo = pre.saturating_sub(ANCHOR);
+    let hi = (pre + ANCHOR).min(block.len());
+    let (before, after) = (&block[lo..pre], &block[pre..hi]);
+    if meaningful(before) == 0
+        || meaningful(after) == 0
+        || meaningful(before) + meaningful(after) < MIN_MEANINGFUL
+        || meaningful(inserted) == 0
+    {
+        return None;
+    }
+    let window = &block[lo..hi];
+    let (segment, offset) = unique_place(segments, window)?;
+    let Segment::Plain(lines) = &segments[segment] else {
+        return None;
+    };
+    let mut placed = lines[offset..offset + window.len()].to_vec();
+    placed.splice(pre - lo..pre - lo, inserted.iter().cloned());
+    Some(Placed {
+        segment,
+        offset,
+        len: window.len(),
+        lines: placed,
         confidence: Confidence::Medium,
     })
 }
@@ -292,6 +349,25 @@ mod tests {
     use super::*;
 
     const MOVED: &str = "static void beta(struct dev *d)\n{\n\tspin_lock(&d->lock);\n\td->count++;\n\tkick(d);\n\tspin_unlock(&d->lock);\n}\n\nstatic int alpha(void)\n{\n\treturn 1;\n}\n\n<<<<<<< ours\n||||||| base\nstatic void beta(struct dev *d)\n{\n\tspin_lock(&d->lock);\n\td->count++;\n\tkick(d);\n\tspin_unlock(&d->lock);\n}\n\n=======\nstatic void beta(struct dev *d)\n{\n\tspin_lock(&d->lock);\n\td->count++;\n\toob_notify(d);\n\tkick(d);\n\tspin_unlock(&d->lock);\n}\n\n>>>>>>> theirs\nint gamma(void)\n{\n\treturn alpha();\n}\n";
+
+    #[test]
+    fn an_insertion_follows_its_anchor_lines_when_the_block_was_broken_up() {
+        // kbuild's Makefile: upstream moved the M= block and put other lines inside the old
+        // run; the patch inserts a check right after it.
+        let text = "ifeq (\"$(origin C)\", \"command line\")\n  KBUILD_CHECKSRC = $(C)\nendif\n\nexport KBUILD_CHECKSRC\n\nifeq (\"$(origin M)\", \"command line\")\n  KBUILD_EXTMOD := $(M)\nendif\n\n$(if $(word 2, $(KBUILD_EXTMOD)), \\\n\t$(error multiple))\n\n<<<<<<< ours\n||||||| base\nifeq (\"$(origin C)\", \"command line\")\n  KBUILD_CHECKSRC = $(C)\nendif\n\nifeq (\"$(origin M)\", \"command line\")\n  KBUILD_EXTMOD := $(M)\nendif\n\n$(if $(word 2, $(KBUILD_EXTMOD)), \\\n\t$(error multiple))\n\nexport KBUILD_CHECKSRC KBUILD_EXTMOD\n=======\nifeq (\"$(origin C)\", \"command line\")\n  KBUILD_CHECKSRC = $(C)\nendif\n\nifeq (\"$(origin M)\", \"command line\")\n  KBUILD_EXTMOD := $(M)\nendif\n\nifdef SUBDIRS\n  $(error SUBDIRS was removed)\nendif\n\n$(if $(word 2, $(KBUILD_EXTMOD)), \\\n\t$(error multiple))\n\nexport KBUILD_CHECKSRC KBUILD_EXTMOD\n>>>>>>> theirs\nrest\n";
+        let segments = diff3::parse(text).unwrap();
+        let moves = find("Makefile", &segments);
+        assert_eq!(moves.len(), 1, "{moves:?}");
+        let m = &moves[0];
+        assert_eq!(m.confidence, Confidence::Medium);
+        assert_eq!(
+            m.lines.concat(),
+            "  KBUILD_EXTMOD := $(M)\nendif\n\nifdef SUBDIRS\n  $(error SUBDIRS was removed)\nendif\n\n$(if $(word 2, $(KBUILD_EXTMOD)), \\\n\t$(error multiple))\n\n"
+        );
+        // The same anchor lines twice in the file: no place is sure.
+        let twice = text.replacen("rest\n", "ifeq (\"$(origin M)\", \"command line\")\n  KBUILD_EXTMOD := $(M)\nendif\n\n$(if $(word 2, $(KBUILD_EXTMOD)), \\\n\t$(error multiple))\n\n", 1);
+        assert!(find("Makefile", &diff3::parse(&twice).unwrap()).is_empty());
+    }
 
     #[test]
     fn carries_the_change_into_the_moved_function() {
