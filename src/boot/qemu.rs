@@ -88,11 +88,34 @@ pub fn command(
         "-append".into(),
         cmdline.join(" ").into(),
     ];
+    if let Some(fw) = q
+        .firmware
+        .as_deref()
+        .filter(|f| firmware_found(&q.binary, f))
+    {
+        args.extend(["-bios".into(), fw.into()]);
+    }
     args.extend(q.args.iter().map(OsString::from));
     QemuCommand {
         binary: q.binary.clone(),
         args,
     }
+}
+
+/// Whether QEMU will find firmware `name` in one of its data folders: the distribution's, a
+/// local install's, or `share/qemu` beside the `bin/` that holds `binary`.
+fn firmware_found(binary: &str, name: &str) -> bool {
+    let beside = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|dir| dir.join(binary).is_file())
+        .filter_map(|dir| dir.parent().map(|up| up.join("share/qemu")));
+    ["/usr/share/qemu", "/usr/local/share/qemu"]
+        .into_iter()
+        .map(PathBuf::from)
+        .chain(beside)
+        .any(|dir| dir.join(name).is_file())
 }
 
 /// Whether KVM is worth trying: same architecture as the host and /dev/kvm usable.
@@ -413,6 +436,21 @@ mod tests {
         let p = ArchProfile::load("riscv64").unwrap();
         let c = command(&p, Path::new("/k"), Path::new("/i"), false, 256, 1, &[]);
         assert!(c.args.iter().any(|x| x == "default"));
+    }
+
+    #[test]
+    fn the_fast_firmware_only_when_qemu_has_it() {
+        let mut p = ArchProfile::load("x86_64").unwrap();
+        let bios = |p: &ArchProfile| {
+            let c = command(p, Path::new("/k"), Path::new("/i"), false, 256, 1, &[]);
+            let i = c.args.iter().position(|a| a == "-bios")?;
+            Some(c.args[i + 1].to_string_lossy().into_owned())
+        };
+        let fw = p.qemu.firmware.clone().expect("x86_64 names its firmware");
+        let installed = firmware_found(&p.qemu.binary, &fw);
+        assert_eq!(bios(&p), installed.then(|| fw.clone()));
+        p.qemu.firmware = Some("no-such-firmware.rom".into());
+        assert_eq!(bios(&p), None);
     }
 
     #[test]

@@ -85,6 +85,10 @@ pub struct QemuProfile {
     /// Extra arguments, e.g. firmware selection.
     #[serde(default)]
     pub args: Vec<String>,
+    /// Firmware for a direct kernel boot, given as `-bios` when one of QEMU's data folders
+    /// holds it (else QEMU's default firmware boots).
+    #[serde(default)]
+    pub firmware: Option<String>,
 }
 
 impl ArchProfile {
