@@ -514,6 +514,10 @@ mod tests {
         assert_eq!(set.classify("raw_spin_lock_irqsave"), CallClass::Lock);
         assert_eq!(set.classify("printk"), CallClass::Tolerated);
         assert_eq!(set.classify("evl_switch_inband"), CallClass::SwitchInband);
+        assert_eq!(
+            set.classify("evl_switch_inband_details"),
+            CallClass::SwitchInband
+        );
         assert!(set.unsafe_lock_types.contains_key("spinlock_t"));
         assert_eq!(set.lock_defines["DEFINE_HARD_SPINLOCK"], "hard_spinlock_t");
         let slot = set.ops_slot.expect("the ops-slot rule ships");

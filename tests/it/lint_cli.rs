@@ -767,8 +767,9 @@ fn generic_code_resolves_to_the_selected_arch_only() {
     assert_eq!(code, 1);
     assert_eq!(
         chains_with_files(&v),
+        // The finding is the call out of drivers/ into um's in-band-only definition.
         vec![(
-            "arch/um/kernel/settle.c".to_string(),
+            "drivers/settle/settle.c".to_string(),
             "settle_oob_ioctl() -> arch_settle() -> mutex_lock()".to_string()
         )]
     );
@@ -801,8 +802,9 @@ fn arch_code_resolves_within_its_own_arch() {
     assert_eq!(v["stats"]["files_other_arch"], 0);
     assert_eq!(
         chains_with_files(&v),
+        // The finding is the call out of drivers/ into um's in-band-only definition.
         vec![(
-            "arch/um/kernel/settle.c".to_string(),
+            "drivers/settle/settle.c".to_string(),
             "settle_oob_ioctl() -> arch_settle() -> mutex_lock()".to_string()
         )]
     );
@@ -849,7 +851,7 @@ fn user_space_folders_of_a_kernel_tree_are_not_kernel_code() {
     assert_eq!(
         tools_chains,
         [(
-            "tools/include/linux/lock.h".to_string(),
+            "tools/testing/scope/scope_test.c".to_string(),
             "scope_test_entry() -> scope_unlock() -> usleep_range()".to_string()
         )]
     );
@@ -871,8 +873,9 @@ fn conditionals_resolve_for_the_configuration() {
             "drivers/scope/scope.c".to_string(),
             "scope_oob_ioctl() -> scope_flush() -> msleep()".to_string(),
         ),
+        // The call out of drivers/scope/ is the finding; the chain shows lock_rt.c below.
         (
-            "kernel/locking/lock_rt.c".to_string(),
+            "drivers/scope/scope.c".to_string(),
             "scope_oob_ioctl() -> scope_unlock() -> rt_scope_unlock() -> might_sleep()".to_string(),
         ),
     ];

@@ -80,11 +80,15 @@ fn real_kernel_subtree_with_a_seeded_driver() {
         chains.contains(&"seed_oob_ioctl() -> synchronize_irq() -> wait_event()"),
         "{chains:#?}"
     );
+    // synchronize_irq() is in-band only and leaves the driver's folder: one finding at the
+    // call, its witness chain below it in kernel/irq/manage.c (before, one per service
+    // inside it: wait_event() and __synchronize_hardirq()'s raw_spinlock_t).
     let f = findings
         .iter()
-        .find(|f| f["service"] == "wait_event")
-        .unwrap();
-    assert_eq!(f["file"], "kernel/irq/manage.c");
+        .find(|f| f["service"] == "synchronize_irq")
+        .unwrap_or_else(|| panic!("{chains:#?}"));
+    assert!(f["file"].as_str().unwrap().ends_with("seed/seed.c"));
+    assert!(finding_files(f).contains(&"kernel/irq/manage.c"), "{f}");
     assert!(Path::new(&tree).join("kernel/irq/manage.c").exists());
     // msleep() is a listed service, but kernel/time/timer.c defines it: its real body is
     // followed down to the scheduler's choke point.
@@ -144,7 +148,6 @@ fn whole_kernel_tree_resolves_calls_for_one_arch() {
             chains,
             [
                 "seed_oob_ioctl() -> msleep() -> schedule_timeout_uninterruptible() -> schedule_timeout() -> schedule()",
-                "seed_oob_ioctl() -> synchronize_irq() -> __synchronize_hardirq() -> raw_spin_lock_irqsave()",
                 "seed_oob_ioctl() -> synchronize_irq() -> wait_event()",
             ],
             "{arch:?}"
@@ -191,7 +194,15 @@ fn whole_kernel_tree_leaves_user_space_folders_out() {
     let stats = &v["stats"];
     assert!(stats["files_userspace"].as_u64().unwrap() > 3000, "{stats}");
     let findings = v["findings"].as_array().unwrap();
-    assert!(findings.len() > 100, "the fixture's chains still go deep");
+    // The chains still go into the tree's code, one finding per in-band-only call out of
+    // the driver's folder (before: 125 below its mutex_unlock() alone).
+    assert!(
+        findings
+            .iter()
+            .any(|f| finding_files(f).iter().any(|p| p.starts_with("kernel/"))),
+        "{findings:#?}"
+    );
+    assert!(findings.len() < 10, "{}", findings.len());
     for f in findings {
         for file in finding_files(f) {
             assert!(

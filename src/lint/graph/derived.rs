@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::super::inband::{derive, Edge, Seed, Witness};
-use super::super::parse::{Call, Target};
+use super::super::parse::Target;
 use super::super::rules::{CallClass, Severity};
 use super::{FuncKey, Graph};
 
@@ -83,9 +83,9 @@ impl Graph<'_> {
     /// Parses what lies below the in-tree definitions of the listed services called
     /// from oob (`found`), so their bodies can be judged: breadth-first, to
     /// `max_derive_depth` calls, one wave of files at a time.
-    pub(super) fn descend_services(&mut self, found: &[(FuncKey, Call, usize, String)]) {
+    pub(super) fn descend_services(&mut self, found: &[super::frontier::Found]) {
         let mut wanted: Vec<(usize, String)> = Vec::new();
-        for (key, _, _, service) in found {
+        for (key, _, _, service, _) in found {
             for f in self.service_defs(service, key.0) {
                 wanted.push((f, service.clone()));
             }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 mod derived;
+mod frontier;
 mod objects;
 mod slots;
 
@@ -27,6 +28,7 @@ use slots::{SlotStore, SlotUse};
 pub struct Def {
     pub file: usize,
     pub is_static: bool,
+    pub is_weak: bool,
 }
 
 /// Who defines what, and declared lock types, over all scanned files.
@@ -80,6 +82,7 @@ impl Index {
                 defs.entry(d.name).or_insert_with(Vec::new).push(Def {
                     file: i,
                     is_static: d.is_static,
+                    is_weak: d.is_weak,
                 });
             }
         }
@@ -167,18 +170,28 @@ impl Index {
 
     /// Files defining the function `name` as seen from `from`: a static definition in the
     /// same file wins; otherwise every non-static definition (static inline helpers in
-    /// headers count as visible everywhere) of the architecture `from` is built for.
+    /// headers count as visible everywhere) of the architecture `from` is built for. A
+    /// `__weak` default counts only when no strong definition replaces it (the linker's
+    /// rule: Dovetail's empty `__weak` hooks and their EVL implementations).
     pub fn resolve(&self, name: &str, from: usize) -> Vec<usize> {
         let Some(defs) = self.defs.get(name) else {
             return Vec::new();
         };
-        if defs.iter().any(|d| d.file == from) {
+        if defs
+            .iter()
+            .any(|d| d.file == from && (d.is_static || !d.is_weak))
+        {
             return vec![from];
         }
-        let mut v: Vec<usize> = defs
+        let seen: Vec<&Def> = defs
             .iter()
             .filter(|d| !d.is_static || self.is_header[d.file])
             .filter(|d| self.visible(from, d.file))
+            .collect();
+        let strong = seen.iter().any(|d| !d.is_weak);
+        let mut v: Vec<usize> = seen
+            .into_iter()
+            .filter(|d| !(strong && d.is_weak))
             .map(|d| d.file)
             .collect();
         v.sort();
@@ -449,7 +462,7 @@ impl<'a> Graph<'a> {
                 frontier.push(*key);
             }
         }
-        let mut found: Vec<(FuncKey, Call, usize, String)> = Vec::new();
+        let mut found: Vec<frontier::Found> = Vec::new();
         let mut seen_sites: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
         let mut slot_uses: Vec<SlotUse> = Vec::new();
         let mut objects = objects::Objects::default();
@@ -464,13 +477,13 @@ impl<'a> Graph<'a> {
                         Target::Name(n) => match self.rules.classify(n) {
                             CallClass::Service(r) => {
                                 if seen_sites.insert((key.0, call.byte, r)) {
-                                    found.push((key, call.clone(), r, n.clone()));
+                                    found.push((key, call.clone(), r, n.clone(), None));
                                 }
                             }
                             CallClass::Lock => {
                                 if let Some(r) = self.judge_lock(call, n, key.0, &func) {
                                     if seen_sites.insert((key.0, call.byte, r)) {
-                                        found.push((key, call.clone(), r, n.clone()));
+                                        found.push((key, call.clone(), r, n.clone(), None));
                                     }
                                 }
                             }
@@ -553,10 +566,12 @@ impl<'a> Graph<'a> {
         self.descend_services(&found);
         let derived = self.derive_inband_only();
         self.derived = derived.len();
+        let (found, slot_uses) = self.collapse_at_frontier(found, slot_uses, &visited, &derived);
         let mut findings: Vec<Finding> = found
             .into_iter()
-            .map(|(key, call, r, service)| {
-                self.finding(key, &call, r, &service, &visited, &derived, entries, root)
+            .map(|(key, call, r, service, callee)| {
+                let at = (key, &call, r, service.as_str(), callee);
+                self.finding(at, &visited, &derived, entries, root)
             })
             .collect();
         findings.extend(self.slot_findings(&slot_uses, &derived, &visited, entries, root));
@@ -659,26 +674,28 @@ impl<'a> Graph<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The finding for the call `at`: (caller, call, rule, service, and for a frontier
+    /// call the in-band-only function it reaches).
     fn finding(
         &self,
-        key: FuncKey,
-        call: &Call,
-        rule_ix: usize,
-        service: &str,
+        at: (FuncKey, &Call, usize, &str, Option<FuncKey>),
         visited: &HashMap<FuncKey, Visit>,
         derived: &HashMap<FuncKey, Witness<FuncKey>>,
         entries: &[(EntryPoint, FuncKey)],
         root: &Path,
     ) -> Finding {
+        let (key, call, rule_ix, service, callee) = at;
         let keys = Self::chain_keys(key, visited);
         let mut chain = self.chain_steps(&keys, root);
-        // A listed service defined in the tree: its body shows the way to the choke point.
-        // Not a lock call: that one is judged by the lock's declared type.
-        let below = self.service_defs(service, key.0).into_iter().find_map(|f| {
-            let fi = self.find_function(f, service)?;
-            chain_down(derived, (f, fi)).map(|(down, _)| down)
-        });
+        // A listed service defined in the tree, or a frontier call: the body shows the way
+        // to the choke point. Not a lock call: that one is judged by the lock's declared type.
+        let below = match callee {
+            Some(k) => chain_down(derived, k).map(|(down, _)| down),
+            None => self.service_defs(service, key.0).into_iter().find_map(|f| {
+                let fi = self.find_function(f, service)?;
+                chain_down(derived, (f, fi)).map(|(down, _)| down)
+            }),
+        };
         let bottom = match &below {
             Some(down) => {
                 let steps: Vec<(FuncKey, Option<String>)> =
@@ -839,6 +856,28 @@ mod tests {
             "statics of other files are invisible"
         );
         assert_eq!(ix.resolve("g", 2), vec![0]);
+    }
+
+    /// Dovetail's `void __weak inband_clock_was_set(void) { }` and EVL's definition: the
+    /// linker keeps the strong one, so calls resolve to it alone.
+    #[test]
+    fn a_strong_definition_replaces_a_weak_default() {
+        let (_, ix, _) = setup(&[
+            "void __weak hook(void) { mutex_lock(&m); }\nvoid __weak only_weak(void) { }\nvoid caller(void) { hook(); }\n",
+            "void hook(void) { }\n",
+            "int x(void) { hook(); only_weak(); return 0; }\n",
+        ]);
+        assert_eq!(ix.resolve("hook", 2), vec![1]);
+        assert_eq!(
+            ix.resolve("hook", 0),
+            vec![1],
+            "even from the weak default's own file"
+        );
+        assert_eq!(
+            ix.resolve("only_weak", 2),
+            vec![0],
+            "a weak default alone stays"
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub struct FunctionDefs<'a> {
     /// The parameter list after `candidate` has closed.
     after_params: bool,
     saw_static: bool,
+    /// `__weak` or `__attribute__((weak))`: a default another definition overrides.
+    saw_weak: bool,
     last_ident: Option<(usize, usize)>,
     /// Identifiers since the parameter list closed: two or more before a `(` mean the
     /// list was a macro's and the function's name comes after it.
@@ -33,6 +35,7 @@ impl<'a> FunctionDefs<'a> {
             candidate: None,
             after_params: false,
             saw_static: false,
+            saw_weak: false,
             last_ident: None,
             idents_after_params: 0,
             terminal_attr: false,
@@ -57,6 +60,10 @@ impl<'a> FunctionDefs<'a> {
                 }
                 b"__attribute__" | b"__attribute" if self.attr_paren.is_none() => {
                     self.attr_paren = Some(at.paren)
+                }
+                b"__weak" => self.saw_weak = true,
+                b"weak" | b"__weak__" => {
+                    self.saw_weak |= self.attr_paren.is_some_and(|p| at.paren > p)
                 }
                 _ => {}
             }
@@ -112,6 +119,7 @@ impl<'a> FunctionDefs<'a> {
             }
             b'}' if at.depth == 0 => {
                 self.saw_static = false;
+                self.saw_weak = false;
                 self.candidate = None;
                 self.after_params = false;
                 self.terminal_attr = false;
@@ -125,6 +133,7 @@ impl<'a> FunctionDefs<'a> {
                 }
                 if b == b';' {
                     self.saw_static = false;
+                    self.saw_weak = false;
                     self.terminal_attr = false;
                     self.attr_paren = None;
                 }
@@ -139,6 +148,7 @@ impl<'a> FunctionDefs<'a> {
         DefSeen {
             name: String::from_utf8_lossy(&self.src[s..e]).into_owned(),
             is_static: self.saw_static,
+            is_weak: self.saw_weak,
         }
     }
 }
@@ -169,6 +179,23 @@ mod tests {
     fn a_body_after_the_parameters_makes_a_definition() {
         let (defs, _) = recognise(b"static int a(int x) { b(); }\nint c(void);\nint d(void)\n__releases(l)\n{ }\nint v = e(1);\n");
         assert_eq!(defs, ["static a", "d"]);
+    }
+
+    #[test]
+    fn weak_defaults_are_marked() {
+        let src = b"void __weak hook(void) { }\nvoid strong(void) { }\n__attribute__((weak)) int other(int x) { return x; }\nint (*weak)(void);\n";
+        let mut defs = FunctionDefs::new(src);
+        each_token(src, |t, at| match t.kind {
+            Kind::Ident => defs.ident(t.start, t.end, at),
+            Kind::Punct(b) => defs.punct(b, at, false),
+            _ => {}
+        });
+        let weak: Vec<(&str, bool)> = defs
+            .defs
+            .iter()
+            .map(|d| (d.name.as_str(), d.is_weak))
+            .collect();
+        assert_eq!(weak, [("hook", true), ("strong", false), ("other", true)]);
     }
 
     #[test]

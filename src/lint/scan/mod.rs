@@ -33,6 +33,8 @@ mod structs;
 pub struct DefSeen {
     pub name: String,
     pub is_static: bool,
+    /// A `__weak` default: another (strong) definition replaces it at link time.
+    pub is_weak: bool,
 }
 
 /// What the lexical pass learned from one file.
@@ -210,11 +212,13 @@ mod tests {
             vec![
                 DefSeen {
                     name: "b".into(),
-                    is_static: false
+                    is_static: false,
+                    is_weak: false
                 },
                 DefSeen {
                     name: "c".into(),
-                    is_static: true
+                    is_static: true,
+                    is_weak: false
                 },
             ]
         );
