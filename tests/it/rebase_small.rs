@@ -351,6 +351,97 @@ fn continue_skip_and_finish_write_the_branch() {
     assert!(!wt.exists(), "worktree removed at the end");
 }
 
+/// The worktree moves between conflicts by the paths that differ, but what the user did
+/// anywhere in it counts as before: `--continue` commits every edit, new file and deletion
+/// with the resolution (as `git add -A`), `--skip` drops them all, ignored files included
+/// (as `git reset --hard` + `git clean -fdx`).
+#[test]
+fn edits_beyond_the_conflict_are_committed_by_continue_and_dropped_by_skip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(dir);
+    std::fs::write(dir.join(".git/info/exclude"), "*.o\n").unwrap();
+    tool(dir, &["rebase", "v2", "--strict", "--queue", "v1..queue"]);
+    let out = tool(dir, &["rebase", "--continue"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let wt = dir.join(".git/dovetail-port/worktree");
+
+    // The core.c conflict, resolved, with another file edited, a file added, one deleted
+    // and a build product left.
+    let resolved = replace_line(
+        &lines("core", 40),
+        "core line 10\n",
+        "core line 10 upstream OOB\n",
+    );
+    std::fs::write(wt.join("kernel/sched/core.c"), resolved).unwrap();
+    std::fs::write(wt.join("mm/new.c"), "int upstream_only;\nint mine;\n").unwrap();
+    write(&wt, "kernel/irq/notes.txt", "why\n");
+    std::fs::remove_file(wt.join("kernel/irq/pipeline.c")).unwrap();
+    write(&wt, "kernel/sched/core.o", "obj\n");
+    let out = tool(dir, &["rebase", "--continue"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("x86: dovetail: select HAVE_DOVETAIL"));
+    // The next conflict stands on the resolution, edits and all; the build product is gone.
+    assert_eq!(
+        std::fs::read_to_string(wt.join("mm/new.c")).unwrap(),
+        "int upstream_only;\nint mine;\n"
+    );
+    assert!(wt.join("kernel/irq/notes.txt").exists());
+    assert!(!wt.join("kernel/irq/pipeline.c").exists());
+    assert!(!wt.join("kernel/sched/core.o").exists());
+    assert_eq!(
+        git(
+            &wt,
+            &["status", "--porcelain", "--ignored", "--", "kernel", "mm"]
+        ),
+        ""
+    );
+    let resolved_commit = git(
+        &wt,
+        &["log", "-1", "--format=%H", "--grep=hook core", "HEAD"],
+    );
+    let files = git(
+        &wt,
+        &["show", "--name-status", "--format=", &resolved_commit],
+    );
+    assert!(
+        files.contains("M\tmm/new.c")
+            && files.contains("A\tkernel/irq/notes.txt")
+            && files.contains("D\tkernel/irq/pipeline.c"),
+        "{files}"
+    );
+
+    // The Kconfig conflict is a git conflict: three stages, `UU` in git status.
+    assert_eq!(
+        git(&wt, &["status", "--porcelain", "--", "arch/x86/Kconfig"]),
+        "UU arch/x86/Kconfig"
+    );
+    let stages = git(&wt, &["ls-files", "-s", "--", "arch/x86/Kconfig"]);
+    let stages: Vec<&str> = stages
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(stages, ["1", "2", "3"]);
+
+    // At the Kconfig conflict: an edit, a new file and a build product, then --skip.
+    std::fs::write(wt.join("mm/new.c"), "again\n").unwrap();
+    write(&wt, "scratch/new.c", "int x;\n");
+    write(&wt, "arch/x86/boot.o", "obj\n");
+    let out = tool(dir, &["rebase", "--skip"]);
+    assert_eq!(out.status.code(), Some(1), "gone.c waits: {}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(wt.join("mm/new.c")).unwrap(),
+        "int upstream_only;\nint mine;\n"
+    );
+    assert!(!wt.join("scratch").exists() && !wt.join("arch/x86/boot.o").exists());
+    // Only the conflict differs from the worktree's HEAD, and git has nothing to rehash.
+    let status = git(&wt, &["status", "--porcelain", "--ignored"]);
+    assert!(
+        status.lines().all(|l| l.contains("kernel/gone.c")),
+        "{status}"
+    );
+}
+
 #[test]
 fn abort_forgets_everything() {
     let tmp = tempfile::tempdir().unwrap();

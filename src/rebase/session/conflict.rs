@@ -24,10 +24,10 @@ pub(crate) fn materialize(
     session: &mut Session,
     loaded: &Loaded,
     i: usize,
+    edits: worktree::Edits,
 ) -> Result<PathBuf> {
     let git_dir = repo.path().to_path_buf();
     let parent = parent_of(session, i);
-    let worktree = worktree::checkout(&git_dir, &parent)?;
     let target_tree = repo
         .find_commit(Oid::from_str(&session.target_id)?)?
         .tree()?
@@ -58,6 +58,15 @@ pub(crate) fn materialize(
         &labels,
         merge_options(session, loaded, placing.as_ref().map(|p| p as &dyn Lookup)),
     )?;
+    // The worktree moves once the conflict is known: its index takes the three versions
+    // in the same write.
+    let staged: Vec<(&str, merge::Stages)> = replayed
+        .paths
+        .iter()
+        .filter(|p| p.status == PathStatus::Conflict)
+        .map(|p| (p.path.as_str(), p.stages.unwrap_or_default()))
+        .collect();
+    let worktree = worktree::checkout(&git_dir, &parent, edits, &staged)?;
     let name = session.patches[i].short_key();
     let out = worktree::Checkout::new(&worktree, &name);
     for update in &replayed.updates {
@@ -68,7 +77,6 @@ pub(crate) fn materialize(
     }
     let mut conflicted = Vec::new();
     let mut marked = Vec::new();
-    let mut staged = Vec::new();
     for p in &replayed.paths {
         if p.status != PathStatus::Conflict {
             continue;
@@ -96,9 +104,7 @@ pub(crate) fn materialize(
             marked.push(repo.blob(text)?.to_string());
         }
         conflicted.push(p.path.clone());
-        staged.push((p.path.as_str(), stages));
     }
-    worktree::stage_conflicts(&worktree, &staged)?;
     session.active = Some(Active {
         index: i,
         conflicted,
@@ -168,9 +174,14 @@ pub(crate) fn take_resolution(
         )?;
         record_resolutions(repo, session, loaded, active)?
     };
-    let git = Git::in_work_tree(&worktree);
-    git.run(["add", "-A"])?;
-    let tree = Oid::from_str(String::from_utf8_lossy(&git.run(["write-tree"])?).trim())?;
+    let tree = match worktree::take_all(&worktree)? {
+        Some(tree) => tree,
+        None => {
+            let git = Git::in_work_tree(&worktree);
+            git.run(["add", "-A"])?;
+            Oid::from_str(String::from_utf8_lossy(&git.run(["write-tree"])?).trim())?
+        }
+    };
     let tip = repo.find_commit(Oid::from_str(&parent_of(session, i))?)?;
     let state = &mut session.patches[i];
     if tree == tip.tree()?.id() {

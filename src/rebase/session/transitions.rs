@@ -272,12 +272,20 @@ pub fn resume_with(repo_path: &Path, apply: bool, progress: Progress<'_>) -> Res
     if apply && verdict.is_none() {
         return Err(RebaseError::NothingToApply);
     }
+    // Whether every change in the worktree was just taken into its index.
+    let mut edits = worktree::Edits::Unknown;
     if let Some(i) = verdict {
         decide(&repo, &mut session, &loaded, i, apply)?;
     } else if let Some(active) = session.active.clone() {
         if !Session::worktree(&git_dir).join(".git").exists() {
             // The worktree was deleted: check the conflict out again rather than read nothing.
-            let worktree = materialize(&repo, &mut session, &loaded, active.index)?;
+            let worktree = materialize(
+                &repo,
+                &mut session,
+                &loaded,
+                active.index,
+                worktree::Edits::Unknown,
+            )?;
             session.patches[active.index]
                 .notes
                 .push("the session worktree was missing and was checked out again".into());
@@ -291,9 +299,10 @@ pub fn resume_with(repo_path: &Path, apply: bool, progress: Progress<'_>) -> Res
         // Where the patches after it stood before: on what preceded the conflict.
         let old_base = parent_of(&session, active.index);
         take_resolution(&repo, &mut session, &mut loaded, &active)?;
+        edits = worktree::Edits::Taken;
         replay_tail(&repo, &mut session, &loaded, active.index + 1, &old_base)?;
     }
-    let step = advance(&repo, &mut session, &loaded)?;
+    let step = advance(&repo, &mut session, &loaded, edits)?;
     Ok(Moved { session, step })
 }
 
@@ -347,7 +356,7 @@ pub fn skip(repo_path: &Path) -> Result<Moved> {
         session.patches[i].notes.push("skipped by the user".into());
     }
     session.save(&git_dir)?;
-    let step = advance(&repo, &mut session, &loaded)?;
+    let step = advance(&repo, &mut session, &loaded, worktree::Edits::Unknown)?;
     Ok(Moved { session, step })
 }
 
@@ -377,7 +386,12 @@ fn load_in_progress(git_dir: &Path) -> Result<Session> {
 }
 
 /// Checks out the first pending conflict, in queue order, or finishes.
-fn advance(repo: &Repository, session: &mut Session, loaded: &Loaded) -> Result<Step> {
+fn advance(
+    repo: &Repository,
+    session: &mut Session,
+    loaded: &Loaded,
+    edits: worktree::Edits,
+) -> Result<Step> {
     let git_dir = repo.path().to_path_buf();
     if let Some(i) = session.patches.iter().position(PatchState::stops) {
         if session.patches[i].awaits_decision() {
@@ -393,7 +407,7 @@ fn advance(repo: &Repository, session: &mut Session, loaded: &Loaded) -> Result<
                 index: i,
             });
         }
-        let worktree = materialize(repo, session, loaded, i)?;
+        let worktree = materialize(repo, session, loaded, i, edits)?;
         session.save(&git_dir)?;
         return Ok(Step::Waiting { worktree, index: i });
     }

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
+mod mapped;
 mod sorted;
+use mapped::Bytes;
 use sorted::Sorted;
 
 /// What kind of thing a name is.
@@ -246,7 +248,7 @@ impl Defs {
     /// otherwise. An unreadable cache is rebuilt; a cache that cannot be written is skipped.
     pub fn cached(git_dir: &Path, tree: Oid, cache_dir: &Path) -> Result<Defs, git2::Error> {
         let file = cache_file(cache_dir, tree);
-        if let Some(defs) = std::fs::read(&file).ok().and_then(Defs::load) {
+        if let Some(defs) = Bytes::open(&file).ok().and_then(Defs::load) {
             // A file written unsorted (before the index was searched in place) is
             // rewritten sorted, so the next run reads it without building a map.
             if !defs.names.is_empty() {
@@ -278,12 +280,12 @@ impl Defs {
     }
 
     /// A saved index: kept as read when its names are sorted, else read into a map.
-    fn load(mut bytes: Vec<u8>) -> Option<Defs> {
+    fn load(bytes: impl Into<Bytes>) -> Option<Defs> {
+        let bytes = bytes.into();
         if !bytes.starts_with(Self::HEADER) {
             return None;
         }
-        bytes.drain(..Self::HEADER.len());
-        let unsorted = match Sorted::new(bytes) {
+        let unsorted = match Sorted::new(bytes, Self::HEADER.len()) {
             Ok(sorted) => {
                 return Some(Defs {
                     sorted,
@@ -292,7 +294,7 @@ impl Defs {
             }
             Err(bytes) => bytes,
         };
-        let text = std::str::from_utf8(&unsorted).ok()?;
+        let text = std::str::from_utf8(&unsorted[Self::HEADER.len()..]).ok()?;
         let mut names = HashMap::with_capacity(text.len() / 20);
         for line in text.lines() {
             let (bits, name) = line.split_once(' ')?;

@@ -2,12 +2,15 @@
 //! kept as read and searched by bisection. A kernel tree has millions of names: a hash map
 //! with one allocation per name cost seconds to fill and seconds more to free on every run.
 
+use super::mapped::Bytes;
+
 /// The file's lines (after its header), each `xx name\n` with `xx` the kind bits in hex.
 #[derive(Clone, Default)]
 pub(super) struct Sorted {
-    text: Vec<u8>,
-    /// Where each line starts, then `text.len()`.
-    starts: Vec<u32>,
+    /// The file as read or mapped; its lines start at `from`.
+    text: Bytes,
+    from: usize,
+    lines: usize,
 }
 
 impl std::fmt::Debug for Sorted {
@@ -16,36 +19,78 @@ impl std::fmt::Debug for Sorted {
     }
 }
 
+/// Up to this size a file's every line is checked; a larger one is checked at its two ends
+/// and at `SAMPLES` lines spread over it.
+const CHECKED_WHOLE: usize = 1 << 16;
+const SAMPLES: usize = 4096;
+
 impl Sorted {
-    /// The index of `text`, or `text` back when a line is malformed, the names are not in
-    /// strictly increasing byte order (a file written before the index was sorted), or the
-    /// text is too long for 32-bit offsets.
-    pub(super) fn new(text: Vec<u8>) -> Result<Sorted, Vec<u8>> {
-        match line_starts(&text) {
-            Some(starts) => Ok(Sorted { text, starts }),
-            None => Err(text),
+    /// The index in `text[from..]`, or `text` back when it does not read as one: not ending in
+    /// a newline, a malformed line, or names not in strictly increasing byte order (a file
+    /// written unsorted, before the index was searched in place, is in hash order and fails
+    /// the first comparisons). A kernel tree's index is 100 MB, read on every `--continue`:
+    /// beyond its first and last 64 KiB only a sample of lines is checked, and a line a search
+    /// meets that does not parse reads as not defined.
+    pub(super) fn new(text: impl Into<Bytes>, from: usize) -> Result<Sorted, Bytes> {
+        let text = text.into();
+        let body = text.get(from..).unwrap_or_default();
+        if !body.is_empty() && body.last() != Some(&b'\n') {
+            return Err(text);
         }
+        let (head_end, tail_start) = if body.len() > 2 * CHECKED_WHOLE {
+            (
+                line_end(body, CHECKED_WHOLE),
+                line_start(body, body.len() - CHECKED_WHOLE),
+            )
+        } else {
+            (body.len(), body.len())
+        };
+        let checked = if head_end >= tail_start {
+            in_order(body.split_inclusive(|&b| b == b'\n'))
+        } else {
+            // Line starts spread between the two ends, each once.
+            let span = tail_start - head_end;
+            let mut starts: Vec<usize> = (0..SAMPLES)
+                .map(|k| line_start(body, head_end + k * span / SAMPLES))
+                .collect();
+            starts.dedup();
+            let middle = starts.into_iter().map(|s| &body[s..line_end(body, s)]);
+            in_order(
+                body[..head_end]
+                    .split_inclusive(|&b| b == b'\n')
+                    .chain(middle)
+                    .chain(body[tail_start..].split_inclusive(|&b| b == b'\n')),
+            )
+        };
+        if !checked {
+            return Err(text);
+        }
+        let lines = memchr::memchr_iter(b'\n', body).count();
+        Ok(Sorted { text, from, lines })
     }
 
     pub(super) fn len(&self) -> usize {
-        self.starts.len().saturating_sub(1)
+        self.lines
     }
 
-    /// Line `i` without its newline.
-    fn line(&self, i: usize) -> &[u8] {
-        &self.text[self.starts[i] as usize..self.starts[i + 1] as usize - 1]
+    fn body(&self) -> &[u8] {
+        self.text.get(self.from..).unwrap_or_default()
     }
 
-    /// The kind bits of `name`, when the tree defines it.
+    /// The kind bits of `name`, when the tree defines it: bisection over the bytes, each
+    /// step on the line around the middle.
     pub(super) fn get(&self, name: &str) -> Option<u8> {
-        let (mut lo, mut hi) = (0, self.len());
+        let body = self.body();
+        // Both ends are line starts.
+        let (mut lo, mut hi) = (0, body.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            // Every line was checked by `new`.
-            let (bits, key) = parse(self.line(mid))?;
+            let start = memchr::memrchr(b'\n', &body[lo..mid]).map_or(lo, |k| lo + k + 1);
+            let end = start + memchr::memchr(b'\n', &body[start..hi])?;
+            let (bits, key) = parse(&body[start..end])?;
             match key.cmp(name.as_bytes()) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Less => lo = end + 1,
+                std::cmp::Ordering::Greater => hi = start,
                 std::cmp::Ordering::Equal => return Some(bits),
             }
         }
@@ -54,36 +99,37 @@ impl Sorted {
 
     /// Every (name, bits), in name order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&str, u8)> {
-        (0..self.len()).filter_map(|i| {
-            let (bits, name) = parse(self.line(i))?;
+        self.body().split(|&b| b == b'\n').filter_map(|line| {
+            let (bits, name) = parse(line)?;
             Some((std::str::from_utf8(name).ok()?, bits))
         })
     }
 }
 
-/// Where each line of `text` starts, then its length; see [`Sorted::new`].
-fn line_starts(text: &[u8]) -> Option<Vec<u32>> {
-    let len = u32::try_from(text.len()).ok()?;
-    if !text.is_empty() && text.last() != Some(&b'\n') {
-        return None;
-    }
-    std::str::from_utf8(text).ok()?;
-    let mut starts = Vec::with_capacity(text.len() / 20 + 1);
-    let mut prev: &[u8] = &[];
-    let mut at = 0;
-    while at < text.len() {
-        let end = at + text[at..].iter().position(|&b| b == b'\n')?;
-        let name = parse(&text[at..end])?.1;
-        if !starts.is_empty() && name <= prev {
-            return None;
+/// Whether every line (each with its newline) parses, is UTF-8 and comes after the one
+/// before.
+fn in_order<'a>(lines: impl Iterator<Item = &'a [u8]>) -> bool {
+    let mut prev: Option<&[u8]> = None;
+    for line in lines {
+        let Some((_, name)) = line.strip_suffix(b"\n").and_then(parse) else {
+            return false;
+        };
+        if std::str::from_utf8(name).is_err() || prev.is_some_and(|p| name <= p) {
+            return false;
         }
-        prev = name;
-        // Below `len`, which fits.
-        starts.push(at as u32);
-        at = end + 1;
+        prev = Some(name);
     }
-    starts.push(len);
-    Some(starts)
+    true
+}
+
+/// The start of the line holding byte `at`.
+fn line_start(body: &[u8], at: usize) -> usize {
+    memchr::memrchr(b'\n', &body[..at]).map_or(0, |k| k + 1)
+}
+
+/// The end (after its newline) of the line holding byte `at`; `body` ends in a newline.
+fn line_end(body: &[u8], at: usize) -> usize {
+    memchr::memchr(b'\n', &body[at..]).map_or(body.len(), |k| at + k + 1)
 }
 
 /// A line's bits and name: `xx name`, the name not empty.
@@ -102,7 +148,7 @@ mod tests {
 
     #[test]
     fn sorted_lines_are_found_by_bisection() {
-        let s = Sorted::new(b"01 a\n02 b_c\n41 zz\n".to_vec()).unwrap();
+        let s = Sorted::new(b"01 a\n02 b_c\n41 zz\n".to_vec(), 0).unwrap();
         assert_eq!(s.len(), 3);
         assert_eq!(s.get("a"), Some(1));
         assert_eq!(s.get("b_c"), Some(2));
@@ -114,7 +160,41 @@ mod tests {
             s.iter().collect::<Vec<_>>(),
             [("a", 1), ("b_c", 2), ("zz", 0x41)]
         );
-        assert_eq!(Sorted::new(Vec::new()).unwrap().get("a"), None);
+        assert_eq!(Sorted::new(Vec::new(), 0).unwrap().get("a"), None);
+    }
+
+    /// A file larger than the part checked whole: every name is found, and one written in
+    /// hash order (as versions before the sorted index wrote it) is refused.
+    #[test]
+    fn a_large_index_is_checked_by_sample_and_searched_in_place() {
+        let names: Vec<String> = (0..40_000).map(|k| format!("name_{k:06}")).collect();
+        let text: Vec<u8> = names
+            .iter()
+            .enumerate()
+            .flat_map(|(k, n)| format!("{:02x} {n}\n", k % 7 + 1).into_bytes())
+            .collect();
+        assert!(text.len() > 2 * CHECKED_WHOLE);
+        let header = b"head\n".to_vec();
+        let s = Sorted::new([header.clone(), text.clone()].concat(), header.len()).unwrap();
+        assert_eq!(s.len(), names.len());
+        for (k, n) in names.iter().enumerate().step_by(97) {
+            assert_eq!(s.get(n), Some((k % 7 + 1) as u8), "{n}");
+        }
+        assert_eq!(
+            s.get(&names[names.len() - 1]),
+            Some(((names.len() - 1) % 7 + 1) as u8)
+        );
+        assert_eq!(s.get("name_"), None);
+        assert_eq!(s.get("name_9"), None);
+        assert_eq!(s.iter().count(), names.len());
+        // Hash order: refused from its first lines.
+        let mut shuffled: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+        shuffled.swap(3, 30_000);
+        assert!(Sorted::new(shuffled.concat(), 0).is_err());
+        // Out of order in the middle only: a sampled line sees it.
+        let mut middle: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+        middle[15_000..25_000].reverse();
+        assert!(Sorted::new(middle.concat(), 0).is_err());
     }
 
     #[test]
@@ -129,7 +209,7 @@ mod tests {
             b"\n",
             b"01 \xff\n",
         ] {
-            assert!(Sorted::new(bad.to_vec()).is_err(), "{bad:?}");
+            assert!(Sorted::new(bad.to_vec(), 0).is_err(), "{bad:?}");
         }
     }
 }

@@ -16,6 +16,9 @@ use super::session::Session;
 use super::{RebaseError, Result};
 use crate::process::Git;
 
+mod switch;
+pub use switch::{take_all, Edits};
+
 /// Why a repository path is unsafe to write, or `None` when it is an ordinary relative path.
 pub fn unsafe_path(path: &str) -> Option<&'static str> {
     if path.is_empty() {
@@ -136,16 +139,16 @@ impl<'a> Checkout<'a> {
             std::os::unix::fs::symlink(OsStr::from_bytes(content), &file).map_err(io(&file))?;
             return Ok(());
         }
+        // The modes git's checkout creates files with, the umask applied (a temporary file's
+        // own 0600 would differ from the files around it).
+        use std::os::unix::fs::PermissionsExt;
+        let perms = std::fs::Permissions::from_mode(if mode == 0o100755 { 0o777 } else { 0o666 });
         let mut tmp = tempfile::Builder::new()
             .prefix(".dovetail-port-")
+            .permissions(perms)
             .tempfile_in(dir)
             .map_err(io(dir))?;
         tmp.write_all(content).map_err(io(&file))?;
-        if mode == 0o100755 {
-            use std::os::unix::fs::PermissionsExt;
-            let perms = std::fs::Permissions::from_mode(0o755);
-            std::fs::set_permissions(tmp.path(), perms).map_err(io(&file))?;
-        }
         tmp.persist(&file).map_err(|e| RebaseError::Io {
             path: file.clone(),
             source: e.error,
@@ -176,16 +179,27 @@ impl<'a> Checkout<'a> {
     }
 }
 
-/// Creates the session's worktree at `tip`, or resets the existing one to it.
-pub fn checkout(git_dir: &Path, tip: &str) -> Result<PathBuf> {
+/// Creates the session's worktree at `tip`, or moves the existing one there (what
+/// `git reset --hard` and `git clean -fdx` leave, by the paths that differ), with
+/// `conflicts` as index stages (see [`stage_conflicts`]).
+pub fn checkout(
+    git_dir: &Path,
+    tip: &str,
+    edits: Edits,
+    conflicts: &[(&str, Stages)],
+) -> Result<PathBuf> {
     let worktree = Session::worktree(git_dir);
     if worktree.join(".git").exists() {
+        if switch::switch(&worktree, tip, edits, conflicts)? {
+            return Ok(worktree);
+        }
         let wt = Git::in_work_tree(&worktree);
         wt.run(["reset", "-q", "--hard", tip])?;
         wt.run(["clean", "-q", "-fdx"])?;
     } else {
         Git::new(git_dir).add_detached_worktree(&worktree, tip)?;
     }
+    stage_conflicts(&worktree, conflicts)?;
     Ok(worktree)
 }
 

@@ -1,0 +1,473 @@
+//! Moving the session's worktree by the paths that differ, not by the whole tree. In a kernel
+//! worktree (80 000 files) `git reset --hard` + `git clean -fdx` cost over a second and
+//! `git add -A` a second full pass; here git is asked once what differs — `git diff-index
+//! --cached` (the index against the new tip, through git's cache tree), `git diff-files` (every
+//! tracked file against the index by its stat data, as `git status` does: user edits anywhere
+//! are seen) and `git ls-files -o` (untracked files) — and only those paths are written,
+//! removed or entered in the index, with fresh stat data so git does not hash them again.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use git2::{IndexEntry, IndexTime, ObjectType, Oid, Repository};
+
+use super::Checkout;
+use crate::process::Git;
+use crate::rebase::merge::Stages;
+use crate::rebase::{RebaseError, Result};
+
+/// What the caller knows of the worktree's files against its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edits {
+    /// The user may have changed any file: every tracked file's stat data is compared.
+    Unknown,
+    /// Every tracked and untracked (not ignored) change was just taken into the index
+    /// (`--continue`): only the index and ignored files can differ from the new tip.
+    Taken,
+}
+
+/// The paths in `worktree` that differ from its index and the untracked ones, from two git
+/// commands run side by side. `None` when a path is not UTF-8 (the caller falls back to
+/// git's own whole-tree commands).
+struct Scan {
+    /// Tracked paths whose file differs from the index by stat data (edited, deleted,
+    /// replaced by a folder, unmerged, or written since the index was).
+    changed: Vec<String>,
+    /// Untracked files, or folders ending in `/` (with `--directory`).
+    untracked: Vec<String>,
+}
+
+fn scan(git: &Git, files: bool, untracked: &[&str]) -> Result<Option<Scan>> {
+    let (changed, others) = std::thread::scope(|s| {
+        let changed =
+            files.then(|| s.spawn(|| git.run(["diff-files", "--name-only", "--no-renames", "-z"])));
+        let mut args = vec!["ls-files", "-o", "-z"];
+        args.extend_from_slice(untracked);
+        let others = git.run(&args);
+        let changed = match changed {
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => Ok(Vec::new()),
+        };
+        (changed, others)
+    });
+    let (Some(changed), Some(untracked)) = (split_z(&changed?), split_z(&others?)) else {
+        return Ok(None);
+    };
+    Ok(Some(Scan { changed, untracked }))
+}
+
+/// NUL-separated names; `None` when one is not UTF-8.
+fn split_z(out: &[u8]) -> Option<Vec<String>> {
+    out.split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8(p.to_vec()).ok())
+        .collect()
+}
+
+/// `git add -A` then `git write-tree` in `worktree`, looking at each file once: the paths
+/// `git diff-files` and `git ls-files -o --exclude-standard` name are hashed into the index
+/// (removed when gone), an unmerged path taking its file as the resolution. Returns the
+/// tree, or `None` when a path is not UTF-8 (the caller runs git's `add -A`).
+pub fn take_all(worktree: &Path) -> Result<Option<Oid>> {
+    let git = Git::in_work_tree(worktree);
+    let Some(found) = scan(&git, true, &["--exclude-standard"])? else {
+        return Ok(None);
+    };
+    // A repository of its own inside (listed as `dir/`) is git's to add as a submodule.
+    if found.untracked.iter().any(|p| p.ends_with('/')) {
+        return Ok(None);
+    }
+    let repo = Repository::open(worktree)?;
+    let mut index = repo.index()?;
+    let paths: BTreeSet<&String> = found.changed.iter().chain(&found.untracked).collect();
+    for path in paths {
+        let rel = Path::new(path);
+        // A file or symlink is added; a missing path, or a folder in its place, leaves.
+        match std::fs::symlink_metadata(worktree.join(rel)) {
+            Ok(m) if !m.is_dir() => index.add_path(rel)?,
+            _ => index.remove_path(rel)?,
+        }
+    }
+    index.write()?;
+    Ok(Some(index.write_tree()?))
+}
+
+/// Moves `worktree` (and its detached HEAD) to commit `tip`, as `git reset --hard TIP` and
+/// `git clean -fdx` would leave it: the paths where the index or a file differs from `tip`
+/// are written from it or removed, untracked and ignored files are removed (a nested
+/// repository is kept, as `git clean` without `-ff` keeps it). `Ok(false)`, having changed
+/// nothing, when a path is not UTF-8 or `tip` holds a submodule there: the caller resets
+/// the whole tree.
+pub fn switch(
+    worktree: &Path,
+    tip: &str,
+    edits: Edits,
+    conflicts: &[(&str, Stages)],
+) -> Result<bool> {
+    let git = Git::in_work_tree(worktree);
+    let repo = Repository::open(worktree)?;
+    let tip_id = Oid::from_str(tip)?;
+    let tree = repo.find_commit(tip_id)?.tree()?;
+    let staged = git.run([
+        "diff-index",
+        "--cached",
+        "--name-only",
+        "--no-renames",
+        "-z",
+        tip,
+    ])?;
+    let Some(staged) = split_z(&staged) else {
+        return Ok(false);
+    };
+    let Some(found) = scan(&git, edits == Edits::Unknown, &["--directory"])? else {
+        return Ok(false);
+    };
+    let paths: BTreeSet<&String> = staged.iter().chain(&found.changed).collect();
+    let mut writes = Vec::new();
+    let mut removes = Vec::new();
+    for path in paths {
+        match tree.get_path(Path::new(path)) {
+            Ok(e) if e.kind() == Some(ObjectType::Blob) => {
+                writes.push((path, e.id(), e.filemode()));
+            }
+            Ok(e) if e.kind() == Some(ObjectType::Commit) => return Ok(false),
+            _ => removes.push(path),
+        }
+    }
+    for path in &found.untracked {
+        remove_untracked(worktree, path)?;
+    }
+    let out = Checkout::new(worktree, "the session worktree");
+    let mut index = repo.index()?;
+    for path in removes {
+        out.remove(path)?;
+        prune_empty_parents(worktree, path);
+        index.remove_path(Path::new(path))?;
+    }
+    for (path, id, mode) in writes {
+        out.write_blob(&repo, path, id, mode)?;
+        let file = worktree.join(path);
+        let meta = std::fs::symlink_metadata(&file).map_err(|source| RebaseError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        index.remove_path(Path::new(path))?;
+        index.add(&entry(path, id, mode as u32, &Stat::from(&meta)))?;
+    }
+    // As `git merge` leaves a conflict: stages 1, 2 and 3 in place of the stage-0 entry.
+    for (path, stages) in conflicts {
+        index.remove_path(Path::new(path))?;
+        for (stage, side) in [(1, stages.base), (2, stages.ours), (3, stages.theirs)] {
+            if let Some(e) = side {
+                let mut staged = entry(path, e.id, e.mode as u32, &NO_STAT);
+                staged.flags = stage << 12;
+                index.add(&staged)?;
+            }
+        }
+    }
+    index.write()?;
+    repo.set_head_detached(tip_id)?;
+    Ok(true)
+}
+
+/// The stat data of an entry without a file (a conflict's stage).
+const NO_STAT: Stat = Stat([0; 10]);
+
+/// ctime, ctime_nsec, mtime, mtime_nsec, dev, ino, uid, gid, size, (unused): 32 bits of each,
+/// as the index keeps them (git truncates the same way).
+struct Stat([u32; 10]);
+
+impl From<&std::fs::Metadata> for Stat {
+    fn from(m: &std::fs::Metadata) -> Stat {
+        Stat([
+            m.ctime() as u32,
+            m.ctime_nsec() as u32,
+            m.mtime() as u32,
+            m.mtime_nsec() as u32,
+            m.dev() as u32,
+            m.ino() as u32,
+            m.uid(),
+            m.gid(),
+            m.size() as u32,
+            0,
+        ])
+    }
+}
+
+/// An index entry with its stat data; for a file just written, git takes it as clean
+/// without reading it again.
+fn entry(path: &str, id: Oid, mode: u32, stat: &Stat) -> IndexEntry {
+    let s = &stat.0;
+    IndexEntry {
+        ctime: IndexTime::new(s[0] as i32, s[1]),
+        mtime: IndexTime::new(s[2] as i32, s[3]),
+        dev: s[4],
+        ino: s[5],
+        mode,
+        uid: s[6],
+        gid: s[7],
+        file_size: s[8],
+        id,
+        flags: 0,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
+}
+
+/// Removes an untracked file or folder (`dir/`) without following symlinks; a folder that
+/// holds a repository of its own stays.
+fn remove_untracked(worktree: &Path, path: &str) -> Result<()> {
+    let target = worktree.join(path.trim_end_matches('/'));
+    let Ok(meta) = std::fs::symlink_metadata(&target) else {
+        return Ok(());
+    };
+    let result = if meta.is_dir() {
+        if target.join(".git").exists() {
+            return Ok(());
+        }
+        std::fs::remove_dir_all(&target)
+    } else {
+        std::fs::remove_file(&target)
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(RebaseError::Io {
+            path: target,
+            source,
+        }),
+    }
+}
+
+/// Removes the folders above a removed file that are left empty, as git's checkout does.
+fn prune_empty_parents(worktree: &Path, path: &str) {
+    let mut dir = Path::new(path).parent();
+    while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+        if std::fs::remove_dir(worktree.join(d)).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "T")
+            .env("GIT_AUTHOR_EMAIL", "t@example.org")
+            .env("GIT_COMMITTER_NAME", "T")
+            .env("GIT_COMMITTER_EMAIL", "t@example.org")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim_end()
+            .to_string()
+    }
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
+    /// A repository with commits A and B (B edits, adds, deletes a folder's last file,
+    /// changes a mode and a symlink into a file) and two worktrees at A. Returns (A, B).
+    fn fixture(dir: &Path) -> (String, String) {
+        git(dir, &["init", "-q", "-b", "main"]);
+        for (p, t) in [
+            ("a.txt", "a\n"),
+            ("dir/b.txt", "b\n"),
+            ("dir/sub/c.txt", "c\n"),
+            ("keep.txt", "keep\n"),
+            ("exec.sh", "#!/bin/sh\n"),
+            (".gitignore", "*.o\nbuild/\n"),
+        ] {
+            write(dir, p, t);
+        }
+        git(dir, &["update-index", "--add", "--chmod=+x", "exec.sh"]);
+        std::os::unix::fs::symlink("a.txt", dir.join("link")).unwrap();
+        git(dir, &["add", "-A"]);
+        git(dir, &["update-index", "--chmod=+x", "exec.sh"]);
+        git(dir, &["commit", "-q", "-m", "A"]);
+        let a = git(dir, &["rev-parse", "HEAD"]);
+        write(dir, "a.txt", "a changed\n");
+        std::fs::remove_file(dir.join("dir/sub/c.txt")).unwrap();
+        write(dir, "new/d.txt", "d\n");
+        std::fs::remove_file(dir.join("link")).unwrap();
+        write(dir, "link", "now a file\n");
+        git(dir, &["add", "-A"]);
+        git(dir, &["update-index", "--chmod=-x", "exec.sh"]);
+        git(dir, &["commit", "-q", "-m", "B"]);
+        let b = git(dir, &["rev-parse", "HEAD"]);
+        for wt in ["wt1", "wt2"] {
+            git(dir, &["worktree", "add", "-q", "--detach", wt, &a]);
+        }
+        (a, b)
+    }
+
+    /// What a user may leave: edits to tracked files the commits do not touch, a deletion,
+    /// a staged change edited again, a folder where a file was, untracked and ignored files,
+    /// and an unmerged path (stages 1-3) with its resolution in the file.
+    fn edit(wt: &Path) {
+        write(wt, "keep.txt", "edited by the user\n");
+        std::fs::remove_file(wt.join("dir/b.txt")).unwrap();
+        write(wt, "a.txt", "staged\n");
+        git(wt, &["add", "a.txt"]);
+        write(wt, "a.txt", "staged then edited\n");
+        write(wt, "untracked/u.txt", "u\n");
+        write(wt, "x.o", "ignored\n");
+        write(wt, "build/y.o", "ignored folder\n");
+        let blob = |t: &str| {
+            let out = Command::new("git")
+                .args(["hash-object", "-w", "--stdin"])
+                .current_dir(wt)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut c| {
+                    use std::io::Write;
+                    c.stdin.take().unwrap().write_all(t.as_bytes())?;
+                    c.wait_with_output()
+                })
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        let zero = "0".repeat(40);
+        let info = format!(
+            "0 {zero}\texec.sh\n100755 {} 1\texec.sh\n100755 {} 2\texec.sh\n100755 {} 3\texec.sh\n",
+            blob("base\n"),
+            blob("ours\n"),
+            blob("theirs\n")
+        );
+        let mut child = Command::new("git")
+            .args(["update-index", "--index-info"])
+            .current_dir(wt)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(info.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        write(wt, "exec.sh", "resolved\n");
+        assert!(git(wt, &["status", "--porcelain"]).contains("exec.sh"));
+    }
+
+    /// Every file and folder under `root` but `.git`, sorted.
+    fn on_disk(root: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut todo = vec![root.to_path_buf()];
+        while let Some(dir) = todo.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let e = e.unwrap();
+                let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+                if rel == ".git" {
+                    continue;
+                }
+                if e.file_type().unwrap().is_dir() {
+                    todo.push(e.path());
+                    out.push(format!("{rel}/"));
+                } else {
+                    out.push(rel);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn take_all_takes_what_git_add_all_takes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        fixture(dir);
+        let (wt1, wt2) = (dir.join("wt1"), dir.join("wt2"));
+        edit(&wt1);
+        edit(&wt2);
+        git(&wt2, &["add", "-A"]);
+        let expected = git(&wt2, &["write-tree"]);
+        let tree = take_all(&wt1).unwrap().expect("UTF-8 paths");
+        assert_eq!(tree.to_string(), expected);
+        assert_eq!(
+            git(&wt1, &["ls-files", "-s"]),
+            git(&wt2, &["ls-files", "-s"])
+        );
+        // The index's stat data is fresh: nothing left to hash, only the ignored files.
+        assert_eq!(git(&wt1, &["diff-files", "--name-only"]), "");
+        assert_eq!(
+            git(&wt1, &["status", "--porcelain", "--ignored"]),
+            git(&wt2, &["status", "--porcelain", "--ignored"])
+        );
+    }
+
+    #[test]
+    fn switch_leaves_what_reset_hard_and_clean_leave() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (_, b) = fixture(dir);
+        let (wt1, wt2) = (dir.join("wt1"), dir.join("wt2"));
+        edit(&wt1);
+        edit(&wt2);
+        git(&wt2, &["reset", "-q", "--hard", &b]);
+        git(&wt2, &["clean", "-q", "-fdx"]);
+        assert!(switch(&wt1, &b, Edits::Unknown, &[]).unwrap());
+        assert_eq!(git(&wt1, &["rev-parse", "HEAD"]), b);
+        assert_eq!(on_disk(&wt1), on_disk(&wt2));
+        assert_eq!(
+            git(&wt1, &["ls-files", "-s"]),
+            git(&wt2, &["ls-files", "-s"])
+        );
+        assert_eq!(git(&wt1, &["status", "--porcelain", "--ignored"]), "");
+        for f in [
+            "a.txt",
+            "keep.txt",
+            "dir/b.txt",
+            "exec.sh",
+            "link",
+            "new/d.txt",
+        ] {
+            let (one, two) = (wt1.join(f), wt2.join(f));
+            assert_eq!(
+                std::fs::read(&one).unwrap(),
+                std::fs::read(&two).unwrap(),
+                "{f}"
+            );
+            let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().mode();
+            assert_eq!(mode(&one), mode(&two), "{f}");
+        }
+        // Entries written have their stat data: git finds nothing to look at again.
+        assert_eq!(git(&wt1, &["diff-files", "--name-only"]), "");
+    }
+
+    #[test]
+    fn after_take_all_the_switch_still_removes_ignored_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (_, b) = fixture(dir);
+        let wt = dir.join("wt1");
+        edit(&wt);
+        take_all(&wt).unwrap().unwrap();
+        assert!(wt.join("x.o").exists() && wt.join("untracked/u.txt").exists());
+        assert!(switch(&wt, &b, Edits::Taken, &[]).unwrap());
+        assert_eq!(git(&wt, &["status", "--porcelain", "--ignored"]), "");
+        assert!(!wt.join("x.o").exists() && !wt.join("build").exists());
+        assert!(!wt.join("untracked").exists());
+        assert_eq!(
+            std::fs::read_to_string(wt.join("keep.txt")).unwrap(),
+            "keep\n"
+        );
+    }
+}
