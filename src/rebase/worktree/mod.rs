@@ -209,24 +209,10 @@ pub fn stage_conflicts(worktree: &Path, conflicts: &[(&str, Stages)]) -> Result<
     if conflicts.is_empty() {
         return Ok(());
     }
-    let mut input = Vec::new();
-    for (path, stages) in conflicts {
-        let zero = Oid::zero();
-        input.extend_from_slice(format!("0 {zero}\t").as_bytes());
-        input.extend_from_slice(path.as_bytes());
-        input.push(0);
-        for (n, entry) in [(1, stages.base), (2, stages.ours), (3, stages.theirs)] {
-            if let Some(e) = entry {
-                input.extend_from_slice(format!("{:o} {} {n}\t", e.mode, e.id).as_bytes());
-                input.extend_from_slice(path.as_bytes());
-                input.push(0);
-            }
-        }
-    }
-    Git::in_work_tree(worktree)
-        .command(["update-index", "-z", "--index-info"])
-        .input(&input)
-        .output()?;
+    let repo = Repository::open(worktree)?;
+    let mut index = repo.index()?;
+    switch::stage(&mut index, conflicts)?;
+    index.write()?;
     Ok(())
 }
 

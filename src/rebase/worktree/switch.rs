@@ -153,61 +153,44 @@ pub fn switch(
             source,
         })?;
         index.remove_path(Path::new(path))?;
-        index.add(&entry(path, id, mode as u32, &Stat::from(&meta)))?;
+        index.add(&entry(path, id, mode as u32, Some(&meta)))?;
     }
-    // As `git merge` leaves a conflict: stages 1, 2 and 3 in place of the stage-0 entry.
-    for (path, stages) in conflicts {
-        index.remove_path(Path::new(path))?;
-        for (stage, side) in [(1, stages.base), (2, stages.ours), (3, stages.theirs)] {
-            if let Some(e) = side {
-                let mut staged = entry(path, e.id, e.mode as u32, &NO_STAT);
-                staged.flags = stage << 12;
-                index.add(&staged)?;
-            }
-        }
-    }
+    stage(&mut index, conflicts)?;
     index.write()?;
     repo.set_head_detached(tip_id)?;
     Ok(true)
 }
 
-/// The stat data of an entry without a file (a conflict's stage).
-const NO_STAT: Stat = Stat([0; 10]);
-
-/// ctime, ctime_nsec, mtime, mtime_nsec, dev, ino, uid, gid, size, (unused): 32 bits of each,
-/// as the index keeps them (git truncates the same way).
-struct Stat([u32; 10]);
-
-impl From<&std::fs::Metadata> for Stat {
-    fn from(m: &std::fs::Metadata) -> Stat {
-        Stat([
-            m.ctime() as u32,
-            m.ctime_nsec() as u32,
-            m.mtime() as u32,
-            m.mtime_nsec() as u32,
-            m.dev() as u32,
-            m.ino() as u32,
-            m.uid(),
-            m.gid(),
-            m.size() as u32,
-            0,
-        ])
+/// Puts each conflicted path's versions in `index` as stages 1, 2 and 3 in place of its
+/// stage-0 entry, as `git merge` leaves a conflict.
+pub(super) fn stage(index: &mut git2::Index, conflicts: &[(&str, Stages)]) -> Result<()> {
+    for (path, stages) in conflicts {
+        index.remove_path(Path::new(path))?;
+        for (stage, side) in [(1, stages.base), (2, stages.ours), (3, stages.theirs)] {
+            if let Some(e) = side {
+                let mut staged = entry(path, e.id, e.mode as u32, None);
+                staged.flags = stage << 12;
+                index.add(&staged)?;
+            }
+        }
     }
+    Ok(())
 }
 
-/// An index entry with its stat data; for a file just written, git takes it as clean
-/// without reading it again.
-fn entry(path: &str, id: Oid, mode: u32, stat: &Stat) -> IndexEntry {
-    let s = &stat.0;
+/// An index entry; with the stat data of the file just written (`meta`), git takes it as
+/// clean without reading it again. A conflict's stage has no file. The index keeps 32 bits
+/// of each field, as git truncates them.
+fn entry(path: &str, id: Oid, mode: u32, meta: Option<&std::fs::Metadata>) -> IndexEntry {
+    let field = |f: fn(&std::fs::Metadata) -> i64| meta.map_or(0, |m| f(m) as u32);
     IndexEntry {
-        ctime: IndexTime::new(s[0] as i32, s[1]),
-        mtime: IndexTime::new(s[2] as i32, s[3]),
-        dev: s[4],
-        ino: s[5],
+        ctime: IndexTime::new(field(|m| m.ctime()) as i32, field(|m| m.ctime_nsec())),
+        mtime: IndexTime::new(field(|m| m.mtime()) as i32, field(|m| m.mtime_nsec())),
+        dev: field(|m| m.dev() as i64),
+        ino: field(|m| m.ino() as i64),
         mode,
-        uid: s[6],
-        gid: s[7],
-        file_size: s[8],
+        uid: field(|m| m.uid() as i64),
+        gid: field(|m| m.gid() as i64),
+        file_size: field(|m| m.size() as i64),
         id,
         flags: 0,
         flags_extended: 0,
