@@ -191,24 +191,9 @@ fn locate(
 /// [`ANCHOR`] each side, meaningful ones on both sides) found together exactly once in the
 /// file's unconflicted text, with the insertion between them.
 fn insertion_anchor(segments: &[Segment], block: &[String], changed: &[String]) -> Option<Placed> {
-    if changed.len() <= block.len() {
-        return None;
-    }
-    let pre = block
-        .iter()
-        .zip(changed)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let post = block[pre..]
-        .iter()
-        .rev()
-        .zip(changed.iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    if pre + post != block.len() {
-        return None;
-    }
-    let inserted = &changed[pre..changed.len() - post];
+    // Where the lines go: after the longest run of unchanged lines before them.
+    let (_, pre) = super::reanchor::insertion(block, changed)?;
+    let inserted = &changed[pre..pre + changed.len() - block.len()];
     let lo = pre.saturating_sub(ANCHOR);
     let hi = (pre + ANCHOR).min(block.len());
     let (before, after) = (&block[lo..pre], &block[pre..hi]);
