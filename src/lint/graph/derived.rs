@@ -85,9 +85,9 @@ impl Graph<'_> {
     /// `max_derive_depth` calls, one wave of files at a time.
     pub(super) fn descend_services(&mut self, found: &[super::frontier::Found]) {
         let mut wanted: Vec<(usize, String)> = Vec::new();
-        for (key, _, _, service, _) in found {
-            for f in self.service_defs(service, key.0) {
-                wanted.push((f, service.clone()));
+        for found in found {
+            for f in self.service_defs(&found.service, found.caller.0) {
+                wanted.push((f, found.service.clone()));
             }
         }
         let mut seen: HashSet<FuncKey> = HashSet::new();

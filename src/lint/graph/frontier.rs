@@ -13,9 +13,18 @@ use super::super::parse::{Call, Target};
 use super::slots::SlotUse;
 use super::{FuncKey, Graph, Visit};
 
-/// A call found in oob context: the caller, the call, its rule, the service name, and for
-/// a frontier call the in-band-only function it reaches (its witness is the chain below).
-pub(super) type Found = (FuncKey, Call, usize, String, Option<FuncKey>);
+/// A call found in oob context.
+pub(super) struct Found {
+    pub caller: FuncKey,
+    pub call: Call,
+    /// The rule it breaks.
+    pub rule: usize,
+    /// The service called (for a frontier call, the in-band-only function's name).
+    pub service: String,
+    /// For a frontier call, the in-band-only function it reaches (its witness is the chain
+    /// below).
+    pub callee: Option<FuncKey>,
+}
 
 impl Graph<'_> {
     /// The first direct callee on the way from the entry point to `key` (itself included)
@@ -47,7 +56,7 @@ impl Graph<'_> {
         let mut out = Vec::new();
         let mut sites: BTreeSet<(FuncKey, FuncKey)> = BTreeSet::new();
         for f in found {
-            match self.frontier_of(f.0, visited, derived) {
+            match self.frontier_of(f.caller, visited, derived) {
                 None => out.push(f),
                 Some((caller, callee)) => {
                     if sites.insert((caller, callee)) {
@@ -77,6 +86,12 @@ impl Graph<'_> {
             .iter()
             .find(|c| !c.inband && matches!(&c.target, Target::Name(n) if n == name))?;
         let (_, rule) = chain_down(derived, callee)?;
-        Some((caller, call.clone(), rule, name.clone(), Some(callee)))
+        Some(Found {
+            caller,
+            call: call.clone(),
+            rule,
+            service: name.clone(),
+            callee: Some(callee),
+        })
     }
 }

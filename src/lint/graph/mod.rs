@@ -477,13 +477,25 @@ impl<'a> Graph<'a> {
                         Target::Name(n) => match self.rules.classify(n) {
                             CallClass::Service(r) => {
                                 if seen_sites.insert((key.0, call.byte, r)) {
-                                    found.push((key, call.clone(), r, n.clone(), None));
+                                    found.push(frontier::Found {
+                                        caller: key,
+                                        call: call.clone(),
+                                        rule: r,
+                                        service: n.clone(),
+                                        callee: None,
+                                    });
                                 }
                             }
                             CallClass::Lock => {
                                 if let Some(r) = self.judge_lock(call, n, key.0, &func) {
                                     if seen_sites.insert((key.0, call.byte, r)) {
-                                        found.push((key, call.clone(), r, n.clone(), None));
+                                        found.push(frontier::Found {
+                                            caller: key,
+                                            call: call.clone(),
+                                            rule: r,
+                                            service: n.clone(),
+                                            callee: None,
+                                        });
                                     }
                                 }
                             }
@@ -569,10 +581,7 @@ impl<'a> Graph<'a> {
         let (found, slot_uses) = self.collapse_at_frontier(found, slot_uses, &visited, &derived);
         let mut findings: Vec<Finding> = found
             .into_iter()
-            .map(|(key, call, r, service, callee)| {
-                let at = (key, &call, r, service.as_str(), callee);
-                self.finding(at, &visited, &derived, entries, root)
-            })
+            .map(|f| self.finding(&f, &visited, &derived, entries, root))
             .collect();
         findings.extend(self.slot_findings(&slot_uses, &derived, &visited, entries, root));
         findings
@@ -674,17 +683,18 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// The finding for the call `at`: (caller, call, rule, service, and for a frontier
-    /// call the in-band-only function it reaches).
+    /// The finding for the call `at` (a frontier call shows the in-band-only function it
+    /// reaches, with that function's witness chain below it).
     fn finding(
         &self,
-        at: (FuncKey, &Call, usize, &str, Option<FuncKey>),
+        at: &frontier::Found,
         visited: &HashMap<FuncKey, Visit>,
         derived: &HashMap<FuncKey, Witness<FuncKey>>,
         entries: &[(EntryPoint, FuncKey)],
         root: &Path,
     ) -> Finding {
-        let (key, call, rule_ix, service, callee) = at;
+        let (key, call, rule_ix, service, callee) =
+            (at.caller, &at.call, at.rule, at.service.as_str(), at.callee);
         let keys = Self::chain_keys(key, visited);
         let mut chain = self.chain_steps(&keys, root);
         // A listed service defined in the tree, or a frontier call: the body shows the way
