@@ -4,7 +4,6 @@
 //! the file it was made from.
 
 use std::ops::Deref;
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,7 +11,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub(super) enum Bytes {
     Owned(Vec<u8>),
-    Mapped(Arc<Map>),
+    Mapped(Arc<memmap2::Mmap>),
 }
 
 impl std::fmt::Debug for Bytes {
@@ -43,59 +42,18 @@ impl Deref for Bytes {
     }
 }
 
-/// A read-only private mapping of a whole file.
-pub(super) struct Map {
-    ptr: *const u8,
-    len: usize,
-}
-
-// The mapping is read-only and lives until `drop`: shared references to it are plain bytes.
-unsafe impl Send for Map {}
-unsafe impl Sync for Map {}
-
 impl Bytes {
     /// The file's bytes: mapped, or read when it is empty or cannot be mapped.
     pub(super) fn open(path: &Path) -> std::io::Result<Bytes> {
         let file = std::fs::File::open(path)?;
-        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
-        if len == 0 || len == usize::MAX {
-            return std::fs::read(path).map(Bytes::Owned);
+        if file.metadata()?.len() == 0 {
+            return Ok(Bytes::Owned(Vec::new()));
         }
-        // SAFETY: a fresh read-only private mapping of `len` bytes of an open file; the
-        // result is checked before use and unmapped once, in `drop`.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return std::fs::read(path).map(Bytes::Owned);
-        }
-        Ok(Bytes::Mapped(Arc::new(Map {
-            ptr: ptr as *const u8,
-            len,
-        })))
-    }
-}
-
-impl Deref for Map {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        // SAFETY: `ptr` maps `len` readable bytes until `drop`.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
-    }
-}
-
-impl Drop for Map {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in `open`, unmapped once.
-        unsafe {
-            libc::munmap(self.ptr as *mut libc::c_void, self.len);
+        // SAFETY: cache files are replaced by rename, never written in place, so the mapped
+        // file does not change under the mapping.
+        match unsafe { memmap2::Mmap::map(&file) } {
+            Ok(map) => Ok(Bytes::Mapped(Arc::new(map))),
+            Err(_) => std::fs::read(path).map(Bytes::Owned),
         }
     }
 }
