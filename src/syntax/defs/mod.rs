@@ -94,7 +94,7 @@ impl Defs {
 
     /// Moves a loaded index into the map, before the map changes.
     fn thaw(&mut self) {
-        if self.sorted.len() == 0 {
+        if self.sorted.is_empty() {
             return;
         }
         let sorted = std::mem::take(&mut self.sorted);
@@ -150,7 +150,7 @@ impl Defs {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.names.is_empty() && self.sorted.is_empty()
     }
 
     /// Every (name, bits), in no particular order.

@@ -10,7 +10,6 @@ pub(super) struct Sorted {
     /// The file as read or mapped; its lines start at `from`.
     text: Bytes,
     from: usize,
-    lines: usize,
 }
 
 impl std::fmt::Debug for Sorted {
@@ -65,12 +64,17 @@ impl Sorted {
         if !checked {
             return Err(text);
         }
-        let lines = memchr::memchr_iter(b'\n', body).count();
-        Ok(Sorted { text, from, lines })
+        Ok(Sorted { text, from })
     }
 
+    /// The number of names: one pass over the lines, so only for writing the index out (a
+    /// search never needs it and must not read a mapped file whole).
     pub(super) fn len(&self) -> usize {
-        self.lines
+        memchr::memchr_iter(b'\n', self.body()).count()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.body().is_empty()
     }
 
     fn body(&self) -> &[u8] {
