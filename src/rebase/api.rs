@@ -12,6 +12,7 @@ use git2::{Oid, Repository};
 
 use super::session::{QueueSource, Session};
 use super::{Result, Verdict};
+use crate::syntax::defs::removed::Removed;
 use crate::syntax::defs::{Defs, Lookup, PatchRefs, Use, UseKind};
 
 /// The definitions of the target (and of the queue's base, when the queue is a commit range).
@@ -53,7 +54,10 @@ impl Api {
         if let Some(r) = self.refs.borrow().get(&i) {
             return Ok(r.clone());
         }
-        let refs = Rc::new(crate::syntax::defs::patch_refs(&diff()?));
+        let diff = diff()?;
+        let mut refs = crate::syntax::defs::patch_refs(&diff);
+        refs.removes = crate::syntax::defs::removed::patch_removes(&diff, &refs.defines);
+        let refs = Rc::new(refs);
         self.refs.borrow_mut().insert(i, refs.clone());
         Ok(refs)
     }
@@ -151,6 +155,43 @@ impl Api {
             }
             if !queued {
                 out.push(used.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The definitions patch `i` removes that were there to remove: the target defines them,
+    /// or an applied earlier patch adds them. A name neither defines was gone before the patch
+    /// (upstream removed it, and its users are upstream's to mend), so it is not searched for.
+    pub fn removals(
+        &self,
+        session: &Session,
+        i: usize,
+        refs: &PatchRefs,
+        refs_of: RefsOf<'_>,
+    ) -> Result<Vec<Removed>> {
+        let mut out = Vec::new();
+        for r in &refs.removes {
+            let used = Use {
+                name: r.name.clone(),
+                kind: if r.kconfig {
+                    UseKind::Kconfig
+                } else {
+                    UseKind::Call
+                },
+                path: r.path.clone(),
+                line: r.line,
+            };
+            let mut there = self.target.resolves(&used);
+            for j in 0..i {
+                if there {
+                    break;
+                }
+                there =
+                    session.patches[j].new_commit.is_some() && refs_of(j)?.defines.resolves(&used);
+            }
+            if there {
+                out.push(r.clone());
             }
         }
         Ok(out)

@@ -9,6 +9,7 @@ pub mod collateral;
 pub mod engine;
 pub mod follow;
 pub mod interdiff;
+pub mod inuse;
 pub mod lock;
 pub mod merge;
 pub mod placement;
@@ -135,6 +136,9 @@ pub enum Verdict {
     /// Applied, but it uses functions, macros or Kconfig symbols the target no longer defines
     /// (listed with file:line): the build will tell; review it.
     NeedsApi,
+    /// Applied, but it removes functions, macros or Kconfig symbols the tree right after it
+    /// still uses (listed with file:line): the build breaks at this commit; review it.
+    RemovesInUse,
     /// Not replayed: it uses names only an earlier, unported (conflicting or skipped) patch
     /// defines. Replayed when that patch is resolved.
     Blocked,
@@ -159,6 +163,7 @@ impl Verdict {
             Verdict::BreaksBoot => "breaks-boot",
             Verdict::BreaksTest => "breaks-test",
             Verdict::NeedsApi => "needs-api",
+            Verdict::RemovesInUse => "removes-in-use",
             Verdict::Blocked => "blocked",
             Verdict::UpstreamEquivalent => "upstream-equivalent",
             Verdict::Obsolete => "obsolete",

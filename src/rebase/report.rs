@@ -7,6 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::collateral::Todo;
+use super::inuse::InUse;
 use super::merge::PathStatus;
 use super::resolve::Placement;
 use super::session::{PatchState, Session};
@@ -30,6 +31,8 @@ pub struct Report<'a> {
     pub review: Vec<ReviewItem<'a>>,
     /// Every `upstream-equivalent` and `obsolete` verdict with its evidence, for review.
     pub verdicts: Vec<VerdictItem<'a>>,
+    /// Every applied patch that removes definitions the tree right after it still uses.
+    pub removes_in_use: Vec<InUseItem<'a>>,
     /// Patches git's three-way merge leaves in conflict vs patches still in conflict here.
     pub cascade: CascadeSummary,
     /// New upstream code the queue's intent covers (collateral evolution), to look at.
@@ -55,6 +58,15 @@ pub struct VerdictItem<'a> {
     pub subject: &'a str,
     #[serde(flatten)]
     pub finding: &'a Finding,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InUseItem<'a> {
+    /// 1-based patch number.
+    pub patch: usize,
+    pub subject: &'a str,
+    pub verdict: &'static str,
+    pub names: &'a [InUse],
 }
 
 #[derive(Debug, Serialize)]
@@ -141,6 +153,18 @@ impl<'a> Report<'a> {
                         subject: &p.subject,
                         finding,
                     })
+                })
+                .collect(),
+            removes_in_use: session
+                .patches
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.in_use.is_empty())
+                .map(|(i, p)| InUseItem {
+                    patch: i + 1,
+                    subject: &p.subject,
+                    verdict: p.verdict_name(),
+                    names: &p.in_use,
                 })
                 .collect(),
             cascade: CascadeSummary::new(&session.patches),
@@ -283,6 +307,29 @@ impl<'a> Report<'a> {
                 let _ = writeln!(out, "  #{} {} [{}]", i, p.subject, p.verdict_name());
                 for u in p.identifiers.iter().take(20) {
                     let _ = writeln!(out, "    {}:{} `{}`", u.path, u.line, u.name);
+                }
+            }
+        }
+        if !self.removes_in_use.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nreview: {} patch(es) remove definitions the tree right after them still uses (applied; a build break or dead code at that commit)",
+                self.removes_in_use.len()
+            );
+            for item in &self.removes_in_use {
+                let _ = writeln!(out, "  #{} {} [{}]", item.patch, item.subject, item.verdict);
+                for u in item.names {
+                    let _ = writeln!(
+                        out,
+                        "    `{}` ({}, removed at {}) still used at:",
+                        u.name, u.kind, u.removed_at
+                    );
+                    for s in &u.users {
+                        let _ = writeln!(out, "      {}:{}: {}", s.path, s.line, s.text);
+                    }
+                    if u.more > 0 {
+                        let _ = writeln!(out, "      and {} more", u.more);
+                    }
                 }
             }
         }
@@ -449,6 +496,23 @@ impl<'a> Report<'a> {
             for (i, p) in flagged {
                 for u in &p.identifiers {
                     let _ = writeln!(out, "| {} | `{}:{}` | `{}` |", i, u.path, u.line, u.name);
+                }
+            }
+        }
+        if !self.removes_in_use.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Review: definitions removed but still used\n\n| # | removed | still used at |\n|---|---|---|"
+            );
+            for item in &self.removes_in_use {
+                for u in item.names {
+                    for s in &u.users {
+                        let _ = writeln!(
+                            out,
+                            "| {} | `{}` | `{}:{}` |",
+                            item.patch, u.name, s.path, s.line
+                        );
+                    }
                 }
             }
         }

@@ -197,3 +197,104 @@ fn a_placement_naming_a_removed_kconfig_symbol_is_refused() {
         "{reasons:?}"
     );
 }
+
+/// v1 and v2 (an unrelated upstream change) of a tree where `foo` is defined in lib/foo.c,
+/// called from lib/user.c, and `OLD_SYM` is selected by arch/Kconfig.
+fn removal_upstream(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(
+        dir,
+        "lib/foo.c",
+        "int foo(int x)\n{\n\treturn x;\n}\n\nint bar(int x)\n{\n\treturn x + 1;\n}\n",
+    );
+    write(
+        dir,
+        "lib/user.c",
+        "int user(void)\n{\n\t/* foo() in a comment is no use */\n\treturn foo(1);\n}\n",
+    );
+    write(dir, "lib/Kconfig", "config OLD_SYM\n\tbool\n\nconfig KEPT_SYM\n\tbool\n");
+    write(dir, "arch/Kconfig", "config ARCH_X\n\tbool\n\tselect OLD_SYM\n");
+    write(dir, "lib/core.c", &lines("core", 30));
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+    write(
+        dir,
+        "lib/core.c",
+        &replace_line(&lines("core", 30), "core line 10\n", "alpha upstream\n"),
+    );
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "-b", "queue", "v1"]);
+}
+
+fn in_use(report: &Value, patch: usize) -> Vec<(String, Vec<String>)> {
+    report["patches"][patch]["in_use"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|u| {
+                    let users = u["users"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| format!("{}:{}", s["path"].as_str().unwrap(), s["line"]))
+                        .collect();
+                    (u["name"].as_str().unwrap().to_string(), users)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_patch_removing_what_the_tree_still_uses_is_applied_and_flagged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    removal_upstream(dir);
+    write(dir, "lib/a.c", "int a;\n");
+    commit_all(dir, "p1: unrelated");
+    write(dir, "lib/foo.c", "int bar(int x)\n{\n\treturn x + 1;\n}\n");
+    write(dir, "lib/Kconfig", "config KEPT_SYM\n\tbool\n");
+    commit_all(dir, "p2: remove foo and OLD_SYM");
+    let (code, report) = json_run(
+        dir,
+        &["rebase", "v2", "--queue", "v1..queue", "--report", "json"],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(verdicts(&report), ["clean", "removes-in-use"]);
+    assert!(report["patches"][1]["new_commit"].is_string(), "still applied");
+    assert_eq!(
+        in_use(&report, 1),
+        [
+            ("OLD_SYM".to_string(), vec!["arch/Kconfig:3".to_string()]),
+            ("foo".to_string(), vec!["lib/user.c:4".to_string()]),
+        ]
+    );
+    assert_eq!(report["removes_in_use"][0]["patch"], 2);
+    let human = stdout(&tool(dir, &["rebase", "--status"]));
+    assert!(human.contains("lib/user.c:4: return foo(1);"), "{human}");
+}
+
+#[test]
+fn removals_whose_users_are_gone_or_renamed_within_the_patch_are_not_flagged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    removal_upstream(dir);
+    // An earlier patch converts every caller, and the Kconfig user.
+    write(dir, "lib/user.c", "int user(void)\n{\n\treturn bar(1);\n}\n");
+    write(dir, "arch/Kconfig", "config ARCH_X\n\tbool\n");
+    commit_all(dir, "p1: convert the users");
+    write(dir, "lib/foo.c", "int bar(int x)\n{\n\treturn x + 1;\n}\n");
+    write(dir, "lib/Kconfig", "config KEPT_SYM\n\tbool\n");
+    commit_all(dir, "p2: remove foo and OLD_SYM");
+    // bar is removed and defined again with another signature: a change, not a removal.
+    write(dir, "lib/foo.c", "long bar(long x)\n{\n\treturn x + 2;\n}\n");
+    commit_all(dir, "p3: change bar");
+    let (code, report) = json_run(
+        dir,
+        &["rebase", "v2", "--queue", "v1..queue", "--report", "json"],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(verdicts(&report), ["clean", "clean", "clean"]);
+    assert!(report["removes_in_use"].as_array().unwrap().is_empty());
+}

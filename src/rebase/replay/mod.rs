@@ -12,6 +12,7 @@ use super::api::{self as api_check};
 use super::change::PathChange;
 use super::follow::Follower;
 use super::interdiff;
+use super::inuse;
 use super::merge::{self, Labels, PathStatus, Replayed, Update};
 use super::placement;
 use super::session::{ConflictHunk, PatchState, QueueSource, Session};
@@ -85,6 +86,26 @@ pub(crate) fn replay_checked(
     Ok(Replay { state, probes })
 }
 
+/// What applied patch `i` removes that was there to remove, for the `removes-in-use` search
+/// at the end of the pass (none under `--strict`, like the other identifier checks).
+pub(crate) fn removals(
+    repo: &Repository,
+    session: &Session,
+    loaded: &Loaded,
+    i: usize,
+) -> Result<Option<inuse::Candidate>> {
+    let Some(api) = loaded.api(repo, session)? else {
+        return Ok(None);
+    };
+    let refs_of = |j: usize| loaded.refs(repo, api, j);
+    let refs = refs_of(i)?;
+    if refs.removes.is_empty() {
+        return Ok(None);
+    }
+    let removed = api.removals(session, i, &refs, &refs_of)?;
+    Ok((!removed.is_empty()).then_some(inuse::Candidate { index: i, removed }))
+}
+
 /// Forgets what an earlier replay of the patch decided.
 pub(crate) fn clear_outcome(state: &mut PatchState) {
     state.conflicts.clear();
@@ -92,6 +113,7 @@ pub(crate) fn clear_outcome(state: &mut PatchState) {
     state.new_commit = None;
     state.interdiff = None;
     state.identifiers.clear();
+    state.in_use.clear();
     state.blocked_by = None;
 }
 

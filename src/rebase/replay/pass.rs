@@ -3,7 +3,7 @@
 //! tree-wide questions (obsolete candidates, code moved to another file) answered in one read
 //! of the target tree.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use git2::{Oid, Repository};
@@ -12,6 +12,7 @@ use super::patches::{Loaded, Patches};
 use super::{replay_checked, Replay};
 use crate::queue::range;
 use crate::rebase::follow::Follower;
+use crate::rebase::inuse;
 use crate::rebase::merge::{self, Update};
 use crate::rebase::resolve::elsewhere::MovedSearch;
 use crate::rebase::session::{PatchState, QueueSource, Session};
@@ -19,6 +20,7 @@ use crate::rebase::treescan;
 use crate::rebase::upstream::UpstreamIds;
 use crate::rebase::verdicts::{self, Decision};
 use crate::rebase::{Result, Verdict};
+use crate::syntax::defs::removed;
 
 /// A patch that may be obsolete: confirmed when none of its probes occurs in the target tree.
 pub(crate) struct Candidate {
@@ -57,6 +59,7 @@ pub(crate) fn first_pass(
     let mut upstream = None;
     let first = session.next;
     let mut candidates = Vec::new();
+    let mut removing = Vec::new();
     while session.next < total {
         let i = session.next;
         let Replay { mut state, probes } = replay_checked(repo, session, loaded, i, &mut follower)?;
@@ -68,6 +71,9 @@ pub(crate) fn first_pass(
         }
         if let Some(probes) = probes.filter(|_| state.upstream.is_none()) {
             candidates.push(Candidate { index: i, probes });
+        }
+        if state.new_commit.is_some() {
+            removing.extend(super::removals(repo, session, loaded, i)?);
         }
         session.patches[i] = state;
         session.next += 1;
@@ -82,7 +88,7 @@ pub(crate) fn first_pass(
         progress(session.next, total);
     }
     let moved_from = (!session.strict).then_some(first);
-    search_target(repo, target_tree, session, moved_from, candidates);
+    search_target(repo, target_tree, session, moved_from, candidates, removing);
     session.replay_seconds += started.elapsed().as_secs_f64();
     session.save_synced(&git_dir)?;
     Ok(())
@@ -132,24 +138,29 @@ fn check_upstream(
 
 /// The first pass's tree-wide questions, answered in one read of the target tree: obsolete
 /// candidates are obsolete when no probe occurs anywhere in the target
-/// (the others stay conflicts), and conflicts from patch `moved_from` on whose code moved to
-/// another file get a refusal saying where it is now.
+/// (the others stay conflicts), conflicts from patch `moved_from` on whose code moved to
+/// another file get a refusal saying where it is now, and applied patches that remove
+/// definitions are `removes-in-use` when the tree right after them still uses one.
 fn search_target(
     repo: &Repository,
     target_tree: Oid,
     session: &mut Session,
     moved_from: Option<usize>,
     candidates: Vec<Candidate>,
+    removing: Vec<inuse::Candidate>,
 ) {
     let probes: Vec<&[String]> = candidates.iter().map(|c| c.probes.as_slice()).collect();
     let obsolete = verdicts::ObsoleteSearch::new(&probes);
     let moved = moved_from.and_then(|first| MovedSearch::new(&session.patches[first..]));
-    if obsolete.is_none() && moved.is_none() {
+    let in_use = inuse::InUseSearch::new(&removing);
+    if obsolete.is_none() && moved.is_none() && in_use.is_none() {
         return;
     }
-    // Both questions' probes in one automaton, the obsolete ones first: one pass over each
-    // blob instead of two (the scan's cost is the search, once the blob is read).
+    // The questions' probes in one automaton, the obsolete ones first, then the moved code's,
+    // then the removed names: one pass over each blob instead of three (the scan's cost is
+    // the search, once the blob is read).
     let split = obsolete.as_ref().map_or(0, |o| o.probes().len());
+    let split_in_use = split + moved.as_ref().map_or(0, |m| m.probes().len());
     let all: Vec<&str> = obsolete
         .iter()
         .flat_map(|o| o.probes().iter().copied())
@@ -157,6 +168,11 @@ fn search_target(
             moved
                 .iter()
                 .flat_map(|m| m.probes().iter().map(String::as_str)),
+        )
+        .chain(
+            in_use
+                .iter()
+                .flat_map(|s| s.probes().iter().map(String::as_str)),
         )
         .collect();
     let Some(searcher) = treescan::searcher(&all) else {
@@ -169,19 +185,33 @@ fn search_target(
         repo.path(),
         &blobs,
         treescan::threads(),
-        || (HashSet::new(), Vec::new(), Vec::new()),
-        |(found, hits, spans), blob, data| {
+        || {
+            (
+                HashSet::new(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                HashMap::new(),
+            )
+        },
+        |(found, hits, spans, names, in_use_hits), blob, data| {
             // Most files hold no probe at all, which one standard search (it stops at the
             // first match) tells faster than the overlapping search below.
             if !searcher.is_match(data) {
                 return;
             }
             let moved = moved.as_ref().filter(|m| m.wants(&blob.path));
+            let in_use = in_use.as_ref().filter(|_| removed::is_searched(&blob.path));
             spans.clear();
+            names.clear();
             for m in searcher.find_overlapping_iter(data) {
                 let p = m.pattern().as_usize();
                 if p < split {
                     found.insert(p);
+                } else if p >= split_in_use {
+                    if in_use.is_some() {
+                        names.push((m.start(), m.end(), p - split_in_use));
+                    }
                 } else if moved.is_some() {
                     spans.push((m.start(), m.end()));
                 }
@@ -189,14 +219,30 @@ fn search_target(
             if let Some(m) = moved {
                 m.visit(&blob.path, data, spans, hits);
             }
+            if let Some(s) = in_use.filter(|_| !names.is_empty()) {
+                let found = s.visit(&blob.path, data, names);
+                if !found.is_empty() {
+                    in_use_hits.insert(blob.path.clone(), found);
+                }
+            }
         },
     ) else {
         return;
     };
-    let (mut found, mut hits) = (HashSet::new(), Vec::new());
-    for (f, h, _) in states {
+    let (mut found, mut hits, mut in_use_hits) = (HashSet::new(), Vec::new(), HashMap::new());
+    for (f, h, _, _, u) in states {
         found.extend(f);
         hits.extend(h);
+        in_use_hits.extend(u);
+    }
+    if let Some(s) = &in_use {
+        s.settle(
+            repo,
+            target_tree,
+            &in_use_hits,
+            &removing,
+            &mut session.patches,
+        );
     }
     if let Some(o) = &obsolete {
         let confirmed = o.settle(&found);
@@ -259,6 +305,7 @@ pub(crate) fn replay_tail(
     let mut new_tip = parent_of(session, from);
     let mut differ = differing_paths(repo, &old_tip, &new_tip)?;
     let mut candidates = Vec::new();
+    let mut removing = Vec::new();
     for i in from..session.patches.len() {
         let p = &session.patches[i];
         // Decisions that do not depend on the patch's place: a user's skip or drop, an
@@ -288,6 +335,9 @@ pub(crate) fn replay_tail(
         if let Some(probes) = probes {
             candidates.push(Candidate { index: i, probes });
         }
+        if state.new_commit.is_some() {
+            removing.extend(super::removals(repo, session, loaded, i)?);
+        }
         if previous != state.verdict && previous.is_some() {
             state.notes.push(format!(
                 "replayed after an earlier patch's resolution: was {}",
@@ -302,7 +352,7 @@ pub(crate) fn replay_tail(
         differ = differing_paths(repo, &old_tip, &new_tip)?;
     }
     session.tip = new_tip;
-    search_target(repo, target_tree, session, None, candidates);
+    search_target(repo, target_tree, session, None, candidates, removing);
     session.save(&git_dir)?;
     Ok(())
 }

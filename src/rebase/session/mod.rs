@@ -66,6 +66,9 @@ pub struct PatchState {
     /// The identifiers behind a `needs-api` or `blocked` verdict, with file:line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identifiers: Vec<crate::syntax::defs::Use>,
+    /// The definitions behind a `removes-in-use` verdict, each with the lines that still use it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_use: Vec<crate::rebase::inuse::InUse>,
     /// For `blocked`: the key of the unported patch that defines them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<String>,

@@ -218,6 +218,7 @@ fn new_state(key: String, subject: String, topic: String) -> PatchState {
         notes: Vec::new(),
         upstream: None,
         identifiers: Vec::new(),
+        in_use: Vec::new(),
         blocked_by: None,
         finding: None,
     }

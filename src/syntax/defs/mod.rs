@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
 mod mapped;
+pub mod removed;
 mod sorted;
 use mapped::Bytes;
 use sorted::Sorted;
@@ -861,6 +862,9 @@ pub trait Lookup: std::fmt::Debug {
 pub struct PatchRefs {
     pub defines: Defs,
     pub uses: Vec<Use>,
+    /// What its removed lines define and its added lines do not (filled by callers that ask:
+    /// see [`removed::patch_removes`]).
+    pub removes: Vec<removed::Removed>,
 }
 
 /// An added line of a unified diff.
@@ -878,6 +882,22 @@ pub struct Added {
 
 /// The added lines of a unified diff (`git diff`, `format-patch` or `Patch::to_buf` text).
 pub fn added_lines(diff: &str) -> Vec<Added> {
+    side_lines(diff, b'+')
+}
+
+/// The removed lines of a unified diff, numbered in the old file.
+pub fn removed_lines(diff: &str) -> Vec<Added> {
+    side_lines(diff, b'-')
+}
+
+/// The lines of one side of a diff (`+` new, `-` old), with paths and lines of that side.
+fn side_lines(diff: &str, side: u8) -> Vec<Added> {
+    let (header, range) = if side == b'+' {
+        ("+++ ", '+')
+    } else {
+        ("--- ", '-')
+    };
+    let prefix = if side == b'+' { "b/" } else { "a/" };
     let mut out = Vec::new();
     let mut path: Option<String> = None;
     let mut line = 0usize;
@@ -891,8 +911,11 @@ pub fn added_lines(diff: &str) -> Vec<Added> {
             continue;
         }
         if !in_hunk || l.starts_with("+++ ") || l.starts_with("--- ") {
-            if let Some(p) = l.strip_prefix("+++ ") {
-                path = (p != "/dev/null").then(|| p.strip_prefix("b/").unwrap_or(p).to_string());
+            if let Some(p) = l.strip_prefix(header) {
+                path = (p != "/dev/null").then(|| p.strip_prefix(prefix).unwrap_or(p).to_string());
+                continue;
+            }
+            if l.starts_with("+++ ") || l.starts_with("--- ") {
                 continue;
             }
         }
@@ -901,7 +924,7 @@ pub fn added_lines(diff: &str) -> Vec<Added> {
             let (ranges, rest) = h.split_once("@@").unwrap_or((h, ""));
             line = ranges
                 .split_whitespace()
-                .find_map(|r| r.strip_prefix('+'))
+                .find_map(|r| r.strip_prefix(range))
                 .and_then(|r| r.split(',').next())
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(1);
@@ -914,7 +937,7 @@ pub fn added_lines(diff: &str) -> Vec<Added> {
             continue;
         }
         match l.as_bytes().first() {
-            Some(b'+') => {
+            Some(&b) if b == side => {
                 if let Some(p) = &path {
                     out.push(Added {
                         path: p.clone(),
@@ -927,7 +950,7 @@ pub fn added_lines(diff: &str) -> Vec<Added> {
                 line += 1;
             }
             Some(b' ') | None => line += 1,
-            Some(b'-') | Some(b'\\') => {}
+            Some(b'-' | b'+' | b'\\') => {}
             _ => in_hunk = false,
         }
     }
