@@ -530,7 +530,7 @@ fn directive_word(line: &[u8]) -> (&[u8], usize) {
 }
 
 /// The directive's text with line continuations joined and comments removed.
-fn clean(line: &[u8]) -> String {
+pub(super) fn clean(line: &[u8]) -> String {
     let mut out = Vec::with_capacity(line.len());
     let mut i = 0;
     while i < line.len() {

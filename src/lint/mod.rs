@@ -11,6 +11,7 @@ pub mod graph;
 pub mod inband;
 pub mod includes;
 pub mod kconfig;
+pub mod macros;
 pub mod makefiles;
 pub mod parse;
 pub mod render;
@@ -385,7 +386,7 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         opts.rules.clone()
     };
     rule_paths.extend(opts.extra_rules.iter().cloned());
-    let rules = RuleSet::load(&rule_paths)?;
+    let mut rules = RuleSet::load(&rule_paths)?;
     let config = match &opts.kconfig {
         Some(f) => kconfig::Kconfig::from_file(f)?,
         None => kconfig::Kconfig::assumed(&rules.assumed_kconfig).with_off(&rules.assumed_off),
@@ -483,6 +484,11 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         *fs = scan::FileScan::default();
     }
     stats.headers_configured_out = out.iter().filter(|o| **o).count();
+    // Helper assertions the tree defines (`inband_context_only()`), for the parses below.
+    rules.assertion_macros = macros::AssertionMacros::build(
+        file_scans.iter().flat_map(|s| &s.call_macros),
+        &rules.assertions,
+    );
     stats.regions_configured_out = file_scans.iter().map(|s| s.inactive.len()).sum();
 
     let index = graph::Index::build(&files, &mut file_scans)

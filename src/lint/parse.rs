@@ -468,7 +468,8 @@ impl<'t> Frame<'t> {
     /// After the statement `done` (with its frame) in this block: does the rest of the
     /// block run in-band, or is it compiled away?
     fn after(&mut self, done: &Frame, cx: &Ctx) {
-        if self.node.kind() != "compound_statement" {
+        // A block, or the statements of a `case` (`case X: evl_switch_inband(); ...`).
+        if !matches!(self.node.kind(), "compound_statement" | "case_statement") {
             return;
         }
         let s = done.node;
@@ -500,18 +501,56 @@ impl<'t> Frame<'t> {
                     _ => false,
                 }
             }
-            // `WARN_ON(running_oob());`: asserted in-band from here on.
             "expression_statement" => s
                 .named_child(0)
                 .filter(|c| c.kind() == "call_expression")
-                .and_then(|c| {
-                    let f = c.child_by_field_name("function")?;
-                    let name = text(f, src);
-                    rules.assertions.iter().any(|a| a == name).then_some(c)
-                })
-                .is_some_and(|c| eval_oob(c, src, rules) == Tri::True),
+                .is_some_and(|c| {
+                    let name = called_name(c, src).unwrap_or("");
+                    // `evl_switch_inband();`: in-band for the rest of this block only, so
+                    // a switch in one branch leaves the other paths as they were.
+                    rules.classify(name) == super::rules::CallClass::SwitchInband
+                        // `WARN_ON(running_oob());`: asserted in-band from here on.
+                        || (rules.assertions.iter().any(|a| a == name)
+                            && eval_oob(c, src, rules) == Tri::True)
+                        // `inband_context_only();`, a macro of the tree expanding to one.
+                        || (rules.assertion_macros.contains(name)
+                            && macro_assertion(text(c, src), rules) == Tri::True)
+                }),
             _ => false,
         };
+    }
+}
+
+/// What a helper-assertion macro call (`inband_context_only()`) asserts in oob context:
+/// true when every expansion is a listed assertion whose condition holds there.
+fn macro_assertion(call: &str, rules: &RuleSet) -> Tri {
+    let expansions = rules.assertion_macros.expand(call);
+    if expansions.is_empty() {
+        return Tri::Unknown;
+    }
+    let all_true = expansions.iter().all(|e| {
+        let wrapped = format!("void f(void) {{ {e}; }}");
+        let Some(parsed) = csyntax::parse(wrapped.as_bytes()) else {
+            return false;
+        };
+        let src = &parsed.text[..];
+        let stmt = parsed
+            .tree
+            .root_node()
+            .named_child(0)
+            .and_then(|f| f.child_by_field_name("body"))
+            .and_then(|b| b.named_child(0))
+            .and_then(|s| s.named_child(0))
+            .filter(|c| c.kind() == "call_expression");
+        stmt.is_some_and(|c| {
+            let name = called_name(c, src).unwrap_or("");
+            rules.assertions.iter().any(|a| a == name) && eval_oob(c, src, rules) == Tri::True
+        })
+    });
+    if all_true {
+        Tri::True
+    } else {
+        Tri::Unknown
     }
 }
 
@@ -824,7 +863,7 @@ pub fn parse_file_for(src: &[u8], rules: &RuleSet, config: &Kconfig) -> ParsedFi
                 break;
             }
             if !cursor.goto_parent() {
-                finish(&mut out, markers, suppress_raw, rules);
+                finish(&mut out, markers, suppress_raw);
                 return out;
             }
         }
@@ -949,25 +988,12 @@ fn finish(
     out: &mut ParsedFile,
     markers: Vec<usize>,
     suppress_raw: Vec<(Vec<String>, String, u32, u32, usize)>,
-    rules: &RuleSet,
 ) {
     for (i, f) in out.functions.iter().enumerate() {
         out.by_name.entry(f.name.clone()).or_insert(i);
     }
-    // Switch to in-band: every call after the first switch in a body runs in-band.
     for f in &mut out.functions {
         f.calls.sort_by_key(|c| c.byte);
-        let mut switched = false;
-        for c in &mut f.calls {
-            if switched {
-                c.inband = true;
-            }
-            if let Target::Name(n) = &c.target {
-                if !c.inband && rules.classify(n) == super::rules::CallClass::SwitchInband {
-                    switched = true;
-                }
-            }
-        }
     }
     for m in markers {
         let target = out

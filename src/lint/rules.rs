@@ -177,6 +177,9 @@ pub struct RuleSet {
     /// Wrappers that, as a statement, assert their condition false from then on
     /// (`WARN_ON(running_oob());`).
     pub assertions: Vec<String>,
+    /// Macros of the linted tree that expand to one of `assertions`
+    /// (`inband_context_only()`): filled from the lexical pass, not from rule files.
+    pub assertion_macros: super::macros::AssertionMacros,
     /// Functions that end or report a fatal condition (panic, BUG, sanitizer reports,
     /// WARN slow paths): the walk stops there.
     pub terminal: Vec<String>,

@@ -31,6 +31,7 @@ mod install_anywhere;
 mod json_schemas;
 mod lava_shell;
 mod lint_cli;
+mod lint_evl_helpers;
 mod lint_evl_tree;
 mod lint_kernel;
 mod lint_limits;

@@ -24,6 +24,7 @@ use structs::StructBodies;
 mod defs;
 mod lexer;
 mod locks;
+pub mod macros;
 mod nesting;
 mod stores;
 mod structs;
@@ -58,6 +59,8 @@ pub struct FileScan {
     pub inactive: Vec<(usize, usize)>,
     /// The `#include`s, each marked when it is in a left-out region.
     pub includes: Vec<Include>,
+    /// Function-like macros whose body starts with a call (helper-assertion candidates).
+    pub call_macros: Vec<macros::MacroDef>,
 }
 
 /// Scans `src`. `lock_types` are the type names to record, `defines` maps `DEFINE_*`
@@ -76,9 +79,16 @@ pub fn scan(
     let mut structs = StructBodies::new(src);
     let mut locks = LockDecls::new(src, lock_types, defines);
     let mut stores = MemberStores::new(src);
+    let mut call_macros = Vec::new();
     for t in Lexer::new(src) {
         match t.kind {
-            Kind::Directive => conds.directive(&src[t.start..t.end], t.start, t.end),
+            Kind::Directive => {
+                let line = &src[t.start..t.end];
+                if conds.active() {
+                    call_macros.extend(macros::call_macro(line));
+                }
+                conds.directive(line, t.start, t.end)
+            }
             Kind::Literal => {}
             // Left out by the configuration: the build never sees these tokens.
             _ if !conds.active() => {}
@@ -108,6 +118,7 @@ pub fn scan(
         member_stores: stores.finish(),
         inactive,
         includes,
+        call_macros,
     }
 }
 
