@@ -212,8 +212,16 @@ fn removal_upstream(dir: &Path) {
         "lib/user.c",
         "int user(void)\n{\n\t/* foo() in a comment is no use */\n\treturn foo(1);\n}\n",
     );
-    write(dir, "lib/Kconfig", "config OLD_SYM\n\tbool\n\nconfig KEPT_SYM\n\tbool\n");
-    write(dir, "arch/Kconfig", "config ARCH_X\n\tbool\n\tselect OLD_SYM\n");
+    write(
+        dir,
+        "lib/Kconfig",
+        "config OLD_SYM\n\tbool\n\nconfig KEPT_SYM\n\tbool\n",
+    );
+    write(
+        dir,
+        "arch/Kconfig",
+        "config ARCH_X\n\tbool\n\tselect OLD_SYM\n",
+    );
     write(dir, "lib/core.c", &lines("core", 30));
     commit_all(dir, "v1");
     git(dir, &["tag", "v1"]);
@@ -262,7 +270,10 @@ fn a_patch_removing_what_the_tree_still_uses_is_applied_and_flagged() {
     );
     assert_eq!(code, 0, "{report}");
     assert_eq!(verdicts(&report), ["clean", "removes-in-use"]);
-    assert!(report["patches"][1]["new_commit"].is_string(), "still applied");
+    assert!(
+        report["patches"][1]["new_commit"].is_string(),
+        "still applied"
+    );
     assert_eq!(
         in_use(&report, 1),
         [
@@ -281,14 +292,22 @@ fn removals_whose_users_are_gone_or_renamed_within_the_patch_are_not_flagged() {
     let dir = tmp.path();
     removal_upstream(dir);
     // An earlier patch converts every caller, and the Kconfig user.
-    write(dir, "lib/user.c", "int user(void)\n{\n\treturn bar(1);\n}\n");
+    write(
+        dir,
+        "lib/user.c",
+        "int user(void)\n{\n\treturn bar(1);\n}\n",
+    );
     write(dir, "arch/Kconfig", "config ARCH_X\n\tbool\n");
     commit_all(dir, "p1: convert the users");
     write(dir, "lib/foo.c", "int bar(int x)\n{\n\treturn x + 1;\n}\n");
     write(dir, "lib/Kconfig", "config KEPT_SYM\n\tbool\n");
     commit_all(dir, "p2: remove foo and OLD_SYM");
     // bar is removed and defined again with another signature: a change, not a removal.
-    write(dir, "lib/foo.c", "long bar(long x)\n{\n\treturn x + 2;\n}\n");
+    write(
+        dir,
+        "lib/foo.c",
+        "long bar(long x)\n{\n\treturn x + 2;\n}\n",
+    );
     commit_all(dir, "p3: change bar");
     let (code, report) = json_run(
         dir,
