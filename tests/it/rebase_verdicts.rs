@@ -239,15 +239,26 @@ const LOCKED: &str = "static int setup_device(struct dev *d)\n{\n\tunsigned long
 
 /// A one-patch queue (LOCKED) on v1, and v2 = `upstream`.
 fn took_and_edited(dir: &Path, upstream: &str) {
+    one_patch(
+        dir,
+        "drivers/dev.c",
+        [SETUP, LOCKED, upstream],
+        "dev: lock the register programming",
+    );
+}
+
+/// A repository where `path` is `texts[0]` at v1, the queue's one patch (`subject`) makes
+/// it `texts[1]`, and v2 has `texts[2]`.
+fn one_patch(dir: &Path, path: &str, texts: [&str; 3], subject: &str) {
     git(dir, &["init", "-q", "-b", "master"]);
-    write(dir, "drivers/dev.c", SETUP);
+    write(dir, path, texts[0]);
     commit_all(dir, "v1");
     git(dir, &["tag", "v1"]);
     git(dir, &["checkout", "-q", "-b", "queue"]);
-    write(dir, "drivers/dev.c", LOCKED);
-    commit_all(dir, "dev: lock the register programming");
+    write(dir, path, texts[1]);
+    commit_all(dir, subject);
     git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
-    write(dir, "drivers/dev.c", upstream);
+    write(dir, path, texts[2]);
     commit_all(dir, "v2");
     git(dir, &["tag", "v2"]);
     git(dir, &["checkout", "-q", "master"]);
@@ -333,4 +344,58 @@ fn a_new_file_upstream_added_under_another_name_is_equivalent() {
     let (code, report) = start(dir);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(verdicts(&report), ["clean"], "{report:#}");
+}
+
+const SCHED: &str = "#include <linux/sched.h>\n\nvoid context_switch(struct task_struct *prev, struct task_struct *next)\n{\n\tswitch_mm(prev, next);\n\tswitch_to(prev, next);\n}\n";
+
+/// The queue saves a task's local mappings across a context switch with two helpers of its
+/// own; upstream (`upstream`) reworked the same switch its own way.
+fn helpers_fixture(dir: &Path, upstream: &str) {
+    let queue = SCHED.replace(
+        "void context_switch",
+        "static void kmap_local_sched_out(void)\n{\n\tif (current->kmap_ctrl.idx)\n\t\t__kmap_local_sched_out();\n}\n\nstatic void kmap_local_sched_in(void)\n{\n\tif (current->kmap_ctrl.idx)\n\t\t__kmap_local_sched_in();\n}\n\nvoid context_switch",
+    )
+    .replace(
+        "\tswitch_mm(prev, next);\n",
+        "\tkmap_local_sched_out();\n\tswitch_mm(prev, next);\n\tkmap_local_sched_in();\n",
+    );
+    one_patch(
+        dir,
+        "kernel/sched/core.c",
+        [SCHED, &queue, upstream],
+        "sched: store local kmaps in the task",
+    );
+}
+
+#[test]
+fn a_patch_whose_every_new_name_upstream_defines_is_equivalent() {
+    // Upstream merged the feature under the same names with other bodies and calls them from
+    // another place: no line matches, but applying the patch would define both twice.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let upstream = "#include <linux/sched.h>\n\nstatic inline void kmap_local_sched_out(struct task_struct *prev)\n{\n\tif (unlikely(prev->kmap_ctrl.idx))\n\t\t__kmap_local_sched_out(prev);\n}\n\nstatic inline void kmap_local_sched_in(struct task_struct *next)\n{\n\tif (unlikely(next->kmap_ctrl.idx))\n\t\t__kmap_local_sched_in(next);\n}\n\nstatic void prepare_task_switch(struct task_struct *prev)\n{\n\tkmap_local_sched_out(prev);\n}\n\nvoid context_switch(struct task_struct *prev, struct task_struct *next)\n{\n\tprepare_task_switch(prev);\n\tswitch_mm_irqs_off(prev, next);\n\tswitch_to(prev, next);\n\tkmap_local_sched_in(next);\n}\n";
+    helpers_fixture(dir, upstream);
+    let (code, report) = start(dir);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(verdicts(&report), ["upstream-equivalent"], "{report:#}");
+    let f = &report["patches"][0]["finding"];
+    assert_eq!(f["confidence"], "medium");
+    assert_eq!(f["evidence"][0]["path"], "kernel/sched/core.c");
+    // The first definition: kmap_local_sched_out on line 3 of upstream's file.
+    assert_eq!(f["evidence"][0]["line"], 3, "{f:#}");
+    let what = f["evidence"][0]["what"].as_str().unwrap();
+    assert!(
+        what.contains("`kmap_local_sched_in`, `kmap_local_sched_out`"),
+        "{what}"
+    );
+
+    // Upstream has only one of the two: the patch brings something new, it is not judged.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let one = upstream
+        .replace("static inline void kmap_local_sched_in(struct task_struct *next)\n{\n\tif (unlikely(next->kmap_ctrl.idx))\n\t\t__kmap_local_sched_in(next);\n}\n\n", "")
+        .replace("\tkmap_local_sched_in(next);\n", "");
+    helpers_fixture(dir, &one);
+    let (_, report) = start(dir);
+    assert_ne!(verdicts(&report), ["upstream-equivalent"], "{report:#}");
 }

@@ -7,6 +7,7 @@
 //! Judged before the merge so that no resolver of the cascade carries a change upstream
 //! already has, and so that a merge git would call clean cannot add a second copy of it.
 
+pub mod defined;
 pub mod equivalent;
 pub mod hunks;
 pub mod mostly;
@@ -100,10 +101,17 @@ pub fn judge(
     let mut gone = Vec::new();
     let mut open = false;
     let mut tally = mostly::Tally::default();
+    let mut defined = defined::Tally::default();
     let touched: HashSet<&str> = PathChange::touched(changes);
     for change in changes {
         match judge_path(
-            repo, ours, base_tree, change, follower, &touched, &mut tally,
+            repo,
+            ours,
+            base_tree,
+            change,
+            follower,
+            &touched,
+            (&mut tally, &mut defined),
         )? {
             PathJudged::Neutral => {}
             PathJudged::Open if tally.contradicted() => return Ok(Judgement::None),
@@ -115,8 +123,9 @@ pub fn judge(
         }
     }
     if open {
-        // Hunk by hunk the change is not there; over the whole patch it may be.
-        return Ok(match tally.verdict() {
+        // Hunk by hunk the change is not there; over the whole patch it may be: its lines,
+        // or else the names it introduces.
+        return Ok(match tally.verdict().or_else(|| defined.verdict()) {
             Some(evidence) => Judgement::Equivalent(Finding {
                 verdict: Verdict::UpstreamEquivalent,
                 confidence: Confidence::Medium,
@@ -186,7 +195,7 @@ fn judge_path(
     change: &PathChange,
     follower: &mut Follower,
     touched: &HashSet<&str>,
-    tally: &mut mostly::Tally,
+    (tally, defined): (&mut mostly::Tally, &mut defined::Tally),
 ) -> Result<PathJudged> {
     let (Some(theirs), shown) = (change.theirs, change.display()) else {
         // A deletion: neutral when the target has no such file either.
@@ -244,12 +253,13 @@ fn judge_path(
             return Ok(PathJudged::Open);
         }
     };
+    let target_path = target.as_ref().map_or(shown, |(p, _)| p.as_str());
+    defined.count(shown, &old, &new, target_path, target_text.as_deref());
     // A new file the target does not have at all: nothing to compare with.
     if change.base.is_none() && target_text.is_none() {
         tally.absent(new.lines().filter(|l| meaningful(l.trim())).count());
         return Ok(PathJudged::Open);
     }
-    let target_path = target.as_ref().map_or(shown, |(p, _)| p.as_str());
     let lines = target_text.as_deref().map(Lines::new);
     let mut scopes = target_text
         .as_deref()
