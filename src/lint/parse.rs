@@ -456,6 +456,8 @@ struct Frame<'t> {
     /// In a block, after `ret = evl_switch_oob();` made in-band code oob: `ret`, whose
     /// error test in the next statement leads back to in-band.
     switch_result: Option<Node<'t>>,
+    /// Inside a loop already searched for a switch back to oob and found without one.
+    no_switch_within: bool,
     /// Code here is compiled away for the configuration (`if (IS_ENABLED(CONFIG_KASAN))`
     /// with KASAN off): its calls are not calls.
     dead: bool,
@@ -497,6 +499,7 @@ impl<'t> Frame<'t> {
             switched_oob: false,
             branches,
             switch_result: None,
+            no_switch_within: false,
             dead,
             rest_dead: false,
             cond,
@@ -542,6 +545,27 @@ impl<'t> Frame<'t> {
             _ => {}
         }
         let mut f = Frame::new(child, inband, dead, cx);
+        f.no_switch_within = self.no_switch_within;
+        // A loop whose body switches back to oob starts its next turn there: in-band code
+        // before the switch in the body is oob too. Its text is searched once (a loop in
+        // one found without a switch is not searched again), so this stays linear.
+        let looping = matches!(
+            child.kind(),
+            "for_statement" | "while_statement" | "do_statement"
+        );
+        if looping && f.inband && !dead && !f.no_switch_within {
+            let body = text(child, cx.src);
+            if cx
+                .rules
+                .switch_oob
+                .iter()
+                .any(|s| body.contains(s.as_str()))
+            {
+                f.inband = false;
+            } else {
+                f.no_switch_within = true;
+            }
+        }
         // `ret = evl_switch_oob(); if (ret) { ... }`: the error branch is in-band again.
         if let (Some(var), false, "if_statement") = (self.switch_result, dead, child.kind()) {
             let name = text(var, cx.src);
@@ -1580,6 +1604,18 @@ mod tests {
                 oob("d"),
                 oob("evl_switch_inband"),
                 ib("e")
+            ]
+        );
+        // A loop switching back to oob in its body starts its next turn oob.
+        let src = "void f(int n)\n{\n\tevl_switch_inband(0);\n\twhile (n--) {\n\t\ta();\n\t\tif (evl_switch_oob())\n\t\t\tbreak;\n\t\tb();\n\t}\n\tfor (;;)\n\t\tc();\n}\n";
+        assert_eq!(
+            stages(src, &r),
+            [
+                oob("evl_switch_inband"),
+                oob("a"),
+                oob("evl_switch_oob"),
+                oob("b"),
+                oob("c")
             ]
         );
     }
