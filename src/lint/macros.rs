@@ -1,23 +1,30 @@
-//! Helper assertions the linted tree defines as macros: `#define inband_context_only()
-//! EVL_WARN_ON_ONCE(CORE, !running_inband())` (EVL's include/evl/assert.h). A statement
-//! calling one counts as the assertion its body makes, so `inband_context_only();` reads
-//! like `WARN_ON(running_oob());`. The lexical pass records every function-like macro
-//! whose body starts with a call ([`scan::macros`](super::scan::macros)); a macro is kept
-//! when that call is a listed assertion (`assertions` in `rules/oob-entries.toml`) or,
-//! within [`MAX_LEVELS`], another kept macro (`assert_evl_lock(l)` is
-//! `assert_hard_lock(&(l)->_lock)`). Expansion substitutes the arguments' text.
+//! Helper assertions and guard conditions the linted tree defines as macros: `#define
+//! inband_context_only() EVL_WARN_ON_ONCE(CORE, !running_inband())` (EVL's
+//! include/evl/assert.h), `#define oob_only() do { WARN_ON_ONCE(running_inband()); }
+//! while (0)`, `#define stage_mismatch() unlikely(running_inband())`. A statement calling
+//! one counts as the assertion its body makes, so `inband_context_only();` reads like
+//! `WARN_ON(running_oob());`, and a condition calling one has the value its expansion has
+//! in oob context, so `if (stage_mismatch()) return -EPERM;` reads like `if
+//! (unlikely(running_inband())) return -EPERM;`. The lexical pass records every
+//! function-like macro whose body starts with a call or is a `do { ... } while (0)` block
+//! with calls ([`scan::macros`](super::scan::macros)); a macro is kept when a call it
+//! leads with is a listed name (an assertion, a condition wrapper, a stage test: the
+//! rules of `rules/oob-entries.toml`) or, within [`MAX_LEVELS`], another kept macro
+//! (`assert_evl_lock(l)` is `assert_hard_lock(&(l)->_lock)`). Expansion substitutes the
+//! arguments' text.
 
 use std::collections::HashMap;
 
-use super::scan::macros::{ident_len, MacroDef};
+use super::parse::Tri;
+use super::scan::macros::{ident_len, statements, MacroDef};
 
 /// Macro levels followed from a statement down to a listed assertion.
 pub const MAX_LEVELS: usize = 3;
 /// Longest expansion kept (the bodies are short; arguments could be anything).
 const MAX_EXPANSION: usize = 4096;
 
-/// The function-like macros whose expansion is a listed assertion, by name (every
-/// definition the build sees of that name).
+/// The function-like macros leading to a listed name, by name (every definition the
+/// build sees of that name).
 #[derive(Debug, Default, Clone)]
 pub struct AssertionMacros {
     defs: HashMap<String, Vec<MacroDef>>,
@@ -25,10 +32,10 @@ pub struct AssertionMacros {
 
 impl AssertionMacros {
     /// Keeps, of `all`, the names every recorded definition of which leads to a listed
-    /// assertion within [`MAX_LEVELS`]. A listed name is never a macro here: its meaning
-    /// is the rules'.
-    pub fn build<'a>(all: impl IntoIterator<Item = &'a MacroDef>, assertions: &[String]) -> Self {
-        let listed = |n: &str| assertions.iter().any(|a| a == n);
+    /// name within [`MAX_LEVELS`]. A listed name is never a macro here: its meaning is
+    /// the rules'.
+    pub fn build<'a>(all: impl IntoIterator<Item = &'a MacroDef>, listed: &[String]) -> Self {
+        let listed = |n: &str| listed.iter().any(|a| a == n);
         let mut by_name: HashMap<&str, Vec<&MacroDef>> = HashMap::new();
         for d in all {
             if !listed(&d.name) {
@@ -42,8 +49,9 @@ impl AssertionMacros {
                 .filter(|(name, ds)| {
                     !defs.contains_key(**name)
                         && ds.iter().all(|d| {
-                            let lead = leading_name(&d.body);
-                            listed(lead) || defs.contains_key(lead)
+                            d.heads()
+                                .into_iter()
+                                .any(|h| listed(h) || defs.contains_key(h))
                         })
                 })
                 .map(|(name, _)| *name)
@@ -68,44 +76,74 @@ impl AssertionMacros {
         self.defs.contains_key(name)
     }
 
-    /// The listed-assertion calls the call text `call` (`assert_evl_lock(&x->lock)`)
-    /// expands to, one per definition path; empty when it is not a kept macro's call.
-    pub fn expand(&self, call: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        if split_call(call).is_none_or(|(name, _)| !self.contains(name)) {
-            return out;
+    /// What the text `call` (`assert_evl_lock(&x->lock)`, `stage_mismatch() && x`),
+    /// leading with a kept macro's call, means in oob context, by every definition of
+    /// that macro: `leaf` judges a text leading with a listed name. As a `statement`
+    /// (`inband_context_only();`) it is true when, in every definition, some statement of
+    /// the body is (a `do { } while (0)` body runs them all); as a condition, the value
+    /// every definition agrees on, unknown otherwise or for a statement macro.
+    pub fn eval(&self, call: &str, statement: bool, leaf: &mut dyn FnMut(&str) -> Tri) -> Tri {
+        match split_call(call) {
+            Some((name, _, _)) if self.contains(name) => {
+                self.eval_levels(call, statement, MAX_LEVELS, leaf)
+            }
+            _ => Tri::Unknown,
         }
-        self.expand_into(call, MAX_LEVELS, &mut out);
-        out
     }
 
-    fn expand_into(&self, call: &str, levels: usize, out: &mut Vec<String>) {
-        let Some((name, args)) = split_call(call) else {
-            return;
+    fn eval_levels(
+        &self,
+        text: &str,
+        statement: bool,
+        levels: usize,
+        leaf: &mut dyn FnMut(&str) -> Tri,
+    ) -> Tri {
+        let text = text.trim();
+        let Some((name, args, end)) = split_call(text) else {
+            return Tri::Unknown;
         };
         let Some(defs) = self.defs.get(name) else {
-            out.push(call.to_string());
-            return;
+            return leaf(text);
         };
+        let rest = text[end..].trim();
         if levels == 0 {
-            return;
+            return Tri::Unknown;
         }
+        let mut agreed: Option<Tri> = None;
         for d in defs {
-            if let Some(text) = substitute(d, &args) {
-                self.expand_into(&text, levels - 1, out);
-            }
+            let Some(body) = substitute(d, &args) else {
+                return Tri::Unknown;
+            };
+            let v = if d.statement {
+                // `do { ... } while (0)` is a whole statement: nothing may follow it.
+                if !statement || !rest.is_empty() {
+                    return Tri::Unknown;
+                }
+                let asserts = statements(&body)
+                    .any(|s| self.eval_levels(s, true, levels - 1, leaf) == Tri::True);
+                if asserts {
+                    Tri::True
+                } else {
+                    Tri::Unknown
+                }
+            } else {
+                // Textual, as the preprocessor does: `m(x) && y` is the body, then `&& y`.
+                let whole = format!("{body} {rest}");
+                self.eval_levels(whole.trim_end(), statement, levels - 1, leaf)
+            };
+            agreed = match agreed {
+                Some(a) if a != v => return Tri::Unknown,
+                _ => Some(v),
+            };
         }
+        agreed.unwrap_or(Tri::Unknown)
     }
 }
 
-/// The name a body's leading call calls.
-fn leading_name(body: &str) -> &str {
-    &body[..ident_len(body.as_bytes())]
-}
-
-/// `name(a, b(c, d))` as `name` and `["a", "b(c, d)"]`: the call at the start of `text`,
-/// split at its top-level commas; `None` when `text` does not start with a call.
-pub fn split_call(text: &str) -> Option<(&str, Vec<&str>)> {
+/// `name(a, b(c, d))` as `name`, `["a", "b(c, d)"]` and the offset after its `)`: the
+/// call at the start of `text` (trimmed), split at its top-level commas; `None` when
+/// `text` does not start with a call.
+pub fn split_call(text: &str) -> Option<(&str, Vec<&str>, usize)> {
     let text = text.trim();
     let n = ident_len(text.as_bytes());
     let open = n + text[n..].find('(')?;
@@ -129,7 +167,7 @@ pub fn split_call(text: &str) -> Option<(&str, Vec<&str>)> {
                 if !last.is_empty() || !args.is_empty() {
                     args.push(last);
                 }
-                return Some((&text[..n], args));
+                return Some((&text[..n], args, i + 1));
             }
             (None, b')' | b']' | b'}') => depth = depth.saturating_sub(1),
             (None, b',') if depth == 0 => {
@@ -209,8 +247,25 @@ mod tests {
             .iter()
             .map(|l| call_macro(l.as_bytes()).unwrap())
             .collect();
-        let listed = ["EVL_WARN_ON_ONCE".to_string(), "WARN_ON".to_string()];
+        let listed = ["EVL_WARN_ON_ONCE", "WARN_ON", "unlikely", "running_inband"];
+        let listed: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
         AssertionMacros::build(&defs, &listed)
+    }
+
+    /// The texts `eval` hands the leaf (which says true to those leading with a listed
+    /// name), and the result.
+    fn leaves(t: &AssertionMacros, call: &str, statement: bool) -> (Vec<String>, Tri) {
+        let mut seen = Vec::new();
+        let v = t.eval(call, statement, &mut |s: &str| {
+            seen.push(s.to_string());
+            let listed = ["EVL_WARN_ON_ONCE(", "WARN_ON(", "unlikely("];
+            if listed.iter().any(|l| s.starts_with(l)) {
+                Tri::True
+            } else {
+                Tri::Unknown
+            }
+        });
+        (seen, v)
     }
 
     #[test]
@@ -225,11 +280,14 @@ mod tests {
             "#define mixed(x) foo(x)",
         ]);
         assert_eq!(
-            t.expand("inband_context_only()"),
-            ["EVL_WARN_ON_ONCE(CORE, !running_inband())"]
+            leaves(&t, "inband_context_only()", true),
+            (
+                vec!["EVL_WARN_ON_ONCE(CORE, !running_inband())".into()],
+                Tri::True
+            )
         );
         assert_eq!(
-            t.expand("assert_evl_lock(&rq->lock)"),
+            leaves(&t, "assert_evl_lock(&rq->lock)", true).0,
             ["EVL_WARN_ON_ONCE(CORE, !(raw_spin_is_locked(&(&rq->lock)->_lock) && hard_irqs_disabled()))"]
         );
         assert!(t.contains("assert_hard_lock"));
@@ -237,7 +295,58 @@ mod tests {
         assert!(!t.contains("EVL_WARN_ON_ONCE"));
         assert!(!t.contains("unrelated"));
         assert!(!t.contains("mixed"));
-        assert!(t.expand("assert_hard_lock()").is_empty(), "argument count");
+        assert_eq!(
+            leaves(&t, "assert_hard_lock()", true).1,
+            Tri::Unknown,
+            "argument count"
+        );
+        assert_eq!(leaves(&t, "unrelated(1)", true).1, Tri::Unknown);
+    }
+
+    #[test]
+    fn statement_macros_assert_what_one_of_their_statements_does() {
+        let t = table(&[
+            "#define oob_only() do { trace_it(); WARN_ON(running_inband()); } while (0)",
+            "#define inband_only() do { inband_context_only(); } while (0)",
+            "#define inband_context_only() EVL_WARN_ON_ONCE(CORE, !running_inband())",
+            "#define stage_mismatch() unlikely(running_inband())",
+        ]);
+        assert_eq!(
+            leaves(&t, "oob_only()", true),
+            (
+                vec!["trace_it()".into(), "WARN_ON(running_inband())".into()],
+                Tri::True
+            )
+        );
+        assert_eq!(
+            leaves(&t, "inband_only()", true).0,
+            ["EVL_WARN_ON_ONCE(CORE, !running_inband())"]
+        );
+        // A statement macro is never a condition; an expression macro is, with what follows.
+        assert_eq!(leaves(&t, "oob_only()", false).1, Tri::Unknown);
+        assert_eq!(
+            leaves(&t, "stage_mismatch() && x", false).0,
+            ["unlikely(running_inband()) && x"]
+        );
+        // The leaf's verdict decides; definitions that disagree give unknown.
+        let v = t.eval("stage_mismatch()", false, &mut |_| Tri::False);
+        assert_eq!(v, Tri::False);
+    }
+
+    #[test]
+    fn definitions_must_agree() {
+        let t = table(&[
+            "#define check() unlikely(running_inband())",
+            "#define check() unlikely(other())",
+        ]);
+        let v = t.eval("check()", false, &mut |s| {
+            if s.contains("running_inband") {
+                Tri::False
+            } else {
+                Tri::Unknown
+            }
+        });
+        assert_eq!(v, Tri::Unknown);
     }
 
     #[test]
@@ -252,16 +361,16 @@ mod tests {
             "#define l4() WARN_ON(running_oob())",
         ]);
         assert!(t.contains("l2") && !t.contains("l1"));
-        assert_eq!(t.expand("l2()"), ["WARN_ON(running_oob())"]);
+        assert_eq!(leaves(&t, "l2()", true).0, ["WARN_ON(running_oob())"]);
     }
 
     #[test]
     fn calls_split_at_top_level_commas() {
         assert_eq!(
-            split_call(" f(a, g(b, c), \"x,)\", {1, 2})"),
-            Some(("f", vec!["a", "g(b, c)", "\"x,)\"", "{1, 2}"]))
+            split_call(" f(a, g(b, c), \"x,)\", {1, 2}) && y"),
+            Some(("f", vec!["a", "g(b, c)", "\"x,)\"", "{1, 2}"], 28))
         );
-        assert_eq!(split_call("f()"), Some(("f", vec![])));
+        assert_eq!(split_call("f()"), Some(("f", vec![], 3)));
         assert_eq!(split_call("f(a"), None);
         assert_eq!(split_call("(f)(a)"), None);
         assert_eq!(split_call("f x(a)"), None);

@@ -19,6 +19,7 @@ pub mod roots;
 pub mod rules;
 pub mod sarif;
 pub mod scan;
+pub mod switch;
 pub mod userspace;
 
 use std::collections::BTreeMap;
@@ -484,11 +485,16 @@ pub fn run(opts: &LintOptions) -> Result<LintReport, LintError> {
         *fs = scan::FileScan::default();
     }
     stats.headers_configured_out = out.iter().filter(|o| **o).count();
-    // Helper assertions the tree defines (`inband_context_only()`), for the parses below.
-    rules.assertion_macros = macros::AssertionMacros::build(
-        file_scans.iter().flat_map(|s| &s.call_macros),
-        &rules.assertions,
-    );
+    // Helper assertions and guard conditions the tree defines (`inband_context_only()`),
+    // for the parses below: macros leading to an assertion, a wrapper or a stage test.
+    let listed: Vec<String> = (rules.assertions.iter())
+        .chain(rules.condition_wrappers.keys())
+        .chain(&rules.oob_checks)
+        .chain(&rules.inband_checks)
+        .cloned()
+        .collect();
+    rules.assertion_macros =
+        macros::AssertionMacros::build(file_scans.iter().flat_map(|s| &s.call_macros), &listed);
     stats.regions_configured_out = file_scans.iter().map(|s| s.inactive.len()).sum();
 
     let index = graph::Index::build(&files, &mut file_scans)

@@ -12,6 +12,7 @@ use tree_sitter::Node;
 use super::cond::{self, Tri as Fixed};
 use super::kconfig::Kconfig;
 use super::rules::RuleSet;
+use super::switch;
 use crate::syntax::c::{self as csyntax, declarator_name, text};
 
 /// What a call names.
@@ -283,14 +284,14 @@ impl Tri {
 }
 
 /// The name a call calls when it is a plain identifier (`f(...)`).
-fn called_name<'s>(call: Node, src: &'s [u8]) -> Option<&'s str> {
+pub(super) fn called_name<'s>(call: Node, src: &'s [u8]) -> Option<&'s str> {
     call.child_by_field_name("function")
         .filter(|f| f.kind() == "identifier")
         .map(|f| text(f, src))
 }
 
 /// The last named child that is not a comment (the expression inside parentheses).
-fn last_named(node: Node) -> Option<Node> {
+pub(super) fn last_named(node: Node) -> Option<Node> {
     let mut c = node.walk();
     let last = node
         .named_children(&mut c)
@@ -300,7 +301,7 @@ fn last_named(node: Node) -> Option<Node> {
 }
 
 /// The argument `i` of a call node, skipping comments.
-fn call_arg(call: Node, i: usize) -> Option<Node> {
+pub(super) fn call_arg(call: Node, i: usize) -> Option<Node> {
     let args = call.child_by_field_name("arguments")?;
     let mut c = args.walk();
     let found = args
@@ -357,12 +358,45 @@ fn eval_at(node: Node, src: &[u8], rules: &RuleSet, depth: usize) -> Tri {
                 Tri::False
             } else if let Some(&i) = rules.condition_wrappers.get(name) {
                 sub(call_arg(node, i))
+            } else if rules.assertion_macros.contains(name) {
+                // `if (stage_mismatch())`, a macro of the tree: its expansion's value.
+                rules
+                    .assertion_macros
+                    .eval(text(node, src), false, &mut |e: &str| {
+                        eval_text(e, rules, depth + 1)
+                    })
             } else {
                 Tri::Unknown
             }
         }
         _ => Tri::Unknown,
     }
+}
+
+/// The value in oob context of an expression given as text (a macro's expansion); only
+/// parsed when it names a stage test, as nothing else can be known.
+fn eval_text(expr: &str, rules: &RuleSet, depth: usize) -> Tri {
+    let names = rules.oob_checks.iter().chain(&rules.inband_checks);
+    if depth > MAX_COND_DEPTH || !names.into_iter().any(|c| expr.contains(c.as_str())) {
+        return Tri::Unknown;
+    }
+    with_expression(expr, |e, src| eval_at(e, src, rules, depth)).unwrap_or(Tri::Unknown)
+}
+
+/// Parses `expr` as the expression of a statement and runs `f` on its node.
+fn with_expression<T>(expr: &str, f: impl FnOnce(Node, &[u8]) -> T) -> Option<T> {
+    let wrapped = format!("void f(void) {{ {expr}; }}");
+    let parsed = csyntax::parse(wrapped.as_bytes())?;
+    let src = &parsed.text[..];
+    let e = parsed
+        .tree
+        .root_node()
+        .named_child(0)
+        .and_then(|f| f.child_by_field_name("body"))
+        .and_then(|b| b.named_child(0))
+        .filter(|s| s.kind() == "expression_statement")
+        .and_then(|s| s.named_child(0))?;
+    Some(f(e, src))
 }
 
 /// Does this statement always leave the enclosing block (return/goto/break/continue)?
@@ -391,6 +425,18 @@ struct Ctx<'c> {
     config: &'c Kconfig,
 }
 
+/// Where the rest of a block runs, by the statements passed so far.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rest {
+    /// Where the block itself runs.
+    Inherit,
+    /// In-band only: after an early exit on an oob test, an assertion that the stage is
+    /// in-band, or a switch to in-band.
+    Inband,
+    /// Possibly oob, whatever the block inherited: after a switch back to oob.
+    Oob,
+}
+
 /// The guard state of one node of the syntax tree, computed once from its parent's
 /// (so the analysis is linear in the function's size).
 #[derive(Clone, Copy)]
@@ -398,9 +444,20 @@ struct Frame<'t> {
     node: Node<'t>,
     /// Code here cannot run in oob context.
     inband: bool,
-    /// In a block: the statements from here on run in-band (after an early exit on an
-    /// oob test, or an assertion that the stage is in-band).
-    rest_inband: bool,
+    /// In a block: where the statements from here on run.
+    rest: Rest,
+    /// A switch to oob runs in this node and may fall out of it (it does not always
+    /// return or jump away first).
+    switched_oob: bool,
+    /// For an `if` testing the result of a switch to oob: whether its consequence and
+    /// its alternative are in-band, replacing what they inherit (the error branch keeps
+    /// the stage from before the switch, the success branch is oob).
+    branches: [Option<bool>; 2],
+    /// In a block, after `ret = evl_switch_oob();` made in-band code oob: `ret`, whose
+    /// error test in the next statement leads back to in-band.
+    switch_result: Option<Node<'t>>,
+    /// Inside a loop already searched for a switch back to oob and found without one.
+    no_switch_within: bool,
     /// Code here is compiled away for the configuration (`if (IS_ENABLED(CONFIG_KASAN))`
     /// with KASAN off): its calls are not calls.
     dead: bool,
@@ -425,10 +482,24 @@ impl<'t> Frame<'t> {
             Some(c) if !dead => (eval_oob(c, cx.src, cx.rules), eval_fixed(c, cx, 0)),
             _ => (Tri::Unknown, Fixed::Unknown),
         };
+        // `if (evl_switch_oob()) return -EPERM;`: the error branch runs where the `if`
+        // does, the other one oob.
+        let branches = match tested {
+            Some(c) if !dead && node.kind() == "if_statement" => {
+                switch::test(c, cx.src, cx.rules, None).map_or([None, None], |t| {
+                    t.map(|o| Some(o == switch::Outcome::Failed && inband))
+                })
+            }
+            _ => [None, None],
+        };
         Frame {
             node,
             inband,
-            rest_inband: false,
+            rest: Rest::Inherit,
+            switched_oob: false,
+            branches,
+            switch_result: None,
+            no_switch_within: false,
             dead,
             rest_dead: false,
             cond,
@@ -436,16 +507,27 @@ impl<'t> Frame<'t> {
         }
     }
 
+    /// Is code placed here, after the statements passed so far, in-band only?
+    fn inband_here(&self) -> bool {
+        match self.rest {
+            Rest::Inherit => self.inband,
+            Rest::Inband => true,
+            Rest::Oob => false,
+        }
+    }
+
     /// The frame of a child reached through `field` of this node.
     fn child(&self, child: Node<'t>, field: Option<&str>, cx: &Ctx) -> Frame<'t> {
-        let mut inband = self.inband || self.rest_inband;
+        let mut inband = self.inband_here();
         let mut dead = self.dead || self.rest_dead;
         match (self.node.kind(), field) {
             ("if_statement" | "conditional_expression", Some("consequence")) => {
+                inband = self.branches[0].unwrap_or(inband);
                 inband |= self.cond == Tri::False;
                 dead |= self.fixed == Fixed::No;
             }
             ("if_statement" | "conditional_expression", Some("alternative")) => {
+                inband = self.branches[1].unwrap_or(inband);
                 inband |= self.cond == Tri::True;
                 dead |= self.fixed == Fixed::Yes;
             }
@@ -462,17 +544,52 @@ impl<'t> Frame<'t> {
             }
             _ => {}
         }
-        Frame::new(child, inband, dead, cx)
+        let mut f = Frame::new(child, inband, dead, cx);
+        f.no_switch_within = self.no_switch_within;
+        // A loop whose body switches back to oob starts its next turn there: in-band code
+        // before the switch in the body is oob too. Its text is searched once (a loop in
+        // one found without a switch is not searched again), so this stays linear.
+        let looping = matches!(
+            child.kind(),
+            "for_statement" | "while_statement" | "do_statement"
+        );
+        if looping && f.inband && !dead && !f.no_switch_within {
+            let body = text(child, cx.src);
+            if cx
+                .rules
+                .switch_oob
+                .iter()
+                .any(|s| body.contains(s.as_str()))
+            {
+                f.inband = false;
+            } else {
+                f.no_switch_within = true;
+            }
+        }
+        // `ret = evl_switch_oob(); if (ret) { ... }`: the error branch is in-band again.
+        if let (Some(var), false, "if_statement") = (self.switch_result, dead, child.kind()) {
+            let name = text(var, cx.src);
+            let tested = child.child_by_field_name("condition");
+            if let Some(t) = tested.and_then(|c| switch::test(c, cx.src, cx.rules, Some(name))) {
+                f.branches = t.map(|o| (o == switch::Outcome::Failed).then_some(true));
+            }
+        }
+        f
     }
 
-    /// After the statement `done` (with its frame) in this block: does the rest of the
-    /// block run in-band, or is it compiled away?
-    fn after(&mut self, done: &Frame, cx: &Ctx) {
+    /// After the statement `done` (with its frame) in this block: where does the rest of
+    /// the block run, and is it compiled away?
+    fn after(&mut self, done: &Frame<'t>, cx: &Ctx) {
+        // A switch to oob inside a branch reaches past it unless the branch leaves.
+        let switched = done.switched_oob && !exits(done.node);
+        self.switched_oob |= switched;
         // A block, or the statements of a `case` (`case X: evl_switch_inband(); ...`).
         if !matches!(self.node.kind(), "compound_statement" | "case_statement") {
             return;
         }
         let s = done.node;
+        // A switch's result is tested in the statement right after it, or not at all.
+        self.switch_result = None;
         if !self.rest_dead && s.kind() == "if_statement" {
             let then_exits = s.child_by_field_name("consequence").is_some_and(exits);
             let alt = s.child_by_field_name("alternative");
@@ -484,11 +601,19 @@ impl<'t> Frame<'t> {
                 _ => false,
             };
         }
-        if self.rest_inband {
+        if switched {
+            // `ret = evl_switch_oob();`: possibly oob from here, in-band code or not.
+            if self.inband_here() {
+                self.switch_result = switch::result_var(s, cx.src, cx.rules);
+            }
+            self.rest = Rest::Oob;
+            return;
+        }
+        if self.rest == Rest::Inband {
             return;
         }
         let (src, rules) = (cx.src, cx.rules);
-        self.rest_inband = match s.kind() {
+        let inband = match s.kind() {
             "if_statement" => {
                 let then_exits = s.child_by_field_name("consequence").is_some_and(exits);
                 let alt = s.child_by_field_name("alternative");
@@ -518,40 +643,28 @@ impl<'t> Frame<'t> {
                 }),
             _ => false,
         };
+        if inband {
+            self.rest = Rest::Inband;
+        }
     }
 }
 
-/// What a helper-assertion macro call (`inband_context_only()`) asserts in oob context:
-/// true when every expansion is a listed assertion whose condition holds there.
+/// What a helper-assertion macro call (`inband_context_only()`, `oob_only()` with a
+/// `do { } while (0)` body) asserts in oob context: true when every definition makes a
+/// listed assertion whose condition holds there.
 fn macro_assertion(call: &str, rules: &RuleSet) -> Tri {
-    let expansions = rules.assertion_macros.expand(call);
-    if expansions.is_empty() {
-        return Tri::Unknown;
-    }
-    let all_true = expansions.iter().all(|e| {
-        let wrapped = format!("void f(void) {{ {e}; }}");
-        let Some(parsed) = csyntax::parse(wrapped.as_bytes()) else {
-            return false;
-        };
-        let src = &parsed.text[..];
-        let stmt = parsed
-            .tree
-            .root_node()
-            .named_child(0)
-            .and_then(|f| f.child_by_field_name("body"))
-            .and_then(|b| b.named_child(0))
-            .and_then(|s| s.named_child(0))
-            .filter(|c| c.kind() == "call_expression");
-        stmt.is_some_and(|c| {
-            let name = called_name(c, src).unwrap_or("");
-            rules.assertions.iter().any(|a| a == name) && eval_oob(c, src, rules) == Tri::True
-        })
-    });
-    if all_true {
-        Tri::True
-    } else {
-        Tri::Unknown
-    }
+    rules.assertion_macros.eval(call, true, &mut |e: &str| {
+        let asserts = with_expression(e, |c, src| {
+            c.kind() == "call_expression"
+                && called_name(c, src).is_some_and(|n| rules.assertions.iter().any(|a| a == n))
+                && eval_oob(c, src, rules) == Tri::True
+        });
+        if asserts == Some(true) {
+            Tri::True
+        } else {
+            Tri::Unknown
+        }
+    })
 }
 
 /// `a && b` or `a || b`.
@@ -768,6 +881,12 @@ pub fn parse_file_for(src: &[u8], rules: &RuleSet, config: &Kconfig) -> ParsedFi
                 }
             }
             "call_expression" => {
+                // `evl_switch_oob()`: the blocks around it may run oob again after it.
+                if called_name(node, src).is_some_and(|n| rules.switch_oob.iter().any(|s| s == n)) {
+                    if let Some(f) = frames.last_mut() {
+                        f.switched_oob = true;
+                    }
+                }
                 if let Some((fi, _)) = current {
                     if let Some(call) = make_call(node, here.inband, src, rules) {
                         seen_calls.insert(call.byte);
@@ -1401,6 +1520,103 @@ mod tests {
                 base: None,
                 field: "c".into()
             }
+        );
+    }
+
+    /// The in-band flag of each call of the first function, by name.
+    fn stages(src: &str, rules: &RuleSet) -> Vec<(String, bool)> {
+        names(&parse_file(src.as_bytes(), rules).functions[0])
+    }
+
+    #[test]
+    fn switches_back_to_oob_follow_the_result() {
+        let r = rules();
+        let ib = |n: &str| (n.to_string(), true);
+        let oob = |n: &str| (n.to_string(), false);
+        // Through a variable tested in the next statement: the error branch keeps the
+        // stage from before the call, the rest is oob.
+        let src = "int f(void)\n{\n\tint ret;\n\tevl_switch_inband(0);\n\ta();\n\tret = evl_switch_oob();\n\tif (unlikely(ret)) {\n\t\tb();\n\t\treturn ret;\n\t}\n\tc();\n\tif (ret)\n\t\td();\n\treturn 0;\n}\n";
+        assert_eq!(
+            stages(src, &r),
+            [
+                oob("evl_switch_inband"),
+                ib("a"),
+                ib("evl_switch_oob"),
+                oob("unlikely"),
+                ib("b"),
+                oob("c"),
+                oob("d")
+            ]
+        );
+        // Directly, with one error code, and declared: the other branch may be oob.
+        let src = "int f(void)\n{\n\tevl_switch_inband(0);\n\tif (evl_switch_oob() == -ERESTARTSYS)\n\t\ta();\n\telse\n\t\tb();\n\tc();\n}\nint g(void)\n{\n\tevl_switch_inband(0);\n\tint ret = evl_switch_oob();\n\tif (!ret)\n\t\tok();\n\telse\n\t\tfailed();\n}\n";
+        let p = parse_file(src.as_bytes(), &r);
+        assert_eq!(
+            names(&p.functions[0]),
+            [
+                oob("evl_switch_inband"),
+                ib("evl_switch_oob"),
+                ib("a"),
+                oob("b"),
+                oob("c")
+            ]
+        );
+        assert_eq!(
+            names(&p.functions[1]),
+            [
+                oob("evl_switch_inband"),
+                ib("evl_switch_oob"),
+                oob("ok"),
+                ib("failed")
+            ]
+        );
+    }
+
+    #[test]
+    fn switches_back_to_oob_stay_conservative() {
+        let r = rules();
+        let ib = |n: &str| (n.to_string(), true);
+        let oob = |n: &str| (n.to_string(), false);
+        // A switch in a branch reaches past it (unless the branch leaves); a result tested
+        // later than the next statement, or a switch from code that may already be oob,
+        // proves nothing about the error branch.
+        let src = "void f(int x)\n{\n\tevl_switch_inband(0);\n\tif (x)\n\t\tevl_switch_oob();\n\ta();\n}\nvoid g(int x)\n{\n\tevl_switch_inband(0);\n\tif (x) {\n\t\tevl_switch_oob();\n\t\treturn;\n\t}\n\tb();\n\tret = evl_switch_oob();\n\ttrace(ret);\n\tif (ret)\n\t\tc();\n}\nvoid h(void)\n{\n\tret = evl_switch_oob();\n\tif (ret)\n\t\td();\n\tevl_switch_inband(0);\n\te();\n}\n";
+        let p = parse_file(src.as_bytes(), &r);
+        assert_eq!(
+            names(&p.functions[0]),
+            [oob("evl_switch_inband"), ib("evl_switch_oob"), oob("a")]
+        );
+        assert_eq!(
+            names(&p.functions[1]),
+            [
+                oob("evl_switch_inband"),
+                ib("evl_switch_oob"),
+                ib("b"),
+                ib("evl_switch_oob"),
+                oob("trace"),
+                oob("c")
+            ]
+        );
+        assert_eq!(
+            names(&p.functions[2]),
+            [
+                oob("evl_switch_oob"),
+                oob("d"),
+                oob("evl_switch_inband"),
+                ib("e")
+            ]
+        );
+        // A loop switching back to oob in its body starts its next turn oob.
+        let src = "void f(int n)\n{\n\tevl_switch_inband(0);\n\twhile (n--) {\n\t\ta();\n\t\tif (evl_switch_oob())\n\t\t\tbreak;\n\t\tb();\n\t}\n\tfor (;;)\n\t\tc();\n}\n";
+        assert_eq!(
+            stages(src, &r),
+            [
+                oob("evl_switch_inband"),
+                oob("a"),
+                oob("evl_switch_oob"),
+                oob("b"),
+                oob("c")
+            ]
         );
     }
 }

@@ -63,6 +63,7 @@ struct ContextFile {
     inband_checks: Vec<String>,
     oob_checks: Vec<String>,
     switch_inband: Vec<String>,
+    switch_oob: Vec<String>,
     tolerated: Vec<String>,
     condition_wrappers: BTreeMap<String, usize>,
     assertions: Vec<String>,
@@ -170,6 +171,9 @@ pub struct RuleSet {
     pub inband_checks: Vec<String>,
     pub oob_checks: Vec<String>,
     pub switch_inband: Vec<String>,
+    /// Calls switching the caller back to oob, returning 0 on success and an error with
+    /// the caller still in-band otherwise (`evl_switch_oob()`).
+    pub switch_oob: Vec<String>,
     pub tolerated: Vec<String>,
     /// Calls that pass one argument's truth value on (`likely(c)`, `WARN_ON(c)`): name ->
     /// index of that argument.
@@ -293,6 +297,7 @@ impl RuleSet {
                 set.inband_checks.extend(c.inband_checks);
                 set.oob_checks.extend(c.oob_checks);
                 set.switch_inband.extend(c.switch_inband);
+                set.switch_oob.extend(c.switch_oob);
                 set.tolerated.extend(c.tolerated);
                 set.condition_wrappers.extend(c.condition_wrappers);
                 set.assertions.extend(c.assertions);

@@ -88,6 +88,32 @@ fn pathological_functions_finish_and_keep_their_findings() {
             true,
         ),
         (
+            "20000 conditions through a macro of the tree",
+            format!(
+                "#define S(x) unlikely(running_inband() && (x))\n{}",
+                "\tif (S(a)) b();\n".repeat(20_000)
+            ),
+            false,
+        ),
+        (
+            "1000 nested condition macros",
+            format!(
+                "#define S(x) unlikely(running_inband() && (x))\n\tif ({}a{}) b();\n",
+                "S(".repeat(1000),
+                ")".repeat(1000)
+            ),
+            true,
+        ),
+        (
+            "200 nested loops each switching in-band, the innermost back to oob",
+            format!(
+                "\tevl_switch_inband(0);\n{}\tevl_switch_oob();\n{}",
+                "\twhile (n) {\n\tevl_switch_inband(0);\n".repeat(200),
+                "\t}\n".repeat(200)
+            ),
+            false,
+        ),
+        (
             "500000 calls on one line",
             format!("\t{}", "f();".repeat(500_000)),
             false,

@@ -1,8 +1,10 @@
 //! Function-like `#define`s whose body starts with a call (`#define inband_context_only()
-//! EVL_WARN_ON_ONCE(CORE, !running_inband())`): the candidates for helper assertions,
-//! which [`AssertionMacros`](crate::lint::macros::AssertionMacros) keeps when their call
-//! chain reaches a listed assertion. Most directives are object-like register `#define`s:
-//! they are dropped at the byte after the name.
+//! EVL_WARN_ON_ONCE(CORE, !running_inband())`) or is a `do { ... } while (0)` block with a
+//! call among its statements (`#define oob_context_only() do { WARN_ON_ONCE(...); }
+//! while (0)`): the candidates for helper assertions and guard conditions, which
+//! [`AssertionMacros`](crate::lint::macros::AssertionMacros) keeps when their call chain
+//! reaches a listed assertion, wrapper or stage test. Most directives are object-like
+//! register `#define`s: they are dropped at the byte after the name.
 
 /// A function-like macro: its parameters and its body (continuations joined, comments
 /// removed, trimmed).
@@ -10,7 +12,70 @@
 pub struct MacroDef {
     pub name: String,
     pub params: Vec<String>,
+    /// The expression, or for a statement macro the text inside `do { ... } while (0)`.
     pub body: String,
+    /// A `do { ... } while (0)` macro: a statement, never a condition.
+    pub statement: bool,
+}
+
+impl MacroDef {
+    /// The names the body's calls lead with: the expression's, or each top-level
+    /// statement's of a statement macro.
+    pub fn heads(&self) -> Vec<&str> {
+        if self.statement {
+            statements(&self.body).filter_map(call_head).collect()
+        } else {
+            call_head(&self.body).into_iter().collect()
+        }
+    }
+}
+
+/// The name `text` calls when it starts with `name(` (not a keyword such as `if (`).
+fn call_head(text: &str) -> Option<&str> {
+    let n = ident_len(text.as_bytes());
+    let name = &text[..n];
+    let keyword = matches!(
+        name,
+        "if" | "for" | "while" | "switch" | "return" | "sizeof" | "do" | "goto"
+    );
+    (n > 0 && !keyword && text[n..].trim_start().starts_with('(')).then_some(name)
+}
+
+/// The top-level statements of a block's text, split at `;` outside brackets and quotes,
+/// trimmed, empty ones dropped.
+pub fn statements(block: &str) -> impl Iterator<Item = &str> {
+    let b = block.as_bytes();
+    let (mut depth, mut quote, mut from) = (0usize, None::<u8>, 0);
+    let mut cuts = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match (quote, b[i]) {
+            (Some(_), b'\\') => i += 1,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c @ (b'"' | b'\'')) => quote = Some(c),
+            (None, b'(' | b'[' | b'{') => depth += 1,
+            (None, b')' | b']' | b'}') => depth = depth.saturating_sub(1),
+            (None, b';') if depth == 0 => {
+                cuts.push((from, i));
+                from = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    cuts.push((from, b.len()));
+    cuts.into_iter()
+        .map(move |(a, z)| block[a..z.min(block.len())].trim())
+        .filter(|s| !s.is_empty())
+}
+
+/// The inside of `do { ... } while (0)` (the whole body), or `None`.
+fn do_while_zero(body: &str) -> Option<&str> {
+    let rest = body.strip_prefix("do")?.trim_start().strip_prefix('{')?;
+    let close = rest.rfind('}')?;
+    let tail: String = rest[close + 1..].split_whitespace().collect();
+    (tail == "while(0)").then(|| rest[..close].trim())
 }
 
 /// Longer bodies are not helper assertions (and not worth keeping).
@@ -52,15 +117,22 @@ pub fn call_macro(line: &[u8]) -> Option<MacroDef> {
         .filter(|p| !p.is_empty())
         .collect();
     let body = text[close + 1..].trim();
-    let called = ident_len(body.as_bytes());
-    let opens = body[called..].trim_start().starts_with('(');
-    if called == 0 || !opens || body.len() > MAX_BODY {
+    if body.len() > MAX_BODY {
         return None;
     }
+    let (body, statement) = match do_while_zero(body) {
+        Some(inner) if statements(inner).any(|s| call_head(s).is_some()) => (inner, true),
+        Some(_) => return None,
+        None => {
+            call_head(body)?;
+            (body, false)
+        }
+    };
     Some(MacroDef {
         name: String::from_utf8_lossy(&rest[..name_len]).into_owned(),
         params,
         body: body.to_string(),
+        statement,
     })
 }
 
@@ -107,12 +179,41 @@ mod tests {
             &b"#define REG_CTRL 0x10"[..],
             b"#define NOW (f(x))",
             b"#define A (x) f(x)",
-            b"#define A(x) do { f(x); } while (0)",
+            b"#define A(x) do { } while (0)",
+            b"#define A(x) do { x = 1; if (x) f(x); } while (1)",
+            b"#define A(x) do { x = 1; if (x) f(x); } while (0)",
             b"#define A(x) 42",
             b"#include <evl/assert.h>",
             b"#definefoo(x) f(x)",
         ] {
             assert_eq!(call_macro(line), None, "{}", String::from_utf8_lossy(line));
         }
+    }
+
+    #[test]
+    fn do_while_zero_macros_are_statements_with_their_calls() {
+        let m = call_macro(
+            b"#define oob_context_only() do { \\\n\tWARN_ON_ONCE(running_inband()); \\\n} while (0)",
+        )
+        .unwrap();
+        assert!(m.statement);
+        assert_eq!(m.body, "WARN_ON_ONCE(running_inband());");
+        assert_eq!(m.heads(), ["WARN_ON_ONCE"]);
+        let m = call_macro(
+            b"#define chk(l) do { int x = f(\"a;b\"); if (x) g(); EVL_WARN_ON(CORE, !h(l, {1; 2})); } while(0)",
+        )
+        .unwrap();
+        assert_eq!(m.heads(), ["EVL_WARN_ON"]);
+        assert_eq!(
+            statements(&m.body).collect::<Vec<_>>(),
+            [
+                "int x = f(\"a;b\")",
+                "if (x) g()",
+                "EVL_WARN_ON(CORE, !h(l, {1; 2}))"
+            ]
+        );
+        let m = call_macro(b"#define e(x) f(x) && g(x)").unwrap();
+        assert!(!m.statement);
+        assert_eq!(m.heads(), ["f"]);
     }
 }
