@@ -139,7 +139,7 @@ fn visit(
         let mut present = 0usize;
         let mut list = false;
         for (n, t) in &dir.files {
-            let st = folder.stat(n, &mut name);
+            let st = folder.stat(n.as_bytes(), &mut name);
             let path = || format!("{prefix}{n}");
             match (st, t) {
                 (Some(st), _) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
@@ -164,7 +164,7 @@ fn visit(
             }
         }
         for sub in &dir.subdirs {
-            match folder.stat(sub, &mut name) {
+            match folder.stat(sub.as_bytes(), &mut name) {
                 Some(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => present += 1,
                 _ => {
                     list = true;
@@ -298,9 +298,9 @@ impl Folder {
     }
 
     /// `lstat` of `name` in this folder; `buf` is scratch space for the C string.
-    fn stat(&self, name: &str, buf: &mut Vec<u8>) -> Option<libc::stat> {
+    fn stat(&self, name: &[u8], buf: &mut Vec<u8>) -> Option<libc::stat> {
         buf.clear();
-        buf.extend_from_slice(name.as_bytes());
+        buf.extend_from_slice(name);
         buf.push(0);
         let c = CStr::from_bytes_with_nul(buf).ok()?;
         // SAFETY: a zeroed `stat` is a valid value to be overwritten; the descriptor is
@@ -317,56 +317,65 @@ impl Folder {
         }
     }
 
-    /// How many names the folder has but `.`, `..` and `.git`; `None` when reading fails.
-    fn count(&self) -> Option<usize> {
-        let mut n = 0;
+    /// Calls `f` with each name of the folder but `.`, `..` and `.git`, and its `d_type`,
+    /// then rewinds. `None` when reading fails.
+    fn each(&self, mut f: impl FnMut(&[u8], u8)) -> Option<()> {
         loop {
-            // SAFETY: as in `names`.
+            // SAFETY: the stream is open until `drop`; errno is cleared first to tell the end
+            // of the folder (errno untouched) from an error; the entry is read before the
+            // next `readdir`.
             unsafe {
-                *libc::__errno_location() = 0;
+                *errno() = 0;
                 let e = libc::readdir(self.0);
                 if e.is_null() {
+                    let failed = *errno() != 0;
                     libc::rewinddir(self.0);
-                    return (*libc::__errno_location() == 0).then_some(n);
+                    return (!failed).then_some(());
                 }
                 let name = CStr::from_ptr((*e).d_name.as_ptr()).to_bytes();
                 if !(name == b"." || name == b".." || name == b".git") {
-                    n += 1;
+                    f(name, (*e).d_type);
                 }
             }
         }
     }
 
+    /// How many names the folder has but `.`, `..` and `.git`.
+    fn count(&self) -> Option<usize> {
+        let mut n = 0;
+        self.each(|_, _| n += 1)?;
+        Some(n)
+    }
+
     /// The folder's names but `.`, `..` and `.git`, each with whether it is a folder (not
-    /// following symlinks). `None` when reading fails.
+    /// following symlinks).
     fn names(&self) -> Option<Vec<(Vec<u8>, bool)>> {
         let mut out = Vec::new();
         let mut buf = Vec::new();
-        loop {
-            // SAFETY: the stream is open until `drop`; errno is reset to tell the end from
-            // an error; the entry is read before the next `readdir`.
-            unsafe {
-                *libc::__errno_location() = 0;
-                let e = libc::readdir(self.0);
-                if e.is_null() {
-                    return (*libc::__errno_location() == 0).then_some(out);
-                }
-                let name = CStr::from_ptr((*e).d_name.as_ptr()).to_bytes();
-                if name == b"." || name == b".." || name == b".git" {
-                    continue;
-                }
-                let is_dir = match (*e).d_type {
-                    libc::DT_DIR => true,
-                    libc::DT_UNKNOWN => {
-                        let name = String::from_utf8_lossy(name).into_owned();
-                        self.stat(&name, &mut buf)
-                            .is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
-                    }
-                    _ => false,
-                };
-                out.push((name.to_vec(), is_dir));
-            }
-        }
+        self.each(|name, kind| {
+            let is_dir = match kind {
+                libc::DT_DIR => true,
+                libc::DT_UNKNOWN => self
+                    .stat(name, &mut buf)
+                    .is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR),
+                _ => false,
+            };
+            out.push((name.to_vec(), is_dir));
+        })?;
+        Some(out)
+    }
+}
+
+/// The calling thread's `errno`.
+fn errno() -> *mut libc::c_int {
+    // SAFETY: both return the thread's own errno location, valid for the thread's life.
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    unsafe {
+        libc::__error()
+    }
+    #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
+    unsafe {
+        libc::__errno_location()
     }
 }
 

@@ -292,6 +292,8 @@ mod tests {
     fn edit(wt: &Path) {
         write(wt, "keep.txt", "edited by the user\n");
         std::fs::remove_file(wt.join("dir/b.txt")).unwrap();
+        // A rename within a folder: as many names as before, one of them untracked.
+        write(wt, "dir/b2.txt", "b\n");
         write(wt, "a.txt", "staged\n");
         git(wt, &["add", "a.txt"]);
         write(wt, "a.txt", "staged then edited\n");
