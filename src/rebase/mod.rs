@@ -18,6 +18,7 @@ pub mod report;
 pub mod resolve;
 pub mod session;
 pub mod similarity;
+pub mod timing;
 pub mod treescan;
 pub mod upstream;
 pub mod verdicts;

@@ -306,6 +306,8 @@ pub(crate) fn replay_tail(
     let mut differ = differing_paths(repo, &old_tip, &new_tip)?;
     let mut candidates = Vec::new();
     let mut removing = Vec::new();
+    // The patches whose outcome changed: the one before `from`, then those replayed here.
+    let mut moved: Vec<usize> = from.checked_sub(1).into_iter().collect();
     for i in from..session.patches.len() {
         let p = &session.patches[i];
         // Decisions that do not depend on the patch's place: a user's skip or drop, an
@@ -318,8 +320,12 @@ pub(crate) fn replay_tail(
             continue;
         }
         let old_commit = p.new_commit.clone();
-        // A blocked patch is checked again: the patch it waited for may be resolved now.
+        // A blocked patch is checked again when the patch it waited for, or one defining a
+        // name it uses, changed: it may be unblocked now.
         let blocked = p.verdict == Some(Verdict::Blocked);
+        if blocked && !unblockable(repo, session, loaded, i, &moved)? {
+            continue;
+        }
         if !blocked && !touches(repo, loaded, i, p, &differ)? {
             if let Some(old) = old_commit {
                 let id = recommit(repo, &old, &new_tip)?;
@@ -344,6 +350,9 @@ pub(crate) fn replay_tail(
                 previous.map_or("-", Verdict::as_str)
             ));
         }
+        if previous != state.verdict || old_commit.is_some() != state.new_commit.is_some() {
+            moved.push(i);
+        }
         session.patches[i] = state;
         if let Some(old) = old_commit {
             old_tip = old;
@@ -355,6 +364,35 @@ pub(crate) fn replay_tail(
     search_target(repo, target_tree, session, None, candidates, removing);
     session.save(&git_dir)?;
     Ok(())
+}
+
+/// Whether blocked patch `i` may come out otherwise now that patches `moved` changed: one of
+/// them blocked it, or defines a name it uses (the blocker's whole input besides the target).
+fn unblockable(
+    repo: &Repository,
+    session: &Session,
+    loaded: &Loaded,
+    i: usize,
+    moved: &[usize],
+) -> Result<bool> {
+    let Some(api) = loaded.api(repo, session)? else {
+        return Ok(true);
+    };
+    let by = session.patches[i].blocked_by.as_deref();
+    if moved
+        .iter()
+        .any(|&j| Some(session.patches[j].key.as_str()) == by)
+    {
+        return Ok(true);
+    }
+    let uses = loaded.refs(repo, api, i)?;
+    for &j in moved {
+        let defined = loaded.refs(repo, api, j)?;
+        if uses.uses.iter().any(|u| defined.defines.resolves(u)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The paths whose files differ between two commits' trees.

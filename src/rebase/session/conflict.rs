@@ -24,7 +24,6 @@ pub(crate) fn materialize(
     session: &mut Session,
     loaded: &Loaded,
     i: usize,
-    edits: worktree::Edits,
 ) -> Result<PathBuf> {
     let git_dir = repo.path().to_path_buf();
     let parent = parent_of(session, i);
@@ -58,6 +57,7 @@ pub(crate) fn materialize(
         &labels,
         merge_options(session, loaded, placing.as_ref().map(|p| p as &dyn Lookup)),
     )?;
+    crate::rebase::timing::mark("conflict replayed");
     // The worktree moves once the conflict is known: its index takes the three versions
     // in the same write.
     let staged: Vec<(&str, merge::Stages)> = replayed
@@ -66,7 +66,8 @@ pub(crate) fn materialize(
         .filter(|p| p.status == PathStatus::Conflict)
         .map(|p| (p.path.as_str(), p.stages.unwrap_or_default()))
         .collect();
-    let worktree = worktree::checkout(&git_dir, &parent, edits, &staged)?;
+    let worktree = worktree::checkout(&git_dir, &parent, &staged)?;
+    crate::rebase::timing::mark("worktree switched");
     let name = session.patches[i].short_key();
     let out = worktree::Checkout::new(&worktree, &name);
     for update in &replayed.updates {
@@ -174,6 +175,7 @@ pub(crate) fn take_resolution(
         )?;
         record_resolutions(repo, session, loaded, active)?
     };
+    crate::rebase::timing::mark("resolutions recorded");
     let tree = match worktree::take_all(&worktree)? {
         Some(tree) => tree,
         None => {
@@ -182,6 +184,7 @@ pub(crate) fn take_resolution(
             Oid::from_str(String::from_utf8_lossy(&git.run(["write-tree"])?).trim())?
         }
     };
+    crate::rebase::timing::mark("take_all");
     let tip = repo.find_commit(Oid::from_str(&parent_of(session, i))?)?;
     let state = &mut session.patches[i];
     if tree == tip.tree()?.id() {

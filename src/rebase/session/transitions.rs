@@ -65,6 +65,10 @@ pub fn open_repo(path: &Path) -> Result<Repository> {
     // Like git itself, trust the object store's hashes instead of re-hashing every object
     // read: at kernel scale the re-hash was the largest single cost of a replay.
     git2::opts::strict_hash_verification(false);
+    // Keep big trees parsed once read: libgit2 caches none over 4 KiB by default, and a
+    // kernel's `include/linux` or `drivers/` were inflated again at every lookup through them.
+    // SAFETY: a global setting, set before any repository of this run is read.
+    let _ = unsafe { git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 1 << 20) };
     let repo = Repository::discover(path).map_err(|source| RebaseError::NotARepo {
         path: path.to_path_buf(),
         source,
@@ -257,11 +261,13 @@ pub fn resume(repo_path: &Path, progress: Progress<'_>) -> Result<Moved> {
 /// `--continue`, or with `apply` `--continue --apply`: on an `upstream-equivalent` or
 /// `obsolete` verdict, drop the patch (its suggestion) or force it through.
 pub fn resume_with(repo_path: &Path, apply: bool, progress: Progress<'_>) -> Result<Moved> {
+    crate::rebase::timing::mark("start");
     let repo = open_repo(repo_path)?;
     let git_dir = repo.path().to_path_buf();
     let _lock = lock::acquire(&lock::session_path(&git_dir), "a rebase session")?;
     let mut session = load_in_progress(&git_dir)?;
     let mut loaded = Loaded::from_source(&session.source, &git_dir)?;
+    crate::rebase::timing::mark("session loaded");
     if session.next < loaded.len() {
         first_pass(&repo, &mut session, &loaded, progress)?;
     }
@@ -273,20 +279,13 @@ pub fn resume_with(repo_path: &Path, apply: bool, progress: Progress<'_>) -> Res
     if apply && verdict.is_none() {
         return Err(RebaseError::NothingToApply);
     }
-    // Whether every change in the worktree was just taken into its index.
-    let mut edits = worktree::Edits::Unknown;
     if let Some(i) = verdict {
         decide(&repo, &mut session, &loaded, i, apply)?;
+        crate::rebase::timing::mark("decided");
     } else if let Some(active) = session.active.clone() {
         if !Session::worktree(&git_dir).join(".git").exists() {
             // The worktree was deleted: check the conflict out again rather than read nothing.
-            let worktree = materialize(
-                &repo,
-                &mut session,
-                &loaded,
-                active.index,
-                worktree::Edits::Unknown,
-            )?;
+            let worktree = materialize(&repo, &mut session, &loaded, active.index)?;
             session.patches[active.index]
                 .notes
                 .push("the session worktree was missing and was checked out again".into());
@@ -300,10 +299,11 @@ pub fn resume_with(repo_path: &Path, apply: bool, progress: Progress<'_>) -> Res
         // Where the patches after it stood before: on what preceded the conflict.
         let old_base = parent_of(&session, active.index);
         take_resolution(&repo, &mut session, &mut loaded, &active)?;
-        edits = worktree::Edits::Taken;
+        crate::rebase::timing::mark("resolution taken");
         replay_tail(&repo, &mut session, &loaded, active.index + 1, &old_base)?;
+        crate::rebase::timing::mark("tail replayed");
     }
-    let step = advance(&repo, &mut session, &loaded, edits)?;
+    let step = advance(&repo, &mut session, &loaded)?;
     Ok(Moved { session, step })
 }
 
@@ -343,11 +343,13 @@ fn decide(
 /// `--skip`: drops the conflict in the worktree (or the next pending one) and moves on. The
 /// patches after it were replayed without it already, so nothing is replayed again.
 pub fn skip(repo_path: &Path) -> Result<Moved> {
+    crate::rebase::timing::mark("start");
     let repo = open_repo(repo_path)?;
     let git_dir = repo.path().to_path_buf();
     let _lock = lock::acquire(&lock::session_path(&git_dir), "a rebase session")?;
     let mut session = load_in_progress(&git_dir)?;
     let loaded = Loaded::from_source(&session.source, &git_dir)?;
+    crate::rebase::timing::mark("session loaded");
     let index = match session.active.take() {
         Some(a) => Some(a.index),
         None => session.patches.iter().position(PatchState::stops),
@@ -357,7 +359,8 @@ pub fn skip(repo_path: &Path) -> Result<Moved> {
         session.patches[i].notes.push("skipped by the user".into());
     }
     session.save(&git_dir)?;
-    let step = advance(&repo, &mut session, &loaded, worktree::Edits::Unknown)?;
+    crate::rebase::timing::mark("session saved");
+    let step = advance(&repo, &mut session, &loaded)?;
     Ok(Moved { session, step })
 }
 
@@ -387,12 +390,7 @@ fn load_in_progress(git_dir: &Path) -> Result<Session> {
 }
 
 /// Checks out the first pending conflict, in queue order, or finishes.
-fn advance(
-    repo: &Repository,
-    session: &mut Session,
-    loaded: &Loaded,
-    edits: worktree::Edits,
-) -> Result<Step> {
+fn advance(repo: &Repository, session: &mut Session, loaded: &Loaded) -> Result<Step> {
     let git_dir = repo.path().to_path_buf();
     if let Some(i) = session.patches.iter().position(PatchState::stops) {
         if session.patches[i].awaits_decision() {
@@ -408,8 +406,9 @@ fn advance(
                 index: i,
             });
         }
-        let worktree = materialize(repo, session, loaded, i, edits)?;
+        let worktree = materialize(repo, session, loaded, i)?;
         session.save(&git_dir)?;
+        crate::rebase::timing::mark("saved");
         return Ok(Step::Waiting { worktree, index: i });
     }
     finish(repo, session)?;

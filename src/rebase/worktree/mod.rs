@@ -16,8 +16,9 @@ use super::session::Session;
 use super::{RebaseError, Result};
 use crate::process::Git;
 
+mod scan;
 mod switch;
-pub use switch::{take_all, Edits};
+pub use switch::take_all;
 
 /// Why a repository path is unsafe to write, or `None` when it is an ordinary relative path.
 pub fn unsafe_path(path: &str) -> Option<&'static str> {
@@ -182,15 +183,10 @@ impl<'a> Checkout<'a> {
 /// Creates the session's worktree at `tip`, or moves the existing one there (what
 /// `git reset --hard` and `git clean -fdx` leave, by the paths that differ), with
 /// `conflicts` as index stages (see [`stage_conflicts`]).
-pub fn checkout(
-    git_dir: &Path,
-    tip: &str,
-    edits: Edits,
-    conflicts: &[(&str, Stages)],
-) -> Result<PathBuf> {
+pub fn checkout(git_dir: &Path, tip: &str, conflicts: &[(&str, Stages)]) -> Result<PathBuf> {
     let worktree = Session::worktree(git_dir);
     if worktree.join(".git").exists() {
-        if switch::switch(&worktree, tip, edits, conflicts)? {
+        if switch::switch(&worktree, tip, conflicts)? {
             return Ok(worktree);
         }
         let wt = Git::in_work_tree(&worktree);

@@ -1,10 +1,11 @@
 //! Moving the session's worktree by the paths that differ, not by the whole tree. In a kernel
 //! worktree (80 000 files) `git reset --hard` + `git clean -fdx` cost over a second and
-//! `git add -A` a second full pass; here git is asked once what differs — `git diff-index
-//! --cached` (the index against the new tip, through git's cache tree), `git diff-files` (every
-//! tracked file against the index by its stat data, as `git status` does: user edits anywhere
-//! are seen) and `git ls-files -o` (untracked files) — and only those paths are written,
-//! removed or entered in the index, with fresh stat data so git does not hash them again.
+//! `git add -A` a second full pass; here what differs is found once — `git diff-index
+//! --cached` (the index against the new tip, through git's cache tree) and one walk of the
+//! worktree against the index read here ([`scan`]: every tracked file's stat data, as
+//! `git status` compares it, so user edits anywhere are seen, and the untracked files) — and
+//! only those paths are written, removed or entered in the index, with fresh stat data so git
+//! does not hash them again.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
@@ -12,49 +13,17 @@ use std::path::Path;
 
 use git2::{IndexEntry, IndexTime, ObjectType, Oid, Repository};
 
-use super::Checkout;
+use super::{scan, Checkout};
 use crate::process::Git;
 use crate::rebase::merge::Stages;
 use crate::rebase::{RebaseError, Result};
 
-/// What the caller knows of the worktree's files against its index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Edits {
-    /// The user may have changed any file: every tracked file's stat data is compared.
-    Unknown,
-    /// Every tracked and untracked (not ignored) change was just taken into the index
-    /// (`--continue`): only the index and ignored files can differ from the new tip.
-    Taken,
-}
-
-/// The paths in `worktree` that differ from its index and the untracked ones, from two git
-/// commands run side by side. `None` when a path is not UTF-8 (the caller falls back to
-/// git's own whole-tree commands).
-struct Scan {
-    /// Tracked paths whose file differs from the index by stat data (edited, deleted,
-    /// replaced by a folder, unmerged, or written since the index was).
-    changed: Vec<String>,
-    /// Untracked files, or folders ending in `/` (with `--directory`).
-    untracked: Vec<String>,
-}
-
-fn scan(git: &Git, files: bool, untracked: &[&str]) -> Result<Option<Scan>> {
-    let (changed, others) = std::thread::scope(|s| {
-        let changed =
-            files.then(|| s.spawn(|| git.run(["diff-files", "--name-only", "--no-renames", "-z"])));
-        let mut args = vec!["ls-files", "-o", "-z"];
-        args.extend_from_slice(untracked);
-        let others = git.run(&args);
-        let changed = match changed {
-            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            None => Ok(Vec::new()),
-        };
-        (changed, others)
-    });
-    let (Some(changed), Some(untracked)) = (split_z(&changed?), split_z(&others?)) else {
-        return Ok(None);
-    };
-    Ok(Some(Scan { changed, untracked }))
+/// The worktree's index, read once, and the modification time (seconds) its file had: the
+/// entries written in that second or later cannot be trusted by their times alone.
+fn read_index(repo: &Repository) -> Result<(git2::Index, u32)> {
+    let file = repo.path().join("index");
+    let stamp = std::fs::metadata(&file).map_or(0, |m| m.mtime() as u32);
+    Ok((repo.index()?, stamp))
 }
 
 /// NUL-separated names; `None` when one is not UTF-8.
@@ -70,17 +39,28 @@ fn split_z(out: &[u8]) -> Option<Vec<String>> {
 /// (removed when gone), an unmerged path taking its file as the resolution. Returns the
 /// tree, or `None` when a path is not UTF-8 (the caller runs git's `add -A`).
 pub fn take_all(worktree: &Path) -> Result<Option<Oid>> {
-    let git = Git::in_work_tree(worktree);
-    let Some(found) = scan(&git, true, &["--exclude-standard"])? else {
+    let repo = Repository::open(worktree)?;
+    let (mut index, stamp) = read_index(&repo)?;
+    let Some(found) = scan::scan(worktree, &index, stamp) else {
         return Ok(None);
     };
+    crate::rebase::timing::mark("take_all: scan");
+    // Which untracked files are ignored is git's to say, asked only when there are some.
+    let untracked = if found.untracked.is_empty() {
+        Vec::new()
+    } else {
+        let git = Git::in_work_tree(worktree);
+        let Some(listed) = split_z(&git.run(["ls-files", "-o", "-z", "--exclude-standard"])?)
+        else {
+            return Ok(None);
+        };
+        listed
+    };
     // A repository of its own inside (listed as `dir/`) is git's to add as a submodule.
-    if found.untracked.iter().any(|p| p.ends_with('/')) {
+    if untracked.iter().any(|p| p.ends_with('/')) {
         return Ok(None);
     }
-    let repo = Repository::open(worktree)?;
-    let mut index = repo.index()?;
-    let paths: BTreeSet<&String> = found.changed.iter().chain(&found.untracked).collect();
+    let paths: BTreeSet<&String> = found.changed.iter().chain(&untracked).collect();
     for path in paths {
         let rel = Path::new(path);
         // A file or symlink is added; a missing path, or a folder in its place, leaves.
@@ -90,7 +70,11 @@ pub fn take_all(worktree: &Path) -> Result<Option<Oid>> {
         }
     }
     index.write()?;
-    Ok(Some(index.write_tree()?))
+    // Git writes the tree through the index's cache tree, the folders a change invalidated
+    // only; libgit2's `write_tree` then reads every tree of the result back (5 000 in a kernel).
+    let git = Git::in_work_tree(worktree);
+    let tree = git.run(["write-tree"])?;
+    Ok(Some(Oid::from_str(String::from_utf8_lossy(&tree).trim())?))
 }
 
 /// Moves `worktree` (and its detached HEAD) to commit `tip`, as `git reset --hard TIP` and
@@ -99,30 +83,35 @@ pub fn take_all(worktree: &Path) -> Result<Option<Oid>> {
 /// repository is kept, as `git clean` without `-ff` keeps it). `Ok(false)`, having changed
 /// nothing, when a path is not UTF-8 or `tip` holds a submodule there: the caller resets
 /// the whole tree.
-pub fn switch(
-    worktree: &Path,
-    tip: &str,
-    edits: Edits,
-    conflicts: &[(&str, Stages)],
-) -> Result<bool> {
+pub fn switch(worktree: &Path, tip: &str, conflicts: &[(&str, Stages)]) -> Result<bool> {
     let git = Git::in_work_tree(worktree);
     let repo = Repository::open(worktree)?;
     let tip_id = Oid::from_str(tip)?;
     let tree = repo.find_commit(tip_id)?.tree()?;
-    let staged = git.run([
-        "diff-index",
-        "--cached",
-        "--name-only",
-        "--no-renames",
-        "-z",
-        tip,
-    ])?;
-    let Some(staged) = split_z(&staged) else {
+    let (mut index, stamp) = read_index(&repo)?;
+    crate::rebase::timing::mark("switch: index read");
+    // Git compares the index with the tip through its cache tree, while the walk runs.
+    let (staged, found) = std::thread::scope(|s| {
+        let staged = s.spawn(|| {
+            git.run([
+                "diff-index",
+                "--cached",
+                "--name-only",
+                "--no-renames",
+                "-z",
+                tip,
+            ])
+        });
+        let found = scan::scan(worktree, &index, stamp);
+        let staged = staged
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (staged, found)
+    });
+    let (Some(staged), Some(found)) = (split_z(&staged?), found) else {
         return Ok(false);
     };
-    let Some(found) = scan(&git, edits == Edits::Unknown, &["--directory"])? else {
-        return Ok(false);
-    };
+    crate::rebase::timing::mark("switch: scan");
     let paths: BTreeSet<&String> = staged.iter().chain(&found.changed).collect();
     let mut writes = Vec::new();
     let mut removes = Vec::new();
@@ -139,7 +128,6 @@ pub fn switch(
         remove_untracked(worktree, path)?;
     }
     let out = Checkout::new(worktree, "the session worktree");
-    let mut index = repo.index()?;
     for path in removes {
         out.remove(path)?;
         prune_empty_parents(worktree, path);
@@ -157,6 +145,7 @@ pub fn switch(
     }
     stage(&mut index, conflicts)?;
     index.write()?;
+    crate::rebase::timing::mark("switch: index written");
     repo.set_head_detached(tip_id)?;
     Ok(true)
 }
@@ -303,12 +292,17 @@ mod tests {
     fn edit(wt: &Path) {
         write(wt, "keep.txt", "edited by the user\n");
         std::fs::remove_file(wt.join("dir/b.txt")).unwrap();
+        // A rename within a folder: as many names as before, one of them untracked.
+        write(wt, "dir/b2.txt", "b\n");
         write(wt, "a.txt", "staged\n");
         git(wt, &["add", "a.txt"]);
         write(wt, "a.txt", "staged then edited\n");
         write(wt, "untracked/u.txt", "u\n");
         write(wt, "x.o", "ignored\n");
         write(wt, "build/y.o", "ignored folder\n");
+        // A tracked folder replaced by a symlink: its files are gone, the link untracked.
+        std::fs::remove_dir_all(wt.join("dir/sub")).unwrap();
+        std::os::unix::fs::symlink("nowhere", wt.join("dir/sub")).unwrap();
         let blob = |t: &str| {
             let out = Command::new("git")
                 .args(["hash-object", "-w", "--stdin"])
@@ -406,7 +400,7 @@ mod tests {
         edit(&wt2);
         git(&wt2, &["reset", "-q", "--hard", &b]);
         git(&wt2, &["clean", "-q", "-fdx"]);
-        assert!(switch(&wt1, &b, Edits::Unknown, &[]).unwrap());
+        assert!(switch(&wt1, &b, &[]).unwrap());
         assert_eq!(git(&wt1, &["rev-parse", "HEAD"]), b);
         assert_eq!(on_disk(&wt1), on_disk(&wt2));
         assert_eq!(
@@ -444,7 +438,7 @@ mod tests {
         edit(&wt);
         take_all(&wt).unwrap().unwrap();
         assert!(wt.join("x.o").exists() && wt.join("untracked/u.txt").exists());
-        assert!(switch(&wt, &b, Edits::Taken, &[]).unwrap());
+        assert!(switch(&wt, &b, &[]).unwrap());
         assert_eq!(git(&wt, &["status", "--porcelain", "--ignored"]), "");
         assert!(!wt.join("x.o").exists() && !wt.join("build").exists());
         assert!(!wt.join("untracked").exists());
