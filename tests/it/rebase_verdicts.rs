@@ -399,3 +399,48 @@ fn a_patch_whose_every_new_name_upstream_defines_is_equivalent() {
     let (_, report) = start(dir);
     assert_ne!(verdicts(&report), ["upstream-equivalent"], "{report:#}");
 }
+
+#[test]
+fn names_in_a_file_upstream_has_as_the_patch_made_it_count_as_defined() {
+    // The patch adds its helpers to a header (which upstream has exactly as the patch made
+    // it) and calls them from core.c, which upstream calls them from elsewhere.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let header = "#ifndef _KMAP_H\n#define _KMAP_H\nstatic inline void kmap_local_sched_out(void)\n{\n\t__kmap_local_sched_out();\n}\n\nstatic inline void kmap_local_sched_in(void)\n{\n\t__kmap_local_sched_in();\n}\n#endif\n";
+    git(dir, &["init", "-q", "-b", "master"]);
+    write(dir, "kernel/sched/core.c", SCHED);
+    write(
+        dir,
+        "include/kmap.h",
+        "#ifndef _KMAP_H\n#define _KMAP_H\n#endif\n",
+    );
+    commit_all(dir, "v1");
+    git(dir, &["tag", "v1"]);
+    git(dir, &["checkout", "-q", "-b", "queue"]);
+    write(dir, "include/kmap.h", header);
+    write(
+        dir,
+        "kernel/sched/core.c",
+        &SCHED.replace(
+            "\tswitch_mm(prev, next);\n",
+            "\tkmap_local_sched_out();\n\tswitch_mm(prev, next);\n\tkmap_local_sched_in();\n",
+        ),
+    );
+    commit_all(dir, "sched: store local kmaps in the task");
+    git(dir, &["checkout", "-q", "-b", "upstream", "v1"]);
+    write(dir, "include/kmap.h", header);
+    write(
+        dir,
+        "kernel/sched/core.c",
+        "#include <linux/sched.h>\n\nstatic void prepare_task_switch(struct task_struct *prev)\n{\n\tif (prev->kmap_ctrl.idx) kmap_local_sched_out();\n}\n\nvoid context_switch(struct task_struct *prev, struct task_struct *next)\n{\n\tprepare_task_switch(prev);\n\tswitch_mm_irqs_off(prev, next);\n\tswitch_to(prev, next);\n}\n\nvoid finish_task_switch(void)\n{\n\tif (current->kmap_ctrl.idx) kmap_local_sched_in();\n}\n",
+    );
+    commit_all(dir, "v2");
+    git(dir, &["tag", "v2"]);
+    git(dir, &["checkout", "-q", "master"]);
+    let (code, report) = start(dir);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(verdicts(&report), ["upstream-equivalent"], "{report:#}");
+    let e = &report["patches"][0]["finding"]["evidence"][0];
+    assert_eq!(e["path"], "include/kmap.h", "{report:#}");
+    assert_eq!(e["line"], 3, "{e:#}");
+}

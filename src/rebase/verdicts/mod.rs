@@ -236,7 +236,12 @@ fn judge_path(
             None => None,
         },
     };
-    if target.as_ref().is_some_and(|(_, e)| e.id == theirs.id) {
+    if let Some((path, _)) = target.as_ref().filter(|(_, e)| e.id == theirs.id) {
+        // The target has exactly the patch's version: what the patch introduces here is
+        // there, which the by-name form must count (the patch's other files may differ).
+        if let Some((old, new, _)) = texts(repo, change.base, theirs, None)? {
+            defined.count(shown, &old, &new, path, Some(&new));
+        }
         return Ok(PathJudged::Neutral);
     }
     if let (Some(base), Some((_, t))) = (change.base, &target) {
