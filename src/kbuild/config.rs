@@ -121,6 +121,45 @@ fn conflicts(path: &Path) -> Result<Option<ConflictFile>, KbuildError> {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnneededFile {
+    unneeded: Vec<Unneeded>,
+}
+
+/// Options that become visible with `when` and that the QEMU boot never needs.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Unneeded {
+    when: String,
+    options: Vec<String>,
+}
+
+/// Where `kbuild/unneeded.toml` says so, turns off the options a QEMU fragment would only make
+/// visible: each one the base does not mention, when the base does not enable its `when`
+/// option. Appended as `is not set` lines before the requests are applied, so a fragment
+/// asking for one still wins. `path` is the data file; a missing file trims nothing.
+pub fn trim_unneeded(base: &str, path: &Path) -> Result<String, KbuildError> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(base.to_string());
+    };
+    let table: UnneededFile = crate::data::parse_toml(path, &text)?;
+    let set = values(base);
+    let mut out = base.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for group in &table.unneeded {
+        if set.get(&group.when).is_some_and(|v| v != "n") {
+            continue;
+        }
+        for option in group.options.iter().filter(|o| !set.contains_key(*o)) {
+            out.push_str(&format!("# CONFIG_{option} is not set\n"));
+        }
+    }
+    Ok(out)
+}
+
 /// Merges the requests of all fragments in order, refusing contradictions: two fragments
 /// setting one option differently, or a pair listed in `kbuild/conflicts.toml`.
 pub fn merge_requests(fragments: &[Vec<Request>]) -> Result<Vec<Request>, KbuildError> {
@@ -237,6 +276,44 @@ mod tests {
         assert_points_at(&err, &path, line, "reasons");
     }
     use super::*;
+
+    #[test]
+    fn a_misspelled_unneeded_field_names_file_line_and_field() {
+        let (_tmp, path, line) = misspelled("kbuild/unneeded.toml", "\nwhen = ", "\nwhen_on = ");
+        let err = trim_unneeded("", &path).expect_err("rejected");
+        assert_points_at(&err, &path, line, "when_on");
+    }
+
+    #[test]
+    fn unneeded_options_go_only_where_the_base_never_chose_them() {
+        let data = crate::data::file("kbuild/unneeded.toml");
+        // tinyconfig-like: no initramfs, the decompressors invisible.
+        let tiny = "# CONFIG_BLK_DEV_INITRD is not set\nCONFIG_PRINTK=y";
+        let trimmed = trim_unneeded(tiny, &data).unwrap();
+        let v = values(&trimmed);
+        assert_eq!(v["RD_ZSTD"], "n");
+        assert_eq!(v["RD_XZ"], "n");
+        assert!(
+            !v.contains_key("RD_GZIP"),
+            "the one the boot uses is left alone"
+        );
+        assert!(trimmed.starts_with(tiny), "the base is kept as it was");
+        // A fragment asking for one wins over the trim.
+        let asked = [req("RD_XZ", "y", "f.config", 1)];
+        assert_eq!(values(&apply(&trimmed, &asked))["RD_XZ"], "y");
+
+        // A base with an initramfs keeps its own decompressors, chosen or defaulted.
+        let full = "CONFIG_BLK_DEV_INITRD=y\nCONFIG_RD_ZSTD=y\n# CONFIG_RD_LZ4 is not set\n";
+        assert_eq!(trim_unneeded(full, &data).unwrap(), full);
+        let defconfig_style = "CONFIG_BLK_DEV_INITRD=y\n";
+        assert_eq!(
+            trim_unneeded(defconfig_style, &data).unwrap(),
+            defconfig_style
+        );
+        // No data file: nothing is trimmed.
+        let none = Path::new("/nonexistent/unneeded.toml");
+        assert_eq!(trim_unneeded(tiny, none).unwrap(), tiny);
+    }
 
     fn req(sym: &str, value: &str, file: &str, line: usize) -> Request {
         Request {

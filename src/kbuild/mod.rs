@@ -281,7 +281,10 @@ pub fn configure(
             std::fs::copy(f, &dot).map_err(io(f))?;
         }
     }
-    let base = std::fs::read_to_string(&dot).map_err(io(&dot))?;
+    let mut base = std::fs::read_to_string(&dot).map_err(io(&dot))?;
+    if opts.qemu_fragment {
+        base = config::trim_unneeded(&base, &unneeded_file())?;
+    }
     std::fs::write(&dot, config::apply(&base, &requests)).map_err(io(&dot))?;
     // syncconfig, not olddefconfig: both give new symbols their defaults (stdin is null, so
     // syncconfig's questions take the default), but only syncconfig also writes
@@ -305,6 +308,11 @@ pub fn configure(
     Ok((profile, frags, requests))
 }
 
+/// The options a QEMU build turns off when only the QEMU fragment would have made them visible.
+fn unneeded_file() -> PathBuf {
+    crate::data::file("kbuild/unneeded.toml")
+}
+
 /// The memo key of this configure step (see [`memo::key`]).
 fn memo_key(
     opts: &BuildOptions,
@@ -325,6 +333,9 @@ fn memo_key(
         inputs.push(f.clone());
     }
     inputs.extend(frags.iter().cloned());
+    if opts.qemu_fragment {
+        inputs.push(unneeded_file());
+    }
     memo::key(&setup, &inputs, &opts.tree, out)
 }
 

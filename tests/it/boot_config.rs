@@ -50,6 +50,10 @@ fn cross_architectures_configure_and_verify() {
         let cfg = std::fs::read_to_string(out.path().join(".config")).unwrap();
         assert!(cfg.contains(console), "{arch}");
         assert!(cfg.contains("CONFIG_KUNIT=y"), "{arch}");
+        // The gzip initramfs is all the boot needs; kbuild/unneeded.toml keeps the other
+        // decompressors (defaulted on by BLK_DEV_INITRD) out of the build.
+        assert!(cfg.contains("CONFIG_RD_GZIP=y"), "{arch}");
+        assert!(!cfg.contains("CONFIG_RD_ZSTD=y"), "{arch}");
         let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert!(j["verified_options"].as_u64().unwrap() > 15);
         assert!(j["image"].is_null());
