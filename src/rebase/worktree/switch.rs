@@ -477,6 +477,37 @@ mod tests {
     }
 
     #[test]
+    fn the_switch_after_a_take_all_that_left_nothing_untracked_trusts_its_walk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (_, b) = fixture(dir);
+        let (wt1, wt2) = (dir.join("wt1"), dir.join("wt2"));
+        // A resolution: tracked files edited (one the tip changes too), one removed.
+        for wt in [&wt1, &wt2] {
+            write(wt, "keep.txt", "resolved\n");
+            write(wt, "a.txt", "resolved too\n");
+            std::fs::remove_file(wt.join("dir/b.txt")).unwrap();
+        }
+        take_all(&wt1).unwrap().unwrap();
+        git(&wt2, &["add", "-A"]);
+        assert!(switch(&wt1, &b, &[]).unwrap());
+        git(&wt2, &["reset", "-q", "--hard", &b]);
+        assert_eq!(on_disk(&wt1), on_disk(&wt2));
+        assert_eq!(
+            git(&wt1, &["ls-files", "-s"]),
+            git(&wt2, &["ls-files", "-s"])
+        );
+        assert_eq!(git(&wt1, &["status", "--porcelain", "--ignored"]), "");
+        for f in ["a.txt", "keep.txt", "dir/b.txt", "link", "new/d.txt"] {
+            assert_eq!(
+                std::fs::read(wt1.join(f)).unwrap(),
+                std::fs::read(wt2.join(f)).unwrap(),
+                "{f}"
+            );
+        }
+    }
+
+    #[test]
     fn after_take_all_the_switch_still_removes_ignored_files() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
