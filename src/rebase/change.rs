@@ -63,22 +63,25 @@ impl PathChange {
     }
 }
 
-/// The path changes of a commit relative to its first parent, with renames inside the commit
-/// paired up (same content, or most lines kept), as `git show -M` would.
-pub fn from_commit(repo: &Repository, id: Oid) -> Result<Vec<PathChange>> {
+/// The files a commit changes relative to its first parent, renames not paired.
+pub fn changed_in_commit(repo: &Repository, id: Oid) -> Result<Vec<treediff::Changed>> {
     let commit = repo.find_commit(id)?;
     let tree = commit.tree()?;
     let parent_tree = match commit.parent(0) {
         Ok(p) => Some(p.tree()?),
         Err(_) => None,
     };
+    treediff::changed_files(repo, parent_tree.as_ref(), &tree).map_err(|e| RebaseError::InCommit {
+        commit: id.to_string(),
+        message: e.message().to_string(),
+    })
+}
+
+/// The path changes of a commit relative to its first parent, with renames inside the commit
+/// paired up (same content, or most lines kept), as `git show -M` would.
+pub fn from_commit(repo: &Repository, id: Oid) -> Result<Vec<PathChange>> {
     let entry = |e: Option<(Oid, i32)>| e.map(|(id, mode)| Entry { id, mode });
-    let changed = treediff::changed_files(repo, parent_tree.as_ref(), &tree).map_err(|e| {
-        RebaseError::InCommit {
-            commit: id.to_string(),
-            message: e.message().to_string(),
-        }
-    })?;
+    let changed = changed_in_commit(repo, id)?;
     let mut changes: Vec<PathChange> = changed
         .into_iter()
         .map(|c| PathChange {

@@ -87,6 +87,27 @@ fn a_patch_that_calls_a_removed_api_is_applied_and_flagged() {
     rebase_snapshot_settings().bind(|| insta::assert_snapshot!(human));
 }
 
+/// A queue commit that defines `evl_core_hook` in a file whose line 10 upstream changed too.
+fn commit_core_hook(dir: &Path, message: &str) {
+    let core = replace_line(&lines("core", 30), "core line 10\n", "beta queue\n");
+    write(
+        dir,
+        "kernel/core.c",
+        &format!("{core}\nint evl_core_hook(int x)\n{{\n\treturn x;\n}}\n"),
+    );
+    commit_all(dir, message);
+}
+
+/// Starts the session onto v2, expected to stop at a conflict.
+fn start_v2(dir: &Path) -> Value {
+    let (code, report) = json_run(
+        dir,
+        &["rebase", "v2", "--queue", "v1..queue", "--report", "json"],
+    );
+    assert_eq!(code, 1, "{report}");
+    report
+}
+
 #[test]
 fn a_patch_using_what_a_conflicting_patch_defines_is_blocked_until_it_is_resolved() {
     let tmp = tempfile::tempdir().unwrap();
@@ -94,24 +115,14 @@ fn a_patch_using_what_a_conflicting_patch_defines_is_blocked_until_it_is_resolve
     upstream(dir);
     write(dir, "kernel/a.c", "int a;\n");
     commit_all(dir, "p1: clean");
-    let core = replace_line(&lines("core", 30), "core line 10\n", "beta queue\n");
-    write(
-        dir,
-        "kernel/core.c",
-        &format!("{core}\nint evl_core_hook(int x)\n{{\n\treturn x;\n}}\n"),
-    );
-    commit_all(dir, "p2: core hook (conflicts)");
+    commit_core_hook(dir, "p2: core hook (conflicts)");
     write(
         dir,
         "kernel/user.c",
         "int user(void)\n{\n\treturn evl_core_hook(3);\n}\n",
     );
     commit_all(dir, "p3: uses the hook");
-    let (code, report) = json_run(
-        dir,
-        &["rebase", "v2", "--queue", "v1..queue", "--report", "json"],
-    );
-    assert_eq!(code, 1, "{report}");
+    let report = start_v2(dir);
     assert_eq!(verdicts(&report), ["clean", "conflict", "blocked"]);
     let p3 = &report["patches"][2];
     assert_eq!(p3["blocked_by"], report["patches"][1]["key"]);
@@ -143,6 +154,76 @@ fn a_patch_using_what_a_conflicting_patch_defines_is_blocked_until_it_is_resolve
             "p1: clean"
         ]
     );
+}
+
+#[test]
+fn skipping_a_blocker_tells_the_patches_it_blocked_directly_or_through_a_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    upstream(dir);
+    commit_core_hook(dir, "p1: core hook (conflicts)");
+    write(
+        dir,
+        "kernel/user.c",
+        "int evl_user_hook(int x)\n{\n\treturn evl_core_hook(x);\n}\n",
+    );
+    commit_all(dir, "p2: user hook on the core hook");
+    write(
+        dir,
+        "kernel/more.c",
+        "int more(void)\n{\n\treturn evl_user_hook(3);\n}\n",
+    );
+    commit_all(dir, "p3: uses the user hook");
+    let report = start_v2(dir);
+    assert_eq!(verdicts(&report), ["conflict", "blocked", "blocked"]);
+    assert_eq!(
+        report["patches"][2]["blocked_by"],
+        report["patches"][1]["key"]
+    );
+    let notes = |report: &Value, i: usize| -> Vec<String> {
+        report["patches"][i]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(notes(&report, 1)[0].contains("replayed when it is resolved (--continue)"));
+
+    assert_eq!(tool(dir, &["rebase", "--continue"]).status.code(), Some(1));
+    let (code, report) = json_run(dir, &["rebase", "--skip", "--report", "json"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(verdicts(&report), ["skipped", "blocked", "blocked"]);
+    // Both still wait for what only p1 defined, and each says p1 will not come.
+    let direct = notes(&report, 1);
+    let chained = notes(&report, 2);
+    assert_eq!(direct.len(), 1, "{direct:?}");
+    assert_eq!(chained.len(), 1, "{chained:?}");
+    for n in [&direct[0], &chained[0]] {
+        assert!(!n.contains("replayed when"), "stale: {n}");
+        assert!(n.contains("resolve #1 instead of skipping it"), "{n}");
+    }
+    assert!(
+        direct[0]
+            .starts_with("blocked by #1 p1: core hook (conflicts) (skipped): uses `evl_core_hook`"),
+        "{}",
+        direct[0]
+    );
+    assert!(direct[0].contains("; it was skipped, so this patch stays out of the result"));
+    assert!(
+        chained[0].starts_with(
+            "blocked by #2 p2: user hook on the core hook (blocked): uses `evl_user_hook`"
+        ),
+        "{}",
+        chained[0]
+    );
+    assert!(chained[0].contains("; #2 waits for #1 p1: core hook (conflicts), which was skipped"));
+    // The human report says the same.
+    let human = stdout(&tool(dir, &["rebase", "--status"]));
+    for n in [&direct[0], &chained[0]] {
+        assert!(human.contains(n.as_str()), "{n}\n{human}");
+    }
+    assert!(!human.contains("replayed when it is resolved"), "{human}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! path (or placed hunk by hunk), then checked for identifiers the target no longer defines.
 //! `pass` runs it over the queue; `patches` reads what is replayed.
 
+pub(crate) mod blocked;
 pub mod pass;
 pub mod patches;
 
@@ -51,16 +52,9 @@ pub(crate) fn replay_checked(
         let mut state = session.patches[i].clone();
         clear_outcome(&mut state);
         state.paths.clear();
-        let by = &session.patches[k];
         state.verdict = Some(Verdict::Blocked);
-        state.blocked_by = Some(by.key.clone());
-        state.notes.push(format!(
-            "blocked by #{} {} ({}): uses {}, which only that patch defines; replayed when it is resolved (--continue)",
-            k + 1,
-            by.subject,
-            by.verdict_name(),
-            api_check::describe(&uses)
-        ));
+        state.blocked_by = Some(session.patches[k].key.clone());
+        state.notes.push(blocked::note(session, k, &uses));
         state.identifiers = uses;
         return Ok(Replay {
             state,

@@ -425,14 +425,8 @@ fn touches(
         return Ok(false);
     }
     let hit = |p: &str| paths.contains(p);
-    for c in loaded.changes(repo, i)? {
-        if [&c.old_path, &c.new_path]
-            .into_iter()
-            .flatten()
-            .any(|p| hit(p))
-        {
-            return Ok(true);
-        }
+    if loaded.touched(repo, i)?.iter().any(|p| hit(p)) {
+        return Ok(true);
     }
     Ok(state.paths.iter().any(|r| {
         hit(&r.path)

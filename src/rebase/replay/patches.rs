@@ -107,6 +107,24 @@ impl Loaded {
         Ok(changes)
     }
 
+    /// The paths patch `i` names, before or after (what [`Self::changes`] names, without
+    /// reading blobs to pair renames), refused like its changes when git's checkout would.
+    pub(crate) fn touched(&self, repo: &Repository, i: usize) -> Result<Vec<String>> {
+        let Patches::Commits(c) = &self.patches else {
+            let changes = self.changes(repo, i)?;
+            return Ok(PathChange::touched(&changes)
+                .into_iter()
+                .map(str::to_string)
+                .collect());
+        };
+        let changed = change::changed_in_commit(repo, c[i])?;
+        let paths: Vec<String> = changed.into_iter().map(|c| c.path).collect();
+        for path in &paths {
+            worktree::check_path(&c[i].to_string(), path)?;
+        }
+        Ok(paths)
+    }
+
     pub(crate) fn base_tree<'r>(
         &self,
         repo: &'r Repository,

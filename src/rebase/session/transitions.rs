@@ -14,6 +14,7 @@ use crate::queue::range;
 use crate::queue::topics::Topics;
 use crate::rebase::collateral::Rules as CollateralRules;
 use crate::rebase::follow::Follower;
+use crate::rebase::replay::blocked;
 use crate::rebase::replay::pass::{first_pass, parent_of, replay_tail, Progress};
 use crate::rebase::replay::patches::Loaded;
 use crate::rebase::replay::{replay_checked, Replay};
@@ -341,7 +342,8 @@ fn decide(
 }
 
 /// `--skip`: drops the conflict in the worktree (or the next pending one) and moves on. The
-/// patches after it were replayed without it already, so nothing is replayed again.
+/// patches after it were replayed without it already, so nothing is replayed again; the ones
+/// it blocked learn that it will not come.
 pub fn skip(repo_path: &Path) -> Result<Moved> {
     crate::rebase::timing::mark("start");
     let repo = open_repo(repo_path)?;
@@ -357,6 +359,7 @@ pub fn skip(repo_path: &Path) -> Result<Moved> {
     if let Some(i) = index {
         session.patches[i].verdict = Some(Verdict::Skipped);
         session.patches[i].notes.push("skipped by the user".into());
+        blocked::after_skip(&mut session, i);
     }
     session.save(&git_dir)?;
     crate::rebase::timing::mark("session saved");

@@ -74,7 +74,49 @@ pub fn take_all(worktree: &Path) -> Result<Option<Oid>> {
     // only; libgit2's `write_tree` then reads every tree of the result back (5 000 in a kernel).
     let git = Git::in_work_tree(worktree);
     let tree = git.run(["write-tree"])?;
+    if found.untracked.is_empty() {
+        remember_clean(worktree);
+    }
     Ok(Some(Oid::from_str(String::from_utf8_lossy(&tree).trim())?))
+}
+
+/// A worktree `take_all` left matching its index, with nothing untracked, and the index file
+/// as it left it. The switch to the next conflict follows in the same run, under the session
+/// lock: while the index file is that one, walking the 78 000 files again would find nothing
+/// to write but racily clean entries (their files hold what the index says already), so the
+/// switch trusts this instead. Anything untracked (a build's ignored files) makes the switch
+/// walk again.
+struct Clean {
+    worktree: std::path::PathBuf,
+    index: IndexFile,
+}
+
+static CLEAN: std::sync::Mutex<Option<Clean>> = std::sync::Mutex::new(None);
+
+/// What identifies an index file as written: size, inode, modification time.
+type IndexFile = (u64, u64, i64, i64);
+
+fn index_file(worktree: &Path) -> Option<IndexFile> {
+    let repo = Repository::open(worktree).ok()?;
+    let m = std::fs::metadata(repo.path().join("index")).ok()?;
+    Some((m.size(), m.ino(), m.mtime(), m.mtime_nsec()))
+}
+
+fn remember_clean(worktree: &Path) {
+    if let (Some(index), Ok(mut clean)) = (index_file(worktree), CLEAN.lock()) {
+        *clean = Some(Clean {
+            worktree: worktree.to_path_buf(),
+            index,
+        });
+    }
+}
+
+/// Whether `worktree` is still as `take_all` left it (once: the switch moves it).
+fn still_clean(worktree: &Path) -> bool {
+    let Some(clean) = CLEAN.lock().ok().and_then(|mut c| c.take()) else {
+        return false;
+    };
+    clean.worktree == worktree && index_file(worktree) == Some(clean.index)
 }
 
 /// Moves `worktree` (and its detached HEAD) to commit `tip`, as `git reset --hard TIP` and
@@ -88,6 +130,7 @@ pub fn switch(worktree: &Path, tip: &str, conflicts: &[(&str, Stages)]) -> Resul
     let repo = Repository::open(worktree)?;
     let tip_id = Oid::from_str(tip)?;
     let tree = repo.find_commit(tip_id)?.tree()?;
+    let clean = still_clean(worktree);
     let (mut index, stamp) = read_index(&repo)?;
     crate::rebase::timing::mark("switch: index read");
     // Git compares the index with the tip through its cache tree, while the walk runs.
@@ -102,7 +145,11 @@ pub fn switch(worktree: &Path, tip: &str, conflicts: &[(&str, Stages)]) -> Resul
                 tip,
             ])
         });
-        let found = scan::scan(worktree, &index, stamp);
+        let found = if clean {
+            Some(scan::Found::default())
+        } else {
+            scan::scan(worktree, &index, stamp)
+        };
         let staged = staged
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -427,6 +474,37 @@ mod tests {
         }
         // Entries written have their stat data: git finds nothing to look at again.
         assert_eq!(git(&wt1, &["diff-files", "--name-only"]), "");
+    }
+
+    #[test]
+    fn the_switch_after_a_take_all_that_left_nothing_untracked_trusts_its_walk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (_, b) = fixture(dir);
+        let (wt1, wt2) = (dir.join("wt1"), dir.join("wt2"));
+        // A resolution: tracked files edited (one the tip changes too), one removed.
+        for wt in [&wt1, &wt2] {
+            write(wt, "keep.txt", "resolved\n");
+            write(wt, "a.txt", "resolved too\n");
+            std::fs::remove_file(wt.join("dir/b.txt")).unwrap();
+        }
+        take_all(&wt1).unwrap().unwrap();
+        git(&wt2, &["add", "-A"]);
+        assert!(switch(&wt1, &b, &[]).unwrap());
+        git(&wt2, &["reset", "-q", "--hard", &b]);
+        assert_eq!(on_disk(&wt1), on_disk(&wt2));
+        assert_eq!(
+            git(&wt1, &["ls-files", "-s"]),
+            git(&wt2, &["ls-files", "-s"])
+        );
+        assert_eq!(git(&wt1, &["status", "--porcelain", "--ignored"]), "");
+        for f in ["a.txt", "keep.txt", "dir/b.txt", "link", "new/d.txt"] {
+            assert_eq!(
+                std::fs::read(wt1.join(f)).unwrap(),
+                std::fs::read(wt2.join(f)).unwrap(),
+                "{f}"
+            );
+        }
     }
 
     #[test]
