@@ -14,20 +14,36 @@
 //! arguments' text.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use super::parse::Tri;
-use super::scan::macros::{ident_len, statements, MacroDef};
+use super::scan::macros::{guard, ident_len, statements, MacroDef};
 
 /// Macro levels followed from a statement down to a listed assertion.
 pub const MAX_LEVELS: usize = 3;
 /// Longest expansion kept (the bodies are short; arguments could be anything).
 const MAX_EXPANSION: usize = 4096;
 
+/// What a leaf or a whole evaluation is asked: `(text, statement)`, `statement` being true
+/// for a statement's assertion and false for a condition's value.
+pub type Leaf<'a> = &'a mut dyn FnMut(&str, bool) -> Tri;
+
 /// The function-like macros leading to a listed name, by name (every definition the
 /// build sees of that name).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct AssertionMacros {
     defs: HashMap<String, Vec<MacroDef>>,
+    /// Values already computed by [`AssertionMacros::eval_cached`], by text, mode and depth.
+    cache: Mutex<HashMap<(String, bool, usize), Tri>>,
+}
+
+impl Clone for AssertionMacros {
+    fn clone(&self) -> Self {
+        AssertionMacros {
+            defs: self.defs.clone(),
+            cache: Mutex::default(),
+        }
+    }
 }
 
 impl AssertionMacros {
@@ -65,7 +81,10 @@ impl AssertionMacros {
                 defs.insert(name.to_string(), ds);
             }
         }
-        AssertionMacros { defs }
+        AssertionMacros {
+            defs,
+            cache: Mutex::default(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -80,9 +99,10 @@ impl AssertionMacros {
     /// leading with a kept macro's call, means in oob context, by every definition of
     /// that macro: `leaf` judges a text leading with a listed name. As a `statement`
     /// (`inband_context_only();`) it is true when, in every definition, some statement of
-    /// the body is (a `do { } while (0)` body runs them all); as a condition, the value
-    /// every definition agrees on, unknown otherwise or for a statement macro.
-    pub fn eval(&self, call: &str, statement: bool, leaf: &mut dyn FnMut(&str) -> Tri) -> Tri {
+    /// the body is (a `do { } while (0)` body runs them all), a guard statement `if (COND)
+    /// return ...;` being true when COND is; as a condition, the value every definition
+    /// agrees on, unknown otherwise or for a statement macro.
+    pub fn eval(&self, call: &str, statement: bool, leaf: Leaf) -> Tri {
         match split_call(call) {
             Some((name, _, _)) if self.contains(name) => {
                 self.eval_levels(call, statement, MAX_LEVELS, leaf)
@@ -91,19 +111,29 @@ impl AssertionMacros {
         }
     }
 
-    fn eval_levels(
-        &self,
-        text: &str,
-        statement: bool,
-        levels: usize,
-        leaf: &mut dyn FnMut(&str) -> Tri,
-    ) -> Tri {
+    /// [`AssertionMacros::eval`], remembered by `call`, `statement` and `depth` (the
+    /// caller's nesting, which bounds what `leaf` may read): the same condition macro met
+    /// thousands of times is expanded and parsed once. `leaf` must give the same value for
+    /// the same arguments at the same `depth` everywhere it is used with this table.
+    pub fn eval_cached(&self, call: &str, statement: bool, depth: usize, leaf: Leaf) -> Tri {
+        let key = (call.trim().to_string(), statement, depth);
+        if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(&key).copied()) {
+            return v;
+        }
+        let v = self.eval(call, statement, leaf);
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(key, v);
+        }
+        v
+    }
+
+    fn eval_levels(&self, text: &str, statement: bool, levels: usize, leaf: Leaf) -> Tri {
         let text = text.trim();
         let Some((name, args, end)) = split_call(text) else {
-            return Tri::Unknown;
+            return leaf(text, statement);
         };
         let Some(defs) = self.defs.get(name) else {
-            return leaf(text);
+            return leaf(text, statement);
         };
         let rest = text[end..].trim();
         if levels == 0 {
@@ -119,8 +149,11 @@ impl AssertionMacros {
                 if !statement || !rest.is_empty() {
                     return Tri::Unknown;
                 }
-                let asserts = statements(&body)
-                    .any(|s| self.eval_levels(s, true, levels - 1, leaf) == Tri::True);
+                let asserts = statements(&body).any(|s| {
+                    // `if (running_oob()) return -EPERM;`: the rest runs where COND fails.
+                    let (text, statement) = guard(s).map_or((s, true), |c| (c, false));
+                    self.eval_levels(text, statement, levels - 1, leaf) == Tri::True
+                });
                 if asserts {
                     Tri::True
                 } else {
@@ -256,7 +289,7 @@ mod tests {
     /// name), and the result.
     fn leaves(t: &AssertionMacros, call: &str, statement: bool) -> (Vec<String>, Tri) {
         let mut seen = Vec::new();
-        let v = t.eval(call, statement, &mut |s: &str| {
+        let v = t.eval(call, statement, &mut |s: &str, _| {
             seen.push(s.to_string());
             let listed = ["EVL_WARN_ON_ONCE(", "WARN_ON(", "unlikely("];
             if listed.iter().any(|l| s.starts_with(l)) {
@@ -329,8 +362,72 @@ mod tests {
             ["unlikely(running_inband()) && x"]
         );
         // The leaf's verdict decides; definitions that disagree give unknown.
-        let v = t.eval("stage_mismatch()", false, &mut |_| Tri::False);
+        let v = t.eval("stage_mismatch()", false, &mut |_, _| Tri::False);
         assert_eq!(v, Tri::False);
+    }
+
+    #[test]
+    fn guard_statements_assert_their_condition() {
+        let t = table(&[
+            "#define inband_or_eperm() do { if (stage_bad()) return -EPERM; } while (0)",
+            "#define need_inband(r) if (unlikely(!running_inband())) return r",
+            "#define stage_bad() unlikely(running_inband())",
+        ]);
+        assert!(t.contains("inband_or_eperm") && t.contains("need_inband"));
+        // The condition is read as a condition (through the condition macro), the guard
+        // asserting when it is true.
+        let mut seen = Vec::new();
+        let v = t.eval("inband_or_eperm()", true, &mut |s, stmt| {
+            seen.push((s.to_string(), stmt));
+            Tri::True
+        });
+        assert_eq!(v, Tri::True);
+        assert_eq!(seen, [("unlikely(running_inband())".to_string(), false)]);
+        let mut seen = Vec::new();
+        let v = t.eval("need_inband(-EPERM)", true, &mut |s, stmt| {
+            seen.push((s.to_string(), stmt));
+            Tri::False
+        });
+        assert_eq!(v, Tri::Unknown, "a false condition asserts nothing");
+        assert_eq!(seen, [("unlikely(!running_inband())".to_string(), false)]);
+        // A guard is a statement, never a condition.
+        assert_eq!(
+            t.eval("need_inband(1)", false, &mut |_, _| Tri::True),
+            Tri::Unknown
+        );
+    }
+
+    #[test]
+    fn cached_values_are_computed_once_per_text_mode_and_depth() {
+        let t = table(&["#define stage_bad() unlikely(running_inband())"]);
+        let mut calls = 0;
+        let mut leaf = |_: &str, _: bool| {
+            calls += 1;
+            Tri::False
+        };
+        for _ in 0..3 {
+            assert_eq!(
+                t.eval_cached("stage_bad()", false, 2, &mut leaf),
+                Tri::False
+            );
+        }
+        assert_eq!(
+            t.eval_cached(" stage_bad() ", false, 2, &mut leaf),
+            Tri::False
+        );
+        assert_eq!(
+            t.eval_cached("stage_bad()", false, 3, &mut leaf),
+            Tri::False
+        );
+        assert_eq!(t.eval_cached("stage_bad()", true, 2, &mut leaf), Tri::False);
+        assert_eq!(calls, 3, "once per depth and mode");
+        // A copy starts empty.
+        let mut again = 0;
+        t.clone().eval_cached("stage_bad()", false, 2, &mut |_, _| {
+            again += 1;
+            Tri::False
+        });
+        assert_eq!(again, 1);
     }
 
     #[test]
@@ -339,7 +436,7 @@ mod tests {
             "#define check() unlikely(running_inband())",
             "#define check() unlikely(other())",
         ]);
-        let v = t.eval("check()", false, &mut |s| {
+        let v = t.eval("check()", false, &mut |s, _| {
             if s.contains("running_inband") {
                 Tri::False
             } else {

@@ -360,11 +360,7 @@ fn eval_at(node: Node, src: &[u8], rules: &RuleSet, depth: usize) -> Tri {
                 sub(call_arg(node, i))
             } else if rules.assertion_macros.contains(name) {
                 // `if (stage_mismatch())`, a macro of the tree: its expansion's value.
-                rules
-                    .assertion_macros
-                    .eval(text(node, src), false, &mut |e: &str| {
-                        eval_text(e, rules, depth + 1)
-                    })
+                macro_value(text(node, src), false, rules, depth)
             } else {
                 Tri::Unknown
             }
@@ -456,6 +452,11 @@ struct Frame<'t> {
     /// In a block, after `ret = evl_switch_oob();` made in-band code oob: `ret`, whose
     /// error test in the next statement leads back to in-band.
     switch_result: Option<Node<'t>>,
+    /// For an `if` testing the result of a switch to oob: which branch runs after a
+    /// successful switch (0 the consequence, 1 the alternative).
+    success_branch: Option<usize>,
+    /// In a block, while `switch_result` is set: where the rest ran before the switch.
+    before_switch: Rest,
     /// Inside a loop already searched for a switch back to oob and found without one.
     no_switch_within: bool,
     /// Code here is compiled away for the configuration (`if (IS_ENABLED(CONFIG_KASAN))`
@@ -484,11 +485,21 @@ impl<'t> Frame<'t> {
         };
         // `if (evl_switch_oob()) return -EPERM;`: the error branch runs where the `if`
         // does, the other one oob.
+        // A switch in any other form of condition (`if ((ret += evl_switch_oob()))`):
+        // either branch may run oob.
+        let mut success_branch = None;
         let branches = match tested {
             Some(c) if !dead && node.kind() == "if_statement" => {
-                switch::test(c, cx.src, cx.rules, None).map_or([None, None], |t| {
-                    t.map(|o| Some(o == switch::Outcome::Failed && inband))
-                })
+                match switch::test(c, cx.src, cx.rules, None) {
+                    Some(t) => {
+                        success_branch = t.iter().position(|o| *o == switch::Outcome::MaybeOob);
+                        t.map(|o| Some(o == switch::Outcome::Failed && inband))
+                    }
+                    None if inband && switch::mentioned(c, cx.src, cx.rules) => {
+                        [Some(false), Some(false)]
+                    }
+                    None => [None, None],
+                }
             }
             _ => [None, None],
         };
@@ -499,6 +510,8 @@ impl<'t> Frame<'t> {
             switched_oob: false,
             branches,
             switch_result: None,
+            success_branch,
+            before_switch: Rest::Inherit,
             no_switch_within: false,
             dead,
             rest_dead: false,
@@ -572,6 +585,7 @@ impl<'t> Frame<'t> {
             let tested = child.child_by_field_name("condition");
             if let Some(t) = tested.and_then(|c| switch::test(c, cx.src, cx.rules, Some(name))) {
                 f.branches = t.map(|o| (o == switch::Outcome::Failed).then_some(true));
+                f.success_branch = t.iter().position(|o| *o == switch::Outcome::MaybeOob);
             }
         }
         f
@@ -580,8 +594,18 @@ impl<'t> Frame<'t> {
     /// After the statement `done` (with its frame) in this block: where does the rest of
     /// the block run, and is it compiled away?
     fn after(&mut self, done: &Frame<'t>, cx: &Ctx) {
+        // `if (!(ret = evl_switch_oob())) { ...; return 0; }`: only the failure path goes on,
+        // where the switch was made from (unless it switches again).
+        let failure_only = done.success_branch.is_some_and(|i| {
+            let branch = |i: usize| {
+                done.node
+                    .child_by_field_name(["consequence", "alternative"][i])
+            };
+            branch(i).is_some_and(exits)
+                && !branch(1 - i).is_some_and(|b| switch::mentioned(b, cx.src, cx.rules))
+        });
         // A switch to oob inside a branch reaches past it unless the branch leaves.
-        let switched = done.switched_oob && !exits(done.node);
+        let switched = done.switched_oob && !exits(done.node) && !failure_only;
         self.switched_oob |= switched;
         // A block, or the statements of a `case` (`case X: evl_switch_inband(); ...`).
         if !matches!(self.node.kind(), "compound_statement" | "case_statement") {
@@ -589,7 +613,9 @@ impl<'t> Frame<'t> {
         }
         let s = done.node;
         // A switch's result is tested in the statement right after it, or not at all.
-        self.switch_result = None;
+        if self.switch_result.take().is_some() && failure_only {
+            self.rest = self.before_switch;
+        }
         if !self.rest_dead && s.kind() == "if_statement" {
             let then_exits = s.child_by_field_name("consequence").is_some_and(exits);
             let alt = s.child_by_field_name("alternative");
@@ -605,6 +631,7 @@ impl<'t> Frame<'t> {
             // `ret = evl_switch_oob();`: possibly oob from here, in-band code or not.
             if self.inband_here() {
                 self.switch_result = switch::result_var(s, cx.src, cx.rules);
+                self.before_switch = self.rest;
             }
             self.rest = Rest::Oob;
             return;
@@ -639,7 +666,7 @@ impl<'t> Frame<'t> {
                             && eval_oob(c, src, rules) == Tri::True)
                         // `inband_context_only();`, a macro of the tree expanding to one.
                         || (rules.assertion_macros.contains(name)
-                            && macro_assertion(text(c, src), rules) == Tri::True)
+                            && macro_value(text(c, src), true, rules, 0) == Tri::True)
                 }),
             _ => false,
         };
@@ -649,22 +676,29 @@ impl<'t> Frame<'t> {
     }
 }
 
-/// What a helper-assertion macro call (`inband_context_only()`, `oob_only()` with a
-/// `do { } while (0)` body) asserts in oob context: true when every definition makes a
-/// listed assertion whose condition holds there.
-fn macro_assertion(call: &str, rules: &RuleSet) -> Tri {
-    rules.assertion_macros.eval(call, true, &mut |e: &str| {
-        let asserts = with_expression(e, |c, src| {
-            c.kind() == "call_expression"
-                && called_name(c, src).is_some_and(|n| rules.assertions.iter().any(|a| a == n))
-                && eval_oob(c, src, rules) == Tri::True
-        });
-        if asserts == Some(true) {
-            Tri::True
-        } else {
-            Tri::Unknown
-        }
-    })
+/// What a macro of the tree means in oob context, cached (the same one is met thousands
+/// of times): as a `statement` (`inband_context_only()`, `oob_only()` with a `do { }
+/// while (0)` body, a guard `if (running_oob()) return -EPERM;`), true when every
+/// definition makes a listed assertion, or leaves on a condition, that holds there; as a
+/// condition (`stage_mismatch()`), its expansion's value.
+fn macro_value(call: &str, statement: bool, rules: &RuleSet, depth: usize) -> Tri {
+    rules
+        .assertion_macros
+        .eval_cached(call, statement, depth, &mut |e: &str, statement| {
+            if !statement {
+                return eval_text(e, rules, depth + 1);
+            }
+            let asserts = with_expression(e, |c, src| {
+                c.kind() == "call_expression"
+                    && called_name(c, src).is_some_and(|n| rules.assertions.iter().any(|a| a == n))
+                    && eval_oob(c, src, rules) == Tri::True
+            });
+            if asserts == Some(true) {
+                Tri::True
+            } else {
+                Tri::Unknown
+            }
+        })
 }
 
 /// `a && b` or `a || b`.
@@ -1568,6 +1602,85 @@ mod tests {
                 ib("evl_switch_oob"),
                 oob("ok"),
                 ib("failed")
+            ]
+        );
+    }
+
+    /// `if ((ret = evl_switch_oob()))`: the assignment has the call's value, read like
+    /// `ret = evl_switch_oob(); if (ret)`, with `!`, `< 0` and `unlikely()` too.
+    #[test]
+    fn switches_back_to_oob_assigned_in_the_condition() {
+        let r = rules();
+        let ib = |n: &str| (n.to_string(), true);
+        let oob = |n: &str| (n.to_string(), false);
+        let src = "int f(void)\n{\n\tevl_switch_inband(0);\n\tif ((ret = evl_switch_oob())) {\n\t\ta();\n\t\treturn ret;\n\t}\n\tb();\n}\nint g(void)\n{\n\tevl_switch_inband(0);\n\tif (unlikely((ret = evl_switch_oob()) < 0))\n\t\treturn c(ret);\n\td();\n}\nint h(void)\n{\n\tevl_switch_inband(0);\n\tif (!(ret = evl_switch_oob()))\n\t\te();\n\telse\n\t\tf2();\n\tg2();\n}\nint k(void)\n{\n\tevl_switch_inband(0);\n\tif ((ret += evl_switch_oob()))\n\t\tm();\n}\n";
+        let p = parse_file(src.as_bytes(), &r);
+        let st = |i: usize| names(&p.functions[i]);
+        assert_eq!(
+            st(0),
+            [
+                oob("evl_switch_inband"),
+                ib("evl_switch_oob"),
+                ib("a"),
+                oob("b")
+            ]
+        );
+        assert_eq!(
+            st(1),
+            [
+                oob("evl_switch_inband"),
+                ib("unlikely"),
+                ib("evl_switch_oob"),
+                ib("c"),
+                oob("d")
+            ]
+        );
+        assert_eq!(
+            st(2),
+            [
+                oob("evl_switch_inband"),
+                ib("evl_switch_oob"),
+                oob("e"),
+                ib("f2"),
+                oob("g2")
+            ]
+        );
+        // Not a plain assignment: the value is not the call's, nothing is known.
+        assert_eq!(
+            st(3),
+            [oob("evl_switch_inband"), ib("evl_switch_oob"), oob("m")]
+        );
+        // When the success branch leaves, only the failure path goes on: still in-band,
+        // for the switch tested directly or through its variable.
+        let src = "int f(void)\n{\n\tevl_switch_inband(0);\n\tif (!(ret = evl_switch_oob())) {\n\t\ta();\n\t\treturn 0;\n\t}\n\tb();\n}\nint g(void)\n{\n\tevl_switch_inband(0);\n\tret = evl_switch_oob();\n\tif (!ret)\n\t\treturn c();\n\td();\n}\nint h(void)\n{\n\tevl_switch_inband(0);\n\tif (!evl_switch_oob())\n\t\treturn 0;\n\telse\n\t\tevl_switch_oob();\n\te();\n}\n";
+        let p = parse_file(src.as_bytes(), &r);
+        let st = |i: usize| names(&p.functions[i]);
+        assert_eq!(
+            st(0),
+            [
+                oob("evl_switch_inband"),
+                ib("evl_switch_oob"),
+                oob("a"),
+                ib("b")
+            ]
+        );
+        assert_eq!(
+            st(1),
+            [
+                oob("evl_switch_inband"),
+                ib("evl_switch_oob"),
+                oob("c"),
+                ib("d")
+            ]
+        );
+        // The failure branch switching again: may be oob after it.
+        assert_eq!(
+            st(2),
+            [
+                oob("evl_switch_inband"),
+                ib("evl_switch_oob"),
+                ib("evl_switch_oob"),
+                oob("e")
             ]
         );
     }

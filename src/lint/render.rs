@@ -31,10 +31,12 @@ pub fn render(report: &LintReport, format: Format, color: bool) -> String {
     }
 }
 
-/// Compiler-style lines (editors' quickfix lists, grep): every active finding.
+/// Compiler-style lines (editors' quickfix lists, grep): every active finding, one line
+/// per site and rule (its shortest chain).
 fn gcc(report: &LintReport) -> String {
     let mut out = String::new();
-    for f in report.active() {
+    for site in super::roots::sites(report.active()) {
+        let f = site.finding;
         out.push_str(&format!(
             "{}:{}:{}: {}: {} (chain: {}) [{}]\n",
             f.file,
@@ -78,14 +80,14 @@ fn human(report: &LintReport, color: bool) -> String {
         let config = term::Config::default();
         let groups = super::roots::group(report.active());
         for (gi, g) in groups.iter().enumerate() {
-            let f = g.findings[0];
+            let f = g.sites[0].finding;
             let _ = writeln!(
                 out,
                 "root {}/{}: {} ({} chain(s) below it; the shortest:)",
                 gi + 1,
                 groups.len(),
                 g.root,
-                g.findings.len()
+                g.chains()
             );
             let id = *ids.entry(f.file.as_str()).or_insert_with(|| {
                 let src = std::fs::read(Path::new(&report.root).join(&f.file))
@@ -131,34 +133,52 @@ fn human(report: &LintReport, color: bool) -> String {
                 // Fall back to a plain line when the snippet cannot be shown.
                 let _ = writeln_plain(&mut out, f);
             }
-            for other in &g.findings[1..] {
-                let _ = writeln!(
-                    out,
-                    "  also {}:{}:{}: {}[{}]: {}",
-                    other.file,
-                    other.line,
-                    other.column,
-                    other.severity.as_str(),
-                    other.rule,
-                    other.chain_text
-                );
+            for (si, site) in g.sites.iter().enumerate() {
+                if si > 0 {
+                    let other = site.finding;
+                    let _ = writeln!(
+                        out,
+                        "  also {}:{}:{}: {}[{}]: {}",
+                        other.file,
+                        other.line,
+                        other.column,
+                        other.severity.as_str(),
+                        other.rule,
+                        other.chain_text
+                    );
+                }
+                for same in &site.others {
+                    let _ = writeln!(
+                        out,
+                        "    same call, another chain: {}{}",
+                        same.chain_text,
+                        through(site.finding, same)
+                    );
+                }
             }
-            if g.findings.len() > 1 {
+            if g.chains() > 1 {
                 let _ = writeln!(out);
             }
         }
     }
     let mut text = String::from_utf8_lossy(&buf).into_owned();
     let s = &report.stats;
-    let active = report.active().count();
-    let suppressed = report.findings.len() - active;
-    let errors = report
-        .active()
-        .filter(|f| f.severity == Severity::Error)
+    let chains = report.active().count();
+    let suppressed = report.findings.len() - chains;
+    let sites = super::roots::sites(report.active());
+    let active = sites.len();
+    let errors = sites
+        .iter()
+        .filter(|s| s.finding.severity == Severity::Error)
         .count();
     text.push_str(&format!(
-        "lint: {} finding(s) under {} root(s) ({} error(s), {} warning(s)), {} suppressed; {} entry point(s), {} function(s) reached\n",
+        "lint: {} finding(s){} under {} root(s) ({} error(s), {} warning(s)), {} suppressed; {} entry point(s), {} function(s) reached\n",
         active,
+        if chains > active {
+            format!(" ({chains} chains: the same call through more than one)")
+        } else {
+            String::new()
+        },
         super::roots::group(report.active()).len(),
         errors,
         active - errors,
@@ -212,6 +232,21 @@ fn human(report: &LintReport, color: bool) -> String {
         text.push_str(&format!("lint: note: {n}\n"));
     }
     text
+}
+
+/// Where another chain to the same call differs from the one shown: ` (through
+/// mutex_unlock() in kernel/locking/mutex.c)`, by the first step in another file.
+fn through(shown: &super::Finding, other: &super::Finding) -> String {
+    let differs = other.chain.iter().enumerate().find(|(i, s)| {
+        shown
+            .chain
+            .get(*i)
+            .is_none_or(|t| t.file != s.file || t.function != s.function)
+    });
+    match differs {
+        Some((_, s)) => format!(" (through {}() in {})", s.function, s.file),
+        None => String::new(),
+    }
 }
 
 fn writeln_plain(out: &mut dyn termcolor::WriteColor, f: &super::Finding) -> std::io::Result<()> {

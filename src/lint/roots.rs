@@ -55,37 +55,95 @@ pub fn root_of(f: &Finding, given: &[String]) -> String {
     }
 }
 
-/// One root and the indexes of its findings (shortest chain first).
-pub struct Group<'a> {
-    pub root: &'a str,
-    pub findings: Vec<&'a Finding>,
+/// One call site breaking one rule, with every chain reaching it: the shortest one and
+/// the others (the same call reached through two definitions of a function, say the
+/// tree's `kernel/locking/mutex.c` and a copy next to it).
+pub struct Site<'a> {
+    pub finding: &'a Finding,
+    pub others: Vec<&'a Finding>,
 }
 
-/// Groups findings by root, ranked by severity (errors first), then by the length of the
-/// shortest chain, then by root text.
-pub fn group<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<Group<'a>> {
-    let mut m: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+impl Site<'_> {
+    /// How many chains reach this site.
+    pub fn chains(&self) -> usize {
+        1 + self.others.len()
+    }
+}
+
+/// Folds findings at the same site (file, line, column) under the same rule into one,
+/// the shortest chain first (then by root and chain, so the result does not depend on
+/// the order of `findings`).
+pub fn sites<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<Site<'a>> {
+    type Key<'k> = (&'k str, u32, u32, &'k str);
+    let mut m: BTreeMap<Key<'a>, Vec<&'a Finding>> = BTreeMap::new();
     for f in findings {
-        m.entry(f.root.as_str()).or_default().push(f);
+        m.entry((f.file.as_str(), f.line, f.column, f.rule.as_str()))
+            .or_default()
+            .push(f);
+    }
+    m.into_values()
+        .map(|mut v| {
+            v.sort_by(|a, b| {
+                (a.chain.len(), &a.root, &a.chain_text, &a.fingerprint).cmp(&(
+                    b.chain.len(),
+                    &b.root,
+                    &b.chain_text,
+                    &b.fingerprint,
+                ))
+            });
+            let finding = v.remove(0);
+            Site { finding, others: v }
+        })
+        .collect()
+}
+
+/// One root and its sites (shortest chain first).
+pub struct Group<'a> {
+    pub root: &'a str,
+    pub sites: Vec<Site<'a>>,
+}
+
+impl Group<'_> {
+    /// How many chains the group holds, folded ones included.
+    pub fn chains(&self) -> usize {
+        self.sites.iter().map(Site::chains).sum()
+    }
+}
+
+/// Groups findings by root (a site under the root of its shortest chain), ranked by
+/// severity (errors first), then by the length of the shortest chain, then by root text.
+pub fn group<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<Group<'a>> {
+    let mut m: BTreeMap<&str, Vec<Site>> = BTreeMap::new();
+    for s in sites(findings) {
+        m.entry(s.finding.root.as_str()).or_default().push(s);
     }
     let mut groups: Vec<Group> = m
         .into_iter()
-        .map(|(root, mut findings)| {
-            findings.sort_by_key(|f| (f.chain.len(), f.file.clone(), f.line, f.column));
-            Group { root, findings }
+        .map(|(root, mut sites)| {
+            sites.sort_by_key(|s| {
+                let f = s.finding;
+                (f.chain.len(), f.file.clone(), f.line, f.column)
+            });
+            Group { root, sites }
         })
         .collect();
     let worst = |g: &Group| {
-        g.findings
+        g.sites
             .iter()
-            .map(|f| f.severity)
+            .map(|s| s.finding.severity)
             .max()
             .unwrap_or(Severity::Note)
     };
     groups.sort_by(|a, b| {
         worst(b)
             .cmp(&worst(a))
-            .then(a.findings[0].chain.len().cmp(&b.findings[0].chain.len()))
+            .then(
+                a.sites[0]
+                    .finding
+                    .chain
+                    .len()
+                    .cmp(&b.sites[0].finding.chain.len()),
+            )
             .then(a.root.cmp(b.root))
     });
     groups
@@ -163,6 +221,7 @@ mod tests {
             x.root = root_of(x, &[String::new()]);
         }
         let groups = group(all.iter());
+        assert!(groups.iter().all(|g| g.chains() == 1));
         let roots: Vec<&str> = groups.iter().map(|g| g.root).collect();
         assert_eq!(
             roots,
@@ -172,5 +231,56 @@ mod tests {
                 "proxy_oob_write() -> do_proxy_write() -> memset()"
             ]
         );
+    }
+
+    /// The same call reached through two copies of a function (the tree's and one next
+    /// to it): one site, two chains, in one root block.
+    #[test]
+    fn findings_at_the_same_site_and_rule_fold_into_one() {
+        let mut real = finding(
+            &[
+                ("proxy_oob_write", "drivers/evl/proxy.c"),
+                ("do_proxy_write", "drivers/evl/proxy.c"),
+                ("mutex_unlock", "kernel/locking/mutex.c"),
+            ],
+            "raw_spin_lock",
+        );
+        let mut copy = finding(
+            &[
+                ("proxy_oob_write", "drivers/evl/proxy.c"),
+                ("do_proxy_write", "drivers/evl/proxy.c"),
+                ("mutex_unlock", "fixture/kernel/locking/mutex.c"),
+            ],
+            "raw_spin_lock",
+        );
+        for f in [&mut real, &mut copy] {
+            f.file = "drivers/evl/proxy.c".into();
+            f.line = 11;
+            f.root = root_of(f, &[String::new()]);
+        }
+        copy.chain_text = "b".into();
+        real.chain_text = "a".into();
+        let mut other_rule = finding(&[("proxy_oob_write", "drivers/evl/proxy.c")], "x");
+        other_rule.rule = "r2".into();
+        other_rule.file = "drivers/evl/proxy.c".into();
+        other_rule.line = 11;
+        other_rule.root = root_of(&other_rule, &[String::new()]);
+        for order in [[&copy, &real, &other_rule], [&real, &other_rule, &copy]] {
+            let s = sites(order.into_iter());
+            assert_eq!(
+                s.len(),
+                2,
+                "another rule at the same call is another finding"
+            );
+            let folded = s.iter().find(|s| s.chains() == 2).unwrap();
+            assert_eq!(
+                folded.finding.chain_text, "a",
+                "the same pick whatever the order"
+            );
+            assert_eq!(folded.others[0].chain_text, "b");
+            let groups = group(order.into_iter());
+            assert_eq!(groups.iter().map(Group::chains).sum::<usize>(), 3);
+            assert_eq!(groups.iter().map(|g| g.sites.len()).sum::<usize>(), 2);
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! returns 0 with the caller oob, or an error with the caller still in-band. What a
 //! condition on that result says about each branch of an `if`: `if (ret)`, `if (ret < 0)`,
 //! `if (unlikely(ret))` on the variable the previous statement stored the result in, or
-//! `if (evl_switch_oob())` on the call itself.
+//! `if (evl_switch_oob())` on the call itself, or `if ((ret = evl_switch_oob()))` on the
+//! value of an assignment of it.
 
 use tree_sitter::Node;
 
@@ -19,7 +20,8 @@ pub enum Outcome {
     MaybeOob,
 }
 
-/// Is `n` the switch's result: the variable `var`, or (without one) the switch call?
+/// Is `n` the switch's result: the variable `var`, or (without one) the switch call or
+/// an assignment of it (`ret = evl_switch_oob()` has the call's value)?
 fn is_result(n: Node, src: &[u8], rules: &RuleSet, var: Option<&str>) -> bool {
     match (n.kind(), var) {
         ("parenthesized_expression", _) => {
@@ -29,8 +31,19 @@ fn is_result(n: Node, src: &[u8], rules: &RuleSet, var: Option<&str>) -> bool {
         ("call_expression", None) => {
             called_name(n, src).is_some_and(|c| rules.switch_oob.iter().any(|s| s == c))
         }
+        ("assignment_expression", None) => {
+            n.child_by_field_name("operator").map(|o| text(o, src)) == Some("=")
+                && n.child_by_field_name("right")
+                    .is_some_and(|r| is_result(r, src, rules, None))
+        }
         _ => false,
     }
+}
+
+/// Does the text of `n` name a switch to oob (a call in a form [`test`] does not read)?
+pub fn mentioned(n: Node, src: &[u8], rules: &RuleSet) -> bool {
+    let t = text(n, src);
+    rules.switch_oob.iter().any(|s| t.contains(s.as_str()))
 }
 
 /// A negative error constant: `-EPERM`, `-ERESTARTSYS`, `-4`.

@@ -76,3 +76,24 @@ fn statement_macros_condition_macros_and_switches_both_ways() {
         ]
     );
 }
+
+/// tests/fixtures/lint/evl_stage (written here): guard macros whose bodies are `if (...)
+/// return ...;`, switches back to oob assigned inside the condition, and helpers entered
+/// in-band after a switch to in-band. The build before this work (11e688d) reported 5
+/// findings there, 4 false (mutex_lock() after `inband_or_eperm();`, kfree() and kmalloc()
+/// after `require_inband(-EPERM);`, mutex_lock() on the failure path of `if (!(ret =
+/// evl_switch_oob())) { ...; return 0; }`), and missed vfree() on that switch's success
+/// branch. Still missed (left open): synchronize_rcu() after the switch back inside
+/// stage_finish(), a helper entered in-band, which is not walked.
+#[test]
+fn guard_macros_and_switches_assigned_in_conditions() {
+    assert_eq!(
+        findings("evl_stage"),
+        [
+            // On the success branch of `if (!(ret = evl_switch_oob()))`.
+            "oob-inband-alloc:53 stage_oob_ioctl() -> stage_relax_assign() -> vfree()",
+            // After `oob_or_eagain();`, a guard on the in-band stage: still oob.
+            "oob-might-sleep:39 stage_oob_ioctl() -> stage_wait() -> msleep()",
+        ]
+    );
+}

@@ -314,3 +314,45 @@ fn spin_unlock_is_in_band_only_on_preempt_rt_only() {
     let via = slot["chain"].as_array().unwrap();
     assert_eq!(via[2]["file"], "include/linux/spinlock_rt.h", "{chain}");
 }
+
+/// The EVL fixture next to the whole tree: `proxy.c:11` (`mutex_unlock()` from oob) is
+/// reached through the tree's kernel/locking/mutex.c and through the fixture's own copy.
+/// JSON keeps both chains; the human report folds them into one finding of one root
+/// block, the other chain on a `same call` line (before: two findings, an `also` line
+/// repeating the same chain text).
+#[test]
+fn the_same_call_through_two_copies_is_one_finding() {
+    if !common::kernel_tier() {
+        return;
+    }
+    let cache = KernelCache::default_location();
+    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/evl_tree");
+    let v = lint_whole_tree(&tree, &fixture, &[], 1);
+    let at_proxy: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["file"].as_str().unwrap().ends_with("drivers/evl/proxy.c") && f["line"] == 11)
+        .collect();
+    assert_eq!(at_proxy.len(), 2, "{at_proxy:#?}");
+    let human = Command::new(env!("CARGO_BIN_EXE_dovetail-port"))
+        .args(["lint", "-q", "--root"])
+        .arg(&tree)
+        .arg(&tree)
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert_eq!(human.matches("proxy.c:11:").count(), 1, "{human}");
+    assert_eq!(
+        human.matches("same call, another chain:").count(),
+        1,
+        "{human}"
+    );
+    assert!(
+        human.contains("finding(s) (")
+            && human.contains("chains: the same call through more than one)"),
+        "{human}"
+    );
+}

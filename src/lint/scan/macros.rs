@@ -3,7 +3,9 @@
 //! call among its statements (`#define oob_context_only() do { WARN_ON_ONCE(...); }
 //! while (0)`): the candidates for helper assertions and guard conditions, which
 //! [`AssertionMacros`](crate::lint::macros::AssertionMacros) keeps when their call chain
-//! reaches a listed assertion, wrapper or stage test. Most directives are object-like
+//! reaches a listed assertion, wrapper or stage test. A guard statement, `if (COND)
+//! return ...;` alone or in such a block, counts with the calls of its condition. Most
+//! directives are object-like
 //! register `#define`s: they are dropped at the byte after the name.
 
 /// A function-like macro: its parameters and its body (continuations joined, comments
@@ -23,11 +25,98 @@ impl MacroDef {
     /// statement's of a statement macro.
     pub fn heads(&self) -> Vec<&str> {
         if self.statement {
-            statements(&self.body).filter_map(call_head).collect()
+            statements(&self.body)
+                .flat_map(|s| match guard(s) {
+                    Some(cond) => called_names(cond),
+                    None => call_head(s).into_iter().collect(),
+                })
+                .collect()
         } else {
             call_head(&self.body).into_iter().collect()
         }
     }
+}
+
+/// The condition of a guard statement, `if (COND) return ...` or `if (COND) goto ...`
+/// (also braced, `if (COND) { ...; return ...; }`): the statement leaves the block when
+/// COND holds. `None` for anything else (an `else`, a branch that may fall through).
+pub fn guard(stmt: &str) -> Option<&str> {
+    let rest = stmt.strip_prefix("if")?.trim_start();
+    if !rest.starts_with('(') {
+        return None;
+    }
+    let close = matching_paren(rest)?;
+    let cond = &rest[1..close];
+    let then = rest[close + 1..].trim();
+    let leaves = |s: &str| {
+        let n = ident_len(s.as_bytes());
+        matches!(&s[..n], "return" | "goto")
+    };
+    let exits = match then.strip_prefix('{') {
+        Some(inner) => {
+            let inner = inner.strip_suffix('}')?;
+            // One block, nothing after it (no `else`).
+            matching_brace(then)? == then.len() - 1 && statements(inner).last().is_some_and(leaves)
+        }
+        None => leaves(then) && !then.contains("else"),
+    };
+    exits.then_some(cond.trim())
+}
+
+/// The offset of the `)` closing the `(` at the start of `s`, outside quotes.
+fn matching_paren(s: &str) -> Option<usize> {
+    matching(s, b'(', b')')
+}
+
+fn matching_brace(s: &str) -> Option<usize> {
+    matching(s, b'{', b'}')
+}
+
+fn matching(s: &str, open: u8, close: u8) -> Option<usize> {
+    let b = s.as_bytes();
+    let (mut depth, mut quote) = (0usize, None::<u8>);
+    let mut i = 0;
+    while i < b.len() {
+        match (quote, b[i]) {
+            (Some(_), b'\\') => i += 1,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c @ (b'"' | b'\'')) => quote = Some(c),
+            (None, c) if c == open => depth += 1,
+            (None, c) if c == close => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Every name called in `text` (an identifier followed by `(`), keywords aside.
+fn called_names(text: &str) -> Vec<&str> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let n = if i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_') {
+            ident_len(&b[i..])
+        } else {
+            0
+        };
+        if n == 0 {
+            i += 1;
+            continue;
+        }
+        if let Some(name) = call_head(&text[i..]) {
+            out.push(name);
+        }
+        i += n;
+    }
+    out
 }
 
 /// The name `text` calls when it starts with `name(` (not a keyword such as `if (`).
@@ -120,9 +209,13 @@ pub fn call_macro(line: &[u8]) -> Option<MacroDef> {
     if body.len() > MAX_BODY {
         return None;
     }
+    let has_call =
+        |s: &str| call_head(s).is_some() || guard(s).is_some_and(|c| !called_names(c).is_empty());
     let (body, statement) = match do_while_zero(body) {
-        Some(inner) if statements(inner).any(|s| call_head(s).is_some()) => (inner, true),
+        Some(inner) if statements(inner).any(has_call) => (inner, true),
         Some(_) => return None,
+        // `#define require_inband(r) if (!running_inband()) return r`: a statement.
+        None if guard(body).is_some_and(|c| !called_names(c).is_empty()) => (body, true),
         None => {
             call_head(body)?;
             (body, false)
@@ -211,6 +304,37 @@ mod tests {
                 "if (x) g()",
                 "EVL_WARN_ON(CORE, !h(l, {1; 2}))"
             ]
+        );
+        // Guards: a statement leaving the block when its condition holds.
+        let m = call_macro(
+            b"#define inband_or_eperm() do { if (running_oob()) return -EPERM; } while (0)",
+        )
+        .unwrap();
+        assert!(m.statement);
+        assert_eq!(m.heads(), ["running_oob"]);
+        let m = call_macro(b"#define need_inband(r) if (unlikely(!running_inband())) return r")
+            .unwrap();
+        assert!(m.statement);
+        assert_eq!(m.body, "if (unlikely(!running_inband())) return r");
+        assert_eq!(m.heads(), ["unlikely", "running_inband"]);
+        assert_eq!(
+            guard("if (a(\")\") && b()) { x(); goto out; }"),
+            Some("a(\")\") && b()")
+        );
+        for not_guard in [
+            "if (running_oob()) return -EPERM; else x()",
+            "if (running_oob()) x()",
+            "if (running_oob()) { return 1; } else { y(); }",
+            "if running_oob() return 1",
+            "if (running_oob() return 1",
+            "iff (x) return 1",
+        ] {
+            assert_eq!(guard(not_guard), None, "{not_guard}");
+        }
+        assert_eq!(
+            call_macro(b"#define g(x) if (x) return -EPERM"),
+            None,
+            "no call"
         );
         let m = call_macro(b"#define e(x) f(x) && g(x)").unwrap();
         assert!(!m.statement);
