@@ -23,3 +23,5 @@ pub mod rebase;
 pub mod results;
 pub mod schema;
 pub mod syntax;
+#[cfg(test)]
+mod testing;

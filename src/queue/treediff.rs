@@ -167,29 +167,9 @@ fn walk(
 mod tests {
     use super::*;
 
-    /// A tree of `files` (path, content), folders made from the paths.
+    /// A tree of `files`, found in `repo`.
     fn tree<'r>(repo: &'r Repository, files: &[(&str, &str)]) -> Tree<'r> {
-        let mut index = git2::Index::new().unwrap();
-        for (path, text) in files {
-            let id = repo.blob(text.as_bytes()).unwrap();
-            index
-                .add(&git2::IndexEntry {
-                    ctime: git2::IndexTime::new(0, 0),
-                    mtime: git2::IndexTime::new(0, 0),
-                    dev: 0,
-                    ino: 0,
-                    mode: 0o100644,
-                    uid: 0,
-                    gid: 0,
-                    file_size: 0,
-                    id,
-                    flags: 0,
-                    flags_extended: 0,
-                    path: path.as_bytes().to_vec(),
-                })
-                .unwrap();
-        }
-        repo.find_tree(index.write_tree_to(repo).unwrap()).unwrap()
+        repo.find_tree(crate::testing::tree(repo, files)).unwrap()
     }
 
     #[test]

@@ -276,8 +276,8 @@ impl Follower {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::tree;
     use super::*;
+    use crate::testing::tree;
 
     fn func(name: &str, body: &str) -> String {
         format!("static int {name}(struct module *mod)\n{{\n\tint err;\n\n\t{body}\n\tif (err)\n\t\treturn err;\n\treturn 0;\n}}\n\n")

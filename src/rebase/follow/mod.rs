@@ -193,21 +193,7 @@ impl<'a, 'r> Folders<'a, 'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A tree with these files (path, content) in `repo`.
-    pub(super) fn tree(repo: &Repository, files: &[(&str, &str)]) -> Oid {
-        let empty = repo.treebuilder(None).unwrap().write().unwrap();
-        let mut b = git2::build::TreeUpdateBuilder::new();
-        for (path, text) in files {
-            b.upsert(
-                *path,
-                repo.blob(text.as_bytes()).unwrap(),
-                git2::FileMode::Blob,
-            );
-        }
-        b.create_updated(repo, &repo.find_tree(empty).unwrap())
-            .unwrap()
-    }
+    use crate::testing::tree;
 
     const DRIVER: &str =
         "int probe(void)\n{\n\treturn 0;\n}\n\nint remove(void)\n{\n\treturn 1;\n}\n";
