@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::parse::Tri;
-use super::scan::macros::{guard, ident_len, statements, MacroDef};
+use super::scan::macros::{code_bytes, guard, ident_len, statements, MacroDef};
 
 /// Macro levels followed from a statement down to a listed assertion.
 pub const MAX_LEVELS: usize = 3;
@@ -184,32 +184,24 @@ pub fn split_call(text: &str) -> Option<(&str, Vec<&str>, usize)> {
         return None;
     }
     let (mut depth, mut from, mut args) = (0usize, open + 1, Vec::new());
-    let mut quote: Option<u8> = None;
-    let bytes = text.as_bytes();
-    let mut i = open + 1;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match (quote, b) {
-            (Some(_), b'\\') => i += 1,
-            (Some(q), _) if b == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(b),
-            (None, b'(' | b'[' | b'{') => depth += 1,
-            (None, b')') if depth == 0 => {
+    for (at, c) in code_bytes(&text[open + 1..]) {
+        let i = open + 1 + at;
+        match c {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' if depth == 0 => {
                 let last = text[from..i].trim();
                 if !last.is_empty() || !args.is_empty() {
                     args.push(last);
                 }
                 return Some((&text[..n], args, i + 1));
             }
-            (None, b')' | b']' | b'}') => depth = depth.saturating_sub(1),
-            (None, b',') if depth == 0 => {
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
                 args.push(text[from..i].trim());
                 from = i + 1;
             }
             _ => {}
         }
-        i += 1;
     }
     None
 }

@@ -73,27 +73,39 @@ fn matching_brace(s: &str) -> Option<usize> {
 }
 
 fn matching(s: &str, open: u8, close: u8) -> Option<usize> {
-    let b = s.as_bytes();
-    let (mut depth, mut quote) = (0usize, None::<u8>);
-    let mut i = 0;
-    while i < b.len() {
-        match (quote, b[i]) {
-            (Some(_), b'\\') => i += 1,
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, c @ (b'"' | b'\'')) => quote = Some(c),
-            (None, c) if c == open => depth += 1,
-            (None, c) if c == close => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i);
-                }
+    let mut depth = 0usize;
+    for (i, c) in code_bytes(s) {
+        if c == open {
+            depth += 1;
+        } else if c == close {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(i);
             }
-            _ => {}
         }
-        i += 1;
     }
     None
+}
+
+/// The bytes of `s` outside quotes (`"..."`, `'...'`, a backslash escaping the next byte
+/// inside them) with their offsets: where brackets, `;` and `,` are structure.
+pub fn code_bytes(s: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let b = s.as_bytes();
+    let (mut i, mut quote) = (0, None::<u8>);
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            let (at, c) = (i, b[i]);
+            i += 1;
+            match quote {
+                Some(_) if c == b'\\' => i += 1,
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None if matches!(c, b'"' | b'\'') => quote = Some(c),
+                None => return Some((at, c)),
+            }
+        }
+        None
+    })
 }
 
 /// Every name called in `text` (an identifier followed by `(`), keywords aside.
@@ -133,27 +145,20 @@ fn call_head(text: &str) -> Option<&str> {
 /// The top-level statements of a block's text, split at `;` outside brackets and quotes,
 /// trimmed, empty ones dropped.
 pub fn statements(block: &str) -> impl Iterator<Item = &str> {
-    let b = block.as_bytes();
-    let (mut depth, mut quote, mut from) = (0usize, None::<u8>, 0);
+    let (mut depth, mut from) = (0usize, 0);
     let mut cuts = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match (quote, b[i]) {
-            (Some(_), b'\\') => i += 1,
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, c @ (b'"' | b'\'')) => quote = Some(c),
-            (None, b'(' | b'[' | b'{') => depth += 1,
-            (None, b')' | b']' | b'}') => depth = depth.saturating_sub(1),
-            (None, b';') if depth == 0 => {
+    for (i, c) in code_bytes(block) {
+        match c {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b';' if depth == 0 => {
                 cuts.push((from, i));
                 from = i + 1;
             }
             _ => {}
         }
-        i += 1;
     }
-    cuts.push((from, b.len()));
+    cuts.push((from, block.len()));
     cuts.into_iter()
         .map(move |(a, z)| block[a..z.min(block.len())].trim())
         .filter(|s| !s.is_empty())
