@@ -71,6 +71,8 @@ fn human(report: &LintReport, color: bool) -> String {
     let mut files = SimpleFiles::new();
     let mut ids: std::collections::HashMap<&str, usize> = Default::default();
     let mut buf: Vec<u8> = Vec::new();
+    // The sites under their roots: the report's blocks and the summary's counts.
+    let groups = super::roots::group(report.active());
     {
         let mut out: Box<dyn termcolor::WriteColor> = if color {
             Box::new(termcolor::Ansi::new(&mut buf))
@@ -78,7 +80,6 @@ fn human(report: &LintReport, color: bool) -> String {
             Box::new(termcolor::NoColor::new(&mut buf))
         };
         let config = term::Config::default();
-        let groups = super::roots::group(report.active());
         for (gi, g) in groups.iter().enumerate() {
             let f = g.sites[0].finding;
             let _ = writeln!(
@@ -165,10 +166,9 @@ fn human(report: &LintReport, color: bool) -> String {
     let s = &report.stats;
     let chains = report.active().count();
     let suppressed = report.findings.len() - chains;
-    let sites = super::roots::sites(report.active());
-    let active = sites.len();
+    let sites = groups.iter().flat_map(|g| &g.sites);
+    let active = sites.clone().count();
     let errors = sites
-        .iter()
         .filter(|s| s.finding.severity == Severity::Error)
         .count();
     text.push_str(&format!(
@@ -179,7 +179,7 @@ fn human(report: &LintReport, color: bool) -> String {
         } else {
             String::new()
         },
-        super::roots::group(report.active()).len(),
+        groups.len(),
         errors,
         active - errors,
         suppressed,
