@@ -80,18 +80,15 @@ pub fn take_all(worktree: &Path) -> Result<Option<Oid>> {
     Ok(Some(Oid::from_str(String::from_utf8_lossy(&tree).trim())?))
 }
 
-/// A worktree `take_all` left matching its index, with nothing untracked, and the index file
-/// as it left it. The switch to the next conflict follows in the same run, under the session
-/// lock: while the index file is that one, walking the 78 000 files again would find nothing
-/// to write but racily clean entries (their files hold what the index says already), so the
-/// switch trusts this instead. Anything untracked (a build's ignored files) makes the switch
-/// walk again.
-struct Clean {
-    worktree: std::path::PathBuf,
-    index: IndexFile,
-}
-
-static CLEAN: std::sync::Mutex<Option<Clean>> = std::sync::Mutex::new(None);
+/// The worktrees `take_all` left matching their index, with nothing untracked, and the
+/// index file as it left each. The switch to the next conflict follows in the same run,
+/// under the session lock: while the index file is that one, walking the 78 000 files again
+/// would find nothing to write but racily clean entries (their files hold what the index
+/// says already), so the switch trusts this instead. Anything untracked (a build's ignored
+/// files) makes the switch walk again. By worktree, so one process's sessions (the tests')
+/// never take each other's.
+static CLEAN: std::sync::Mutex<Vec<(std::path::PathBuf, IndexFile)>> =
+    std::sync::Mutex::new(Vec::new());
 
 /// What identifies an index file as written: size, inode, modification time.
 type IndexFile = (u64, u64, i64, i64);
@@ -104,19 +101,21 @@ fn index_file(worktree: &Path) -> Option<IndexFile> {
 
 fn remember_clean(worktree: &Path) {
     if let (Some(index), Ok(mut clean)) = (index_file(worktree), CLEAN.lock()) {
-        *clean = Some(Clean {
-            worktree: worktree.to_path_buf(),
-            index,
-        });
+        clean.retain(|(w, _)| w != worktree);
+        clean.push((worktree.to_path_buf(), index));
     }
 }
 
 /// Whether `worktree` is still as `take_all` left it (once: the switch moves it).
 fn still_clean(worktree: &Path) -> bool {
-    let Some(clean) = CLEAN.lock().ok().and_then(|mut c| c.take()) else {
+    let Ok(mut clean) = CLEAN.lock() else {
         return false;
     };
-    clean.worktree == worktree && index_file(worktree) == Some(clean.index)
+    let Some(at) = clean.iter().position(|(w, _)| w == worktree) else {
+        return false;
+    };
+    let (_, index) = clean.swap_remove(at);
+    index_file(worktree) == Some(index)
 }
 
 /// Moves `worktree` (and its detached HEAD) to commit `tip`, as `git reset --hard TIP` and
@@ -449,29 +448,7 @@ mod tests {
         git(&wt2, &["clean", "-q", "-fdx"]);
         assert!(switch(&wt1, &b, &[]).unwrap());
         assert_eq!(git(&wt1, &["rev-parse", "HEAD"]), b);
-        assert_eq!(on_disk(&wt1), on_disk(&wt2));
-        assert_eq!(
-            git(&wt1, &["ls-files", "-s"]),
-            git(&wt2, &["ls-files", "-s"])
-        );
-        assert_eq!(git(&wt1, &["status", "--porcelain", "--ignored"]), "");
-        for f in [
-            "a.txt",
-            "keep.txt",
-            "dir/b.txt",
-            "exec.sh",
-            "link",
-            "new/d.txt",
-        ] {
-            let (one, two) = (wt1.join(f), wt2.join(f));
-            assert_eq!(
-                std::fs::read(&one).unwrap(),
-                std::fs::read(&two).unwrap(),
-                "{f}"
-            );
-            let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().mode();
-            assert_eq!(mode(&one), mode(&two), "{f}");
-        }
+        assert_same_checkout(&wt1, &wt2);
         // Entries written have their stat data: git finds nothing to look at again.
         assert_eq!(git(&wt1, &["diff-files", "--name-only"]), "");
     }
@@ -490,20 +467,45 @@ mod tests {
         }
         take_all(&wt1).unwrap().unwrap();
         git(&wt2, &["add", "-A"]);
+        // The switch takes the walk-free path: take_all remembered this worktree.
+        assert!(remembered(&wt1));
         assert!(switch(&wt1, &b, &[]).unwrap());
+        assert!(!remembered(&wt1), "the switch used it up");
         git(&wt2, &["reset", "-q", "--hard", &b]);
-        assert_eq!(on_disk(&wt1), on_disk(&wt2));
-        assert_eq!(
-            git(&wt1, &["ls-files", "-s"]),
-            git(&wt2, &["ls-files", "-s"])
-        );
-        assert_eq!(git(&wt1, &["status", "--porcelain", "--ignored"]), "");
-        for f in ["a.txt", "keep.txt", "dir/b.txt", "link", "new/d.txt"] {
+        assert_same_checkout(&wt1, &wt2);
+        // An index written since (here by git) is not trusted.
+        take_all(&wt1).unwrap().unwrap();
+        let blob = git(&wt1, &["hash-object", "-w", "a.txt"]);
+        let entry = format!("100644,{blob},keep.txt");
+        git(&wt1, &["update-index", "--cacheinfo", &entry]);
+        assert!(!still_clean(&wt1));
+    }
+
+    fn remembered(worktree: &Path) -> bool {
+        CLEAN.lock().unwrap().iter().any(|(w, _)| w == worktree)
+    }
+
+    /// `wt1` holds what `wt2` holds, files, modes and index, with nothing left to look at.
+    fn assert_same_checkout(wt1: &Path, wt2: &Path) {
+        assert_eq!(on_disk(wt1), on_disk(wt2));
+        assert_eq!(git(wt1, &["ls-files", "-s"]), git(wt2, &["ls-files", "-s"]));
+        assert_eq!(git(wt1, &["status", "--porcelain", "--ignored"]), "");
+        for f in [
+            "a.txt",
+            "keep.txt",
+            "dir/b.txt",
+            "exec.sh",
+            "link",
+            "new/d.txt",
+        ] {
+            let (one, two) = (wt1.join(f), wt2.join(f));
             assert_eq!(
-                std::fs::read(wt1.join(f)).unwrap(),
-                std::fs::read(wt2.join(f)).unwrap(),
+                std::fs::read(&one).unwrap(),
+                std::fs::read(&two).unwrap(),
                 "{f}"
             );
+            let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().mode();
+            assert_eq!(mode(&one), mode(&two), "{f}");
         }
     }
 
