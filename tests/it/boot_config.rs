@@ -6,17 +6,12 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dovetail_port::kernels::KernelCache;
-
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dovetail-port"))
 }
 
 fn tree(series: &str) -> PathBuf {
-    KernelCache::default_location()
-        .ensure()
-        .expect("kernel cache")
-        .source_tree(series)
+    common::kernel_tree(series)
 }
 
 fn config_only(arch: &str, tree: &Path, out: &Path, extra: &[&str]) -> std::process::Output {

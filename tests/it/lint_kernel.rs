@@ -6,7 +6,6 @@ use crate::common;
 use std::path::Path;
 use std::process::Command;
 
-use dovetail_port::kernels::KernelCache;
 use serde_json::Value;
 
 const SEEDED: &str = r#"// seeded oob driver calling into real kernel code
@@ -27,8 +26,7 @@ fn real_kernel_subtree_with_a_seeded_driver() {
     if !common::kernel_tier() {
         return;
     }
-    let cache = KernelCache::default_location();
-    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let tree = common::kernel_tree("6.1");
     let tmp = tempfile::tempdir().unwrap();
     let seed_dir = tmp.path().join("seed");
     std::fs::create_dir_all(&seed_dir).unwrap();
@@ -115,8 +113,7 @@ fn whole_kernel_tree_resolves_calls_for_one_arch() {
     if !common::kernel_tier() {
         return;
     }
-    let cache = KernelCache::default_location();
-    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let tree = common::kernel_tree("6.1");
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("seed.c"), SEEDED).unwrap();
     for (arch, dir) in [(None, "x86"), (Some("arm64"), "arm64")] {
@@ -187,8 +184,7 @@ fn whole_kernel_tree_leaves_user_space_folders_out() {
     if !common::kernel_tier() {
         return;
     }
-    let cache = KernelCache::default_location();
-    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let tree = common::kernel_tree("6.1");
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/oob_driver");
     let v = lint_whole_tree(&tree, &driver, &[], 1);
     let stats = &v["stats"];
@@ -259,8 +255,7 @@ fn spin_unlock_is_in_band_only_on_preempt_rt_only() {
     if !common::kernel_tier() {
         return;
     }
-    let cache = KernelCache::default_location();
-    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let tree = common::kernel_tree("6.1");
     let tmp = tempfile::tempdir().unwrap();
     let seed = tmp.path().join("seed");
     std::fs::create_dir_all(&seed).unwrap();
@@ -325,8 +320,7 @@ fn the_same_call_through_two_copies_is_one_finding() {
     if !common::kernel_tier() {
         return;
     }
-    let cache = KernelCache::default_location();
-    let tree = cache.ensure().expect("kernel cache").source_tree("6.1");
+    let tree = common::kernel_tree("6.1");
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/evl_tree");
     let v = lint_whole_tree(&tree, &fixture, &[], 1);
     let at_proxy: Vec<&Value> = v["findings"]

@@ -459,3 +459,11 @@ pub fn rebase_v2_json(dir: &Path, extra: &[&str]) -> serde_json::Value {
     assert_eq!(tool(dir, &["rebase", "--abort"]).status.code(), Some(0));
     v
 }
+
+/// Debian's source tree of `series` ("6.1", "6.12") from the kernel cache (kernel tier).
+pub fn kernel_tree(series: &str) -> PathBuf {
+    dovetail_port::kernels::KernelCache::default_location()
+        .ensure()
+        .expect("kernel cache")
+        .source_tree(series)
+}
